@@ -1,0 +1,2 @@
+export * from "./managedFile";
+export { ManagedFileSpec, ManagedFileState, validateManagedFile, probeFile, writeCheckedFile } from "./managedFileKind";

@@ -1,0 +1,105 @@
+/**
+ * Kind: one managed file on a host (content, mode, owner). Optionally checked by a command
+ * before it goes live (the daemon's own parser) and followed by a reload command, run only
+ * when the content changed.
+ */
+import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { Checker, parseMode } from "../../core/validate";
+
+export interface ManagedFileSpec {
+  /** Absolute path of the file on the host. */
+  path: string;
+  /** Full content. */
+  content: string;
+  /** @default "0644" */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** argv that must exit 0 for the candidate file; the token `{}` is replaced by its path. */
+  checkCommand?: string[];
+  /** argv run after the content changed (e.g. a reload). */
+  reloadCommand?: string[];
+  /** argv run after the file was removed. */
+  removeCommand?: string[];
+  [k: string]: unknown;
+}
+
+export type ManagedFileState = { content: string; mode: string; owner?: string; group?: string };
+
+export function validateManagedFile(spec: ManagedFileSpec, prefix = ""): Problem[] {
+  const c = new Checker("ManagedFile");
+  c.required(`${prefix}path`, spec.path).absPath(`${prefix}path`, spec.path);
+  if (typeof spec.content !== "string") c.add(`${prefix}content`, spec.content, "must be a string");
+  c.mode(`${prefix}mode`, spec.mode);
+  for (const f of ["checkCommand", "reloadCommand", "removeCommand"] as const) {
+    const v = spec[f];
+    if (v !== undefined && (!Array.isArray(v) || !v.length || v.some((a) => typeof a !== "string"))) {
+      c.add(`${prefix}${f}`, v, "must be a non-empty argv array of strings, e.g. ['exportfs', '-ra']");
+    }
+  }
+  return c.problems;
+}
+
+function normMode(mode: string | undefined): string {
+  return "0" + (parseMode(mode ?? "0644") ?? 0o644).toString(8).padStart(3, "0");
+}
+
+/** Read a file's content, mode, owner and group; undefined when absent. */
+export async function probeFile(host: Host, path: string): Promise<ManagedFileState | undefined> {
+  const content = await host.readFile(path);
+  if (content === undefined) return undefined;
+  const st = await host.run(["stat", "-c", "%a %U %G", "--", path]);
+  const [mode, owner, group] = st.stdout.trim().split(" ");
+  return { content, mode: normMode(mode), owner, group };
+}
+
+/** Write `content` to `path` if it differs, after `checkCommand` accepted a candidate copy. Returns whether it changed. */
+export async function writeCheckedFile(host: Host, spec: ManagedFileSpec, live: ManagedFileState | undefined): Promise<boolean> {
+  const mode = normMode(spec.mode);
+  const same = live && live.content === spec.content;
+  if (spec.checkCommand && !same) {
+    const candidate = `${spec.path}.kvmshare-check`;
+    await host.writeFileAtomic(candidate, spec.content, { mode });
+    try {
+      await host.run(spec.checkCommand.map((a) => (a === "{}" ? candidate : a)));
+    } finally {
+      await host.removeFile(candidate);
+    }
+  }
+  if (!same || live.mode !== mode || (spec.owner && live.owner !== spec.owner) || (spec.group && live.group !== spec.group)) {
+    await host.writeFileAtomic(spec.path, spec.content, { mode, owner: spec.owner, group: spec.group });
+  }
+  return !same;
+}
+
+export const kind: HostKind<ManagedFileSpec, ManagedFileState> = {
+  name: "ManagedFile",
+  version: 1,
+  validate: (spec) => validateManagedFile(spec),
+  render: (spec) => {
+    const s: ManagedFileState = { content: spec.content, mode: normMode(spec.mode) };
+    if (spec.owner) s.owner = spec.owner;
+    if (spec.group) s.group = spec.group;
+    return s;
+  },
+  probe: (host, spec) => probeFile(host, spec.path),
+  compare: (desired, observed) => {
+    if (!observed) return ["(absent on host)"];
+    return (Object.keys(desired) as (keyof ManagedFileState)[]).filter((k) => desired[k] !== observed[k]);
+  },
+  project: (spec, observed) => ({ ...spec, content: observed.content, mode: observed.mode }),
+  async apply(host, { spec, live, previous, log }) {
+    if (previous && previous.spec.path !== spec.path) await host.removeFile(previous.spec.path);
+    const changed = await writeCheckedFile(host, spec, live);
+    if (changed) {
+      log(`wrote ${spec.path} on ${host.label}`);
+      if (spec.reloadCommand) await host.run(spec.reloadCommand);
+    }
+  },
+  async remove(host, spec, _observed, log) {
+    if (await host.removeFile(spec.path)) log(`removed ${spec.path} on ${host.label}`);
+    if (spec.removeCommand) await host.run(spec.removeCommand);
+  },
+};

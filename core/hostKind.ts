@@ -1,0 +1,69 @@
+/**
+ * The description of one kind of host-side resource. Every managed thing on a host (a pool,
+ * a dataset, an export file, a sysctl profile, a mount unit) is one `HostKind`; the single
+ * dynamic provider in `hostResource.ts` turns it into Pulumi's create/read/diff/update/delete.
+ *
+ * A kind module must `export const kind: HostKind<...>` and be loadable with `require()` by
+ * absolute path: the provider serialized into Pulumi's state only carries that path.
+ */
+import { Host } from "./connection";
+import { Problem } from "./errors";
+
+/** JSON-serializable state. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type State = { [k: string]: Json | undefined };
+
+export interface ApplyContext<Spec, S extends State> {
+  spec: Spec;
+  /** What `render` produced: the state the host should end up in. */
+  desired: S;
+  /** What `probe` saw before this apply (`undefined`: absent). */
+  live: S | undefined;
+  /** Secret inputs (plain here; never log them, never return them in state). */
+  secrets: Record<string, string>;
+  /** The previous outputs on update (`undefined` on create). */
+  previous?: { spec: Spec; observed: S | undefined; extra?: Record<string, Json | undefined> };
+  /** Progress/info messages (shown by the engine; must not contain secrets). */
+  log(message: string): void;
+}
+
+export interface HostKind<Spec, S extends State = State> {
+  /** Type name, e.g. `ZfsDataset`. */
+  name: string;
+  /** Bump when probe/apply behaviour changes; stored in outputs as `kindVersion`. */
+  version: number;
+  /** Pure checks of the inputs; every problem at once. Runs at preview time (`check`). */
+  validate(spec: Spec): Problem[];
+  /**
+   * Checks against the host that must pass before anything changes (e.g. the host's ZFS lacks
+   * lz4, a device already carries a pool). Runs in `check` too, so preview reports them.
+   */
+  preflight?(host: Host, spec: Spec): Promise<Problem[]>;
+  /** Pure: the desired state for these inputs. */
+  render(spec: Spec, secrets: Record<string, string>): S;
+  /** The live state, read from the host, in the same shape as `render`'s (`undefined`: absent). */
+  probe(host: Host, spec: Spec, secrets: Record<string, string>): Promise<S | undefined>;
+  /**
+   * Make the host match `desired`: idempotent; check configs with the daemon's own parser,
+   * write atomically, reload only when content changed.
+   */
+  apply(host: Host, ctx: ApplyContext<Spec, S>): Promise<void>;
+  /** Undo `apply`. Never destroys data unless the spec says `allowDestroy`. */
+  remove(host: Host, spec: Spec, observed: S | undefined, log: (m: string) => void): Promise<void>;
+  /** Names of the fields that differ between desired and observed. @default per-key JSON equality */
+  compare?(desired: S, observed: S | undefined): string[];
+  /** The inputs as the host now has them (for `refresh --diff` to name the drifted field). */
+  project?(spec: Spec, observed: S): Spec;
+  /** Extra outputs derived from what was observed (e.g. a pool's guid). */
+  outputs?(spec: Spec, observed: S | undefined): Record<string, Json | undefined>;
+  /** Spec fields whose change replaces the resource instead of updating it. */
+  replaceOn?: string[];
+  /** A stable id for the resource. @default `${name}:${JSON of spec.name ?? spec.path}` */
+  id?(spec: Spec): string;
+}
+
+/** Per-key JSON comparison of desired against observed. */
+export function defaultCompare(desired: State, observed: State | undefined): string[] {
+  if (!observed) return ["(absent on host)"];
+  return Object.keys(desired).filter((k) => JSON.stringify(desired[k]) !== JSON.stringify(observed[k]));
+}

@@ -1,0 +1,7 @@
+export * from "./connection";
+export * from "./errors";
+export * from "./shell";
+export * from "./render";
+export * from "./validate";
+export * from "./hostKind";
+export * from "./hostResource";

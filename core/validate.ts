@@ -1,0 +1,145 @@
+/**
+ * Reusable input checks. Each returns nothing or pushes a `Problem` (field, value, fix) onto a
+ * `Checker`, so a component reports every problem at once. Values that are not known yet at
+ * preview time (`isUnknown`) are skipped; the provider's `check` sees them later.
+ */
+import * as net from "net";
+import * as path from "path";
+import { Problem, ValidationError } from "./errors";
+
+/** The value the Pulumi engine passes for inputs not known during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
+
+/** Parse `10G`, `512M`, `1.5T`, `64KiB`, `100` (bytes) into bytes; undefined when malformed. */
+export function parseSize(v: string | number): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? Math.floor(v) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  return Math.floor(parseFloat(m[1]) * UNITS[m[2].toUpperCase()]);
+}
+
+/** Parse an octal mode (`"0600"`, `"600"`, `"0o600"`, or a number already in octal meaning). */
+export function parseMode(v: string | number): number | undefined {
+  if (typeof v === "number") return v >= 0 && v <= 0o7777 ? v : undefined;
+  const m = /^(?:0o|0)?([0-7]{3,4})$/.exec(v.trim());
+  return m ? parseInt(m[1], 8) : undefined;
+}
+
+/** Is `v` an IPv4/IPv6 CIDR with a valid prefix? */
+export function isCidr(v: string): boolean {
+  const [addr, prefix, ...rest] = v.split("/");
+  if (rest.length || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  const fam = net.isIP(addr);
+  return fam !== 0 && Number(prefix) <= (fam === 4 ? 32 : 128);
+}
+
+/** RFC 1123 host name (labels of letters, digits, hyphens). */
+export function isHostname(v: string): boolean {
+  return v.length <= 253 && /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/.test(v);
+}
+
+/** Collects problems; `throwIfAny` raises one `ValidationError` listing them all. */
+export class Checker {
+  readonly problems: Problem[] = [];
+  constructor(public readonly context: string) {}
+
+  add(field: string, value: unknown, message: string): this {
+    this.problems.push({ field, value, message });
+    return this;
+  }
+
+  private skip(v: unknown): boolean {
+    return v === undefined || isUnknown(v);
+  }
+
+  /** A required value is present. */
+  required(field: string, v: unknown): this {
+    if (v === undefined || v === null || v === "") this.add(field, v, "is required");
+    return this;
+  }
+
+  /** A resource-style name: letters, digits, `_.-`, starting with a letter or digit. */
+  name(field: string, v: string | undefined, max = 64): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "string" || !new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${max - 1}}$`).test(v)) {
+      this.add(field, v, `must be 1-${max} letters, digits, '_', '.', '-' starting with a letter or digit`);
+    }
+    return this;
+  }
+
+  /** An absolute, normalized path without newlines or NUL. */
+  absPath(field: string, v: string | undefined): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "string" || !v.startsWith("/")) this.add(field, v, "must be an absolute path (start with '/')");
+    else if (/[\0\n\r]/.test(v)) this.add(field, v, "must not contain NUL or newline characters");
+    else if (path.posix.normalize(v) !== v && path.posix.normalize(v) + "/" !== v)
+      this.add(field, v, `must be normalized (did you mean '${path.posix.normalize(v)}'?)`);
+    return this;
+  }
+
+  /** One of a fixed list. */
+  oneOf<T extends string>(field: string, v: string | undefined, allowed: readonly T[]): this {
+    if (this.skip(v)) return this;
+    if (!allowed.includes(v as T)) this.add(field, v, `must be one of ${allowed.join(", ")}`);
+    return this;
+  }
+
+  /** An integer within [min, max]. */
+  int(field: string, v: number | undefined, min: number, max: number, hint = ""): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      this.add(field, v, `must be an integer from ${min} to ${max}${hint ? ` (${hint})` : ""}`);
+    }
+    return this;
+  }
+
+  /** A TCP/UDP port. */
+  port(field: string, v: number | undefined): this {
+    return this.int(field, v, 1, 65535);
+  }
+
+  /** A size such as `10G`, `512M`, `64K` or a byte count. */
+  size(field: string, v: string | number | undefined, minBytes = 0): this {
+    if (this.skip(v)) return this;
+    const n = parseSize(v as string | number);
+    if (n === undefined) this.add(field, v, "must be a size like 512M, 10G, 1.5T or a number of bytes");
+    else if (n < minBytes) this.add(field, v, `must be at least ${minBytes} bytes`);
+    return this;
+  }
+
+  /** An octal file mode such as `0600`. */
+  mode(field: string, v: string | number | undefined): this {
+    if (this.skip(v)) return this;
+    if (parseMode(v as string | number) === undefined) this.add(field, v, "must be an octal mode like '0600' or '0644'");
+    return this;
+  }
+
+  /** An IP address, CIDR, or host name. */
+  hostOrCidr(field: string, v: string | undefined): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "string" || !(net.isIP(v) || isCidr(v) || isHostname(v))) {
+      this.add(field, v, "must be an IP address, a CIDR like 192.168.122.0/24, or a host name");
+    }
+    return this;
+  }
+
+  /** An IP address or CIDR (no names). */
+  cidr(field: string, v: string | undefined): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "string" || !(net.isIP(v) || isCidr(v))) {
+      this.add(field, v, "must be an IP address or a CIDR like 10.0.0.0/24 or fd00::/64");
+    }
+    return this;
+  }
+
+  /** Raise one error listing every problem, if there are any. */
+  throwIfAny(): void {
+    if (this.problems.length) throw new ValidationError(this.context, this.problems);
+  }
+}

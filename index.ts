@@ -1,0 +1,3 @@
+// kvmshare: re-exports only.
+export * as core from "./core";
+export * from "./components/files";

@@ -1,0 +1,16 @@
+/** Three lanes: unit (fast, no host changes), integration (real daemons on this machine),
+ *  vm (a stock Debian guest under QEMU/TCG). `npm test` runs unit + integration. */
+const base = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/(.*)$": "<rootDir>/$1" },
+  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+};
+module.exports = {
+  projects: [
+    { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+    { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], slowTestThreshold: 30 },
+    { ...base, displayName: "vm", testMatch: ["<rootDir>/test/vm/**/*.test.ts"], slowTestThreshold: 120 },
+  ],
+};

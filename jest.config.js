@@ -3,7 +3,7 @@
 const base = {
   preset: "ts-jest",
   testEnvironment: "node",
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/(.*)$": "<rootDir>/$1" },
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
 };

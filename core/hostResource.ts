@@ -60,7 +60,8 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
     extraOutputs: string[] = [],
   ) {
     const props: Record<string, unknown> = {
-      connection: args.connection ?? { kind: "local" },
+      // A connection may carry a private key: it is a secret in inputs and state alike.
+      connection: pulumi.secret(args.connection ?? { kind: "local" }),
       spec: args.spec,
       observed: undefined,
       kind: undefined,

@@ -1,2 +1,3 @@
 export * from "./managedFile";
-export { ManagedFileSpec, ManagedFileState, validateManagedFile, probeFile, writeCheckedFile } from "./managedFileKind";
+export type { ManagedFileSpec, ManagedFileState } from "./managedFileKind";
+export { validateManagedFile, probeFile, writeCheckedFile } from "./managedFileKind";

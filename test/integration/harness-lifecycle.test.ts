@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ManagedFile } from "../../components/files";
+import { HostResource } from "../../core/hostResource";
 import { Engine } from "../harness/engine";
 
 describe("harness life cycle on a managed config file", () => {
@@ -94,5 +95,21 @@ describe("harness life cycle on a managed config file", () => {
     });
     expect(p.errors.join("\n")).toMatch(/path: must be an absolute path .*got 'relative\/x.conf'/);
     expect(p.errors.join("\n")).toMatch(/mode: must be an octal mode/);
+  });
+
+  it("keeps secret inputs out of the state file and the outputs in plain text", async () => {
+    const r = await engine.up(() => {
+      new HostResource("ManagedFile", require.resolve("../../components/files/managedFileKind"), "with-secret", {
+        spec: { path: file, content: "no secret here\n" },
+        secrets: { password: "hunter2-very-secret" },
+      });
+    });
+    expect(r.errors).toEqual([]);
+    const raw = fs.readFileSync(path.join(dir, "state.json"), "utf8");
+    expect(raw).not.toContain("hunter2-very-secret");
+    expect(raw).toContain("ciphertext");
+    // ...but the engine can still hand it to the provider (decrypted state).
+    expect(engine.state()[0].outputs.secrets).toEqual({ password: "hunter2-very-secret" });
+    await engine.destroy();
   });
 });

@@ -1,0 +1,56 @@
+/** HostResource under setMocks: what a component hands the engine. */
+import * as pulumi from "@pulumi/pulumi";
+import { HostResource, providerFor } from "../../core/hostResource";
+
+const registered: pulumi.runtime.MockResourceArgs[] = [];
+beforeAll(() =>
+  pulumi.runtime.setMocks({
+    newResource: (args) => {
+      registered.push(args);
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  }),
+);
+
+function resolved<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((r) => o.apply((v) => r(v)));
+}
+
+describe("HostResource", () => {
+  const kindPath = require.resolve("../../components/files/managedFileKind");
+
+  it("registers as a kvmshare dynamic type with the serialized provider", async () => {
+    const r = new HostResource("ManagedFile", kindPath, "cfg", { spec: { path: "/tmp/x", content: "" } });
+    await resolved(r.urn);
+    const args = registered.find((a) => a.name === "cfg")!;
+    expect(args.type).toBe("pulumi-nodejs:dynamic/kvmshare:ManagedFile");
+    expect(typeof args.inputs.__provider).toBe("string");
+    // The serialized provider only carries paths: small, and no native handles.
+    expect(args.inputs.__provider.length).toBeLessThan(20_000);
+    expect(args.inputs.__provider).toContain("providerImpl");
+    expect(args.inputs.connection.value).toEqual({ kind: "local" });
+  });
+
+  it("marks secrets and the connection as secret outputs", async () => {
+    const r = new HostResource("ManagedFile", kindPath, "withsecret", {
+      connection: { kind: "ssh", host: "guest", privateKey: "KEY", hostKeySha256: "SHA256:x" },
+      spec: { path: "/tmp/y", content: "" },
+      secrets: { password: "hunter2" },
+    });
+    await resolved(r.urn);
+    const args = registered.find((a) => a.name === "withsecret")!;
+    // Sent to the engine wrapped as a secret, so state encrypts it.
+    expect(args.inputs.secrets).toEqual({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value: { password: "hunter2" },
+    });
+    // The connection may carry a private key: secret too.
+    expect(args.inputs.connection["4dabf18193072939515e22adb298388d"]).toBe("1b47061264138c4ac30d75fd1eb44270");
+    expect(args.inputs.connection.value.privateKey).toBe("KEY");
+  });
+
+  it("reuses one provider object per kind", () => {
+    expect(providerFor(kindPath)).toBe(providerFor(kindPath));
+  });
+});

@@ -1,0 +1,8 @@
+// The quick-start stack run by `pulumi up` (Pulumi.yaml main) and by `npm run sandbox`.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { quickstart } from "./stack";
+
+const config = new pulumi.Config();
+const out = quickstart(path.resolve(config.get("sandboxDir") ?? ".sandbox"));
+export const outputs = out;

@@ -1,0 +1,138 @@
+/**
+ * The VM lane's jest glue: the skip policy, one guest per test file, named scenarios that attach
+ * the guest's console and journal to a failure, and a timing report printed at the end of each
+ * file (image build/lookup, boot, every scenario).
+ */
+import { bootGuest, BootOptions, Guest, vmLaneUnavailable } from "./guest";
+import { ensureImage, GuestImage, ImageVariant } from "./image";
+
+const unavailable = vmLaneUnavailable();
+
+/**
+ * `describe` for VM scenarios. Skipped only when no TCG guest can boot here (no qemu), with a
+ * banner saying so; with KVMSHARE_VM_REQUIRED=1 (CI) that is a failure instead.
+ */
+export function describeVm(name: string, fn: () => void): void {
+  if (!unavailable) {
+    describe(name, fn);
+    return;
+  }
+  if (process.env.KVMSHARE_VM_REQUIRED === "1") {
+    describe(name, () => {
+      test("VM lane prerequisites are installed (KVMSHARE_VM_REQUIRED=1)", () => {
+        throw new Error(`VM lane cannot run: ${unavailable}`);
+      });
+    });
+    return;
+  }
+  const banner = "#".repeat(100);
+  process.stderr.write(
+    `\n${banner}\n# VM LANE SKIPPED: ${name}\n# ${unavailable}\n# Set KVMSHARE_VM_REQUIRED=1 to make this a failure.\n${banner}\n\n`,
+  );
+  describe.skip(name, fn);
+}
+
+export interface Timing {
+  label: string;
+  seconds: number;
+  note?: string;
+}
+
+/** The guest of one test file, filled in by `beforeAll`. */
+export interface Lane {
+  readonly guest: Guest;
+  readonly image: GuestImage;
+  readonly times: Timing[];
+  log(line: string): void;
+}
+
+/** Lines go to stderr right away, so progress shows while a long TCG step runs. */
+function say(line: string): void {
+  process.stderr.write(`[vm] ${line}\n`);
+}
+
+/**
+ * Build or find the image, boot one guest for the whole file, power it off after. `prepare`
+ * runs on this machine before boot (e.g. to create what a virtiofs share exports) and returns
+ * the boot options.
+ */
+export function useGuest(
+  file: string,
+  variant: ImageVariant,
+  prepare: () => Promise<BootOptions> | BootOptions = () => ({}),
+): Lane {
+  let guest: Guest | undefined;
+  let image: GuestImage | undefined;
+  const times: Timing[] = [];
+  const lane: Lane = {
+    get guest() {
+      if (!guest) throw new Error("the guest did not boot (see the beforeAll error above)");
+      return guest;
+    },
+    get image() {
+      if (!image) throw new Error("no image (see the beforeAll error above)");
+      return image;
+    },
+    times,
+    log: say,
+  };
+  beforeAll(async () => {
+    image = await ensureImage(variant, say);
+    times.push({
+      label: `image ${variant}`,
+      seconds: image.elapsedSeconds,
+      note: image.fromCache ? "warm (cached)" : `cold build ${image.buildSeconds.toFixed(0)} s`,
+    });
+    const opts = await prepare();
+    guest = await bootGuest(image, { ...opts, log: say });
+    times.push({ label: "boot to SSH + systemd ready", seconds: guest.bootSeconds });
+  }, 45 * 60_000);
+  afterAll(async () => {
+    const t0 = Date.now();
+    await guest?.shutdown();
+    times.push({ label: "power off + cleanup", seconds: (Date.now() - t0) / 1000 });
+    const width = Math.max(...times.map((t) => t.label.length), 10);
+    say(
+      `times for ${file}:\n` +
+        times.map((t) => `    ${t.label.padEnd(width)} ${t.seconds.toFixed(1).padStart(7)} s${t.note ? `  (${t.note})` : ""}`).join("\n"),
+    );
+  }, 120_000);
+  return lane;
+}
+
+/**
+ * A named scenario run against the file's guest. On failure the error carries the tail of the
+ * serial console and of the guest's journal; the time it took goes to the report either way.
+ */
+export function scenario(lane: Lane, name: string, fn: () => Promise<void>, timeoutMs = 180_000): void {
+  test(
+    name,
+    async () => {
+      const t0 = Date.now();
+      let ok = false;
+      try {
+        await fn();
+        ok = true;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        let journal = "";
+        try {
+          journal = await lane.guest.journalTail(60);
+        } catch {
+          /* the guest is gone; the console tail still helps */
+        }
+        let consoleTail = "";
+        try {
+          consoleTail = lane.guest.consoleTail(30);
+        } catch {
+          /* no guest */
+        }
+        err.message += `\n--- guest journal (last 60 lines) ---\n${journal}\n--- guest console (last 30 lines) ---\n${consoleTail}`;
+        throw err;
+      } finally {
+        lane.times.push({ label: name, seconds: (Date.now() - t0) / 1000, note: ok ? undefined : "FAILED" });
+      }
+    },
+    timeoutMs,
+  );
+}

@@ -6,6 +6,7 @@ const base = {
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/(.*)$": "<rootDir>/$1" },
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  setupFiles: ["<rootDir>/test/setupEnv.js"],
 };
 module.exports = {
   projects: [

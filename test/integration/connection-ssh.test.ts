@@ -1,0 +1,116 @@
+/** core/connection over a real sshd on loopback (own config, own keys, killed by PID). */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { CommandError, SshConnectionSpec, SshHost, withHost } from "../../core/connection";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, "127.0.0.1", () => (c.end(), r(true)));
+      c.on("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not listen on ${port}`);
+}
+
+describe("SSH host (sshd on 127.0.0.1)", () => {
+  let dir: string;
+  let sshd: ChildProcess;
+  let spec: SshConnectionSpec;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-ssh-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
+    fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
+    fs.chmodSync(dir, 0o700);
+    const port = await freePort();
+    fs.mkdirSync("/run/sshd", { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, "sshd_config"),
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${path.join(dir, "host_key")}`,
+        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        `PidFile ${path.join(dir, "sshd.pid")}`,
+      ].join("\n") + "\n",
+    );
+    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
+    await waitForPort(port);
+    const fp = execFileSync("ssh-keygen", ["-l", "-f", path.join(dir, "host_key.pub")]).toString().split(" ")[1];
+    spec = {
+      kind: "ssh",
+      host: "127.0.0.1",
+      port,
+      user: "root",
+      privateKey: fs.readFileSync(path.join(dir, "client_key"), "utf8"),
+      hostKeySha256: fp,
+    };
+  });
+
+  afterAll(() => {
+    if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs argv remotely with every value quoted", async () => {
+    const out = await withHost(spec, (h) => h.run(["printf", "%s|", "a b", "$(id)", "it's"]));
+    expect(out.stdout).toBe("a b|$(id)|it's|");
+  });
+
+  it("feeds stdin and returns exit codes", async () => {
+    await withHost(spec, async (h) => {
+      expect((await h.run(["cat"], { stdin: "over ssh\n" })).stdout).toBe("over ssh\n");
+      expect((await h.run(["sh", "-c", "exit 4"], { check: false })).code).toBe(4);
+      await expect(h.run(["sh", "-c", "echo nope >&2; exit 5"])).rejects.toThrow(CommandError);
+    });
+  });
+
+  it("writes atomically with mode, reads back, removes", async () => {
+    const f = path.join(dir, "remote file.conf");
+    await withHost(spec, async (h) => {
+      await h.writeFileAtomic(f, "x = 1\n", { mode: "0600" });
+      expect(await h.readFile(f)).toBe("x = 1\n");
+      expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+      expect(await h.removeFile(f)).toBe(true);
+      expect(await h.readFile(f)).toBeUndefined();
+    });
+  });
+
+  it("passes environment variables without a shell injection", async () => {
+    const out = await withHost(spec, (h) => h.run(["sh", "-c", 'printf %s "$KS_V"'], { env: { KS_V: "$(id); x" } }));
+    expect(out.stdout).toBe("$(id); x");
+  });
+
+  it("refuses a host whose key does not match the known fingerprint", async () => {
+    await expect(SshHost.connect({ ...spec, hostKeySha256: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).rejects.toThrow(/ssh root@127.0.0.1/);
+  });
+
+  it("refuses a wrong client key", async () => {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "other_key")]);
+    await expect(SshHost.connect({ ...spec, privateKey: fs.readFileSync(path.join(dir, "other_key"), "utf8") })).rejects.toThrow(
+      /authentication/i,
+    );
+  });
+});

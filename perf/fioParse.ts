@@ -51,17 +51,17 @@ function num(v: unknown): number {
 function direction(d: Json | undefined): FioDirection {
   if (!d || typeof d !== "object") return { iops: 0, bwBytesPerSec: 0, ioBytes: 0, totalIos: 0, clatPercentilesMs: {} };
   // fio >= 3: clat_ns (ns); fio 2.x: clat (us).
-  const [clat, toMs] = d.clat_ns ? [d.clat_ns as Json, 1e-6] : d.clat ? [d.clat as Json, 1e-3] : [undefined, 0];
+  const [clat, perMs] = d.clat_ns ? [d.clat_ns as Json, 1e6] : d.clat ? [d.clat as Json, 1e3] : [undefined, 1];
   const totalIos = num(d.total_ios);
   const pct: Record<string, number> = {};
   if (clat && totalIos > 0 && clat.percentile && typeof clat.percentile === "object") {
     for (const [k, v] of Object.entries(clat.percentile as Json)) {
-      if (typeof v === "number") pct[percentileKey(k)] = v * toMs;
+      if (typeof v === "number") pct[percentileKey(k)] = v / perMs;
     }
   }
   const bwBytes = d.bw_bytes !== undefined ? num(d.bw_bytes) : num(d.bw) * 1024; // bw is KiB/s
   const out: FioDirection = { iops: num(d.iops), bwBytesPerSec: bwBytes, ioBytes: num(d.io_bytes), totalIos, clatPercentilesMs: pct };
-  if (clat && totalIos > 0 && typeof clat.mean === "number") out.clatMeanMs = clat.mean * toMs;
+  if (clat && totalIos > 0 && typeof clat.mean === "number") out.clatMeanMs = clat.mean / perMs;
   return out;
 }
 

@@ -55,19 +55,21 @@ export function validateLossOptions(o: LossOptions | undefined, prefix = "loss."
   return problems;
 }
 
-/** The ping argv (numeric, quiet summary, bounded by a deadline). */
+/**
+ * The ping argv: numeric, quiet summary, exactly `count` requests. (No `-w` deadline: with one,
+ * iputils ping keeps sending until `count` replies arrive, which skews the loss figure.)
+ */
 export function buildPingArgs(o: LossOptions): string[] {
   const count = o.count ?? LOSS_DEFAULTS.count;
   const intervalMs = o.intervalMs ?? LOSS_DEFAULTS.intervalMs;
   const waitSec = o.waitSec ?? LOSS_DEFAULTS.waitSec;
-  const deadline = Math.ceil((count * intervalMs) / 1000) + waitSec + 1;
-  return ["ping", "-n", "-q", "-c", String(count), "-i", String(intervalMs / 1000), "-W", String(waitSec), "-w", String(deadline), o.target];
+  return ["ping", "-n", "-q", "-c", String(count), "-i", String(intervalMs / 1000), "-W", String(waitSec), o.target];
 }
 
-/** Upper bound of how long ping runs, ms (for timeouts). */
+/** How long ping should take at most, ms (for the command's timeout). */
 export function pingDurationMs(o: LossOptions): number {
-  const args = buildPingArgs(o);
-  return Number(args[args.indexOf("-w") + 1]) * 1000;
+  const count = o.count ?? LOSS_DEFAULTS.count;
+  return count * (o.intervalMs ?? LOSS_DEFAULTS.intervalMs) + ((o.waitSec ?? LOSS_DEFAULTS.waitSec) + 1) * 1000;
 }
 
 const SEND_FAILURE = /(network is unreachable|network is down|no route to host|no buffer space available|destination host unreachable)/i;

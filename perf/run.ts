@@ -56,14 +56,14 @@ export function validatePerfCheckOptions(o: PerfCheckOptions, prefix = ""): Prob
   ];
 }
 
-/** Host checks that must pass before a run: the directory exists and is writable, fio (and ping) are installed. */
-export async function preflightPerfCheck(host: Host, o: PerfCheckOptions, prefix = ""): Promise<Problem[]> {
+/**
+ * Host checks that must pass before a run: fio (and ping) are installed and, unless
+ * `checkPath` is false (preview, when a dataset or mount of the same update may create it),
+ * the directory exists and is writable.
+ */
+export async function preflightPerfCheck(host: Host, o: PerfCheckOptions, prefix = "", opts: { checkPath?: boolean } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const dir = await host.run(["sh", "-c", 'if [ ! -d "$1" ]; then echo missing; elif [ ! -w "$1" ]; then echo readonly; else echo ok; fi', "sh", o.path], { check: false });
-  const state = dir.stdout.trim();
-  if (state === "missing") problems.push({ field: `${prefix}path`, value: o.path, message: `is not a directory on ${host.label}: mount the share or create the dataset first` });
-  else if (state === "readonly") problems.push({ field: `${prefix}path`, value: o.path, message: `is not writable on ${host.label}: the fio mix writes 30 % by default; check the mount options and permissions` });
-  else if (state !== "ok") problems.push({ field: `${prefix}path`, value: o.path, message: `could not be checked on ${host.label}: ${dir.stderr.trim()}` });
+  if (opts.checkPath !== false) problems.push(...(await checkDirectory(host, o.path, prefix)));
   const tools: [string, string[], boolean][] = [
     ["fio", ["fio", "--version"], true],
     ["ping", ["ping", "-V"], o.loss !== undefined],
@@ -80,6 +80,24 @@ export async function preflightPerfCheck(host: Host, o: PerfCheckOptions, prefix
     }
   }
   return problems;
+}
+
+async function checkDirectory(host: Host, path: string, prefix: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const dir = await host.run(["sh", "-c", 'if [ ! -d "$1" ]; then echo missing; elif [ ! -w "$1" ]; then echo readonly; else echo ok; fi', "sh", path], { check: false });
+  const state = dir.stdout.trim();
+  if (state === "missing") problems.push({ field: `${prefix}path`, value: path, message: `is not a directory on ${host.label}: mount the share or create the dataset first` });
+  else if (state === "readonly") problems.push({ field: `${prefix}path`, value: path, message: `is not writable on ${host.label}: the fio mix writes 30 % by default; check the mount options and permissions` });
+  else if (state !== "ok") problems.push({ field: `${prefix}path`, value: path, message: `could not be checked on ${host.label}: ${dir.stderr.trim()}` });
+  return problems;
+}
+
+/** Ping `loss.target` from `host` and parse the summary (no fio). */
+export async function measureLoss(host: Host, loss: LossOptions): Promise<PingResult & { target: string }> {
+  const problems = validateLossOptions(loss);
+  if (problems.length) throw new ValidationError("loss", problems);
+  const p = await host.run(buildPingArgs(loss), { check: false, timeoutMs: pingDurationMs(loss) + 10_000 });
+  return { target: loss.target, ...parsePing(p.stdout, p.stderr) };
 }
 
 /** A short hash of the inputs that decide what is measured and judged. */
@@ -120,18 +138,14 @@ export async function runPerfCheck(host: Host, o: PerfCheckOptions): Promise<Per
     const sampler = await CpuSampler.start(host, o.cpuSampleMs ?? 1000);
     const fioTimeout = (fioOpts.runtimeSec + fioOpts.rampSec) * 1000 + 600_000;
     const fioPromise = host.run(buildFioArgs(fioOpts, scratch, percentiles), { check: false, timeoutMs: fioTimeout });
-    const pingPromise = o.loss
-      ? host.run(buildPingArgs(o.loss), { check: false, timeoutMs: pingDurationMs(o.loss) + 10_000 })
-      : undefined;
+    const pingPromise = o.loss ? measureLoss(host, o.loss) : undefined;
+    pingPromise?.catch(() => undefined); // awaited below; do not let an early failure go unhandled
     try {
       fioRun = await fioPromise;
     } finally {
       cpu = await sampler.stop();
     }
-    if (pingPromise && o.loss) {
-      const p = await pingPromise;
-      ping = { target: o.loss.target, ...parsePing(p.stdout, p.stderr) };
-    }
+    if (pingPromise) ping = await pingPromise;
   } finally {
     // Only the scratch directory this run created (checked above) is removed.
     await host.run(["rm", "-rf", "--", scratch], { check: false });

@@ -1,0 +1,228 @@
+/**
+ * Kind: one mount inside a guest, as systemd `.mount` (+ `.automount`) units or a managed fstab
+ * block, plus the root-owned 0600 credentials file SMB needs. Units are checked with
+ * `systemd-analyze verify` (fstab blocks through `systemd-fstab-generator` first) before they
+ * are installed; activation (daemon-reload, enable, start) is configurable.
+ */
+import * as path from "path";
+import { Host } from "../../core/connection";
+import { HostKind } from "../../core/hostKind";
+import { probeFile } from "../files/managedFileKind";
+import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
+import { GuestMountSpec, validateGuestMount } from "./mountSpec";
+
+/** What was observed (never a secret: the credentials file is reported as current or not). */
+export type GuestMountState = {
+  mountUnit?: string | null;
+  automountUnit?: string | null;
+  fstabEntry?: string | null;
+  credentials?: { path: string; mode: string; owner: string; content: "current" | "differs" } | null;
+  enabled?: string;
+  active?: string;
+};
+
+const FSTAB_GENERATORS = ["/lib/systemd/system-generators/systemd-fstab-generator", "/usr/lib/systemd/system-generators/systemd-fstab-generator"];
+
+/** What `render` returns: the state the guest should be in. */
+function desiredState(plan: MountPlan): GuestMountState {
+  const s: GuestMountState = {};
+  if (plan.style === "systemd") {
+    s.mountUnit = plan.units[plan.mountUnit].content;
+    if (plan.automountUnit) s.automountUnit = plan.units[plan.automountUnit].content;
+    if (plan.activation !== "none") s.enabled = "enabled";
+  } else {
+    s.fstabEntry = plan.fstab!.block;
+  }
+  if (plan.credentials) s.credentials = { path: plan.credentials.path, mode: "0600", owner: "root", content: "current" };
+  if (plan.activation === "start") s.active = "active";
+  return s;
+}
+
+async function systemctlState(host: Host, plan: MountPlan, verb: "is-enabled" | "is-active"): Promise<string> {
+  const r = await host.run([...plan.systemctl, verb, plan.primaryUnit], { check: false });
+  return r.stdout.trim().split("\n").pop() || `unknown (exit ${r.code})`;
+}
+
+async function probe(host: Host, spec: GuestMountSpec, secrets: Record<string, string>): Promise<GuestMountState | undefined> {
+  const plan = planGuestMount(spec, secrets);
+  const s: GuestMountState = {};
+  let present = false;
+  if (plan.style === "systemd") {
+    s.mountUnit = (await host.readFile(plan.units[plan.mountUnit].path)) ?? null;
+    present ||= s.mountUnit !== null;
+    if (plan.automountUnit) {
+      s.automountUnit = (await host.readFile(plan.units[plan.automountUnit].path)) ?? null;
+      present ||= s.automountUnit !== null;
+    }
+  } else {
+    const text = (await host.readFile(plan.fstab!.path)) ?? "";
+    s.fstabEntry = extractFstabBlock(text, plan.fstab!) ?? null;
+    present ||= s.fstabEntry !== null;
+  }
+  if (plan.credentials) {
+    const f = await probeFile(host, plan.credentials.hostPath);
+    s.credentials = f
+      ? { path: plan.credentials.path, mode: f.mode, owner: f.owner ?? "?", content: f.content === plan.credentials.content ? "current" : "differs" }
+      : null;
+    present ||= f !== undefined;
+  }
+  if (!present) return undefined;
+  if (plan.activation !== "none" && plan.style === "systemd") s.enabled = await systemctlState(host, plan, "is-enabled");
+  if (plan.activation === "start") s.active = await systemctlState(host, plan, "is-active");
+  return s;
+}
+
+/** Lines of `systemd-analyze verify` output that concern the candidate files (the rest is about the host's own units). */
+function relevant(stderr: string, needles: string[]): string[] {
+  return stderr.split("\n").filter((l) => l.trim() && needles.some((n) => l.includes(n)));
+}
+
+/** `systemd-analyze verify` the candidate units in a scratch dir on the host; throws with its complaints. */
+export async function verifyUnits(host: Host, units: Record<string, string>): Promise<void> {
+  const dir = (await host.run(["mktemp", "-d", "/tmp/kvmshare-verify.XXXXXX"])).stdout.trim();
+  try {
+    const files: string[] = [];
+    for (const [name, content] of Object.entries(units)) {
+      const p = path.posix.join(dir, name);
+      await host.writeFileAtomic(p, content, { mode: "0644" });
+      files.push(p);
+    }
+    const r = await host.run(["systemd-analyze", "verify", "--man=no", "--generators=no", ...files], { check: false });
+    const complaints = relevant(r.stderr + r.stdout, [dir, ...Object.keys(units)]);
+    if (r.code !== 0 || complaints.length) {
+      throw new Error(
+        `systemd-analyze verify refused ${Object.keys(units).join(", ")} (exit ${r.code}); nothing was installed:\n` +
+          (complaints.length ? complaints : r.stderr.trim().split("\n").slice(-8)).map((l) => "  " + l).join("\n"),
+      );
+    }
+  } finally {
+    await host.run(["rm", "-rf", "--", dir], { check: false });
+  }
+}
+
+/** Check a candidate fstab the way systemd will read it: run the fstab generator, then verify our unit. */
+export async function verifyFstab(host: Host, fstabText: string, plan: MountPlan): Promise<void> {
+  const dir = (await host.run(["mktemp", "-d", "/tmp/kvmshare-fstab.XXXXXX"])).stdout.trim();
+  try {
+    const cand = path.posix.join(dir, "fstab");
+    await host.writeFileAtomic(cand, fstabText, { mode: "0644" });
+    const out = path.posix.join(dir, "out");
+    let generator: string | undefined;
+    for (const g of FSTAB_GENERATORS) if ((await host.run(["test", "-x", g], { check: false })).code === 0) generator = g;
+    if (!generator) throw new Error(`systemd-fstab-generator not found on ${host.label} (looked in ${FSTAB_GENERATORS.join(", ")})`);
+    await host.run(["mkdir", "-p", out]);
+    const gen = await host.run([generator, out, out, out], { env: { SYSTEMD_FSTAB: cand, SYSTEMD_PROC_CMDLINE: "" }, check: false });
+    const units: string[] = [plan.mountUnit, ...(plan.automountUnit ? [plan.automountUnit] : [])];
+    const missing = [];
+    for (const u of units) if ((await host.run(["test", "-f", path.posix.join(out, u)], { check: false })).code !== 0) missing.push(u);
+    if (gen.code !== 0 || missing.length) {
+      throw new Error(`systemd-fstab-generator did not produce ${missing.join(", ") || "its units"} from the candidate fstab (exit ${gen.code}):\n  ${gen.stderr.trim()}`);
+    }
+    const r = await host.run(["systemd-analyze", "verify", "--man=no", "--generators=no", ...units.map((u) => path.posix.join(out, u))], {
+      check: false,
+    });
+    const complaints = relevant(r.stderr + r.stdout, [out, ...units]).filter((l) => !l.includes("SourcePath"));
+    if (r.code !== 0 || complaints.length) {
+      throw new Error(`systemd-analyze verify refused the fstab entry for ${plan.where} (exit ${r.code}); fstab was not changed:\n  ${complaints.join("\n  ")}`);
+    }
+  } finally {
+    await host.run(["rm", "-rf", "--", dir], { check: false });
+  }
+}
+
+async function writeCredentials(host: Host, plan: MountPlan, live: GuestMountState | undefined, log: (m: string) => void): Promise<void> {
+  const c = plan.credentials!;
+  const l = live?.credentials;
+  if (l && l.content === "current" && l.mode === "0600" && l.owner === "root") return;
+  // The directory is root-only too; the content goes over stdin, never on a command line.
+  await host.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", path.posix.dirname(c.hostPath)]);
+  await host.writeFileAtomic(c.hostPath, c.content, { mode: "0600", owner: "root", group: "root" });
+  log(`wrote credentials file ${c.path} (0600 root) on ${host.label}`);
+}
+
+/** Remove what a plan installed (units or fstab block, credentials), stopping/disabling first. */
+async function uninstall(host: Host, plan: MountPlan, log: (m: string) => void): Promise<void> {
+  const live = plan.activation === "start";
+  if (live) {
+    await host.run([...plan.systemctl, "stop", plan.primaryUnit, plan.mountUnit], { check: false });
+  }
+  if (plan.style === "systemd") {
+    if (plan.activation !== "none") await host.run([...plan.systemctl, "disable", plan.primaryUnit], { check: false });
+    for (const [name, u] of Object.entries(plan.units)) if (await host.removeFile(u.path)) log(`removed ${name} on ${host.label}`);
+  } else {
+    const text = await host.readFile(plan.fstab!.path);
+    if (text !== undefined && extractFstabBlock(text, plan.fstab!) !== undefined) {
+      await host.writeFileAtomic(plan.fstab!.path, spliceFstab(text, plan.fstab!, undefined), { mode: "0644" });
+      log(`removed the ${plan.where} entry from ${plan.fstab!.path} on ${host.label}`);
+    }
+  }
+  if (plan.credentials && (await host.removeFile(plan.credentials.hostPath))) log(`removed ${plan.credentials.path}`);
+  if (live) await host.run([...plan.systemctl, "daemon-reload"], { check: false });
+}
+
+export const kind: HostKind<GuestMountSpec, GuestMountState> = {
+  name: "GuestMount",
+  version: 1,
+  validate: (spec) => validateGuestMount(spec),
+  render: (spec, secrets) => desiredState(planGuestMount(spec, secrets)),
+  probe,
+  id: (spec) => `GuestMount:${spec.where}`,
+  outputs: (spec) => {
+    const plan = planGuestMount(spec, {});
+    return { unitName: plan.primaryUnit, mountUnit: plan.mountUnit, automountUnit: plan.automountUnit ?? null, what: plan.what };
+  },
+  async apply(host, { spec, live, secrets, previous, log }) {
+    const plan = planGuestMount(spec, secrets);
+    if (plan.credentials && !secrets.password) throw new Error("GuestMount: secrets.password is required for an SMB mount");
+    // A previous apply under another mount point/style/root: take that one down first.
+    if (previous) {
+      const old = planGuestMount(previous.spec, secrets);
+      const oldFiles = [...Object.values(old.units).map((u) => u.path), old.fstab?.path, old.credentials?.hostPath];
+      const newFiles = new Set([...Object.values(plan.units).map((u) => u.path), plan.fstab?.path, plan.credentials?.hostPath]);
+      if (old.where !== plan.where || old.style !== plan.style || old.root !== plan.root || oldFiles.some((f) => f && !newFiles.has(f))) {
+        await uninstall(host, old, log);
+        live = undefined;
+      }
+    }
+    if (plan.credentials) await writeCredentials(host, plan, live, log);
+    let changed = false;
+    if (plan.style === "systemd") {
+      const want: Record<string, string> = Object.fromEntries(Object.entries(plan.units).map(([n, u]) => [n, u.content]));
+      const stale = Object.entries(plan.units).filter(([n]) => (n === plan.mountUnit ? live?.mountUnit : live?.automountUnit) !== want[n]);
+      if (stale.length) {
+        if (plan.verify) await verifyUnits(host, want);
+        for (const [name, u] of stale) {
+          await host.run(["mkdir", "-p", path.posix.dirname(u.path)]);
+          await host.writeFileAtomic(u.path, u.content, { mode: "0644" });
+          log(`installed ${name} on ${host.label}`);
+        }
+        changed = true;
+      }
+    } else {
+      const f = plan.fstab!;
+      const text = (await host.readFile(f.path)) ?? "";
+      if (extractFstabBlock(text, f) !== f.block) {
+        const next = spliceFstab(text, f, f.block);
+        if (plan.verify) await verifyFstab(host, next, plan);
+        await host.writeFileAtomic(f.path, next, { mode: "0644" });
+        log(`updated the ${plan.where} entry in ${f.path} on ${host.label}`);
+        changed = true;
+      }
+    }
+    if (plan.activation === "none") return;
+    if (plan.activation === "start" && changed) await host.run([...plan.systemctl, "daemon-reload"]);
+    if (plan.style === "systemd") await host.run([...plan.systemctl, "enable", plan.primaryUnit]);
+    if (plan.activation === "start") {
+      if (changed && live?.active === "active") {
+        if (plan.automountUnit) await host.run([...plan.systemctl, "stop", plan.mountUnit], { check: false });
+        await host.run([...plan.systemctl, "restart", plan.primaryUnit]);
+      } else {
+        await host.run([...plan.systemctl, "start", plan.primaryUnit]);
+      }
+      log(`${plan.primaryUnit} started on ${host.label}`);
+    }
+  },
+  async remove(host, spec, _observed, log) {
+    await uninstall(host, planGuestMount(spec, {}), log);
+  },
+};

@@ -1,0 +1,294 @@
+/**
+ * What a guest mount is (plain JSON, the `GuestMount` kind's spec), its defaults, and its
+ * validation. Pure: runs in the component's constructor and again in the provider's `check`.
+ */
+import * as net from "net";
+import { Problem } from "../../core/errors";
+import { Checker, isHostname, isUnknown } from "../../core/validate";
+import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
+import { validateExtraOptions, OptionValue } from "./mountOptions";
+
+/** NFS client mount (kernel `nfs`, NFSv4.x by default). */
+export interface NfsMountSpec {
+  /** Server address or host name (from the guest's point of view). */
+  server: string;
+  /** Path exported by the server, e.g. `/tank/share`. */
+  exportPath: string;
+  /** NFS protocol version (`vers=`). @default "4.2" */
+  version?: "3" | "4" | "4.0" | "4.1" | "4.2";
+  /** TCP connections to the server (`nconnect=`, 1-16, Linux 5.3+). @default unset (kernel: 1) */
+  nconnect?: number;
+  /** Read size in bytes (`rsize=`; a multiple of 1024, up to 1 MiB). @default unset (negotiated) */
+  rsizeBytes?: number;
+  /** Write size in bytes (`wsize=`; a multiple of 1024, up to 1 MiB). @default unset (negotiated) */
+  wsizeBytes?: number;
+  /** `hard` (retry forever, no silent data loss) or `soft`. @default true */
+  hard?: boolean;
+  /** RPC timeout in tenths of a second (`timeo=`; 600 = 60 s). @default 600 */
+  timeoDeciseconds?: number;
+  /** Retries before a major timeout (`retrans=`). @default 2 */
+  retrans?: number;
+  /** Security flavours (`sec=`), e.g. `sys`, `krb5p`, or `krb5i:krb5p`. @default "sys" */
+  sec?: string;
+  /** Server port (`port=`). @default unset (2049) */
+  port?: number;
+}
+
+/** SMB3 client mount (kernel `cifs`). The password comes from `secrets.password`. */
+export interface SmbMountSpec {
+  /** Server address or host name. */
+  server: string;
+  /** Share name, e.g. `data`. */
+  share: string;
+  /** User name written to the credentials file. */
+  username: string;
+  /** Domain/workgroup written to the credentials file. @default unset */
+  domain?: string;
+  /** SMB dialect (`vers=`); only SMB3 dialects are accepted. @default "3.1.1" */
+  version?: "3.1.1" | "3.02" | "3.0";
+  /** Require SMB3 encryption (`seal`). @default true */
+  seal?: boolean;
+  /** Server port (`port=`). @default unset (445) */
+  port?: number;
+  /** Owner of the files as the guest sees them (`uid=`). @default unset (0) */
+  uid?: number;
+  /** Group of the files (`gid=`). @default unset (0) */
+  gid?: number;
+  /** `file_mode=`, octal. @default unset (0755) */
+  fileMode?: string;
+  /** `dir_mode=`, octal. @default unset (0755) */
+  dirMode?: string;
+  /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` */
+  credentialsFile?: string;
+}
+
+/** virtiofs mount of a libvirt/QEMU `<filesystem>` tag. */
+export interface VirtioFsMountSpec {
+  /** The tag (`<target dir='...'/>` in the domain XML). */
+  tag: string;
+}
+
+/** 9p (virtio transport) mount of a libvirt/QEMU `<filesystem>` tag. */
+export interface NinePMountSpec {
+  /** The mount tag (`<target dir='...'/>`). */
+  tag: string;
+  /** 9p protocol (`version=`). @default "9p2000.L" */
+  version?: "9p2000.L" | "9p2000.u";
+  /** Maximum message size in bytes (`msize=`). @default 262144 */
+  msizeBytes?: number;
+  /** Client cache mode (`cache=`). @default "mmap" (coherent with the host, allows mmap) */
+  cache?: "none" | "loose" | "fscache" | "mmap";
+}
+
+export type MountStyle = "systemd" | "fstab";
+export type Activation = "start" | "enable" | "none";
+
+/** The GuestMount kind's spec: one mount in a guest. Exactly one of nfs/smb/virtiofs/ninep. */
+export interface GuestMountSpec {
+  /** Mount point in the guest. */
+  where: string;
+  nfs?: NfsMountSpec;
+  smb?: SmbMountSpec;
+  virtiofs?: VirtioFsMountSpec;
+  ninep?: NinePMountSpec;
+  /** Mount read-only. @default false */
+  readOnly?: boolean;
+  /** Further mount options (checked against a per-type table; unknown ones are refused). */
+  options?: Record<string, OptionValue>;
+  /** systemd `.mount` units, or a managed block in fstab. @default "systemd" */
+  style?: MountStyle;
+  /** Mount on first access through an `.automount` unit (`x-systemd.automount` in fstab). @default false */
+  automount?: boolean;
+  /** Unmount after this many idle seconds when `automount` (0: never). @default 600 */
+  automountIdleSec?: number;
+  /**
+   * What to do after the files are written: `start` = daemon-reload, enable and start (restart
+   * when the unit changed); `enable` = enable only (works offline, with `root`); `none` = write files only.
+   * @default "start"
+   */
+  activation?: Activation;
+  /**
+   * An alternate filesystem root that every file goes under (unit dir, fstab, credentials), as
+   * `systemctl --root` does. For building images and sandboxes; implies no running systemd there.
+   * @default "/" (the guest itself)
+   */
+  root?: string;
+  /** Where unit files go (below `root`). @default "/etc/systemd/system" */
+  unitDir?: string;
+  /** The fstab file for `style: "fstab"` (below `root`). @default "/etc/fstab" */
+  fstabPath?: string;
+  /** Check units with `systemd-analyze verify` before installing them. @default true */
+  verify?: boolean;
+  /** `Description=` of the unit. @default "kvmshare <type> mount of <what>" */
+  description?: string;
+  /** Seconds systemd waits for the mount (`TimeoutSec=`). @default 90 */
+  timeoutSec?: number;
+  [k: string]: unknown;
+}
+
+export type MountType = "nfs" | "smb" | "virtiofs" | "9p";
+
+/** The mount's type, from which of nfs/smb/virtiofs/ninep is set. */
+export function mountType(spec: GuestMountSpec): MountType | undefined {
+  if (spec.nfs) return "nfs";
+  if (spec.smb) return "smb";
+  if (spec.virtiofs) return "virtiofs";
+  if (spec.ninep) return "9p";
+  return undefined;
+}
+
+export const NFS_VERSIONS = ["3", "4", "4.0", "4.1", "4.2"] as const;
+export const SMB_VERSIONS = ["3.1.1", "3.02", "3.0"] as const;
+export const NFS_SEC = ["sys", "krb5", "krb5i", "krb5p"] as const;
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
+const SHARE = /^[^\\/:*?"<>|\x00-\x1f]{1,80}$/;
+/** Characters a credentials-file line cannot carry (mount.cifs reads `key=value` lines). */
+const CRED_BAD = /[\0\r\n]/;
+
+function isServer(v: string): boolean {
+  return net.isIP(v) !== 0 || isHostname(v);
+}
+
+function known(v: unknown): boolean {
+  return v !== undefined && !isUnknown(v);
+}
+
+/** A string that goes verbatim into a unit file or fstab: no newlines, no trailing backslash. */
+function lineSafe(c: Checker, field: string, v: string | undefined): void {
+  if (!known(v)) return;
+  if (typeof v !== "string") c.add(field, v, "must be a string");
+  else if (/[\0\r\n]/.test(v)) c.add(field, v, "must not contain newlines or NUL");
+  else if (v.endsWith("\\")) c.add(field, v, "must not end with a backslash (systemd reads it as a line continuation)");
+}
+
+/**
+ * Forbidden combinations: one row each, with the message users get.
+ * (linux-system-roles/storage's UNSUPPORTED_COMBOS pattern.)
+ */
+const FORBIDDEN: { field: string; when: (s: GuestMountSpec) => boolean; value: (s: GuestMountSpec) => unknown; message: string }[] = [
+  {
+    field: "activation",
+    when: (s) => (s.activation ?? "start") === "start" && !!s.root && s.root !== "/",
+    value: (s) => s.activation ?? "start (default)",
+    message: "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'",
+  },
+  {
+    field: "nfs.nconnect",
+    when: (s) => !!s.nfs && known(s.nfs.nconnect) && (s.nfs.nconnect ?? 1) > 1 && s.options?.proto === "udp",
+    value: (s) => s.nfs?.nconnect,
+    message: "needs TCP: remove options.proto=udp or nconnect",
+  },
+  {
+    field: "nfs.hard",
+    when: (s) => !!s.nfs && s.nfs.hard === false && !s.readOnly,
+    value: (s) => s.nfs?.hard,
+    message: "a soft read-write NFS mount can silently lose writes on a timeout: keep hard (default) or set readOnly: true",
+  },
+  {
+    field: "automountIdleSec",
+    when: (s) => known(s.automountIdleSec) && !s.automount,
+    value: (s) => s.automountIdleSec,
+    message: "only applies with automount: true",
+  },
+  {
+    field: "readOnly",
+    when: (s) => s.readOnly === true && s.options?.rw !== undefined,
+    value: (s) => s.options?.rw,
+    message: "conflicts with options.rw: remove one of them",
+  },
+];
+
+/** Every problem with a GuestMount spec (pure; values not known yet are skipped). */
+export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[] {
+  const c = new Checker("GuestMount");
+  const f = (n: string) => `${prefix}${n}`;
+  const types = (["nfs", "smb", "virtiofs", "ninep"] as const).filter((k) => spec[k] !== undefined);
+  if (types.length !== 1) {
+    c.add(f("nfs|smb|virtiofs|ninep"), types.length ? types : undefined, "set exactly one of nfs, smb, virtiofs or ninep");
+  }
+  c.required(f("where"), spec.where);
+  if (known(spec.where)) {
+    const p = pathEscapeProblem(spec.where);
+    if (p) c.add(f("where"), spec.where, p);
+    else {
+      lineSafe(c, f("where"), spec.where);
+      if (spec.where === "/") c.add(f("where"), spec.where, "cannot be '/': pick a directory such as /mnt/share");
+      else if (escapePath(spec.where).length + ".automount".length > UNIT_NAME_MAX) {
+        c.add(f("where"), spec.where, `is too long for a systemd unit name (${UNIT_NAME_MAX} characters escaped)`);
+      }
+    }
+  }
+  const n = spec.nfs;
+  if (n) {
+    c.required(f("nfs.server"), n.server);
+    if (known(n.server) && !isServer(n.server)) c.add(f("nfs.server"), n.server, "must be an IP address or a host name");
+    c.required(f("nfs.exportPath"), n.exportPath).absPath(f("nfs.exportPath"), n.exportPath);
+    lineSafe(c, f("nfs.exportPath"), n.exportPath);
+    c.oneOf(f("nfs.version"), n.version, NFS_VERSIONS);
+    c.int(f("nfs.nconnect"), n.nconnect, 1, 16, "Linux allows 1-16 connections per server");
+    for (const k of ["rsizeBytes", "wsizeBytes"] as const) {
+      const v = n[k];
+      c.int(f(`nfs.${k}`), v, 4096, 1048576, "bytes, e.g. 1048576 for 1 MiB");
+      if (typeof v === "number" && Number.isInteger(v) && v % 1024 !== 0) c.add(f(`nfs.${k}`), v, "must be a multiple of 1024 bytes");
+    }
+    c.int(f("nfs.timeoDeciseconds"), n.timeoDeciseconds, 10, 6000, "timeo is in tenths of a second: 600 = 60 s");
+    c.int(f("nfs.retrans"), n.retrans, 0, 10);
+    if (known(n.sec) && (typeof n.sec !== "string" || !n.sec.split(":").every((s) => (NFS_SEC as readonly string[]).includes(s)))) {
+      c.add(f("nfs.sec"), n.sec, `must be one or more of ${NFS_SEC.join(", ")} separated by ':'`);
+    }
+    c.port(f("nfs.port"), n.port);
+  }
+  const s = spec.smb;
+  if (s) {
+    c.required(f("smb.server"), s.server);
+    if (known(s.server) && !isServer(s.server)) c.add(f("smb.server"), s.server, "must be an IP address or a host name");
+    c.required(f("smb.share"), s.share);
+    if (known(s.share) && (typeof s.share !== "string" || !SHARE.test(s.share) || s.share.trim() !== s.share)) {
+      c.add(f("smb.share"), s.share, "must be a share name (1-80 characters, none of \\ / : * ? \" < > |, no leading/trailing spaces)");
+    }
+    c.required(f("smb.username"), s.username);
+    for (const k of ["username", "domain"] as const) {
+      const v = s[k];
+      if (known(v) && (typeof v !== "string" || CRED_BAD.test(v))) c.add(f(`smb.${k}`), v, "must be a single line of text");
+    }
+    if (known(s.version) && !(SMB_VERSIONS as readonly string[]).includes(s.version as string)) {
+      c.add(f("smb.version"), s.version, `must be an SMB3 dialect: ${SMB_VERSIONS.join(", ")} (SMB1/SMB2 are refused: no encryption)`);
+    }
+    c.port(f("smb.port"), s.port);
+    c.int(f("smb.uid"), s.uid, 0, 4294967294);
+    c.int(f("smb.gid"), s.gid, 0, 4294967294);
+    c.mode(f("smb.fileMode"), s.fileMode).mode(f("smb.dirMode"), s.dirMode);
+    c.absPath(f("smb.credentialsFile"), s.credentialsFile);
+    lineSafe(c, f("smb.credentialsFile"), s.credentialsFile);
+    if (known(s.credentialsFile) && typeof s.credentialsFile === "string" && /[,\s]/.test(s.credentialsFile)) {
+      c.add(f("smb.credentialsFile"), s.credentialsFile, "must not contain commas or spaces (it goes into the mount options)");
+    }
+  }
+  for (const [k, t] of [["virtiofs", spec.virtiofs], ["ninep", spec.ninep]] as const) {
+    if (!t) continue;
+    c.required(f(`${k}.tag`), t.tag);
+    if (known(t.tag) && (typeof t.tag !== "string" || !TAG.test(t.tag))) {
+      c.add(f(`${k}.tag`), t.tag, "must be 1-36 letters, digits, '_', '.', '-' (the <target dir> of the domain's <filesystem>)");
+    }
+  }
+  if (spec.ninep) {
+    c.oneOf(f("ninep.version"), spec.ninep.version, ["9p2000.L", "9p2000.u"]);
+    c.int(f("ninep.msizeBytes"), spec.ninep.msizeBytes, 8192, 4194304, "bytes; the virtio transport caps it (512000 on older kernels)");
+    c.oneOf(f("ninep.cache"), spec.ninep.cache, ["none", "loose", "fscache", "mmap"]);
+  }
+  c.oneOf(f("style"), spec.style, ["systemd", "fstab"]);
+  c.oneOf(f("activation"), spec.activation, ["start", "enable", "none"]);
+  c.int(f("automountIdleSec"), spec.automountIdleSec, 0, 31536000);
+  c.int(f("timeoutSec"), spec.timeoutSec, 1, 3600);
+  for (const k of ["root", "unitDir", "fstabPath"] as const) {
+    c.absPath(f(k), spec[k]);
+    lineSafe(c, f(k), spec[k]);
+  }
+  lineSafe(c, f("description"), spec.description);
+  const type = mountType(spec);
+  if (type && spec.options !== undefined && !isUnknown(spec.options)) {
+    for (const p of validateExtraOptions(type, spec.options, spec.style ?? "systemd")) c.add(f(p.field), p.value, p.message);
+  }
+  for (const row of FORBIDDEN) if (row.when(spec)) c.add(f(row.field), row.value(spec), row.message);
+  return c.problems;
+}

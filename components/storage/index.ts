@@ -1,0 +1,11 @@
+export * from "./zfsPool";
+export * from "./zfsDataset";
+export * from "./capacity";
+export type { VdevSpec, VdevType, ZfsPoolSpec, ZfsPoolState } from "./zfsPoolKind";
+export { validatePoolSpec, POOL_PROPERTIES } from "./zfsPoolKind";
+export type { ZfsDatasetSpec, ZfsDatasetState } from "./zfsDatasetKind";
+export { validateDatasetSpec } from "./zfsDatasetKind";
+export type { ZfsDatasetProperties } from "./zfsProps";
+export { PROPERTY_RULES, validateProperties } from "./zfsProps";
+export type { ZfsInfo, ZfsFeatures } from "./zfsFeatures";
+export { FEATURE_INFO, detectZfs, classifyZfs } from "./zfsFeatures";

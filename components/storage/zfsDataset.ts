@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConnectionSpec } from "../../core/connection";
+import { ValidationError } from "../../core/errors";
+import { HostResource } from "../../core/hostResource";
+import { parseSize } from "../../core/validate";
+import { CapacityPlan, capacityWarning, requiredBytes, validateCapacityPlan } from "./capacity";
+import { validateDatasetSpec, ZfsDatasetSpec, ZfsDatasetState } from "./zfsDatasetKind";
+import { ZfsPool } from "./zfsPool";
+import { ZfsDatasetProperties } from "./zfsProps";
+
+export interface ZfsDatasetArgs {
+  /** The host. @default the pool's connection when `pool` is given, else this machine */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** Full dataset name, `pool/path` (e.g. `tank/vmshare`). */
+  datasetName: string;
+  /** The pool component it lives in: the dataset is created after it (and uses its connection). @default none */
+  pool?: ZfsPool;
+  /**
+   * Properties, validated against what OpenZFS accepts and checked at preview against the host's
+   * ZFS (zfs-fuse has no lz4/zstd/sync, recordsize <= 128K). @default none set (inherited)
+   */
+  properties?: ZfsDatasetProperties;
+  /** POSIX ACL entries for the mount point (`u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none */
+  acl?: string[];
+  /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots). @default false: the dataset is left in place */
+  allowDestroy?: boolean;
+  /** Warn at preview when the quota (or, once created, the available space) is below C = 1.2 x (Dpeak + Davg x T) + S. @default no check */
+  capacityPlan?: CapacityPlan;
+}
+
+export function resolveZfsDatasetArgs(args: ZfsDatasetArgs): ZfsDatasetSpec {
+  const spec: ZfsDatasetSpec = { name: args.datasetName, allowDestroy: args.allowDestroy ?? false };
+  if (args.properties !== undefined) spec.properties = args.properties;
+  if (args.acl !== undefined) spec.acl = args.acl;
+  return spec;
+}
+
+/** Every problem with the arguments (pure; runs in the constructor and at preview). */
+export function validateZfsDataset(name: string, args: ZfsDatasetArgs): void {
+  const problems = [...validateDatasetSpec(resolveZfsDatasetArgs(args), ""), ...validateCapacityPlan(args.capacityPlan)];
+  if (args.datasetName === undefined) problems.unshift({ field: "datasetName", value: undefined, message: "is required, e.g. 'tank/vmshare'" });
+  if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsDataset ${name}`, problems.map((p) => (p.field === "name" ? { ...p, field: "datasetName" } : p)));
+}
+
+/** The dataset as a host-side resource (the component's child). */
+export class ZfsDatasetResource extends HostResource<ZfsDatasetSpec, ZfsDatasetState> {
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly guid: pulumi.Output<string | null>;
+  declare public readonly mountpoint: pulumi.Output<string | null>;
+  declare public readonly usedBytes: pulumi.Output<number | null>;
+  declare public readonly availableBytes: pulumi.Output<number | null>;
+  constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsDatasetSpec }, opts?: pulumi.CustomResourceOptions) {
+    super("ZfsDataset", require.resolve("./zfsDatasetKind"), name, args, opts, ["name", "guid", "mountpoint", "usedBytes", "availableBytes"]);
+  }
+}
+
+/** A ZFS dataset with validated properties and ACL entries; never destroyed unless `allowDestroy`. */
+export class ZfsDataset extends pulumi.ComponentResource {
+  /** Full dataset name. */
+  public readonly name: pulumi.Output<string>;
+  public readonly guid: pulumi.Output<string | null>;
+  /** Where it is mounted (the `mountpoint` property). */
+  public readonly mountpoint: pulumi.Output<string | null>;
+  public readonly usedBytes: pulumi.Output<number | null>;
+  public readonly availableBytes: pulumi.Output<number | null>;
+  /** The host-side resource (depend on it). */
+  public readonly dataset: ZfsDatasetResource;
+
+  constructor(name: string, args: ZfsDatasetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("kvmshare:storage:ZfsDataset", name, {}, opts);
+    validateZfsDataset(name, args);
+    const spec = resolveZfsDatasetArgs(args);
+    const connection = args.connection ?? args.pool?.connection;
+    this.dataset = new ZfsDatasetResource(
+      `${name}-dataset`,
+      { connection, spec },
+      { parent: this, dependsOn: args.pool ? [args.pool.pool] : [] },
+    );
+    this.name = this.dataset.name;
+    this.guid = this.dataset.guid;
+    this.mountpoint = this.dataset.mountpoint;
+    this.usedBytes = this.dataset.usedBytes;
+    this.availableBytes = this.dataset.availableBytes;
+    const plan = args.capacityPlan;
+    if (plan) {
+      const quota = spec.properties?.quota;
+      const quotaBytes = quota !== undefined && quota !== "none" ? parseSize(quota) : undefined;
+      const what = `dataset ${spec.name}`;
+      if (quotaBytes !== undefined) {
+        const w = capacityWarning(`${what} quota`, plan, quotaBytes);
+        if (w) pulumi.log.warn(w, this);
+      } else {
+        pulumi.all([this.availableBytes, this.usedBytes]).apply(([avail, used]) => {
+          const w = capacityWarning(`${what} (used + available)`, plan, avail === null ? undefined : avail + (used ?? 0));
+          if (w) pulumi.log.warn(w, this);
+        });
+      }
+    }
+    this.registerOutputs({
+      name: this.name,
+      guid: this.guid,
+      mountpoint: this.mountpoint,
+      capacityRequiredBytes: plan ? requiredBytes(plan) : undefined,
+    });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Kind: a ZFS dataset (file system) with properties and POSIX ACL entries on its mount point.
+ * Properties are compared as `zfs get -Hp` prints them, so `zfs set atime=on` by hand shows up
+ * as drift after refresh and is put back by the next up. A property that leaves the program is
+ * inherited again (or set to `none` where ZFS cannot inherit it). Removal leaves the dataset and
+ * its data in place unless `allowDestroy`.
+ */
+import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { Checker, isUnknown } from "../../core/validate";
+import { applyAcl, normalizeAclEntry, observedFor, readAcl, validateAcl } from "./acl";
+import { runZfs, zfsGet } from "./zfsCli";
+import { detectZfs, Requirement, unmet } from "./zfsFeatures";
+import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, validateProperties, ZfsDatasetProperties } from "./zfsProps";
+
+export interface ZfsDatasetSpec {
+  /** Full name, `pool/path/to/dataset`. */
+  name: string;
+  /** Properties to set (see `ZfsDatasetProperties`). */
+  properties?: ZfsDatasetProperties;
+  /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`). Needs `acltype: posix`. */
+  acl?: string[];
+  /** Let removal `zfs destroy -r` the dataset and its snapshots. @default false: removal leaves it */
+  allowDestroy?: boolean;
+  [k: string]: unknown;
+}
+
+export type ZfsDatasetState = {
+  properties: Record<string, string>;
+  acl?: string[];
+  guid?: string;
+  mountpoint?: string;
+  usedBytes?: number;
+  availableBytes?: number;
+};
+
+/** Properties ZFS cannot `inherit`, and what "unset" means for them. */
+const NOT_INHERITABLE: Record<string, string> = { quota: "none", refquota: "none", reservation: "none", refreservation: "none", canmount: "on" };
+
+export function validateDatasetName(name: unknown, field = "name"): Problem[] {
+  if (isUnknown(name)) return [];
+  if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/.test(name) || name.length > 255) {
+    return [{ field, value: name, message: "must be 'pool/dataset[/child...]' of letters, digits, '_', '.', ':', '-' (at most 255 characters; no '@' or '#')" }];
+  }
+  return [];
+}
+
+export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[] {
+  const c = new Checker("ZfsDataset");
+  c.required(`${prefix}name`, spec.name);
+  c.problems.push(...validateDatasetName(spec.name, `${prefix}name`));
+  c.problems.push(...validateProperties(spec.properties as Record<string, unknown>, `${prefix}properties.`));
+  c.problems.push(...validateAcl(spec.acl, `${prefix}acl`));
+  if (spec.acl?.length && spec.properties?.acltype !== undefined && normalizeValue("acltype", spec.properties.acltype) !== "posix") {
+    c.add(`${prefix}properties.acltype`, spec.properties.acltype, "must be 'posix' (or 'posixacl') when acl entries are declared");
+  }
+  if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(`${prefix}allowDestroy`, spec.allowDestroy, "must be true or false");
+  return c.problems;
+}
+
+/** What the spec asks of the host's ZFS. */
+export function datasetRequirements(spec: ZfsDatasetSpec, prefix = ""): Requirement[] {
+  const reqs = propertyRequirements(spec.properties as Record<string, unknown>, `${prefix}properties.`);
+  if (spec.acl?.length) reqs.push({ field: `${prefix}acl`, value: spec.acl, feature: "posixAcl" });
+  return reqs;
+}
+
+function render(spec: ZfsDatasetSpec): ZfsDatasetState {
+  const s: ZfsDatasetState = { properties: normalizeProperties(spec.properties as Record<string, string>) };
+  if (spec.acl?.length) s.acl = spec.acl.map((e) => normalizeAclEntry(e) ?? e);
+  return s;
+}
+
+async function probe(host: Host, spec: ZfsDatasetSpec): Promise<ZfsDatasetState | undefined> {
+  const declared = Object.keys(spec.properties ?? {});
+  const got = await zfsGet(host, [spec.name], [...new Set(["type", "guid", "mountpoint", "mounted", "used", "available", ...declared])]);
+  const p = got.get(spec.name);
+  if (!p) return undefined;
+  const properties: Record<string, string> = {};
+  for (const k of declared) {
+    // An unset user property reads "-" with source "-".
+    if (p[k] !== undefined) properties[k] = p[k].source === "-" && k.includes(":") ? "" : normalizeObserved(k, p[k].value);
+  }
+  const s: ZfsDatasetState = {
+    properties,
+    guid: p.guid?.value,
+    mountpoint: p.mountpoint?.value,
+    usedBytes: Number(p.used?.value),
+    availableBytes: Number(p.available?.value),
+  };
+  if (spec.acl?.length) {
+    const mp = p.mountpoint?.value;
+    s.acl = p.mounted?.value === "yes" && mp?.startsWith("/") ? observedFor(spec.acl, await readAcl(host, mp)) : spec.acl.map(() => "<not mounted>");
+  }
+  return s;
+}
+
+async function preflight(host: Host, spec: ZfsDatasetSpec): Promise<Problem[]> {
+  const info = await detectZfs(host);
+  return unmet(info, host.label, datasetRequirements(spec));
+}
+
+export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
+  name: "ZfsDataset",
+  version: 1,
+  validate: (spec) => validateDatasetSpec(spec),
+  preflight,
+  render,
+  probe,
+  compare(desired, observed) {
+    if (!observed) return ["(absent on host)"];
+    const out: string[] = [];
+    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    if (desired.acl && JSON.stringify(desired.acl) !== JSON.stringify(observed.acl)) out.push("acl");
+    return out;
+  },
+  project(spec, observed) {
+    const props: Record<string, string | number | undefined> = { ...(spec.properties ?? {}) };
+    for (const k of Object.keys(props)) {
+      // Keep the user's spelling when the host agrees, so only the drifted field shows.
+      if (observed.properties[k] !== undefined && normalizeValue(k, props[k] as string) !== observed.properties[k]) props[k] = observed.properties[k];
+    }
+    const p: ZfsDatasetSpec = { ...spec, properties: props as ZfsDatasetProperties };
+    if (spec.acl && observed.acl) p.acl = spec.acl.map((e, i) => (normalizeAclEntry(e) === observed.acl![i] ? e : observed.acl![i]));
+    return p;
+  },
+  outputs: (spec, observed) => ({
+    name: spec.name,
+    guid: observed?.guid ?? null,
+    mountpoint: observed?.mountpoint ?? null,
+    usedBytes: observed?.usedBytes ?? null,
+    availableBytes: observed?.availableBytes ?? null,
+  }),
+  replaceOn: ["name"],
+  async apply(host, { spec, desired, live, previous, log }) {
+    if (!live) {
+      const pool = spec.name.split("/")[0];
+      if ((await host.run(["zpool", "list", "-H", "-o", "name", pool], { check: false })).code !== 0) {
+        throw new Error(`name: pool '${pool}' does not exist on ${host.label}; declare a ZfsPool first and pass it as a dependency (dependsOn)`);
+      }
+      const argv = ["zfs", "create", "-p"];
+      for (const [k, v] of Object.entries(spec.properties ?? {})) if (v !== undefined) argv.push("-o", `${k}=${v}`);
+      await runZfs(host, [...argv, spec.name]);
+      log(`created dataset ${spec.name} on ${host.label}`);
+    } else {
+      for (const [k, v] of Object.entries(spec.properties ?? {})) {
+        if (v === undefined || live.properties[k] === desired.properties[k]) continue;
+        await runZfs(host, ["zfs", "set", `${k}=${v}`, spec.name]);
+        log(`set ${k}=${v} on ${spec.name} (was ${live.properties[k] ?? "unset"})`);
+      }
+    }
+    for (const k of Object.keys(previous?.spec.properties ?? {})) {
+      if (spec.properties && k in spec.properties) continue;
+      if (NOT_INHERITABLE[k] !== undefined) await runZfs(host, ["zfs", "set", `${k}=${NOT_INHERITABLE[k]}`, spec.name]);
+      else await runZfs(host, ["zfs", "inherit", k, spec.name]);
+      log(`${k} left the program: ${NOT_INHERITABLE[k] !== undefined ? `set to ${NOT_INHERITABLE[k]}` : "inherited"} on ${spec.name}`);
+    }
+    if (spec.acl?.length) {
+      const now = await probe(host, spec);
+      if (JSON.stringify(now?.acl) !== JSON.stringify(desired.acl)) {
+        if (!now?.mountpoint?.startsWith("/")) throw new Error(`acl: ${spec.name} has no mount point (${now?.mountpoint}); ACL entries need a mounted file system`);
+        await applyAcl(host, now.mountpoint, spec.acl);
+        log(`set ACL entries on ${now.mountpoint}`);
+      }
+    }
+  },
+  async remove(host, spec, _observed, log) {
+    const got = await zfsGet(host, [spec.name], ["type"]);
+    if (!got.has(spec.name)) return;
+    if (spec.allowDestroy !== true) {
+      log(`left dataset ${spec.name} on ${host.label} in place with its data (set allowDestroy: true to destroy it)`);
+      return;
+    }
+    const children = (await host.run(["zfs", "list", "-H", "-o", "name", "-r", "-t", "filesystem", spec.name])).stdout.split("\n").filter((n) => n && n !== spec.name);
+    if (children.length) {
+      throw new Error(`${spec.name} on ${host.label} has child datasets (${children.join(", ")}); kvmshare destroys one dataset at a time: remove those first`);
+    }
+    await runZfs(host, ["zfs", "destroy", "-r", spec.name], {}, 10);
+    log(`destroyed dataset ${spec.name} and its snapshots on ${host.label} (allowDestroy: true)`);
+  },
+};

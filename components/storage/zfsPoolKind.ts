@@ -1,0 +1,336 @@
+/**
+ * Kind: a ZFS pool. Created once (`zpool create`), or imported when a pool of that name sits
+ * exported on the declared devices; properties kept in line with `zpool set`; removed by
+ * `zpool export` (its data stays) unless `allowDestroy` says `zpool destroy`.
+ *
+ * A device that already carries a pool or file system is refused at preview (`blkid -p`, which
+ * reads ZFS labels too), and the layout of an existing pool is never changed behind the user's
+ * back: kvmshare never re-creates a pool.
+ */
+import * as path from "path";
+import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { Checker, isUnknown } from "../../core/validate";
+import { datasetExists, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
+import { describeZfs, detectZfs, unmet } from "./zfsFeatures";
+
+export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
+
+export interface VdevSpec {
+  /** `disk` (a plain stripe member), `mirror`, `raidz1`, `raidz2`, `raidz3`. */
+  type: VdevType;
+  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. */
+  devices: string[];
+}
+
+export interface ZfsPoolSpec {
+  /** Pool name. */
+  name: string;
+  /** Data vdevs, striped together. */
+  vdevs: VdevSpec[];
+  /** log2 of the sector size (12 = 4 KiB); only used at creation. @default ZFS's detection */
+  ashift?: number;
+  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile. */
+  properties?: Record<string, string>;
+  /** Mount point of the pool's root dataset ("none" to not mount it). @default /<name> */
+  mountpoint?: string;
+  /** Create file devices that do not exist yet, sparse, with this size (sandboxes). @default undefined: missing files are an error */
+  fileSizeMiB?: number;
+  /** Let removal `zpool destroy` the pool. @default false: removal exports it, the data stays */
+  allowDestroy?: boolean;
+  [k: string]: unknown;
+}
+
+export type ZfsPoolState = {
+  vdevs: VdevObserved[];
+  properties: Record<string, string>;
+  mountpoint?: string;
+  guid?: string;
+  sizeBytes?: number;
+  health?: string;
+};
+
+const MIN_DEVICES: Record<VdevType, number> = { disk: 1, mirror: 2, raidz1: 2, raidz2: 3, raidz3: 4 };
+const RESERVED = /^(mirror|raidz|raidz1|raidz2|raidz3|draid|spare|log|cache|special|dedup|c[0-9].*)$/;
+
+/** Pool properties kvmshare manages, with the values OpenZFS accepts; `openzfsOnly` ones zfs-fuse lacks. */
+export const POOL_PROPERTIES: Record<string, { values?: string[]; hint?: string; openzfsOnly?: boolean }> = {
+  autoexpand: { values: ["on", "off"] },
+  autoreplace: { values: ["on", "off"] },
+  autotrim: { values: ["on", "off"], openzfsOnly: true },
+  failmode: { values: ["wait", "continue", "panic"] },
+  listsnapshots: { values: ["on", "off"] },
+  delegation: { values: ["on", "off"] },
+  comment: { hint: "printable text up to 32 characters", openzfsOnly: true },
+  cachefile: { hint: "an absolute path or 'none'" },
+};
+
+export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
+  const c = new Checker("ZfsPool");
+  const f = (k: string) => `${prefix}${k}`;
+  c.required(f("name"), spec.name);
+  if (typeof spec.name === "string" && !isUnknown(spec.name)) {
+    if (!/^[A-Za-z][A-Za-z0-9_.:-]{0,254}$/.test(spec.name) || RESERVED.test(spec.name)) {
+      c.add(f("name"), spec.name, "must start with a letter, hold only letters, digits, '_', '.', ':', '-', and not be a reserved word (mirror, raidz, spare, log, cache, c0...)");
+    }
+  }
+  if (!isUnknown(spec.vdevs)) {
+    if (!Array.isArray(spec.vdevs) || spec.vdevs.length === 0) {
+      c.add(f("vdevs"), spec.vdevs, "must list at least one vdev, e.g. [{ type: 'mirror', devices: ['/dev/disk/by-id/a', '/dev/disk/by-id/b'] }]");
+    } else {
+      const seen = new Map<string, string>();
+      spec.vdevs.forEach((v, i) => {
+        const vf = f(`vdevs[${i}]`);
+        if (!v || typeof v !== "object") return void c.add(vf, v, "must be an object { type, devices }");
+        c.oneOf(`${vf}.type`, v.type, Object.keys(MIN_DEVICES) as VdevType[]);
+        if (!Array.isArray(v.devices)) return void c.add(`${vf}.devices`, v.devices, "must be an array of absolute device or file paths");
+        const min = MIN_DEVICES[v.type as VdevType];
+        if (min && v.devices.length < min) c.add(`${vf}.devices`, v.devices, `a ${v.type} vdev needs at least ${min} devices`);
+        if (v.type === "disk" && v.devices.length !== 1) c.add(`${vf}.devices`, v.devices, "a disk vdev has exactly one device; list one disk vdev per device to stripe");
+        v.devices.forEach((d, j) => {
+          c.absPath(`${vf}.devices[${j}]`, d);
+          if (typeof d === "string" && seen.has(d)) c.add(`${vf}.devices[${j}]`, d, `is already used by ${seen.get(d)}; a device can be in one vdev only`);
+          else if (typeof d === "string") seen.set(d, `${vf}.devices[${j}]`);
+        });
+      });
+      const types = new Set(spec.vdevs.map((v) => v?.type));
+      if (types.size > 1) {
+        c.add(f("vdevs"), [...types], "mixes vdev types; zpool refuses mismatched replication levels (use one type, e.g. striped mirrors: several 'mirror' vdevs)");
+      }
+    }
+  }
+  c.int(f("ashift"), spec.ashift, 9, 16, "12 for 4 KiB sectors, 13 for 8 KiB");
+  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 1 << 30, "ZFS needs at least 64 MiB per device");
+  if (spec.mountpoint !== undefined && !isUnknown(spec.mountpoint) && spec.mountpoint !== "none" && spec.mountpoint !== "legacy") {
+    c.absPath(f("mountpoint"), spec.mountpoint);
+  }
+  if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(f("allowDestroy"), spec.allowDestroy, "must be true or false");
+  for (const [k, v] of Object.entries(spec.properties ?? {})) {
+    const rule = POOL_PROPERTIES[k];
+    const pf = f(`properties.${k}`);
+    if (!rule) c.add(pf, k, `is not a pool property kvmshare manages; use one of ${Object.keys(POOL_PROPERTIES).join(", ")} (ashift has its own field)`);
+    else if (typeof v !== "string") c.add(pf, v, "must be a string");
+    else if (rule.values && !rule.values.includes(v)) c.add(pf, v, `${k} must be one of ${rule.values.join(", ")}`);
+    else if (k === "comment" && (v.length > 32 || /[^\x20-\x7e]/.test(v))) c.add(pf, v, `comment must be ${rule.hint}`);
+    else if (k === "cachefile" && v !== "none" && !v.startsWith("/")) c.add(pf, v, `cachefile must be ${rule.hint}`);
+  }
+  return c.problems;
+}
+
+/** Does the observed device name (zpool status prints `sdb` for `/dev/sdb`) stand for the declared path? */
+export function sameDevice(declared: string, observed: string): boolean {
+  return declared === observed || declared.endsWith("/" + observed);
+}
+
+function sameVdevs(declared: VdevObserved[], observed: VdevObserved[] | undefined): boolean {
+  if (!observed || declared.length !== observed.length) return false;
+  return declared.every((d, i) => {
+    const o = observed[i];
+    return o.type === d.type && o.devices.length === d.devices.length && d.devices.every((dev, j) => sameDevice(dev, o.devices[j]));
+  });
+}
+
+function render(spec: ZfsPoolSpec): ZfsPoolState {
+  const s: ZfsPoolState = {
+    vdevs: spec.vdevs.map((v) => ({ type: v.type, devices: [...v.devices] })),
+    properties: { ...(spec.properties ?? {}) },
+  };
+  if (spec.mountpoint !== undefined) s.mountpoint = spec.mountpoint;
+  return s;
+}
+
+async function probe(host: Host, spec: ZfsPoolSpec): Promise<ZfsPoolState | undefined> {
+  const info = await detectZfs(host);
+  if (info.implementation === "none") return undefined;
+  const st = await host.run(["zpool", "status", spec.name], { check: false });
+  if (st.code !== 0) return undefined;
+  const props = await zpoolGet(host, info, spec.name, ["guid", "size", "health", ...Object.keys(spec.properties ?? {})]);
+  const root = await zfsGet(host, [spec.name], ["mountpoint"]);
+  const properties: Record<string, string> = {};
+  for (const k of Object.keys(spec.properties ?? {})) if (props?.[k] !== undefined) properties[k] = props[k];
+  const s: ZfsPoolState = {
+    vdevs: parsePoolConfig(st.stdout, spec.name),
+    properties,
+    guid: props?.guid,
+    sizeBytes: props?.size !== undefined ? Number(props.size) : undefined,
+    health: props?.health,
+  };
+  const mp = root.get(spec.name)?.mountpoint?.value;
+  if (spec.mountpoint !== undefined && mp !== undefined) s.mountpoint = mp;
+  return s;
+}
+
+function isFilePath(dev: string): boolean {
+  return !dev.startsWith("/dev/");
+}
+
+/** Directories to search for exported pools on file devices (`zpool import -d`). */
+function importDirs(spec: ZfsPoolSpec): string[] {
+  const dirs = new Set<string>();
+  for (const v of spec.vdevs) for (const d of v.devices) if (isFilePath(d)) dirs.add(path.dirname(d));
+  return [...dirs];
+}
+
+/** Exported pools that `zpool import` can see, by name. */
+async function importable(host: Host, spec: ZfsPoolSpec): Promise<string[]> {
+  const argv = ["zpool", "import"];
+  for (const d of importDirs(spec)) argv.push("-d", d);
+  const r = await host.run(argv, { check: false });
+  return [...r.stdout.matchAll(/^\s*pool: (\S+)$/gm)].map((m) => m[1]);
+}
+
+/** What is on a device: undefined when nothing (blank), else e.g. `zfs_member (pool 'tank')`. */
+export async function deviceSignature(host: Host, dev: string): Promise<{ type: string; label?: string } | undefined> {
+  const r = await host.run(["blkid", "-p", "-o", "export", dev], { check: false });
+  if (r.code === 2 || (r.code === 0 && !r.stdout.trim())) return undefined;
+  if (r.code !== 0) throw new Error(`blkid -p ${dev} failed on ${host.label} (exit ${r.code}): ${r.stderr.trim()}`);
+  const kv = Object.fromEntries(r.stdout.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  const type = kv.TYPE ?? (kv.PTTYPE ? `partition table ${kv.PTTYPE}` : "unknown signature");
+  return { type, label: kv.LABEL };
+}
+
+async function preflight(host: Host, spec: ZfsPoolSpec): Promise<Problem[]> {
+  const info = await detectZfs(host);
+  if (info.implementation === "none") return unmet(info, host.label, []);
+  const problems: Problem[] = [];
+  if (info.implementation === "zfs-fuse") {
+    if (spec.ashift !== undefined && spec.ashift > 13) {
+      problems.push({ field: "ashift", value: spec.ashift, message: `${describeZfs(info)} on ${host.label} accepts ashift 9 to 13; use 12 (4 KiB sectors)` });
+    }
+    for (const k of Object.keys(spec.properties ?? {})) {
+      if (POOL_PROPERTIES[k]?.openzfsOnly) {
+        problems.push({ field: `properties.${k}`, value: spec.properties![k], message: `${describeZfs(info)} on ${host.label} has no pool property '${k}' (OpenZFS only); drop it for this host` });
+      }
+    }
+  }
+  const exists = (await host.run(["zpool", "list", "-H", "-o", "name", spec.name], { check: false })).code === 0;
+  if (exists) return problems; // its devices are checked against the layout in apply
+  const exported = (await importable(host, spec)).includes(spec.name);
+  for (const [i, v] of spec.vdevs.entries()) {
+    for (const [j, dev] of v.devices.entries()) {
+      const field = `vdevs[${i}].devices[${j}]`;
+      const there = await host.run(["test", "-e", dev], { check: false });
+      if (there.code !== 0) {
+        if (!isFilePath(dev)) problems.push({ field, value: dev, message: `no such device on ${host.label}` });
+        else if (spec.fileSizeMiB === undefined) {
+          problems.push({ field, value: dev, message: `no such file on ${host.label}; create it (truncate -s 1G ${dev}) or set fileSizeMiB to let kvmshare create it` });
+        } else if ((await host.run(["test", "-d", path.dirname(dev)], { check: false })).code !== 0) {
+          problems.push({ field, value: dev, message: `its directory ${path.dirname(dev)} does not exist on ${host.label}` });
+        }
+        continue;
+      }
+      const sig = await deviceSignature(host, dev);
+      if (!sig) continue;
+      if (sig.type === "zfs_member" && sig.label === spec.name && exported) continue; // will be imported
+      problems.push({
+        field,
+        value: dev,
+        message:
+          `already carries ${sig.type === "zfs_member" ? `a ZFS pool ('${sig.label ?? "?"}')` : `a ${sig.type} file system${sig.label ? ` labelled '${sig.label}'` : ""}`} on ${host.label}; ` +
+          "kvmshare never overwrites a device that holds data: pick another device, or wipe it yourself (zpool labelclear / wipefs -a) if it is really free",
+      });
+    }
+  }
+  return problems;
+}
+
+function vdevArgs(spec: ZfsPoolSpec): string[] {
+  const out: string[] = [];
+  for (const v of spec.vdevs) {
+    if (v.type !== "disk") out.push(v.type);
+    out.push(...v.devices);
+  }
+  return out;
+}
+
+export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
+  name: "ZfsPool",
+  version: 1,
+  validate: (spec) => validatePoolSpec(spec),
+  preflight,
+  render,
+  probe,
+  compare(desired, observed) {
+    if (!observed) return ["(absent on host)"];
+    const out: string[] = [];
+    if (!sameVdevs(desired.vdevs, observed.vdevs)) out.push("vdevs");
+    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    if (desired.mountpoint !== undefined && observed.mountpoint !== desired.mountpoint) out.push("mountpoint");
+    return out;
+  },
+  project(spec, observed) {
+    const p: ZfsPoolSpec = { ...spec, properties: { ...(spec.properties ?? {}), ...observed.properties } };
+    if (observed.mountpoint !== undefined) p.mountpoint = observed.mountpoint;
+    if (!sameVdevs(render(spec).vdevs, observed.vdevs)) p.vdevs = observed.vdevs as VdevSpec[];
+    return p;
+  },
+  outputs: (spec, observed) => ({
+    name: spec.name,
+    guid: observed?.guid ?? null,
+    sizeBytes: observed?.sizeBytes ?? null,
+    health: observed?.health ?? null,
+  }),
+  replaceOn: ["name"],
+  async apply(host, { spec, desired, live, log }) {
+    if (live) {
+      if (!sameVdevs(desired.vdevs, live.vdevs)) {
+        throw new Error(
+          `vdevs: pool '${spec.name}' on ${host.label} has ${JSON.stringify(live.vdevs)}, the program declares ${JSON.stringify(desired.vdevs)}; ` +
+            "kvmshare never re-creates or reshapes a pool: change it by hand (zpool attach/add/replace) and declare what is there",
+        );
+      }
+      for (const [k, v] of Object.entries(desired.properties)) {
+        if (live.properties[k] !== v) {
+          await runZfs(host, ["zpool", "set", `${k}=${v}`, spec.name]);
+          log(`set ${k}=${v} on pool ${spec.name}`);
+        }
+      }
+      if (desired.mountpoint !== undefined && live.mountpoint !== desired.mountpoint) {
+        await runZfs(host, ["zfs", "set", `mountpoint=${desired.mountpoint}`, spec.name]);
+      }
+      return;
+    }
+    if ((await importable(host, spec)).includes(spec.name)) {
+      const argv = ["zpool", "import"];
+      for (const d of importDirs(spec)) argv.push("-d", d);
+      await runZfs(host, [...argv, spec.name]);
+      log(`imported existing pool ${spec.name} on ${host.label}`);
+      const now = await probe(host, spec);
+      if (now && !sameVdevs(desired.vdevs, now.vdevs)) {
+        throw new Error(`vdevs: the exported pool '${spec.name}' that was imported has ${JSON.stringify(now.vdevs)}, not the declared layout; declare what is there`);
+      }
+      return kind.apply(host, { spec, desired, live: now, secrets: {}, log });
+    }
+    for (const v of spec.vdevs) {
+      for (const dev of v.devices) {
+        if (spec.fileSizeMiB !== undefined && isFilePath(dev) && (await host.run(["test", "-e", dev], { check: false })).code !== 0) {
+          await host.run(["truncate", "-s", `${spec.fileSizeMiB}M`, dev]);
+          log(`created sparse file ${dev} (${spec.fileSizeMiB} MiB)`);
+        }
+      }
+    }
+    const argv = ["zpool", "create"];
+    if (spec.ashift !== undefined) argv.push("-o", `ashift=${spec.ashift}`);
+    for (const [k, v] of Object.entries(spec.properties ?? {})) argv.push("-o", `${k}=${v}`);
+    if (spec.mountpoint !== undefined) argv.push("-m", spec.mountpoint);
+    argv.push(spec.name, ...vdevArgs(spec));
+    await runZfs(host, argv);
+    log(`created pool ${spec.name} on ${host.label}`);
+  },
+  async remove(host, spec, _observed, log) {
+    if ((await host.run(["zpool", "list", "-H", "-o", "name", spec.name], { check: false })).code !== 0) return;
+    if (spec.allowDestroy === true) {
+      await runZfs(host, ["zpool", "destroy", spec.name], {}, 10);
+      log(`destroyed pool ${spec.name} on ${host.label} (allowDestroy: true)`);
+    } else {
+      await runZfs(host, ["zpool", "export", spec.name], {}, 10);
+      log(`exported pool ${spec.name} on ${host.label}; its data stays on the devices (set allowDestroy: true to destroy it)`);
+    }
+  },
+};
+
+/** Used by the dataset kind to say which pool is missing. */
+export async function poolOf(host: Host, dataset: string): Promise<boolean> {
+  return datasetExists(host, dataset.split("/")[0]);
+}

@@ -1,0 +1,161 @@
+/**
+ * Shared test helper: a zfs-fuse daemon for integration tests (storage, exports, perf, VM lane:
+ * any test file that needs real ZFS on this machine may use it).
+ *
+ *   let zfs: ZfsFuseLease;
+ *   beforeAll(async () => { zfs = await acquireZfsFuse(); });
+ *   afterAll(async () => { await zfs.release(); });
+ *
+ * Only one zfs-fuse can run per machine (it owns /var/run/zfs/zfs_socket), while jest runs test
+ * files in parallel workers. So leases are counted across processes in a small state directory
+ * (/run/kvmshare-test-zfs-fuse: `users/<pid>-<n>` per lease, `daemon.pid` when a lease started
+ * the daemon), under a mkdir lock. The first lease starts the daemon if none answers; the last
+ * release stops it by PID, and only if a lease started it: a daemon that was already running
+ * (a developer's, CI's) is never stopped. Leases of dead processes are swept.
+ *
+ * Each test file must still use its own pool names (e.g. `ks${process.pid}a`) and destroy its
+ * pools in afterAll. Never kill zfs-fuse by name.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+const STATE = process.env.KVMSHARE_ZFS_FUSE_STATE || "/run/kvmshare-test-zfs-fuse";
+const LOCK = path.join(STATE, "lock");
+const USERS = path.join(STATE, "users");
+const DAEMON_PID = path.join(STATE, "daemon.pid");
+
+export interface ZfsFuseLease {
+  /** PID of the daemon when this machine's helpers started it (undefined: someone else's daemon). */
+  daemonPid: number | undefined;
+  /** Give the lease back; the last one stops a daemon the helper started. */
+  release(): Promise<void>;
+}
+
+/** Why zfs-fuse cannot be used here (for `describe.skip`-style guards), or undefined. */
+export function zfsFuseUnavailable(): string | undefined {
+  if (process.getuid && process.getuid() !== 0) return "zfs-fuse tests need root";
+  if (spawnSync("sh", ["-c", "command -v zfs-fuse"]).status !== 0) return "zfs-fuse is not installed (apt-get install zfs-fuse)";
+  if (!fs.existsSync("/dev/fuse")) return "/dev/fuse is missing";
+  return undefined;
+}
+
+function answers(): boolean {
+  // `zpool list` talks to the daemon over its socket; exit 0 = daemon up.
+  return spawnSync("zpool", ["list", "-H", "-o", "name"], { timeout: 20_000 }).status === 0;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(STATE, { recursive: true });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(LOCK);
+      fs.writeFileSync(path.join(LOCK, "owner"), String(process.pid));
+      break;
+    } catch {
+      // A lock left by a dead process is taken over.
+      const owner = Number(fs.readFileSync(path.join(LOCK, "owner"), { encoding: "utf8", flag: "a+" }) || 0);
+      if (owner && !alive(owner)) fs.rmSync(LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`zfsFuse: could not take ${LOCK} within 60 s`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function sweepUsers(): string[] {
+  fs.mkdirSync(USERS, { recursive: true });
+  const live: string[] = [];
+  for (const u of fs.readdirSync(USERS)) {
+    const pid = Number(u.split("-")[0]);
+    if (alive(pid)) live.push(u);
+    else fs.rmSync(path.join(USERS, u), { force: true });
+  }
+  return live;
+}
+
+let counter = 0;
+
+/** Make sure a zfs-fuse daemon answers, and hold a lease on it until `release()`. */
+export async function acquireZfsFuse(): Promise<ZfsFuseLease> {
+  const why = zfsFuseUnavailable();
+  if (why) throw new Error(`zfsFuse: ${why}`);
+  const me = `${process.pid}-${++counter}`;
+  const daemonPid = await withLock(async () => {
+    sweepUsers();
+    let pid = fs.existsSync(DAEMON_PID) ? Number(fs.readFileSync(DAEMON_PID, "utf8")) : undefined;
+    if (pid && !alive(pid)) {
+      fs.rmSync(DAEMON_PID, { force: true });
+      pid = undefined;
+    }
+    if (!answers()) {
+      const log = fs.openSync(path.join(STATE, "zfs-fuse.log"), "a");
+      const child = spawn("zfs-fuse", ["--no-daemon", "--no-kstat-mount"], { detached: true, stdio: ["ignore", log, log] });
+      child.unref();
+      fs.closeSync(log);
+      if (!child.pid) throw new Error("zfsFuse: could not start zfs-fuse");
+      pid = child.pid;
+      fs.writeFileSync(DAEMON_PID, String(pid));
+      const deadline = Date.now() + 30_000;
+      while (!answers()) {
+        if (!alive(pid)) throw new Error(`zfsFuse: zfs-fuse exited at start; see ${path.join(STATE, "zfs-fuse.log")}`);
+        if (Date.now() > deadline) throw new Error("zfsFuse: zfs-fuse did not answer within 30 s");
+        await sleep(200);
+      }
+    }
+    fs.writeFileSync(path.join(USERS, me), "");
+    return pid;
+  });
+  let released = false;
+  return {
+    daemonPid,
+    async release() {
+      if (released) return;
+      released = true;
+      await withLock(async () => {
+        fs.rmSync(path.join(USERS, me), { force: true });
+        if (sweepUsers().length) return;
+        if (!fs.existsSync(DAEMON_PID)) return; // not ours: leave it running
+        const pid = Number(fs.readFileSync(DAEMON_PID, "utf8"));
+        fs.rmSync(DAEMON_PID, { force: true });
+        if (!pid || !alive(pid)) return;
+        process.kill(pid, "SIGTERM");
+        for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+      });
+    },
+  };
+}
+
+/**
+ * Destroy a test pool if it exists (afterAll clean-up), retrying while zfs-fuse says busy. With
+ * `fileDir`, a pool left exported on file devices in that directory is imported first.
+ */
+export async function destroyPoolIfPresent(name: string, fileDir?: string): Promise<void> {
+  if (fileDir && spawnSync("zpool", ["list", "-H", "-o", "name", name]).status !== 0) {
+    spawnSync("zpool", ["import", "-d", fileDir, name]);
+  }
+  for (let i = 0; i < 10; i++) {
+    if (spawnSync("zpool", ["list", "-H", "-o", "name", name]).status !== 0) return;
+    const r = spawnSync("zpool", ["destroy", "-f", name], { encoding: "utf8" });
+    if (r.status === 0) return;
+    await sleep(300 * (i + 1));
+  }
+  throw new Error(`zfsFuse: could not destroy test pool ${name}`);
+}

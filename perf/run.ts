@@ -110,7 +110,7 @@ function fioFailure(host: Host, code: number, stdout: string, stderr: string, di
   const tail = text.split("\n").filter((l) => l.trim()).slice(-6).join("\n");
   let hint = "";
   if (direct && /(O_DIRECT|Invalid argument|direct)/i.test(text)) hint = "\nhint: this filesystem may not support O_DIRECT: set fio.direct to false";
-  else if (/No space left/i.test(text)) hint = "\nhint: not enough free space: lower fio.sizePerJob or fio.jobs";
+  else if (/(No space left|quota exceeded)/i.test(text)) hint = "\nhint: not enough free space: lower fio.sizePerJob or fio.jobs";
   else if (/(libaio|io_uring).*(not|fail|load)/i.test(text)) hint = "\nhint: set fio.ioEngine to 'psync'";
   return new Error(`fio failed on ${host.label} (exit ${code}):\n${tail}${hint}`);
 }

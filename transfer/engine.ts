@@ -1,0 +1,321 @@
+/**
+ * The copy engine: `copy(source, target, options)`.
+ *
+ * A file is cut into chunks; N streams copy chunks with positional reads and writes into a
+ * preallocated `<dest>.part`, hashing each chunk (SHA-256) into a manifest next to it; when
+ * every chunk is in (and, with `verify`, read back equal), the part file is fsynced and
+ * renamed over the final name. A directory's files are spread over the same streams: large
+ * files chunked, small files batched. `resume` continues from the manifests, re-checking
+ * every recorded chunk and re-copying only those that are missing or bad.
+ */
+import * as os from "os";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { SshConnectionSpec } from "../core/connection";
+import { ChunkedFile, FileContext } from "./chunkedFile";
+import { Destination } from "./destination";
+import { classify, TransferError } from "./errors";
+import { HashPool } from "./hasher";
+import { LocalDestination } from "./local";
+import { partPath } from "./manifest";
+import { Ring, pumpRange } from "./pipe";
+import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MIN_CHUNK, MiB, parallelWork, planTree } from "./plan";
+import { ProgressEvent } from "./progress";
+import { SftpDestination } from "./sftp";
+import { SourceEntry, walkSource } from "./tree";
+import * as fs from "fs";
+
+export type Target =
+  | { kind: "local"; path: string }
+  | {
+      kind: "ssh";
+      connection: SshConnectionSpec;
+      /** Absolute path on the remote host. */
+      path: string;
+      /** ssh connections to spread the SFTP sessions over. @default one per stream */
+      connections?: number;
+    };
+
+export interface CopyOptions {
+  /** Parallel streams. @default from cores and destination (`defaultStreams`) */
+  streams?: number;
+  /** Chunk size in bytes. @default from file size (`defaultChunkSize`), or the manifest's on resume */
+  chunkSize?: number;
+  /** Read every chunk back from the destination and compare hashes. @default true */
+  verify?: boolean;
+  /** Continue from `<dest>.part` + manifest; in a directory, skip files already copied (same size and mtime). @default false */
+  resume?: boolean;
+  /** Progress, notices, per-file completion. */
+  onEvent?: (e: ProgressEvent) => void;
+  /** Stop: the partial copy is kept for `resume`, the promise rejects with INTERRUPTED. */
+  signal?: AbortSignal;
+}
+
+export interface CopyResult {
+  source: string;
+  /** Final path at the destination. */
+  destination: string;
+  files: number;
+  /** Bytes of the source. */
+  bytes: number;
+  /** Bytes sent this run (less than `bytes` after a resume). */
+  copiedBytes: number;
+  /** Bytes found intact in a part file and kept. */
+  reusedBytes: number;
+  /** Chunks recorded by an earlier run that failed their check and were copied again. */
+  recopiedChunks: number;
+  seconds: number;
+  /** `bytes / seconds` in MiB/s. */
+  mibps: number;
+  streams: number;
+  /** The chunk size used for large files (`undefined` if there were none). */
+  chunkSize?: number;
+  verify: boolean;
+}
+
+export function validateCopyOptions(o: CopyOptions): string[] {
+  const problems: string[] = [];
+  if (o.streams !== undefined && (!Number.isInteger(o.streams) || o.streams < 1 || o.streams > 64)) {
+    problems.push(`streams: must be an integer from 1 to 64 (got ${o.streams})`);
+  }
+  if (o.chunkSize !== undefined && (!Number.isInteger(o.chunkSize) || o.chunkSize < MIN_CHUNK || o.chunkSize > MAX_CHUNK)) {
+    problems.push(`chunkSize: must be between ${MIN_CHUNK} bytes (4K) and ${MAX_CHUNK} bytes (4G) (got ${o.chunkSize})`);
+  }
+  return problems;
+}
+
+type QueueItem = { kind: "file"; file: number } | { kind: "chunk"; task: ChunkedFile; chunk: Chunk } | { kind: "batch"; files: number[] };
+
+export async function copy(source: string, target: Target, opts: CopyOptions = {}): Promise<CopyResult> {
+  const problems = validateCopyOptions(opts);
+  if (problems.length) throw new TransferError("USAGE", problems.join("; "));
+  const t0 = performance.now();
+  const verify = opts.verify ?? true;
+  const resume = opts.resume ?? false;
+  const emit = (e: ProgressEvent) => opts.onEvent?.(e);
+
+  const entries = await walkSource(source);
+  const root = entries[0];
+  const single = root.type === "file";
+  const files = entries.filter((e) => e.type === "file");
+  const smallFileMax = single ? 0 : 8 * MiB;
+  const cores = os.availableParallelism();
+  const estimate = planTree(files, { chunkSize: opts.chunkSize, smallFileMax });
+  const streams = opts.streams ?? defaultStreams({ cores, destination: target.kind, jobs: parallelWork(estimate) });
+
+  let dest: Destination;
+  if (target.kind === "local") dest = new LocalDestination(streams);
+  else dest = await SftpDestination.open(target.connection, { streams, connections: target.connections });
+
+  const pool = new HashPool(root.size + files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
+  const tasks: ChunkedFile[] = [];
+  try {
+    const destRoot = await resolveDestRoot(dest, root, target.path);
+    const destOf = (e: SourceEntry) => (e.rel ? path.posix.join(destRoot, e.rel) : destRoot);
+
+    // --resume in a directory: files already at the destination with the same size and mtime are done.
+    let todo = files;
+    if (resume && !single) {
+      const done = new Set<SourceEntry>();
+      for (const f of files) {
+        const st = await dest.stat(destOf(f));
+        if (st && !st.isDirectory && st.size === f.size && Math.floor(st.mtimeMs / 1000) === Math.floor(f.mtimeMs / 1000)) done.add(f);
+      }
+      if (done.size) emit({ type: "notice", message: `resume: ${done.size} of ${files.length} files already copied` });
+      todo = files.filter((f) => !done.has(f));
+    }
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    const skippedBytes = totalBytes - todo.reduce((n, f) => n + f.size, 0);
+    await checkFreeSpace(dest, destRoot, todo, destOf, resume);
+
+    for (const d of entries.filter((e) => e.type === "dir")) await dest.mkdirp(destOf(d));
+    const jobs = planTree(todo, { chunkSize: opts.chunkSize, smallFileMax });
+    emit({
+      type: "start",
+      source: root.abs,
+      destination: dest.kind === "ssh" ? `${dest.label}:${destRoot}` : destRoot,
+      totalBytes,
+      files: files.length,
+      streams,
+      chunkSize: opts.chunkSize ?? (todo.length ? defaultChunkSize(Math.max(...todo.map((f) => f.size))) : 0),
+    });
+
+    let doneBytes = skippedBytes;
+    let copiedBytes = 0;
+    const ctx: FileContext = {
+      dest,
+      pool,
+      verify,
+      resume,
+      notice: (message) => emit({ type: "notice", message }),
+      progress: (done, copied) => {
+        doneBytes += done;
+        copiedBytes += copied;
+        emit({ type: "progress", doneBytes, totalBytes, copiedBytes });
+      },
+    };
+
+    const queue: QueueItem[] = jobs.map((j) => (j.kind === "file" ? { kind: "file", file: j.file } : { kind: "batch", files: j.files }));
+    let head = 0;
+    let failure: unknown;
+    const fail = (e: unknown) => {
+      failure ??= e;
+    };
+    const onAbort = () => fail(new TransferError("INTERRUPTED", "interrupted; the partial copy was kept: run again with --resume to continue"));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort);
+    let usedChunkSize: number | undefined;
+
+    const worker = async (stream: number): Promise<void> => {
+      const ring = new Ring(pool);
+      while (failure === undefined && head < queue.length) {
+        const item = queue[head++];
+        try {
+          if (item.kind === "file") {
+            const f = todo[item.file];
+            const task = new ChunkedFile(ctx, {
+              src: f.abs,
+              dest: destOf(f),
+              size: f.size,
+              mtimeMs: f.mtimeMs,
+              chunkSize: opts.chunkSize ?? defaultChunkSize(f.size),
+              chunkSizeExplicit: opts.chunkSize !== undefined,
+            });
+            tasks.push(task);
+            await task.prepare();
+            usedChunkSize ??= task.chunks[0]?.length;
+            // Its chunks go to the front of the queue: every stream works on this file next.
+            queue.splice(head, 0, ...task.chunks.map((chunk): QueueItem => ({ kind: "chunk", task, chunk })));
+          } else if (item.kind === "chunk") {
+            if (await item.task.runChunk(item.chunk, stream, ring)) {
+              await item.task.finish();
+              emit({ type: "file", path: item.task.spec.dest, bytes: item.task.spec.size });
+            }
+          } else {
+            for (const i of item.files) {
+              if (failure !== undefined) break;
+              const f = todo[i];
+              await copyWhole(ctx, f, destOf(f), stream, ring);
+              emit({ type: "file", path: destOf(f), bytes: f.size });
+            }
+          }
+        } catch (e) {
+          fail(e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: streams }, (_, i) => worker(i)));
+    opts.signal?.removeEventListener("abort", onAbort);
+
+    if (failure !== undefined) {
+      const err = failure instanceof TransferError ? failure : classify(failure, "destination", destRoot);
+      const discard = err.code === "NO_SPACE" || err.code === "SOURCE_CHANGED";
+      await Promise.all(tasks.map((t) => (discard ? t.discard() : t.close())));
+      throw err;
+    }
+    for (const l of entries.filter((e) => e.type === "symlink" && e.rel)) await dest.symlink(l.target as string, destOf(l));
+
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      source: root.abs,
+      destination: destRoot,
+      files: files.length,
+      bytes: totalBytes,
+      copiedBytes,
+      reusedBytes: tasks.reduce((n, t) => n + t.reusedBytes, 0),
+      recopiedChunks: tasks.reduce((n, t) => n + t.recopiedChunks, 0),
+      seconds,
+      mibps: totalBytes / MiB / seconds,
+      streams,
+      chunkSize: usedChunkSize,
+      verify,
+    };
+  } finally {
+    await Promise.all(tasks.map((t) => t.close()));
+    await pool.close();
+    await dest.close();
+  }
+}
+
+/** cp semantics: into an existing directory as its basename, else as the named path. */
+async function resolveDestRoot(dest: Destination, root: SourceEntry, targetPath: string): Promise<string> {
+  const st = await dest.stat(targetPath);
+  if (st?.isDirectory) return path.posix.join(targetPath, path.basename(root.abs));
+  if (st && root.type === "dir") {
+    throw new TransferError("USAGE", `cannot copy directory ${root.abs} onto the file ${targetPath}: name a directory`);
+  }
+  const parent = path.posix.dirname(targetPath);
+  const pst = await dest.stat(parent);
+  if (!pst?.isDirectory) {
+    throw new TransferError("IO", `destination directory ${parent} does not exist on ${dest.label}: create it first`);
+  }
+  return targetPath;
+}
+
+async function checkFreeSpace(
+  dest: Destination,
+  destRoot: string,
+  files: SourceEntry[],
+  destOf: (e: SourceEntry) => string,
+  resume: boolean,
+): Promise<void> {
+  let needed = files.reduce((n, f) => n + f.size, 0);
+  if (needed === 0) return;
+  if (resume) {
+    for (const f of files) needed -= (await dest.stat(partPath(destOf(f))))?.size ?? 0;
+  }
+  const dir = (await dest.stat(destRoot))?.isDirectory ? destRoot : path.posix.dirname(destRoot);
+  const free = await dest.freeBytes(dir);
+  if (free !== undefined && free < needed) {
+    throw new TransferError(
+      "NO_SPACE",
+      `not enough space on ${dest.label} in ${dir}: ${needed} bytes needed, ${free} free; free space or copy elsewhere (nothing was written)`,
+    );
+  }
+}
+
+/** A small file in one go: `<dest>.part`, verify, fsync, rename, mtime. */
+async function copyWhole(ctx: FileContext, f: SourceEntry, destPath: string, stream: number, ring: Ring): Promise<void> {
+  const part = partPath(destPath);
+  let src: fs.promises.FileHandle;
+  try {
+    src = await fs.promises.open(f.abs, "r");
+  } catch (e) {
+    throw classify(e, "source", f.abs);
+  }
+  const pf = await ctx.dest.openPart(part, f.size, true).catch(async (e) => {
+    await src.close();
+    throw e;
+  });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      let copied = 0;
+      const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
+        copied += n;
+        ctx.progress(0, n);
+      });
+      if (!ctx.verify || f.size === 0) break;
+      const back = ctx.dest.hashRange
+        ? await ctx.dest.hashRange(part, 0, f.size, stream)
+        : await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => pf.read(b, n, pos, stream), undefined, 0, f.size, `part file ${part}`);
+      if (back === hex) break;
+      ctx.progress(0, -copied);
+      if (attempt >= 3) throw new TransferError("VERIFY", `${destPath}: read back differently from what was written, 3 times: the destination is corrupting data`);
+    }
+    const st = await src.stat();
+    if (st.size !== f.size || Math.abs(st.mtimeMs - f.mtimeMs) >= 1) {
+      throw new TransferError("SOURCE_CHANGED", `source ${f.abs} changed while it was being copied; nothing was written under the final name; run again`);
+    }
+    ctx.progress(f.size, 0);
+    await pf.sync();
+    await pf.close();
+    await ctx.dest.rename(part, destPath);
+    await ctx.dest.setMtime(destPath, f.mtimeMs);
+  } catch (e) {
+    await pf.close().catch(() => undefined);
+    await ctx.dest.remove(part);
+    throw e;
+  } finally {
+    await src.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,10 @@
+export * from "./engine";
+export * from "./errors";
+export * from "./manifest";
+export * from "./plan";
+export * from "./progress";
+export { HashPool, sha256 } from "./hasher";
+export { LocalDestination } from "./local";
+export { SftpDestination } from "./sftp";
+export { walkSource } from "./tree";
+export type { SourceEntry } from "./tree";

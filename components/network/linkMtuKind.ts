@@ -1,0 +1,114 @@
+/**
+ * Kind: the MTU of one interface (jumbo frames). Checked against the device's own limits
+ * (`ip -j -d link` min_mtu/max_mtu) before anything changes, set with `ip link set mtu`,
+ * read back. Removing it puts back the MTU found before the first apply.
+ */
+import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { Checker } from "../../core/validate";
+import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where } from "./netHost";
+
+export interface LinkMtuSpec extends NetTarget {
+  device: string;
+  /** Bytes of IP payload per frame (1500 standard, 9000 jumbo). */
+  mtu: number;
+  [k: string]: unknown;
+}
+
+export type LinkMtuState = { mtu: number };
+
+export interface LinkInfo {
+  mtu: number;
+  minMtu?: number;
+  maxMtu?: number;
+  operstate?: string;
+  kind?: string;
+}
+
+export function mtuArgv(device: string, mtu: number): string[] {
+  return ["ip", "link", "set", "dev", device, "mtu", String(mtu)];
+}
+
+export function validateLinkMtu(spec: LinkMtuSpec, prefix = ""): Problem[] {
+  const c = new Checker("LinkMtu");
+  checkDevice(c, `${prefix}device`, spec.device);
+  checkTarget(c, prefix, spec);
+  c.int(`${prefix}mtu`, spec.mtu, 68, 65535, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree");
+  return c.problems;
+}
+
+/** `ip -j -d link show dev X`, or undefined when there is no such device. */
+export async function linkInfo(host: Host, netns: string | undefined, device: string): Promise<LinkInfo | undefined> {
+  const r = await runIn(host, netns, ["ip", "-j", "-d", "link", "show", "dev", device], { check: false });
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/i.test(r.stderr)) return undefined;
+    throw new Error(`ip link show ${device} on ${where(host, netns)} failed: ${r.stderr.trim()}`);
+  }
+  const [l] = JSON.parse(r.stdout) as { mtu: number; min_mtu?: number; max_mtu?: number; operstate?: string; linkinfo?: { info_kind?: string } }[];
+  return { mtu: l.mtu, minMtu: l.min_mtu, maxMtu: l.max_mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind };
+}
+
+function boundsProblem(spec: LinkMtuSpec, info: LinkInfo, at: string): string | undefined {
+  if (info.maxMtu !== undefined && spec.mtu > info.maxMtu) {
+    return `is more than ${spec.device} on ${at} allows (max_mtu ${info.maxMtu}); use at most ${info.maxMtu}`;
+  }
+  if (info.minMtu !== undefined && spec.mtu < info.minMtu) {
+    return `is less than ${spec.device} on ${at} allows (min_mtu ${info.minMtu})`;
+  }
+  return undefined;
+}
+
+export const kind: HostKind<LinkMtuSpec, LinkMtuState> = {
+  name: "LinkMtu",
+  version: 1,
+  validate: (spec) => validateLinkMtu(spec),
+  id: (spec) => `LinkMtu:${spec.netns ?? "host"}:${spec.device}`,
+  replaceOn: ["device", "netns"],
+
+  async preflight(host, spec) {
+    const at = where(host, spec.netns);
+    const info = await linkInfo(host, spec.netns, spec.device);
+    if (!info) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];
+    const p = boundsProblem(spec, info, at);
+    return p ? [{ field: "mtu", value: spec.mtu, message: p }] : [];
+  },
+
+  render: (spec) => ({ mtu: spec.mtu }),
+
+  async probe(host, spec) {
+    const info = await linkInfo(host, spec.netns, spec.device);
+    return info ? { mtu: info.mtu } : undefined;
+  },
+
+  project: (spec, observed) => ({ ...spec, mtu: observed.mtu }),
+  outputs: (_spec, observed) => ({ mtu: observed?.mtu ?? null }),
+
+  async apply(host, { spec, live, log }) {
+    const at = where(host, spec.netns);
+    const info = await linkInfo(host, spec.netns, spec.device);
+    if (!info) throw new Error(`device: no network interface '${spec.device}' on ${at}`);
+    const p = boundsProblem(spec, info, at);
+    if (p) throw new Error(`mtu: ${spec.mtu} ${p}`);
+    await recordOriginals(host, originalsPath(spec.stateDir, "mtu", spec.netns, spec.device), { mtu: info.mtu });
+    if (live?.mtu !== spec.mtu || info.mtu !== spec.mtu) {
+      await runIn(host, spec.netns, mtuArgv(spec.device, spec.mtu));
+      log(`${spec.device} mtu ${info.mtu} -> ${spec.mtu} on ${at}`);
+    }
+    const after = await linkInfo(host, spec.netns, spec.device);
+    if (after?.mtu !== spec.mtu) {
+      throw new Error(`mtu: ${spec.device} on ${at} has mtu ${after?.mtu ?? "(gone)"} after setting ${spec.mtu}`);
+    }
+  },
+
+  async remove(host, spec, _observed, log) {
+    const file = originalsPath(spec.stateDir, "mtu", spec.netns, spec.device);
+    const orig = (await readOriginals<number>(host, file)).mtu;
+    const info = await linkInfo(host, spec.netns, spec.device);
+    if (spec.restoreOnRemove && orig !== undefined && info && info.mtu !== orig) {
+      await runIn(host, spec.netns, mtuArgv(spec.device, orig));
+      log(`${spec.device} mtu back to ${orig} on ${where(host, spec.netns)}`);
+    }
+    await host.removeFile(file);
+  },
+};

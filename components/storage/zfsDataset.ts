@@ -65,12 +65,18 @@ export class ZfsDataset extends pulumi.ComponentResource {
   public readonly availableBytes: pulumi.Output<number | null>;
   /** The host-side resource (depend on it). */
   public readonly dataset: ZfsDatasetResource;
+  /** The full dataset name, as a plain value (for policies and replication built on it). */
+  public readonly datasetName: string;
+  /** Where it lives. */
+  public readonly connection?: pulumi.Input<ConnectionSpec>;
 
   constructor(name: string, args: ZfsDatasetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:storage:ZfsDataset", name, {}, opts);
     validateZfsDataset(name, args);
     const spec = resolveZfsDatasetArgs(args);
     const connection = args.connection ?? args.pool?.connection;
+    this.datasetName = spec.name;
+    this.connection = connection;
     this.dataset = new ZfsDatasetResource(
       `${name}-dataset`,
       { connection, spec },

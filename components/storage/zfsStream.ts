@@ -1,0 +1,124 @@
+/**
+ * Streams one command's standard output into another's standard input, each on its own Host:
+ * `zfs send` on the source piped to `zfs receive` on the target, locally (spawn, no shell) or
+ * over SSH (an ssh2 exec channel, argv quoted with `quoteArgv`). The bytes flow through this
+ * Node process with back-pressure (stream.pipe), so the source and target need not reach each
+ * other directly. `Host.run` buffers its output and cannot do this; hence this module.
+ */
+import { spawn } from "child_process";
+import { PassThrough, Readable, Writable } from "stream";
+import { Client } from "ssh2";
+import { CommandError, Host } from "../../core/connection";
+import { quoteArgv } from "../../core/shell";
+
+interface Proc {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: () => string;
+  /** Exit code (signals count as 128+). */
+  done: Promise<number>;
+  kill(): void;
+}
+
+function sshClientOf(host: Host): Client | undefined {
+  const c = (host as unknown as { ssh?: Client }).ssh;
+  return c && typeof c.exec === "function" ? c : undefined;
+}
+
+async function start(host: Host, argv: readonly string[]): Promise<Proc> {
+  const client = sshClientOf(host);
+  if (!client) {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const err: Buffer[] = [];
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.stdin.on("error", () => undefined); // EPIPE when the reader died: its exit code tells why
+    const done = new Promise<number>((resolve) => {
+      child.on("error", (e) => {
+        err.push(Buffer.from(String(e.message)));
+        resolve(127);
+      });
+      child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    });
+    return { stdin: child.stdin, stdout: child.stdout, stderr: () => Buffer.concat(err).toString("utf8"), done, kill: () => child.kill("SIGTERM") };
+  }
+  return new Promise((resolve, reject) => {
+    client.exec(quoteArgv(argv), (e, channel) => {
+      if (e) return reject(new CommandError(argv, 255, e.message, host.label));
+      const err: Buffer[] = [];
+      let code = 255;
+      channel.stderr.on("data", (d: Buffer) => err.push(d));
+      channel.on("exit", (c: number | null, signal?: string) => {
+        code = c ?? (signal ? 128 : 255);
+      });
+      const done = new Promise<number>((res) => channel.on("close", () => res(code)));
+      channel.on("error", () => undefined);
+      // The channel is one duplex: its readable side is the command's stdout.
+      const stdout = new PassThrough();
+      channel.pipe(stdout);
+      resolve({ stdin: channel, stdout, stderr: () => Buffer.concat(err).toString("utf8"), done, kill: () => channel.close() });
+    });
+  });
+}
+
+export interface PipeResult {
+  bytes: number;
+  seconds: number;
+  /** MiB/s over the whole run. */
+  mibPerSec: number;
+}
+
+/** Thrown when either side of a pipe failed; carries both sides' exit codes and stderr. */
+export class PipeError extends Error {
+  constructor(
+    message: string,
+    public readonly sourceCode: number,
+    public readonly sourceStderr: string,
+    public readonly targetCode: number,
+    public readonly targetStderr: string,
+  ) {
+    super(message);
+    this.name = "PipeError";
+  }
+}
+
+/**
+ * Run `srcArgv` on `src` and `dstArgv` on `dst` with the first's stdout piped into the second's
+ * stdin. Resolves when both exited 0; rejects with a `PipeError` naming the side that failed.
+ */
+export async function pipeCommands(
+  src: Host,
+  srcArgv: readonly string[],
+  dst: Host,
+  dstArgv: readonly string[],
+  opts: { onProgress?: (bytes: number) => void; timeoutMs?: number } = {},
+): Promise<PipeResult> {
+  const t0 = process.hrtime.bigint();
+  const reader = await start(dst, dstArgv);
+  let writer: Proc;
+  try {
+    writer = await start(src, srcArgv);
+  } catch (e) {
+    reader.kill();
+    throw e;
+  }
+  reader.stdout.resume(); // `zfs receive -v` talks; never let its stdout block it
+  let bytes = 0;
+  writer.stdout.on("data", (d: Buffer) => {
+    bytes += d.length;
+    opts.onProgress?.(bytes);
+  });
+  writer.stdout.pipe(reader.stdin);
+  // If the receiver dies first, stop the sender instead of letting it block on a full pipe.
+  reader.done.then((c) => {
+    if (c !== 0) writer.kill();
+  });
+  const timer = opts.timeoutMs ? setTimeout(() => (writer.kill(), reader.kill()), opts.timeoutMs) : undefined;
+  const [sc, rc] = await Promise.all([writer.done, reader.done]);
+  if (timer) clearTimeout(timer);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (sc !== 0 || rc !== 0) {
+    const side = rc !== 0 ? `${quoteArgv(dstArgv)} on ${dst.label} (exit ${rc}): ${reader.stderr().trim()}` : `${quoteArgv(srcArgv)} on ${src.label} (exit ${sc}): ${writer.stderr().trim()}`;
+    throw new PipeError(`pipe failed: ${side}`, sc, writer.stderr(), rc, reader.stderr());
+  }
+  return { bytes, seconds, mibPerSec: bytes / 1048576 / Math.max(seconds, 1e-9) };
+}

@@ -183,8 +183,8 @@ export function toPrometheus(report: PerfReport): string {
     ['direction="total"', m.iops],
   ]);
   metric("kvmshare_perf_bandwidth_bytes_per_second", "Bandwidth of the fio mix at the last check.", [
-    ['direction="read"', m.readBwMiBs * MiB],
-    ['direction="write"', m.writeBwMiBs * MiB],
+    ['direction="read"', Math.round(m.readBwMiBs * MiB)],
+    ['direction="write"', Math.round(m.writeBwMiBs * MiB)],
   ]);
   const q = String(m.latencyPercentile / 100);
   const lat: [string, number][] = [];

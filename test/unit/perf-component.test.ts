@@ -1,0 +1,123 @@
+/** SharePerformanceCheck under setMocks: what it hands the engine, defaults, validation; the kind's pure parts. */
+import * as pulumi from "@pulumi/pulumi";
+import { SharePerformanceCheck, validateSharePerformanceCheck } from "../../components/perf";
+import { checkRunKey, kind, SharePerformanceCheckSpec, validateCheckSpec } from "../../components/perf/sharePerformanceCheckKind";
+
+const registered: pulumi.runtime.MockResourceArgs[] = [];
+beforeAll(() =>
+  pulumi.runtime.setMocks({
+    newResource: (args) => {
+      registered.push(args);
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  }),
+);
+
+function resolved<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((r) => o.apply((v) => r(v)));
+}
+const unwrap = (v: { value?: unknown }) => (v && typeof v === "object" && "value" in v ? v.value : v);
+
+describe("SharePerformanceCheck", () => {
+  it("registers a kvmshare:perf component with one host resource named <name>-run, defaults resolved", async () => {
+    const c = new SharePerformanceCheck("nfs-guest1", { path: "/srv/tank/share", thresholds: { preset: "reference-nfs" }, loss: { target: "192.168.122.10" } });
+    await resolved(c.run.urn);
+    const comp = registered.find((a) => a.name === "nfs-guest1")!;
+    expect(comp.type).toBe("kvmshare:perf:SharePerformanceCheck");
+    const run = registered.find((a) => a.name === "nfs-guest1-run")!;
+    expect(run.type).toBe("pulumi-nodejs:dynamic/kvmshare:SharePerformanceCheck");
+    expect(run.inputs.spec).toEqual({
+      name: "nfs-guest1",
+      path: "/srv/tank/share",
+      onMiss: "fail",
+      reportPath: "/var/lib/kvmshare/perf/nfs-guest1.json",
+      thresholds: { preset: "reference-nfs" },
+      loss: { target: "192.168.122.10" },
+    });
+    expect(unwrap(run.inputs.connection)).toEqual({ kind: "local" });
+  });
+
+  it("takes the path, ping target and trigger from other resources' outputs", async () => {
+    const c = new SharePerformanceCheck("from-outputs", {
+      path: pulumi.output("/mnt/guest-share"),
+      loss: { target: pulumi.output("10.0.0.9"), count: 1000 },
+      trigger: pulumi.output("guid-123"),
+      onMiss: "warn",
+      prometheusPath: "/var/lib/prometheus/node-exporter/kvmshare_share.prom",
+    });
+    await resolved(c.run.urn);
+    const run = registered.find((a) => a.name === "from-outputs-run")!;
+    expect(run.inputs.spec).toMatchObject({ path: "/mnt/guest-share", loss: { target: "10.0.0.9", count: 1000 }, trigger: "guid-123", onMiss: "warn" });
+  });
+
+  it("makes a safe report file name from any resource name", async () => {
+    expect(validateSharePerformanceCheck("a b/../c", { path: "/x" })).toEqual([]);
+    const c = new SharePerformanceCheck("a b/../c", { path: "/x" });
+    await resolved(c.run.urn);
+    const run = registered.find((a) => a.name === "a b/../c-run")!;
+    expect(run.inputs.spec.reportPath).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
+    expect(await resolved(c.reportPath)).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
+  });
+
+  it("refuses invalid input in the constructor, listing every problem with field, value and fix", () => {
+    expect(
+      () =>
+        new SharePerformanceCheck("bad", {
+          path: "relative/dir",
+          fio: { readPercent: 170, ioEngine: "spdk" as never },
+          thresholds: { minIops: 0, maxLossPercent: 0.1 },
+          onMiss: "ignore" as never,
+          prometheusPath: "/tmp/metrics.txt",
+        }),
+    ).toThrow(
+      new RegExp(
+        [
+          "SharePerformanceCheck 'bad': 6 invalid inputs:",
+          "  - path: must be an absolute path \\(start with '/'\\) \\(got 'relative/dir'\\)",
+          "  - fio.readPercent: must be an integer from 0 to 100, e.g. 70 \\(got 170\\)",
+          "  - fio.ioEngine: must be one of libaio, io_uring, psync, posixaio, sync \\(got 'spdk'\\)",
+          "  - thresholds.minIops: must be a positive number of IOPS, e.g. 12000 \\(got 0\\)",
+          "  - onMiss: must be one of fail, warn \\(got 'ignore'\\)",
+          "  - prometheusPath: must end in '.prom'.*\\(got '/tmp/metrics.txt'\\)",
+        ].join("\n"),
+      ),
+    );
+    // the loss limit without a target is reported once the other threshold problems are fixed
+    expect(validateSharePerformanceCheck("x", { path: "/x", thresholds: { maxLossPercent: 0.1 } }).map((p) => p.field)).toEqual(["thresholds.maxLossPercent"]);
+  });
+
+  it("requires a path", () => {
+    expect(validateSharePerformanceCheck("x", {} as never)[0]).toMatchObject({ field: "path", message: expect.stringMatching(/is required/) });
+  });
+});
+
+describe("SharePerformanceCheck kind (pure parts)", () => {
+  const spec: SharePerformanceCheckSpec = { name: "c", path: "/srv/share", onMiss: "fail", reportPath: "/var/lib/kvmshare/perf/c.json" };
+
+  it("measures again when what is measured or judged changes, not for where the report goes", () => {
+    const key = checkRunKey(spec);
+    expect(checkRunKey({ ...spec })).toBe(key);
+    expect(checkRunKey({ ...spec, trigger: "1" })).not.toBe(key);
+    expect(checkRunKey({ ...spec, fio: { runtimeSec: 30 } })).not.toBe(key);
+    expect(checkRunKey({ ...spec, thresholds: { minIops: 5 } })).not.toBe(key);
+    // defaults spelled out are the same measurement
+    expect(checkRunKey({ ...spec, fio: { readPercent: 70, blockSize: "4k" } })).toBe(key);
+    expect(checkRunKey({ ...spec, reportPath: "/elsewhere.json", onMiss: "warn" })).toBe(key);
+  });
+
+  it("compares by run key; a missing report is drift", () => {
+    const desired = kind.render(spec, {});
+    expect(kind.compare!(desired, undefined)).toEqual(["report (absent on host)"]);
+    expect(kind.compare!(desired, { ...desired, measured: {} })).toEqual([]);
+    expect(kind.compare!(desired, { runKey: "stale" })).toEqual(["runKey"]);
+  });
+
+  it("outputs nulls until something was measured", () => {
+    expect(kind.outputs!(spec, undefined)).toMatchObject({ passed: null, iops: null, misses: null });
+  });
+
+  it("rejects a report path equal to the .prom path", () => {
+    expect(validateCheckSpec({ ...spec, prometheusPath: "/x.prom", reportPath: "/x.prom" }).map((p) => p.field)).toContain("prometheusPath");
+  });
+});

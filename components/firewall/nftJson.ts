@@ -20,6 +20,7 @@ function leftText(left: J): string {
   if (left && typeof left === "object") {
     if (left.payload) return `${left.payload.protocol} ${left.payload.field}`;
     if (left.meta) return IFNAME_KEYS.has(left.meta.key) ? left.meta.key : `meta ${left.meta.key}`;
+    if (left.ct) return `ct ${left.ct.key}`;
   }
   return JSON.stringify(left);
 }

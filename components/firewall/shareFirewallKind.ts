@@ -11,7 +11,7 @@ import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { isManaged, normalizeTable } from "./nftJson";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
-import { resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
+import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
 import { validateShareFirewall } from "./validate";
 
 export const FAMILY = "inet";
@@ -44,6 +44,7 @@ export function renderNftFile(spec: ShareFirewallSpec): string {
     table: spec.tableName,
     protects: `${protects} (${spec.services.join(", ") || "extra ports"})`,
     fileName: spec.persistPath ?? `${spec.tableName}.nft`,
+    includeGlob: `${spec.persistPath ? path.posix.dirname(spec.persistPath) : DEFAULTS.persistDir}/*.nft`,
     chains: Object.entries(chains).map(([name, c]) => ({ name, lines: [...(c.base ? [c.base] : []), ...c.rules] })),
   });
 }

@@ -1,0 +1,137 @@
+/**
+ * What a libvirt passthrough is (plain JSON, the VirtioFsPassthrough kind's spec) and its
+ * validation. Pure: runs in the component's constructor and in the provider's `check`.
+ */
+import { Problem } from "../../core/errors";
+import { Checker, isUnknown } from "../../core/validate";
+
+/** One directory of the host shared into the guest. */
+export interface SharedFilesystemSpec {
+  /** Host directory to share (e.g. a ZFS dataset's mountpoint). */
+  source: string;
+  /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. */
+  tag: string;
+  /** `virtiofs` (fast, needs shared memory) or `9p` (no shared memory, slower). @default "virtiofs" */
+  driver?: "virtiofs" | "9p";
+  /** Export read-only. @default false */
+  readOnly?: boolean;
+  /** virtiofs: the virtiofsd binary. @default libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
+  binaryPath?: string;
+  /** virtiofs: guest page cache policy (`always`: fastest, host-side changes may show late; `none`: coherent). @default virtiofsd's default */
+  cache?: "always" | "none";
+  /** virtiofs: extended attributes. @default virtiofsd's default (off) */
+  xattr?: boolean;
+  /** virtiofs: POSIX locks / flock. @default virtiofsd's defaults */
+  posixLock?: boolean;
+  flock?: boolean;
+  /** virtiofs: virtqueue size (`<driver queue>`, a power of two). @default QEMU's */
+  queueSize?: number;
+  /** virtiofs: virtiofsd worker threads (`<thread_pool size>`). @default virtiofsd's */
+  threadPoolSize?: number;
+  /** 9p: how guest users/permissions map to the host (`accessmode`). @default "mapped" */
+  accessMode?: "passthrough" | "mapped" | "squash";
+}
+
+export interface VcpuPin {
+  /** vCPU number (0-based). */
+  vcpu: number;
+  /** Host CPUs, e.g. `2`, `2-3`, `0,2`. */
+  cpuset: string;
+}
+
+export interface NumaTune {
+  /** @default "strict" */
+  mode?: "strict" | "preferred" | "interleave" | "restrictive";
+  /** Host NUMA nodes, e.g. `0` or `0-1`. */
+  nodeset: string;
+}
+
+/** The VirtioFsPassthrough kind's spec. */
+export interface PassthroughSpec {
+  /** libvirt domain name (the VM must exist; defined by anything: virsh, virt-install, a Terraform-bridged provider). */
+  domain: string;
+  /** libvirt connection URI, as `virsh -c` takes it. @default "qemu:///system" */
+  uri?: string;
+  /** Directories to share; at least one unless only pinning is wanted. @default [] */
+  filesystems?: SharedFilesystemSpec[];
+  /** Pin vCPUs to host CPUs (`<cputune><vcpupin>`). @default none */
+  vcpuPins?: VcpuPin[];
+  /** Pin the emulator threads (`<cputune><emulatorpin>`), e.g. `0`. @default none */
+  emulatorPin?: string;
+  /** Memory NUMA policy (`<numatune><memory>`). @default none */
+  numaTune?: NumaTune;
+  [k: string]: unknown;
+}
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
+/** libvirt cpuset syntax: `0-3,^2,5`. */
+const CPUSET = /^\^?\d+(-\d+)?(,\^?\d+(-\d+)?)*$/;
+const DOMAIN = /^[^\s/\0][^/\0\n]{0,199}$/;
+
+function known(v: unknown): boolean {
+  return v !== undefined && !isUnknown(v);
+}
+
+/** Every problem with a passthrough spec (pure; values not known yet are skipped). */
+export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem[] {
+  const c = new Checker("VirtioFsPassthrough");
+  const f = (n: string) => `${prefix}${n}`;
+  c.required(f("domain"), spec.domain);
+  if (known(spec.domain) && (typeof spec.domain !== "string" || !DOMAIN.test(spec.domain))) {
+    c.add(f("domain"), spec.domain, "must be a libvirt domain name (no '/', no newline, not starting with a space)");
+  }
+  if (known(spec.uri) && (typeof spec.uri !== "string" || !/^[a-z][a-z0-9+]*:\/\/[^\s]*$/.test(spec.uri))) {
+    c.add(f("uri"), spec.uri, "must be a libvirt URI such as qemu:///system or qemu+ssh://root@host/system");
+  }
+  const fss = spec.filesystems ?? [];
+  if (!Array.isArray(fss)) c.add(f("filesystems"), fss, "must be a list");
+  const tags = new Map<string, number>();
+  (Array.isArray(fss) ? fss : []).forEach((fs, i) => {
+    const p = (n: string) => f(`filesystems[${i}].${n}`);
+    c.required(p("source"), fs.source).absPath(p("source"), fs.source);
+    c.required(p("tag"), fs.tag);
+    if (known(fs.tag)) {
+      if (typeof fs.tag !== "string" || !TAG.test(fs.tag)) c.add(p("tag"), fs.tag, "must be 1-36 letters, digits, '_', '.', '-'");
+      else if (tags.has(fs.tag)) c.add(p("tag"), fs.tag, `is already used by filesystems[${tags.get(fs.tag)}]: tags must be unique`);
+      else tags.set(fs.tag, i);
+    }
+    c.oneOf(p("driver"), fs.driver, ["virtiofs", "9p"]);
+    const driver = fs.driver ?? "virtiofs";
+    const vOnly = ["binaryPath", "cache", "xattr", "posixLock", "flock", "queueSize", "threadPoolSize"] as const;
+    if (driver === "9p") {
+      for (const k of vOnly) if (fs[k] !== undefined) c.add(p(k), fs[k], "only applies to driver 'virtiofs'");
+      c.oneOf(p("accessMode"), fs.accessMode, ["passthrough", "mapped", "squash"]);
+    } else {
+      if (fs.accessMode !== undefined && fs.accessMode !== "passthrough") {
+        c.add(p("accessMode"), fs.accessMode, "virtiofs only supports 'passthrough' (use driver '9p' for mapped/squash)");
+      }
+      c.absPath(p("binaryPath"), fs.binaryPath);
+      if (known(fs.cache) && !["always", "none"].includes(fs.cache as string)) {
+        c.add(p("cache"), fs.cache, "must be 'always' or 'none' (libvirt's schema refuses 'auto': leave it unset for virtiofsd's default)");
+      }
+      c.int(p("queueSize"), fs.queueSize, 64, 1024);
+      if (typeof fs.queueSize === "number" && (fs.queueSize & (fs.queueSize - 1)) !== 0) c.add(p("queueSize"), fs.queueSize, "must be a power of two");
+      c.int(p("threadPoolSize"), fs.threadPoolSize, 1, 1024);
+    }
+  });
+  const pins = spec.vcpuPins ?? [];
+  const seen = new Set<number>();
+  (Array.isArray(pins) ? pins : []).forEach((pin, i) => {
+    c.int(f(`vcpuPins[${i}].vcpu`), pin.vcpu, 0, 4095);
+    if (seen.has(pin.vcpu)) c.add(f(`vcpuPins[${i}].vcpu`), pin.vcpu, "is pinned twice");
+    seen.add(pin.vcpu);
+    if (known(pin.cpuset) && !CPUSET.test(String(pin.cpuset))) c.add(f(`vcpuPins[${i}].cpuset`), pin.cpuset, "must be a cpuset like 2, 2-3 or 0,2");
+  });
+  if (known(spec.emulatorPin) && !CPUSET.test(String(spec.emulatorPin))) c.add(f("emulatorPin"), spec.emulatorPin, "must be a cpuset like 0 or 0-1");
+  if (spec.numaTune) {
+    c.oneOf(f("numaTune.mode"), spec.numaTune.mode, ["strict", "preferred", "interleave", "restrictive"]);
+    c.required(f("numaTune.nodeset"), spec.numaTune.nodeset);
+    if (known(spec.numaTune.nodeset) && !CPUSET.test(String(spec.numaTune.nodeset))) {
+      c.add(f("numaTune.nodeset"), spec.numaTune.nodeset, "must be a node set like 0 or 0-1");
+    }
+  }
+  if (known(spec.filesystems) && !fss.length && !pins.length && spec.emulatorPin === undefined && !spec.numaTune) {
+    c.add(f("filesystems"), [], "nothing to do: add a filesystem, vcpuPins, emulatorPin or numaTune");
+  }
+  return c.problems;
+}

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SharePerformanceCheck, SharePerformanceCheckArgs } from "../../components/perf";
+import { LocalHost, RunOptions, RunResult } from "../../core/connection";
+import { preflightPerfCheck } from "../../perf";
 import { Engine } from "../harness/engine";
 
 process.env.KVMSHARE_QUIET = "1";
@@ -164,6 +166,21 @@ describe("SharePerformanceCheck on a temp directory (real fio)", () => {
   it("a missing directory is reported by up with the fix, not as a fio crash", async () => {
     const r = await engine.up(program({ path: path.join(dir, "not-mounted") }));
     expect(r.errors.join("\n")).toMatch(/path: is not a directory on local: mount the share or create the dataset first/);
+  });
+
+  it("a host without fio or ping is reported by the preflight, with the package to install", async () => {
+    // This machine with a PATH where neither tool exists (the real programs are not touched).
+    class NoToolsHost extends LocalHost {
+      run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+        return argv[0] === "fio" || argv[0] === "ping" ? super.run(["env", `PATH=${dir}/no-bin`, ...argv], opts) : super.run(argv, opts);
+      }
+    }
+    const problems = await preflightPerfCheck(new NoToolsHost(), { name: "x", path: share, loss: { target: "127.0.0.1" } });
+    expect(problems).toEqual([
+      { field: "fio", value: "fio", message: "'fio' is not installed on local: install it (Debian: apt-get install fio)" },
+      { field: "loss.target", value: "ping", message: "'ping' is not installed on local: install it (Debian: apt-get install iputils-ping)" },
+    ]);
+    expect(await preflightPerfCheck(new LocalHost(), { name: "x", path: share, loss: { target: "127.0.0.1" } })).toEqual([]);
   });
 
   it("destroy removes the report and the .prom file (the share keeps its data)", async () => {

@@ -29,6 +29,13 @@ const defaultIo: CheckIo = {
   stderr: (t) => process.stderr.write(t),
   exit: (code) => {
     process.exitCode = code;
+    // A CLI entry that sets its own exit code once parsing returns (0 when no error was thrown)
+    // must not turn a missed threshold into success: restore ours at exit if it was cleared.
+    if (code !== 0) {
+      process.once("exit", () => {
+        if (!process.exitCode) process.exitCode = code;
+      });
+    }
   },
 };
 

@@ -43,13 +43,17 @@ function bigToV6(n: bigint): string {
 
 /**
  * Parse one allowed source: an IPv4/IPv6 address or CIDR. The message of a failure says what
- * to write instead (host bits set, a host name, `*`, a /0 that would allow everyone).
+ * to write instead (host bits set, a host name, `*`). `0.0.0.0/0` and `::/0` are accepted: they
+ * are what an export to `*` hands over (`allowedSourcesOf`), so the export and the firewall agree.
  */
 export function parseAddress(v: string): AddressResult {
   if (typeof v !== "string") return { ok: false, message: "must be a string: an IPv4/IPv6 address or CIDR" };
   const s = v.trim();
   if (s === "*" || s === "any" || s === "all") {
-    return { ok: false, message: "would allow everyone; list the guests' addresses or subnets (e.g. 192.168.122.0/24), or do not add a firewall" };
+    return {
+      ok: false,
+      message: "is not an address; list the guests' addresses or subnets (e.g. 192.168.122.0/24), or write 0.0.0.0/0 and ::/0 to allow everyone on purpose",
+    };
   }
   const [addr, prefix, ...rest] = s.split("/");
   const fam = net.isIP(addr);
@@ -64,10 +68,9 @@ export function parseAddress(v: string): AddressResult {
   }
   const max = fam === 4 ? 32 : 128;
   if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max)) {
-    return { ok: false, message: `has an invalid prefix length '/${prefix}' (IPv${fam} prefixes are 1-${max})` };
+    return { ok: false, message: `has an invalid prefix length '/${prefix}' (IPv${fam} prefixes are 0-${max})` };
   }
   const len = prefix === undefined ? max : Number(prefix);
-  if (len === 0) return { ok: false, message: "is a /0 and would allow everyone; list the guests' addresses or subnets" };
   if (fam === 4) {
     const n = v4ToInt(addr);
     const size = 2 ** (32 - len);

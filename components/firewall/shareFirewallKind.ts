@@ -54,8 +54,15 @@ export function removalScript(spec: ShareFirewallSpec): string {
   return `table ${FAMILY} ${spec.tableName} {}\ndelete table ${FAMILY} ${spec.tableName}\n`;
 }
 
-/** The live table, normalized; `undefined` when absent. */
+/** Whether the spec's network namespace exists (always true without one). */
+export async function netnsExists(host: Host, spec: ShareFirewallSpec): Promise<boolean> {
+  if (!spec.netns) return true;
+  return (await host.run(["ip", "netns", "exec", spec.netns, "true"], { check: false })).code === 0;
+}
+
+/** The live table, normalized; `undefined` when absent (or when its network namespace is gone). */
 export async function readTable(host: Host, spec: ShareFirewallSpec): Promise<{ chains: Chains; other: string[] } | undefined> {
+  if (!(await netnsExists(host, spec))) return undefined;
   const r = await host.run(nftArgv(spec, ["-j", "list", "table", FAMILY, spec.tableName]), { check: false });
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return undefined;
@@ -168,8 +175,12 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
   },
   async remove(host, o, _observed, log) {
     const spec = resolveShareFirewall(o);
-    await host.run(nftArgv(spec, ["-f", "-"]), { stdin: removalScript(spec) });
-    log(`deleted table ${FAMILY} ${spec.tableName}${spec.netns ? ` in netns ${spec.netns}` : ""} on ${host.label}`);
+    if (!(await netnsExists(host, spec))) {
+      log(`network namespace ${spec.netns} is gone on ${host.label}, and table ${FAMILY} ${spec.tableName} with it`);
+    } else {
+      await host.run(nftArgv(spec, ["-f", "-"]), { stdin: removalScript(spec) });
+      log(`deleted table ${FAMILY} ${spec.tableName}${spec.netns ? ` in netns ${spec.netns}` : ""} on ${host.label}`);
+    }
     if (spec.persistPath && (await host.removeFile(spec.persistPath))) log(`removed ${spec.persistPath}`);
   },
 };

@@ -279,4 +279,32 @@ describe("ShareFirewall: nftables in network namespaces", () => {
     expect(missing.errors.join("\n")).toMatch(/netns: cannot enter this network namespace/);
     expect(engine.state()).toEqual([]);
   });
+
+  it("a namespace deleted under the firewall: refresh sees the table gone, preview names the netns, destroy still succeeds", async () => {
+    const ns = `ks-fw-${id}-gone`;
+    const file = path.join(dir, "gone", "kvmshare.nft");
+    const other = new Engine({ stateFile: path.join(dir, "gone-state.json") });
+    const prog = () => {
+      new ShareFirewall("gone", { netns: ns, persistPath: file, denyAll: true });
+    };
+    sh(["ip", "netns", "add", ns]);
+    try {
+      expect((await other.up(prog)).errors).toEqual([]);
+      expect(inNs(ns, ["nft", "list", "table", "inet", "kvmshare"])).toMatch(/drop|reject/);
+    } finally {
+      sh(["ip", "netns", "del", ns]);
+    }
+    const r = await other.refresh();
+    expect(r.errors).toEqual([]);
+    expect(r.changes.map((c) => c.op)).toEqual(["refresh"]);
+    expect((other.state()[0].outputs.observed as { chains: unknown }).chains).toBeNull();
+    // preview names the missing namespace (nothing can be applied there) ...
+    const p = await other.preview(prog);
+    expect(p.errors.join("\n")).toMatch(/netns: cannot enter this network namespace/);
+    // ... and destroy still cleans up what is left (the persistence file).
+    const d = await other.destroy();
+    expect(d.errors).toEqual([]);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(other.state()).toEqual([]);
+  });
 });

@@ -1,6 +1,9 @@
 /** ShareFirewall under setMocks: what the component hands the engine. */
 import * as pulumi from "@pulumi/pulumi";
-import { ShareFirewall } from "../../components/firewall";
+import { allowedSourcesOf } from "../../components/exports";
+import { ShareFirewall, validateShareFirewall } from "../../components/firewall";
+import { buildChains } from "../../components/firewall/ruleset";
+import { resolveShareFirewall } from "../../components/firewall/spec";
 
 const registered: pulumi.runtime.MockResourceArgs[] = [];
 beforeAll(() =>
@@ -57,5 +60,13 @@ describe("ShareFirewall component", () => {
     expect(await resolved(a.persistPath)).toBe("/etc/nftables.d/lab.nft");
     const b = new ShareFirewall("volatile", { allowedSources: ["10.0.0.1"], persist: false });
     expect(await resolved(b.persistPath)).toBeUndefined();
+  });
+
+  it("accepts what an export's client list becomes, so the export and the firewall agree", () => {
+    const sources = allowedSourcesOf(["192.168.122.10", "10.0.0.0/24", "guest.lan", "*"]);
+    expect(validateShareFirewall({ allowedSources: sources })).toEqual([]);
+    expect(buildChains(resolveShareFirewall({ allowedSources: sources })).shares.rules).toEqual(
+      expect.arrayContaining(["ip saddr 0.0.0.0/0 counter accept", "ip6 saddr ::/0 counter accept", "ip saddr 10.0.0.0/24 counter accept"]),
+    );
   });
 });

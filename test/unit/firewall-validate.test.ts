@@ -13,6 +13,9 @@ describe("parseAddress canonicalizes to the text nft prints back", () => {
     ["FD00:1:0::/64", "fd00:1::/64", 6],
     ["2001:db8::1/128", "2001:db8::1", 6],
     ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1", 6],
+    // What an export to `*` hands over (exports' allowedSourcesOf): everyone, on purpose.
+    ["0.0.0.0/0", "0.0.0.0/0", 4],
+    ["::/0", "::/0", 6],
   ])("%s -> %s", (input, text, family) => {
     expect(parseAddress(input)).toEqual({ ok: true, address: { family, text } });
   });
@@ -20,10 +23,10 @@ describe("parseAddress canonicalizes to the text nft prints back", () => {
   it.each([
     ["10.0.0.5/24", /host bits set; did you mean '10\.0\.0\.0\/24' \(the subnet\) or '10\.0\.0\.5'/],
     ["fd00:1::5/64", /host bits set; did you mean 'fd00:1::\/64'/],
-    ["10.0.0.1/33", /invalid prefix length '\/33' \(IPv4 prefixes are 1-32\)/],
+    ["10.0.0.1/33", /invalid prefix length '\/33' \(IPv4 prefixes are 0-32\)/],
     ["fd00::/129", /invalid prefix length '\/129'/],
-    ["0.0.0.0/0", /\/0 and would allow everyone/],
-    ["*", /would allow everyone/],
+    ["10.0.0.0/0", /host bits set; did you mean '0\.0\.0\.0\/0'/],
+    ["*", /is not an address; .*0\.0\.0\.0\/0 and ::\/0 to allow everyone on purpose/],
     ["nas.example", /host names are not resolved/],
     ["10.0.0.256", /must be an IPv4\/IPv6 address or a CIDR/],
     ["::ffff:10.0.0.1", /IPv4-mapped .*'10\.0\.0\.1'/],

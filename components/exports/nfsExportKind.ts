@@ -1,0 +1,143 @@
+/**
+ * Kind: one NFS export on a host, as a file in the server's exports directory
+ * (`<name>.exports` for the kernel server, `<name>.conf` EXPORT block for NFS-Ganesha).
+ * The server's own parser accepts the file before it goes live; the server is reloaded only
+ * when the file changed. A hand edit of the file is reported as drift.
+ */
+import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { probeFile } from "../files/managedFileKind";
+import { checkExport } from "./nfsChecks";
+import { parseGaneshaExports, parseKernelExports } from "./nfsParse";
+import { renderNfsExport } from "./nfsRender";
+import { NfsExportSpec } from "./nfsSpec";
+import { validateNfsExport } from "./nfsValidate";
+
+export type NfsExportState = { content: string; mode: string };
+
+const MODE = "0644";
+
+/** Does the host have `cmd` on its PATH? */
+async function hasCommand(host: Host, cmd: string): Promise<boolean> {
+  const r = await host.run(["sh", "-c", 'command -v -- "$1" >/dev/null 2>&1', "sh", cmd], { check: false });
+  return r.code === 0;
+}
+
+/** Files of a directory matching a suffix (none when it does not exist). */
+async function listFiles(host: Host, dir: string, suffix: string): Promise<string[]> {
+  const r = await host.run(["sh", "-c", 'if [ -d "$1" ]; then for f in "$1"/*; do [ -f "$f" ] && printf "%s\\n" "$f"; done; fi; :', "sh", dir], { check: false });
+  return r.stdout.split("\n").filter((f) => f && f.endsWith(suffix));
+}
+
+/** Conflicts between this export and the other export files on the host. */
+async function hostConflicts(host: Host, s: NfsExportSpec): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  if (s.backend === "kernel") {
+    const others = (await listFiles(host, s.exportsDir, ".exports")).filter((f) => f !== s.file);
+    if (s.mainExportsFile) others.push(s.mainExportsFile);
+    for (const f of others) {
+      const text = await host.readFile(f);
+      if (!text) continue;
+      for (const e of parseKernelExports(text)) {
+        if (e.path !== s.path) continue;
+        const mine = s.clients.find((c) => c.host === e.host);
+        if (!mine) continue;
+        const differs = mine.access !== e.access || mine.squash !== e.squash || mine.sync !== e.sync || mine.sec.join(":") !== e.sec.join(":");
+        if (differs) {
+          problems.push({
+            field: "clients",
+            value: e.host,
+            message: `${s.path} is already exported to ${e.host} by ${f} with other options (${e.access}, ${e.squash}, ${e.sync ? "sync" : "async"}); remove that entry or make the options equal`,
+          });
+        }
+      }
+    }
+  } else {
+    const others = (await listFiles(host, s.exportsDir, "")).filter((f) => f !== s.file);
+    for (const f of others) {
+      for (const e of parseGaneshaExports((await host.readFile(f)) ?? "")) {
+        if (e.exportId === s.exportId) problems.push({ field: "ganesha.exportId", value: s.exportId, message: `is already used by ${f}; choose another id` });
+        if (e.pseudo === s.pseudo) problems.push({ field: "ganesha.pseudo", value: s.pseudo, message: `is already the pseudo path of ${f}; choose another` });
+      }
+    }
+  }
+  return problems;
+}
+
+export const kind: HostKind<NfsExportSpec, NfsExportState> = {
+  name: "NfsExport",
+  version: 1,
+  validate: (spec) => validateNfsExport(spec),
+
+  async preflight(host, s) {
+    const problems: Problem[] = [];
+    const dir = await host.run(["test", "-d", s.path], { check: false });
+    if (dir.code !== 0) {
+      problems.push({ field: "path", value: s.path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` });
+    }
+    const server = s.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";
+    if (s.check && !(await hasCommand(host, server))) {
+      const pkg = s.backend === "ganesha" ? "nfs-ganesha nfs-ganesha-vfs" : "nfs-kernel-server";
+      problems.push({ field: "backend", value: s.backend, message: `${server} is not installed on ${host.label}; install ${pkg}` });
+    }
+    if (s.backend === "ganesha" && s.ganeshaConfigPath) {
+      const main = await host.readFile(s.ganeshaConfigPath);
+      const includes = main !== undefined && main.split("\n").some((l) => {
+        const m = /^\s*%(dir|include)\s+"?([^"\s]+)"?/.exec(l);
+        return !!m && (m[2].replace(/\/+$/, "") === s.exportsDir.replace(/\/+$/, "") || m[2] === s.file);
+      });
+      if (!includes) {
+        problems.push({
+          field: "ganesha.configPath",
+          value: s.ganeshaConfigPath,
+          message: `${main === undefined ? "does not exist" : "does not include the exports directory"}; add the line: %dir "${s.exportsDir}"`,
+        });
+      }
+    }
+    problems.push(...(await hostConflicts(host, s)));
+    return problems;
+  },
+
+  render: (spec) => ({ content: renderNfsExport(spec), mode: MODE }),
+
+  async probe(host, spec) {
+    const f = await probeFile(host, spec.file);
+    return f ? { content: f.content, mode: f.mode } : undefined;
+  },
+
+  compare(desired, observed) {
+    if (!observed) return ["(absent on host)"];
+    return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+  },
+
+  async apply(host, { spec, desired, live, previous, log }) {
+    let changed = false;
+    const rewrite = !live || live.content !== desired.content;
+    if (rewrite && spec.check) await checkExport(host, spec, desired.content);
+    if (previous && previous.spec.file !== spec.file && (await host.removeFile(previous.spec.file))) {
+      log(`removed ${previous.spec.file} on ${host.label}`);
+      changed = true;
+    }
+    if (rewrite || live.mode !== desired.mode) {
+      await host.run(["mkdir", "-p", "--", spec.exportsDir]);
+      await host.writeFileAtomic(spec.file, desired.content, { mode: desired.mode });
+      log(`wrote ${spec.file} on ${host.label}`);
+      changed = changed || rewrite;
+    }
+    if (changed) {
+      await host.run(spec.reloadCommand);
+      log(`reloaded the ${spec.backend} NFS server (${spec.reloadCommand.join(" ")})`);
+    }
+  },
+
+  async remove(host, spec, _observed, log) {
+    if (await host.removeFile(spec.file)) {
+      log(`removed ${spec.file} on ${host.label}`);
+      await host.run(spec.reloadCommand);
+    }
+  },
+
+  outputs: (spec) => ({ file: spec.file }),
+  id: (spec) => `NfsExport:${spec.file}`,
+};

@@ -34,7 +34,9 @@ export type Target =
       path: string;
       /** ssh connections to spread the SFTP sessions over. @default one per stream */
       connections?: number;
-    };
+    }
+  /** Any other `Destination` implementation (opened and closed by the caller). */
+  | { kind: "custom"; destination: Destination; path: string };
 
 export interface CopyOptions {
   /** Parallel streams. @default from cores and destination (`defaultStreams`) */
@@ -101,11 +103,13 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   const smallFileMax = single ? 0 : 8 * MiB;
   const cores = os.availableParallelism();
   const estimate = planTree(files, { chunkSize: opts.chunkSize, smallFileMax });
-  const streams = opts.streams ?? defaultStreams({ cores, destination: target.kind, jobs: parallelWork(estimate) });
+  const destKind = target.kind === "custom" ? target.destination.kind : target.kind;
+  const streams = opts.streams ?? defaultStreams({ cores, destination: destKind, jobs: parallelWork(estimate) });
 
   let dest: Destination;
   if (target.kind === "local") dest = new LocalDestination(streams);
-  else dest = await SftpDestination.open(target.connection, { streams, connections: target.connections });
+  else if (target.kind === "ssh") dest = await SftpDestination.open(target.connection, { streams, connections: target.connections });
+  else dest = target.destination;
 
   const pool = new HashPool(root.size + files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
   const tasks: ChunkedFile[] = [];
@@ -233,7 +237,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   } finally {
     await Promise.all(tasks.map((t) => t.close()));
     await pool.close();
-    await dest.close();
+    if (target.kind !== "custom") await dest.close();
   }
 }
 

@@ -34,6 +34,11 @@ export interface ZfsFeatures {
   sendEstimate: boolean;
   /** `zfs receive -s` (resumable receive; OpenZFS 0.7+). */
   resumableReceive: boolean;
+  /**
+   * A mounted target shows received data at once. zfs-fuse's FUSE mount keeps serving the
+   * kernel's cached pages after `zfs receive` (measured: stale file content until a remount).
+   */
+  coherentReceive: boolean;
   /** The `relatime` property (OpenZFS on Linux). */
   relatime: boolean;
   /** `-p` (exact numbers) on `zfs list` and `zpool list`/`zpool get -Hp`. */
@@ -61,6 +66,7 @@ export const FEATURE_INFO: Record<keyof ZfsFeatures, { what: string; needs: stri
   xattrSa: { what: "xattr=sa", needs: "OpenZFS on Linux; use xattr=on on this host" },
   sendEstimate: { what: "zfs send -nvP (size estimate)", needs: "OpenZFS; kvmshare falls back to a referenced-bytes estimate" },
   resumableReceive: { what: "resumable receive (zfs receive -s)", needs: "OpenZFS 0.7 or later; set resumable: false for this host" },
+  coherentReceive: { what: "a mounted target that shows received data at once", needs: "OpenZFS; on zfs-fuse kvmshare remounts the target after each receive" },
   relatime: { what: "the relatime property", needs: "OpenZFS on Linux; use atime=off on this host" },
   parsableList: { what: "exact numbers (zfs list -p, zpool get -Hp)", needs: "OpenZFS; kvmshare parses rounded sizes instead" },
   writtenProperty: { what: "the written property", needs: "OpenZFS (pool version 5000)" },
@@ -75,6 +81,7 @@ const OPENZFS: ZfsFeatures = {
   xattrSa: true,
   sendEstimate: true,
   resumableReceive: true,
+  coherentReceive: true,
   relatime: true,
   parsableList: true,
   writtenProperty: true,
@@ -89,6 +96,7 @@ const ZFS_FUSE: ZfsFeatures = {
   xattrSa: false,
   sendEstimate: false,
   resumableReceive: false,
+  coherentReceive: false,
   relatime: false,
   parsableList: false,
   writtenProperty: false,

@@ -204,7 +204,16 @@ export async function planReplication(src: Host, dst: Host, spec: ZfsReplication
     return { ...base, mode: "incremental", from: common.name, to, send: [], estimatedBytes: 0, estimateMethod: "already on the target" };
   }
   const e = await estimate(src, srcInfo, spec.source, common, existing ? to : undefined);
-  return { ...base, mode: "incremental", from: common.name, send: ["zfs", "send", "-i", common.name, `${spec.source}@${to}`], estimatedBytes: e.bytes, estimateMethod: e.method };
+  return {
+    ...base,
+    mode: "incremental",
+    from: common.name,
+    send: ["zfs", "send", "-i", common.name, `${spec.source}@${to}`],
+    // With allowDestroy, -F also rolls back changes the target cannot report beforehand (no `written` on zfs-fuse).
+    receive: recv(spec.allowDestroy === true),
+    estimatedBytes: e.bytes,
+    estimateMethod: e.method,
+  };
 }
 
 function divergedError(spec: ZfsReplicationSpec, src: Host, dst: Host, reason: string, common: string | null): Error {
@@ -257,6 +266,26 @@ async function prune(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: st
   }
 }
 
+/** zfs-fuse: a FUSE mount serves stale cached pages after a receive; a remount shows the received data. */
+async function remount(dst: Host, target: string, log: (m: string) => void): Promise<void> {
+  const got = await zfsGet(dst, [target], ["mounted"]);
+  if (got.get(target)?.mounted?.value !== "yes") return;
+  const u = await dst.run(["zfs", "umount", target], { check: false });
+  if (u.code !== 0) {
+    log(`warning: could not remount ${target} on ${dst.label} after the receive (${u.stderr.trim()}); its mount may show stale data until remounted`);
+    return;
+  }
+  for (let i = 1; ; i++) {
+    const m = await dst.run(["zfs", "mount", target], { check: false });
+    if (m.code === 0) return;
+    if (i >= 10) {
+      log(`warning: could not mount ${target} again on ${dst.label} after the receive (${m.stderr.trim()}); the data is received, mount it by hand (zfs mount ${target})`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void): Promise<void> {
   if (src.label === dst.label && spec.source === spec.target) throw new Error(`target: must differ from source (${spec.source}) on the same host`);
   const dstInfo = await detectZfs(dst);
@@ -271,7 +300,9 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
     const r = await pipeCommands(src, ["zfs", "send", "-t", token], dst, ["zfs", "receive", "-s", spec.target]);
     log(`resumed interrupted receive into ${spec.target}: ${r.bytes} bytes, ${r.mibPerSec.toFixed(1)} MiB/s`);
   }
-  const to = `${prefixOf(spec)}-${stamp(new Date())}`;
+  const taken = new Set((await listSnapshots(src, spec.source)).map((s) => s.snap));
+  let to = `${prefixOf(spec)}-${stamp(new Date())}`;
+  for (let i = 2; taken.has(to); i++) to = `${prefixOf(spec)}-${stamp(new Date())}-${i}`;
   const plan = await planReplication(src, dst, spec, to);
   if (plan.mode === "source-missing") throw new Error(`source: ${plan.reason}`);
   if (plan.mode === "diverged" && !spec.allowDestroy) throw divergedError(spec, src, dst, plan.reason!, plan.from);
@@ -289,6 +320,7 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
     }
     throw e;
   }
+  if (!dstInfo.features.coherentReceive) await remount(dst, spec.target, log);
   if (spec.readonlyTarget !== false) {
     const ro = await zfsGet(dst, [spec.target], ["readonly"]);
     if (ro.get(spec.target)?.readonly?.value !== "on") await runZfs(dst, ["zfs", "set", "readonly=on", spec.target]);

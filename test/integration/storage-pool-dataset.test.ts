@@ -11,7 +11,7 @@ import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { Engine } from "../harness/engine";
 import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
 
-process.env.KVMSHARE_QUIET = "1";
+process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(120_000);
 
 const zfsGet = (prop: string, name: string) => execFileSync("zfs", ["get", "-Hp", "-o", "value", prop, name], { encoding: "utf8" }).trim();

@@ -10,7 +10,7 @@ import { ZfsDataset, ZfsPool, ZfsSnapshotPolicy } from "../../components/storage
 import { Engine } from "../harness/engine";
 import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
 
-process.env.KVMSHARE_QUIET = "1";
+process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(120_000);
 
 const snapshots = (ds: string): string[] =>

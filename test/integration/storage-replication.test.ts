@@ -1,0 +1,244 @@
+/**
+ * ZfsReplication on a real zfs-fuse, through the in-process engine: a dry-run plan before
+ * anything moves, a full then an incremental send that leave identical (checksummed) content on
+ * the target, diverged targets refused with nothing destroyed, and the same over SSH (an sshd on
+ * 127.0.0.1 with its own keys, killed by PID).
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { SshConnectionSpec } from "../../core/connection";
+import { ZfsDataset, ZfsPool, ZfsReplication } from "../../components/storage";
+import { Engine } from "../harness/engine";
+import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
+
+process.env.KVMSHARE_QUIET ??= "1";
+jest.setTimeout(180_000);
+
+const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
+
+/** sha256 of every regular file under `root`, by relative path. */
+function tree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out[path.relative(root, p)] = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function mountOf(ds: string): string {
+  if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);
+  return zfs("get", "-H", "-o", "value", "mountpoint", ds);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function startSshd(dir: string): Promise<{ proc: ChildProcess; spec: SshConnectionSpec }> {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
+  fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
+  const port = await freePort();
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${path.join(dir, "host_key")}`,
+      `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      `PidFile ${path.join(dir, "sshd.pid")}`,
+    ].join("\n") + "\n",
+  );
+  const proc = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, "127.0.0.1", () => (c.end(), r(true)));
+      c.on("error", () => r(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const fp = execFileSync("ssh-keygen", ["-l", "-f", path.join(dir, "host_key.pub")], { encoding: "utf8" }).split(" ")[1];
+  return {
+    proc,
+    spec: { kind: "ssh", host: "127.0.0.1", port, user: "root", privateKey: fs.readFileSync(path.join(dir, "client_key"), "utf8"), hostKeySha256: fp },
+  };
+}
+
+describe("ZFS replication on zfs-fuse", () => {
+  const src = `ks${process.pid}r`;
+  const dst = `ks${process.pid}b`;
+  const srcDs = `${src}/vm`;
+  let lease: ZfsFuseLease;
+  let dir: string;
+  let engine: Engine;
+  let sshd: { proc: ChildProcess; spec: SshConnectionSpec } | undefined;
+
+  const pools = () => {
+    const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
+    const b = new ZfsPool("dst", { poolName: dst, vdevs: [{ type: "disk", devices: [path.join(dir, "b0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "dst"), allowDestroy: true });
+    const d = new ZfsDataset("vm", { pool: s, datasetName: srcDs, properties: { compression: "gzip" } });
+    return { s, b, d };
+  };
+  const program = (opts: { dryRun?: boolean; allowDestroy?: boolean; target?: string; ssh?: boolean } = {}) => () => {
+    const { b, d } = pools();
+    new ZfsReplication("backup", {
+      source: d,
+      target: opts.target ?? `${dst}/vm`,
+      targetConnection: opts.ssh ? sshd!.spec : undefined,
+      dryRun: opts.dryRun,
+      allowDestroy: opts.allowDestroy,
+    }, { dependsOn: [b] });
+  };
+
+  beforeAll(async () => {
+    lease = await acquireZfsFuse();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-repl-"));
+    fs.chmodSync(dir, 0o700);
+    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+  });
+
+  afterAll(async () => {
+    if (sshd?.proc.pid) process.kill(sshd.proc.pid, "SIGTERM");
+    await destroyPoolIfPresent(src, dir);
+    await destroyPoolIfPresent(dst, dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await lease?.release();
+  });
+
+  it("dry run reports what would be sent and its size before anything moves", async () => {
+    // pools and dataset first, then data, then the dry run
+    let r = await engine.up(() => void pools());
+    expect(r.errors).toEqual([]);
+    const mnt = mountOf(srcDs);
+    fs.writeFileSync(path.join(mnt, "disk.img"), crypto.randomBytes(8 * 1024 * 1024));
+    fs.mkdirSync(path.join(mnt, "etc"));
+    fs.writeFileSync(path.join(mnt, "etc", "config"), "a=1\n");
+    execFileSync("sync");
+    // zfs-fuse accounts written blocks at the next txg commit (seconds later)
+    for (let i = 0; i < 100 && Number(zfs("get", "-Hp", "-o", "value", "referenced", srcDs)) < 8 * 1024 * 1024; i++) {
+      await new Promise((res) => setTimeout(res, 300));
+    }
+
+    r = await engine.up(program({ dryRun: true }));
+    expect(r.errors).toEqual([]);
+    const plan = r.outputs["backup-replication"].plan as Record<string, unknown>;
+    expect(plan.mode).toBe("full");
+    expect(plan.from).toBeNull();
+    expect(plan.to).toMatch(/^kvmshare-repl-backup-\d{8}T\d{6}Z$/);
+    expect(plan.estimatedBytes as number).toBeGreaterThan(8 * 1024 * 1024);
+    expect(plan.estimateMethod).toMatch(/referenced bytes .*zfs-fuse 0\.7\.0.*no send -nvP/);
+    expect(plan.receive).toEqual(["zfs", "receive", `${dst}/vm`]); // no -s: zfs-fuse cannot resume
+    // nothing moved: no target, no snapshot on the source
+    expect(execFileSync("zfs", ["list", "-H", "-o", "name", "-r", dst], { encoding: "utf8" })).not.toContain(`${dst}/vm`);
+    expect(zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", src)).toBe("");
+  });
+
+  it("full then incremental replication leaves identical content on the target (checksummed files)", async () => {
+    let r = await engine.up(program());
+    expect(r.errors).toEqual([]);
+    expect(r.outputs["backup-replication"].inSync).toBe(true);
+    const srcMnt = mountOf(srcDs);
+    const dstMnt = mountOf(`${dst}/vm`);
+    expect(tree(dstMnt)).toEqual(tree(srcMnt));
+    // readonly=on took effect (zfs-fuse shows the mount's temporary value in `zfs get`, so test the effect)
+    expect(() => fs.writeFileSync(path.join(dstMnt, "probe.txt"), "x")).toThrow(/EROFS|read-only/i);
+
+    // change the source: new file, modified file, deleted file
+    fs.writeFileSync(path.join(srcMnt, "more.bin"), crypto.randomBytes(3 * 1024 * 1024));
+    fs.writeFileSync(path.join(srcMnt, "etc", "config"), "a=2\n");
+    fs.writeFileSync(path.join(srcMnt, "gone.txt"), "x");
+    execFileSync("sync");
+    r = await engine.up(program());
+    expect(r.errors).toEqual([]);
+    fs.unlinkSync(path.join(srcMnt, "gone.txt"));
+    execFileSync("sync");
+    r = await engine.up(program());
+    expect(r.errors).toEqual([]);
+    expect(r.changes.map((s) => `${s.op} ${s.name}`)).toEqual(["update backup-replication"]);
+    expect(tree(mountOf(`${dst}/vm`))).toEqual(tree(srcMnt));
+    expect(Object.keys(tree(srcMnt)).sort()).toEqual(["disk.img", "etc/config", "more.bin"]);
+    // incremental: the target kept the common history; the source keeps 2 own snapshots
+    const srcSnaps = zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", srcDs).split("\n");
+    expect(srcSnaps).toHaveLength(2);
+    const dstSnaps = zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", `${dst}/vm`).split("\n");
+    expect(dstSnaps.map((s) => s.split("@")[1])).toEqual(srcSnaps.map((s) => s.split("@")[1]));
+    expect(r.outputs["backup-replication"].lastSnapshot).toBe(srcSnaps[1]);
+
+    // a dry run now plans an incremental from the newest common snapshot
+    const p = await engine.up(program({ dryRun: true }));
+    const plan = p.outputs["backup-replication"].plan as Record<string, unknown>;
+    expect(plan.mode).toBe("incremental");
+    expect(plan.from).toBe(srcSnaps[1]);
+  });
+
+  it("diverged target refused: a snapshot the source lacks; nothing sent or destroyed", async () => {
+    const target = `${dst}/vm`;
+    execFileSync("zfs", ["set", "readonly=off", target]);
+    fs.writeFileSync(path.join(mountOf(target), "local-only.txt"), "made on the backup\n");
+    execFileSync("sync");
+    execFileSync("zfs", ["snapshot", `${target}@hand-made`]);
+    const srcBefore = zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", srcDs);
+    const r = await engine.up(program());
+    const text = r.errors.join("\n");
+    expect(text).toMatch(new RegExp(`target: ${target} on local has diverged from ${srcDs} on local: it has snapshots the source lacks after the common @kvmshare-repl-backup-\\d+T\\d+Z: @hand-made\\. Nothing was sent or destroyed`));
+    expect(text).toMatch(/allowDestroy: true/);
+    expect(zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", target)).toContain(`${target}@hand-made`);
+    expect(fs.readFileSync(path.join(mountOf(target), "local-only.txt"), "utf8")).toBe("made on the backup\n");
+    expect(zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", srcDs)).toBe(srcBefore);
+  });
+
+  it("diverged target refused: written to since the common snapshot (zfs receive refuses, kvmshare explains)", async () => {
+    const target = `${dst}/vm`;
+    execFileSync("zfs", ["destroy", `${target}@hand-made`]);
+    // local-only.txt was written after the common snapshot and is still there
+    const srcBefore = zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", srcDs);
+    const r = await engine.up(program());
+    expect(r.errors.join("\n")).toMatch(new RegExp(`target: ${target} on local has diverged .*zfs receive refused the increment .*Nothing was sent or destroyed`));
+    expect(fs.readFileSync(path.join(mountOf(target), "local-only.txt"), "utf8")).toBe("made on the backup\n");
+    expect(zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", srcDs)).toBe(srcBefore);
+  });
+
+  it("allowDestroy: true lets receive -F discard the target's changes", async () => {
+    const target = `${dst}/vm`;
+    const r = await engine.up(program({ allowDestroy: true }));
+    expect(r.errors).toEqual([]);
+    expect(fs.existsSync(path.join(mountOf(target), "local-only.txt"))).toBe(false);
+    expect(tree(mountOf(target))).toEqual(tree(mountOf(srcDs)));
+  });
+
+  it("replicates over SSH (sshd on 127.0.0.1) with the same result", async () => {
+    sshd = await startSshd(fs.mkdtempSync(path.join(dir, "ssh-")));
+    const target = `${dst}/overssh`;
+    let r = await engine.up(program({ ssh: true, target }));
+    expect(r.errors).toEqual([]);
+    const srcMnt = mountOf(srcDs);
+    fs.writeFileSync(path.join(srcMnt, "via-ssh.bin"), crypto.randomBytes(2 * 1024 * 1024));
+    execFileSync("sync");
+    r = await engine.up(program({ ssh: true, target }));
+    expect(r.errors).toEqual([]);
+    expect(tree(mountOf(target))).toEqual(tree(srcMnt));
+    // the SSH key never lands in state in plain text
+    expect(fs.readFileSync(path.join(dir, "state.json"), "utf8")).not.toContain("PRIVATE KEY");
+  });
+});

@@ -116,9 +116,11 @@ function bytes(v: string): string {
 
 /**
  * The fio argv for one run in `directory` (a scratch directory kvmshare created), reporting
- * completion-latency percentiles `percentiles` (e.g. [50, 95, 99]) as JSON on stdout.
+ * completion-latency percentiles `percentiles` (e.g. [50, 95, 99]) as JSON on stdout. With
+ * `layoutOnly`, fio only lays out the test files (`create_only`): run that first, so writing
+ * the files is not part of what is measured (IOPS, CPU).
  */
-export function buildFioArgs(opts: FioOptions | undefined, directory: string, percentiles: number[]): string[] {
+export function buildFioArgs(opts: FioOptions | undefined, directory: string, percentiles: number[], layoutOnly = false): string[] {
   const o = resolveFioOptions(opts);
   const pct = [...new Set(percentiles)].sort((a, b) => a - b);
   return [
@@ -138,7 +140,7 @@ export function buildFioArgs(opts: FioOptions | undefined, directory: string, pe
     `--direct=${o.direct ? 1 : 0}`,
     "--group_reporting",
     `--percentile_list=${pct.map((p) => String(p)).join(":")}`,
-    "--unlink=1",
+    ...(layoutOnly ? ["--create_only=1"] : []),
     "--eta=never",
     "--output-format=json",
   ];

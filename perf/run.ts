@@ -109,8 +109,8 @@ function fioFailure(host: Host, code: number, stdout: string, stderr: string, di
   const text = (stderr + "\n" + stdout).trim();
   const tail = text.split("\n").filter((l) => l.trim()).slice(-6).join("\n");
   let hint = "";
-  if (direct && /(O_DIRECT|Invalid argument|direct)/i.test(text)) hint = "\nhint: this filesystem may not support O_DIRECT: set fio.direct to false";
-  else if (/(No space left|quota exceeded)/i.test(text)) hint = "\nhint: not enough free space: lower fio.sizePerJob or fio.jobs";
+  if (/(No space left|quota exceeded)/i.test(text)) hint = "\nhint: not enough free space: lower fio.sizePerJob or fio.jobs";
+  else if (direct && /(O_DIRECT|Invalid argument)/i.test(text)) hint = "\nhint: this filesystem may not support O_DIRECT: set fio.direct to false";
   else if (/(libaio|io_uring).*(not|fail|load)/i.test(text)) hint = "\nhint: set fio.ioEngine to 'psync'";
   return new Error(`fio failed on ${host.label} (exit ${code}):\n${tail}${hint}`);
 }
@@ -134,6 +134,9 @@ export async function runPerfCheck(host: Host, o: PerfCheckOptions): Promise<Per
   let ping: (PingResult & { target: string }) | null = null;
   let cpu: CpuUsage;
   try {
+    // Lay the files out first, so writing them is not part of what is measured.
+    fioRun = await host.run(buildFioArgs(fioOpts, scratch, percentiles, true), { check: false, timeoutMs: 900_000 });
+    if (fioRun.code !== 0) throw fioFailure(host, fioRun.code, fioRun.stdout, fioRun.stderr, fioOpts.direct);
     log(`fio ${fioOpts.readPercent}/${100 - fioOpts.readPercent} random mix for ${fioOpts.runtimeSec} s in ${o.path} on ${host.label}`);
     const sampler = await CpuSampler.start(host, o.cpuSampleMs ?? 1000);
     const fioTimeout = (fioOpts.runtimeSec + fioOpts.rampSec) * 1000 + 600_000;

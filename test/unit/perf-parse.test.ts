@@ -27,7 +27,6 @@ describe("fio job", () => {
       "--direct=1",
       "--group_reporting",
       "--percentile_list=50:99",
-      "--unlink=1",
       "--eta=never",
       "--output-format=json",
     ]);
@@ -43,6 +42,12 @@ describe("fio job", () => {
     expect(argv).toEqual(
       expect.arrayContaining(["--rwmixread=50", "--bs=65536", "--iodepth=4", "--numjobs=3", "--runtime=2", "--ramp_time=1", "--size=33554432", "--ioengine=psync", "--direct=0", "--percentile_list=50:99.9"]),
     );
+  });
+
+  it("lays the files out in a separate run, so that is not measured", () => {
+    const layout = buildFioArgs(undefined, "/d", [99], true);
+    expect(layout).toContain("--create_only=1");
+    expect(buildFioArgs(undefined, "/d", [99])).not.toContain("--create_only=1");
   });
 
   it("escapes ':' in paths, which fio would read as a file separator", () => {

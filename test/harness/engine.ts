@@ -244,6 +244,10 @@ export class Engine {
             // Recorded and reported in the result (the real engine fails the update); the
             // program goes on so every problem of the run is reported at once.
             errors.push(`${args.name}: ${(e as Error).message}`);
+            // A failed update leaves the resource as it was in state (as the real engine does),
+            // instead of dropping it (which made the next run create it again).
+            const old = prior.find((r) => r.type === args.type && r.name === args.name);
+            if (old && !next.some((r) => r.type === old.type && r.name === old.name)) next.push(old);
             return { id: `${args.name}-failed`, state: {} };
           }
         },

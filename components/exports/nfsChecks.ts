@@ -9,7 +9,8 @@
  * - ganesha: it has no check mode, so a throw-away `ganesha.nfsd` starts in private mount and
  *   network namespaces (no port clash, D-Bus and /var/lib/nfs hidden) on a minimal main config
  *   that `%dir`-includes copies of the other export files and the candidate; any CONFIG error
- *   it logs at CRIT/MAJ/FATAL refuses the candidate.
+ *   it logs at CRIT/MAJ/FATAL, or a warning about a config file line (an unknown parameter is
+ *   only a warning to ganesha, and then silently ignored), refuses the candidate.
  */
 import { CommandError, Host } from "../../core/connection";
 import { NfsExportSpec } from "./nfsSpec";
@@ -76,7 +77,8 @@ if ! grep -q "SERVER INITIALIZED" "$t/log" 2>/dev/null; then
   tail -n 20 "$t/log" >&2 || :
   exit 1
 fi
-if grep -E ":CONFIG :(CRIT|MAJ|FATAL)" "$t/log" | sed -e 's/^.*:CONFIG :/CONFIG /' >&2; then
+if grep -E ':CONFIG :(CRIT|MAJ|FATAL)|:CONFIG :WARN :Config File \\(' "$t/log" > "$t/errors"; then
+  sed -e 's/^.*:CONFIG :/CONFIG /' "$t/errors" >&2
   echo "(files checked as copies in $t/d)" >&2
   exit 1
 fi

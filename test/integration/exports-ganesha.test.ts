@@ -1,0 +1,235 @@
+/**
+ * NfsExport, ganesha backend: a real `ganesha.nfsd` on a high port serves the rendered EXPORT
+ * blocks (from a sandbox `%dir`), the libnfs client reads through it from this namespace and
+ * from a network namespace with its own address (veth pair made here), and reloads are SIGHUPs
+ * to the daemon this test started. libnfs fails NFSv4 writes of 4 KiB and more (a client bug),
+ * so writes here stay below that and their content is checked on the server side.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { NfsExport } from "../../components/exports";
+import { Engine } from "../harness/engine";
+
+const PORT = 21000 + (process.pid % 1000);
+const NS = `ks-exp-${process.pid}`;
+const SUBNET = `10.${200 + (process.pid % 50)}.${process.pid % 250}`;
+const HOST_IP = `${SUBNET}.1`;
+const GUEST_IP = `${SUBNET}.2`;
+const VETH = `kse${process.pid % 100000}`;
+
+function sh(argv: string[], input?: string) {
+  const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8", timeout: 30_000 });
+  return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+function must(argv: string[]) {
+  const r = sh(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+/** libnfs URL of a file on the daemon. */
+const url = (server: string, p: string) => `nfs://${server}${p}?version=4&nfsport=${PORT}`;
+const inGuest = (argv: string[]) => sh(["ip", "netns", "exec", NS, ...argv]);
+
+describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
+  let dir: string;
+  let engine: Engine;
+  let daemon: ChildProcess;
+  let exportsDir: string;
+  let mainConf: string;
+  let pub: string;
+  let guest: string;
+  let log: string;
+  let reloadCommand: string[];
+
+  const program = (pubClients: string[], over: Record<string, unknown> = {}) => () => {
+    new NfsExport("pub", {
+      backend: "ganesha",
+      path: pub,
+      clients: pubClients,
+      exportsDir,
+      reloadCommand,
+      ganesha: { configPath: mainConf, pseudo: "/pub", exportId: 101 },
+      ...over,
+    });
+    new NfsExport("guest", {
+      backend: "ganesha",
+      path: guest,
+      clients: [GUEST_IP],
+      access: "rw",
+      squash: "all_squash",
+      anonuid: 0,
+      acknowledgeNoRootSquash: true,
+      exportsDir,
+      reloadCommand,
+      ganesha: { configPath: mainConf, pseudo: "/guest", exportId: 102 },
+    });
+  };
+
+  async function waitForLog(text: string, ms = 15_000) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (fs.existsSync(log) && fs.readFileSync(log, "utf8").includes(text)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`ganesha log never said '${text}':\n${fs.existsSync(log) ? fs.readFileSync(log, "utf8").slice(-2000) : "(no log)"}`);
+  }
+  /** Wait until a reload (SIGHUP) has been processed. */
+  async function waitForReload(before: number) {
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      const n = (fs.readFileSync(log, "utf8").match(/Reread exports|reread_exports|SIGHUP/gi) ?? []).length;
+      if (n > before) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const reloadsSeen = () => (fs.readFileSync(log, "utf8").match(/Reread exports|reread_exports|SIGHUP/gi) ?? []).length;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-exports-ganesha-"));
+    exportsDir = path.join(dir, "ganesha.d");
+    pub = path.join(dir, "pub");
+    guest = path.join(dir, "guest");
+    log = path.join(dir, "ganesha.log");
+    mainConf = path.join(dir, "ganesha.conf");
+    for (const d of [exportsDir, pub, guest, path.join(dir, "recov")]) fs.mkdirSync(d);
+    fs.chmodSync(guest, 0o777);
+    fs.writeFileSync(path.join(pub, "hello.txt"), "hello from ganesha\n");
+    fs.writeFileSync(
+      mainConf,
+      `NFS_CORE_PARAM { NFS_Port = ${PORT}; Enable_NLM = false; Enable_RQUOTA = false; Protocols = 4; }\n` +
+        `NFSV4 { Graceless = true; RecoveryRoot = "${dir}/recov"; }\n` +
+        `%dir "${exportsDir}"\n`,
+    );
+    daemon = spawn("ganesha.nfsd", ["-F", "-f", mainConf, "-L", log, "-p", path.join(dir, "ganesha.pid")], { stdio: "ignore" });
+    await waitForLog("NFS SERVER INITIALIZED");
+    reloadCommand = ["kill", "-HUP", String(daemon.pid)];
+    // A guest with its own address: a veth pair into a namespace made for this test.
+    must(["ip", "netns", "add", NS]);
+    must(["ip", "link", "add", `${VETH}a`, "type", "veth", "peer", "name", `${VETH}b`]);
+    must(["ip", "link", "set", `${VETH}b`, "netns", NS]);
+    must(["ip", "addr", "add", `${HOST_IP}/24`, "dev", `${VETH}a`]);
+    must(["ip", "link", "set", `${VETH}a`, "up"]);
+    must(["ip", "netns", "exec", NS, "ip", "addr", "add", `${GUEST_IP}/24`, "dev", `${VETH}b`]);
+    must(["ip", "netns", "exec", NS, "ip", "link", "set", `${VETH}b`, "up"]);
+    must(["ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up"]);
+    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (daemon?.pid && daemon.exitCode === null) {
+      const gone = new Promise((r) => daemon.once("exit", r));
+      process.kill(daemon.pid, "SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (daemon.exitCode === null) process.kill(daemon.pid, "SIGKILL");
+    }
+    sh(["ip", "link", "del", `${VETH}a`]);
+    sh(["ip", "netns", "del", NS]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it("ganesha serves the rendered export: the allowed client lists and reads the file", async () => {
+    const before = reloadsSeen();
+    const r = await engine.up(program(["127.0.0.1"]));
+    expect(r.errors).toEqual([]);
+    expect(fs.readFileSync(path.join(exportsDir, "pub.conf"), "utf8")).toMatch(/Export_Id = 101;[\s\S]*Pseudo = "\/pub";[\s\S]*Protocols = 4;[\s\S]*Clients = 127\.0\.0\.1;\n\t\tAccess_Type = RO;\n\t\tSquash = root_squash;/);
+    await waitForReload(before);
+    const ls = sh(["nfs-ls", url("127.0.0.1", "/pub")]);
+    expect(ls.stderr).toBe("");
+    expect(ls.stdout).toMatch(/hello\.txt/);
+    expect(sh(["nfs-cat", url("127.0.0.1", "/pub/hello.txt")]).stdout).toBe("hello from ganesha\n");
+  });
+
+  it("a client outside the list is refused, while the same client reads an export that lists it", () => {
+    const refused = inGuest(["nfs-cat", url(HOST_IP, "/pub/hello.txt")]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).not.toContain("hello from ganesha");
+    // Same client, same server, same network path: only the client list differs.
+    fs.writeFileSync(path.join(guest, "seen.txt"), "guest export\n");
+    const allowed = inGuest(["nfs-cat", url(HOST_IP, "/guest/seen.txt")]);
+    expect(allowed.stderr).toBe("");
+    expect(allowed.stdout).toBe("guest export\n");
+  });
+
+  it("a read-write export takes a (small) write from its client; a read-only one refuses it", () => {
+    const src = path.join(dir, "small.txt");
+    const content = "x".repeat(1000) + "\n"; // < 4 KiB: libnfs's NFSv4 write bug starts at 4 KiB
+    fs.writeFileSync(src, content);
+    const put = inGuest(["nfs-cp", src, url(HOST_IP, "/guest/from-guest.txt")]);
+    expect(put.code).toBe(0);
+    expect(fs.readFileSync(path.join(guest, "from-guest.txt"), "utf8")).toBe(content);
+    // all_squash with anonuid 0 acknowledged: the file belongs to uid 0 on the server.
+    expect(fs.statSync(path.join(guest, "from-guest.txt")).uid).toBe(0);
+    const ro = sh(["nfs-cp", src, url("127.0.0.1", "/pub/nope.txt")]);
+    expect(ro.code).not.toBe(0);
+    expect(fs.existsSync(path.join(pub, "nope.txt"))).toBe(false);
+  });
+
+  it("adding the client is checked, written and reloaded (SIGHUP), and the client then gets in", async () => {
+    const before = reloadsSeen();
+    const r = await engine.up(program(["127.0.0.1", GUEST_IP]));
+    expect(r.errors).toEqual([]);
+    expect(r.changes.map((s) => s.name)).toEqual(["pub-export"]);
+    await waitForReload(before);
+    const got = inGuest(["nfs-cat", url(HOST_IP, "/pub/hello.txt")]);
+    expect(got.stdout).toBe("hello from ganesha\n");
+    const same = await engine.up(program(["127.0.0.1", GUEST_IP]));
+    expect(same.changes).toEqual([]);
+  });
+
+  it("ganesha's own parser refuses a bad EXPORT block, and the live file stays as it was", async () => {
+    const file = path.join(exportsDir, "pub.conf");
+    const before = fs.readFileSync(file, "utf8");
+    const r = await engine.up(program(["127.0.0.1", GUEST_IP], { ganesha: { configPath: mainConf, pseudo: "/pub", exportId: 101, extraParameters: { Bogus_Param: "1" } } }));
+    expect(r.errors.join("\n")).toMatch(/ganesha\.nfsd refused the new .*pub\.conf[\s\S]*Unknown parameter \(Bogus_Param\)/);
+    expect(fs.readFileSync(file, "utf8")).toBe(before);
+    expect(fs.readdirSync(exportsDir).sort()).toEqual(["guest.conf", "pub.conf"]);
+    expect(sh(["nfs-cat", url("127.0.0.1", "/pub/hello.txt")]).stdout).toBe("hello from ganesha\n");
+  }, 60_000);
+
+  it("an export id or pseudo path already used by a hand-made block is reported at preview", async () => {
+    const other = path.join(exportsDir, "handmade.conf");
+    fs.writeFileSync(other, `EXPORT { Export_Id = 101; Path = "${pub}"; Pseudo = "/pub"; FSAL { Name = VFS; } }\n`);
+    try {
+      const p = await engine.preview(program(["127.0.0.1", GUEST_IP]));
+      const all = p.errors.join("\n");
+      expect(all).toMatch(/ganesha\.exportId: is already used by .*handmade\.conf; choose another id \(got 101\)/);
+      expect(all).toMatch(/ganesha\.pseudo: is already the pseudo path of .*handmade\.conf/);
+    } finally {
+      fs.rmSync(other);
+    }
+  });
+
+  it("a main config that does not include the exports directory is reported with the line to add", async () => {
+    const bare = path.join(dir, "bare.conf");
+    fs.writeFileSync(bare, "NFS_CORE_PARAM { Protocols = 4; }\n");
+    const p = await engine.preview(() => {
+      new NfsExport("lonely", { backend: "ganesha", path: pub, clients: ["127.0.0.1"], exportsDir, reloadCommand, ganesha: { configPath: bare, exportId: 300, pseudo: "/lonely" } });
+    });
+    expect(p.errors.join("\n")).toContain(`ganesha.configPath: does not include the exports directory; add the line: %dir "${exportsDir}"`);
+  });
+
+  it("drift: an EXPORT block edited by hand is reported after refresh, and up puts it back", async () => {
+    const file = path.join(exportsDir, "pub.conf");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("Access_Type = RO;", "Access_Type = RW;"));
+    const p = await engine.preview(program(["127.0.0.1", GUEST_IP]), { refresh: true });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.find((s) => s.op === "update" && s.name === "pub-export")?.diffs).toContain("observed.content");
+    await engine.up(program(["127.0.0.1", GUEST_IP]));
+    expect(fs.readFileSync(file, "utf8")).not.toContain("Access_Type = RW;");
+  });
+
+  it("destroy removes the EXPORT blocks and reloads: the files are no longer served", async () => {
+    const before = reloadsSeen();
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    expect(fs.readdirSync(exportsDir)).toEqual([]);
+    await waitForReload(before);
+    await new Promise((r) => setTimeout(r, 500));
+    const gone = sh(["nfs-cat", url("127.0.0.1", "/pub/hello.txt")]);
+    expect(gone.stdout).not.toContain("hello from ganesha");
+    // The pub data is still there: removing an export never removes data.
+    expect(fs.readFileSync(path.join(pub, "hello.txt"), "utf8")).toBe("hello from ganesha\n");
+  });
+});

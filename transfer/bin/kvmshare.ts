@@ -10,9 +10,10 @@ process.env.UV_THREADPOOL_SIZE ??= "16";
 
 import { Command, CommanderError } from "commander";
 import { register as registerCopy } from "../cli/copy";
+import { register as registerCheck } from "../../perf/cli";
 import { TransferError } from "../errors";
 
-const REGISTRARS: ((program: Command) => void)[] = [registerCopy];
+const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck];
 
 export function buildProgram(): Command {
   const program = new Command("kvmshare")

@@ -102,7 +102,8 @@ export class GuestMount extends pulumi.ComponentResource {
         spec: pulumi.output(spec) as unknown as pulumi.Output<GuestMountSpec>,
         secrets: args.password !== undefined ? { password: args.password } : undefined,
       },
-      { parent: this },
+      // The host resource waits for what the component waits for (an export, a firewall).
+      { parent: this, dependsOn: opts.dependsOn },
       ["unitName", "mountUnit", "automountUnit", "what"],
     );
     const out = res as unknown as { unitName: pulumi.Output<string>; mountUnit: pulumi.Output<string>; what: pulumi.Output<string> };

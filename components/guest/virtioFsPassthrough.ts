@@ -61,7 +61,7 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
       require.resolve("./passthroughKind"),
       `${name}-domain`,
       { connection: args.connection, spec: pulumi.output(spec) as unknown as pulumi.Output<PassthroughSpec> },
-      { parent: this },
+      { parent: this, dependsOn: opts.dependsOn },
       ["domain", "restartNeeded"],
     );
     const out = res as unknown as { domain: pulumi.Output<string>; restartNeeded: pulumi.Output<boolean> };

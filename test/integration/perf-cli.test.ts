@@ -1,4 +1,5 @@
 /** `kvmshare check` with real fio on a temp directory: table, exit codes, JSON and .prom files, flag errors. */
+import { spawnSync } from "child_process";
 import { Command } from "commander";
 import * as fs from "fs";
 import * as os from "os";
@@ -86,6 +87,23 @@ describe("kvmshare check", () => {
     const r = await check([path.join(dir, "nope"), ...quick]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/<path>: is not a directory on local: mount the share or create the dataset first/);
+  });
+
+  it("the kvmshare entry runs check with the same exit codes (1 on a miss, 0 when met, 2 on bad input)", () => {
+    const bin = path.join(__dirname, "..", "..", "transfer", "bin", "kvmshare.ts");
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", bin, "check", share, "--runtime", "1", "--size", "8M", ...args], {
+        encoding: "utf8",
+        cwd: path.join(__dirname, "..", ".."),
+        timeout: 60_000,
+      });
+    const miss = run("--min-iops", "999999999");
+    expect(miss.stdout).toMatch(/result: FAILED, 1 threshold missed/);
+    expect(miss.status).toBe(1);
+    expect(run("--min-iops", "1").status).toBe(0);
+    const bad = run("--max-loss-percent", "200");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--max-loss-percent: must be a percent from 0 to 100/);
   });
 
   it("an unknown preset is refused by the parser with the choices", async () => {

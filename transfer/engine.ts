@@ -241,19 +241,33 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   }
 }
 
-/** cp semantics: into an existing directory as its basename, else as the named path. */
+/**
+ * Where the copy lands. A file goes into DST when DST is an existing directory or ends with
+ * "/", else to DST itself. A directory goes to DST itself (created or merged into, so running
+ * the same command again, e.g. with --resume, lands in the same place); a DST ending with "/"
+ * means "into it", as DST/<name>.
+ */
 async function resolveDestRoot(dest: Destination, root: SourceEntry, targetPath: string): Promise<string> {
-  const st = await dest.stat(targetPath);
-  if (st?.isDirectory) return path.posix.join(targetPath, path.basename(root.abs));
-  if (st && root.type === "dir") {
-    throw new TransferError("USAGE", `cannot copy directory ${root.abs} onto the file ${targetPath}: name a directory`);
+  const into = targetPath.endsWith("/");
+  const bare = into && targetPath.length > 1 ? targetPath.replace(/\/+$/, "") : targetPath;
+  const st = await dest.stat(bare);
+  let destRoot = bare;
+  if (into || (root.type === "file" && st?.isDirectory)) {
+    if (into && !st?.isDirectory) throw new TransferError("IO", `destination directory ${bare} does not exist on ${dest.label}: create it first`);
+    destRoot = path.posix.join(bare, path.basename(root.abs));
   }
-  const parent = path.posix.dirname(targetPath);
-  const pst = await dest.stat(parent);
-  if (!pst?.isDirectory) {
+  const final = destRoot === bare ? st : await dest.stat(destRoot);
+  if (final && root.type === "dir" && !final.isDirectory) {
+    throw new TransferError("USAGE", `cannot copy directory ${root.abs} onto the file ${destRoot}: name a directory`);
+  }
+  if (final?.isDirectory && root.type === "file") {
+    throw new TransferError("USAGE", `cannot copy file ${root.abs} onto the directory ${destRoot}`);
+  }
+  const parent = path.posix.dirname(destRoot);
+  if (!(await dest.stat(parent))?.isDirectory) {
     throw new TransferError("IO", `destination directory ${parent} does not exist on ${dest.label}: create it first`);
   }
-  return targetPath;
+  return destRoot;
 }
 
 async function checkFreeSpace(

@@ -28,7 +28,8 @@ describe("parseCopyCommand", () => {
 
   it("local copy: resolves paths, verify on and resume off by default", () => {
     const p = parseCopyCommand("a.img", "out/", {});
-    expect(p.target).toEqual({ kind: "local", path: path.resolve("out") });
+    expect(p.target).toEqual({ kind: "local", path: path.resolve("out") + "/" });
+    expect(parseCopyCommand("a.img", "out", {}).target).toEqual({ kind: "local", path: path.resolve("out") });
     expect(p.source).toBe(path.resolve("a.img"));
     expect(p.options).toMatchObject({ verify: true, resume: false, streams: undefined });
   });

@@ -58,7 +58,8 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
   if (!remote) {
     const given = Object.entries(sshOnly).filter(([, v]) => v !== undefined && v !== false).map(([k]) => `--${k}`);
     if (given.length) throw new TransferError("USAGE", `${given.join(", ")} only apply to an SSH destination (user@host:/path); DST '${dst}' is local`);
-    return { source: path.resolve(src), target: { kind: "local", path: path.resolve(dst) }, options };
+    // A trailing "/" means "into this directory"; keep it through path.resolve.
+    return { source: path.resolve(src), target: { kind: "local", path: path.resolve(dst) + (dst.endsWith("/") ? "/" : "") }, options };
   }
   const connection = sshSpecFor(remote, {
     port: intOption("port", o.port, 1, 65535),

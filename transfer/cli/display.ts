@@ -32,6 +32,7 @@ export function createDisplay(mode: DisplayMode, out: NodeJS.WritableStream = pr
       if (mode === "none") return;
       if (e.type === "start") {
         streams = e.streams;
+        lastLine = Date.now();
         out.write(`kvmshare: ${e.source} -> ${e.destination}: ${formatBytes(e.totalBytes)} in ${e.files} file${e.files === 1 ? "" : "s"}, ${e.streams} streams\n`);
         if (mode === "bar") {
           bar = new SingleBar(

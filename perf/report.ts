@@ -186,7 +186,7 @@ export function toPrometheus(report: PerfReport): string {
     ['direction="read"', Math.round(m.readBwMiBs * MiB)],
     ['direction="write"', Math.round(m.writeBwMiBs * MiB)],
   ]);
-  const q = String(m.latencyPercentile / 100);
+  const q = String(Number((m.latencyPercentile / 100).toPrecision(12))); // 99.9 -> "0.999", not 0.9990000000000001
   const lat: [string, number][] = [];
   if (m.readLatencyMs !== null) lat.push([`direction="read",quantile="${q}"`, m.readLatencyMs / 1000]);
   if (m.writeLatencyMs !== null) lat.push([`direction="write",quantile="${q}"`, m.writeLatencyMs / 1000]);

@@ -42,6 +42,15 @@ describe("measured figures", () => {
     expect(r.misses).toEqual([]);
   });
 
+  it("a read-only mix has no write latency, and the worst latency is the read one", () => {
+    const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "perf-fixtures", "fio-3.33-randrw.json"), "utf8"));
+    doc.jobs[0].write = { iops: 0, bw: 0, bw_bytes: 0, io_bytes: 0, total_ios: 0, clat_ns: { mean: 0, percentile: { "99.000000": 0 } } };
+    const ro = parseFioJson(JSON.stringify(doc));
+    const m = measuredFigures(ro, 99, { avgPercent: 1, peakPercent: 1 }, null);
+    expect(m).toMatchObject({ writeIops: 0, writeLatencyMs: null, writeLatencyMeanMs: null, latencyMs: 27.656, readLatencyMs: 27.656 });
+    expect(m.percentilesMs.write).toEqual({});
+  });
+
   it("JSON-serializes without loss (no NaN, no undefined figures)", () => {
     const r = report({ preset: "reference" });
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
@@ -88,6 +97,12 @@ describe("Prometheus textfile", () => {
     const r = report({});
     r.path = '/mnt/we"ird\\path';
     expect(toPrometheus(r)).toContain('path="/mnt/we\\"ird\\\\path"');
+  });
+
+  it("writes the quantile label of p99.9 as 0.999", () => {
+    const r = report({ latencyPercentile: 99.9 });
+    r.measured.readLatencyMs = 40;
+    expect(toPrometheus(r)).toMatch(/direction="read",quantile="0\.999"\} 0\.04$/m);
   });
 
   it("leaves out loss when it was not measured, and thresholds that are not set", () => {

@@ -122,7 +122,21 @@ export function normalizeTable(doc: J, family: string, name: string): Normalized
   return { chains, other: other.sort() };
 }
 
-/** Does this table carry kvmshare's marker (a rule commented `kvmshare`)? */
+/**
+ * The owner recorded in kvmshare's marker (a rule commented `kvmshare` or `kvmshare:<owner>`):
+ * `""` for an anonymous kvmshare table, `undefined` when no rule carries the marker.
+ */
+export function ownerOf(chains: Chains | null | undefined): string | undefined {
+  for (const c of Object.values(chains ?? {})) {
+    for (const r of c.rules) {
+      const m = new RegExp(`comment "${MARKER}(?::([^"]*))?"$`).exec(r);
+      if (m) return m[1] ?? "";
+    }
+  }
+  return undefined;
+}
+
+/** Does this table carry kvmshare's marker? */
 export function isManaged(chains: Chains | null | undefined): boolean {
-  return !!chains && Object.values(chains).some((c) => c.rules.some((r) => r.endsWith(`comment "${MARKER}"`)));
+  return ownerOf(chains) !== undefined;
 }

@@ -12,8 +12,15 @@ import { PortProtocol, protectedPorts, PROTOCOLS, ShareFirewallSpec } from "./sp
 
 /** The base chain's header as nft prints it (`priority 0` reads back as `prio: 0`). */
 export const INPUT_BASE = "type filter hook input priority 0; policy accept;";
-/** Comment on the rules that send traffic to the allow-list: marks a table kvmshare owns. */
+/**
+ * Comment on the rules that send traffic to the allow-list: marks a table kvmshare owns, and
+ * which firewall owns it (`kvmshare:<project>/<stack>/<name>`).
+ */
 export const MARKER = "kvmshare";
+
+export function markerOf(owner: string): string {
+  return owner ? `${MARKER}:${owner}` : MARKER;
+}
 export const ALLOW_CHAIN = "shares";
 
 export type ChainState = {
@@ -76,7 +83,7 @@ export function buildChains(spec: ShareFirewallSpec): Chains {
   const ports = portsByProtocol(spec);
   for (const proto of PROTOCOLS) {
     const rs = ports[proto];
-    if (rs) input.push(`${proto} dport ${portSetText(rs)} jump ${ALLOW_CHAIN} comment ${nftString(MARKER)}`);
+    if (rs) input.push(`${proto} dport ${portSetText(rs)} jump ${ALLOW_CHAIN} comment ${nftString(markerOf(spec.owner))}`);
   }
   const allow: string[] = [];
   if (spec.allowLoopback) allow.push(`iifname "lo" accept`);

@@ -102,12 +102,13 @@ export class ShareFirewall extends pulumi.ComponentResource {
     if (typeof netns === "string") known.netns = netns;
     const problems = validateShareFirewall(known);
     if (problems.length) throw new ValidationError(`ShareFirewall ${name}`, problems);
+    const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     const resolved: ShareFirewallSpec = resolveShareFirewall({ tableName: plain.tableName, persist: plain.persist, persistPath: plain.persistPath });
 
     const spec = pulumi
       .all([pulumi.output(allowedSources ?? []), pulumi.output(allowedInterfaces ?? []), pulumi.output(netns)])
       .apply(([sources, ifaces, ns]) => {
-        const o: ShareFirewallOptions = { ...plain, allowedSources: sources, allowedInterfaces: ifaces };
+        const o: ShareFirewallOptions = { ...plain, allowedSources: sources, allowedInterfaces: ifaces, owner };
         if (ns !== undefined) o.netns = ns;
         // Plain JSON only: Pulumi drops undefined keys anyway, make that explicit.
         return JSON.parse(JSON.stringify(o)) as ShareFirewallOptions;

@@ -9,7 +9,7 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { isManaged, normalizeTable } from "./nftJson";
+import { isManaged, normalizeTable, ownerOf } from "./nftJson";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
 import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
 import { validateShareFirewall } from "./validate";
@@ -103,6 +103,14 @@ function unmanagedTableMessage(spec: ShareFirewallSpec, where: string): string {
   );
 }
 
+function ownedByOtherMessage(spec: ShareFirewallSpec, owner: string, where: string): string {
+  return (
+    `table ${FAMILY} ${spec.tableName} on ${where} belongs to another ShareFirewall ('${owner}'); two firewalls ` +
+    `sharing one table would overwrite each other: give this one its own tableName (after renaming a ShareFirewall, ` +
+    `delete the old table with 'nft delete table ${FAMILY} ${spec.tableName}' first)`
+  );
+}
+
 export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
   name: "ShareFirewall",
   version: 1,
@@ -120,6 +128,10 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
     const table = await readTable(host, spec);
     if (table && !isManaged(table.chains) && !table.chains[ALLOW_CHAIN]) {
       return [{ field: "tableName", value: spec.tableName, message: unmanagedTableMessage(spec, host.label) }];
+    }
+    const owner = ownerOf(table?.chains);
+    if (owner && spec.owner && owner !== spec.owner) {
+      return [{ field: "tableName", value: spec.tableName, message: ownedByOtherMessage(spec, owner, host.label) }];
     }
     return [];
   },
@@ -157,6 +169,8 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
   async apply(host, { spec: o, desired, live, previous, log }) {
     const spec = resolveShareFirewall(o);
     if (live?.chains && !previous && !isManaged(live.chains)) throw new Error(`ShareFirewall: ${unmanagedTableMessage(spec, host.label)}`);
+    const owner = ownerOf(live?.chains);
+    if (owner && spec.owner && owner !== spec.owner) throw new Error(`ShareFirewall: ${ownedByOtherMessage(spec, owner, host.label)}`);
     const content = renderNftFile(spec);
     const drift = compareStates(desired, live);
     if (!live || drift.some((d) => d !== "file")) {

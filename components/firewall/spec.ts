@@ -77,6 +77,8 @@ export interface ShareFirewallSpec {
   netns: string | null;
   /** `null`: not persisted. */
   persistPath: string | null;
+  /** Who owns the table (`<project>/<stack>/<component>`), recorded in its marker comment; `""`: anonymous. */
+  owner: string;
   [k: string]: unknown;
 }
 
@@ -98,6 +100,16 @@ export interface ShareFirewallOptions {
   netns?: string;
   persist?: boolean;
   persistPath?: string;
+  /**
+   * Set by the ShareFirewall component (`<project>/<stack>/<name>`), not by users: recorded on
+   * the table so two firewalls (in one stack or two) cannot fight over one table unnoticed.
+   */
+  owner?: string;
+}
+
+/** The owner as it can sit in an nft comment (no quotes; nft caps comments at 128 bytes). */
+export function ownerTag(owner: string | undefined): string {
+  return (owner ?? "").replace(/[^A-Za-z0-9_.:/@+-]/g, "_").slice(0, 100);
 }
 
 function uniq<T>(xs: T[]): T[] {
@@ -124,6 +136,7 @@ export function resolveShareFirewall(o: ShareFirewallOptions): ShareFirewallSpec
     tableName,
     netns: o.netns ?? null,
     persistPath: persist ? (o.persistPath ?? `${DEFAULTS.persistDir}/${tableName}.nft`) : null,
+    owner: ownerTag(o.owner),
   };
 }
 

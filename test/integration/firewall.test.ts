@@ -191,6 +191,16 @@ describe("ShareFirewall: nftables in network namespaces", () => {
     expect(p.changes.filter((c) => c.op !== "refresh")).toEqual([]);
   });
 
+  it("a second stack declaring the same table is refused; the first stack's rules stay", async () => {
+    const before = nft(["-s", "list", "table", "inet", "kvmshare"]);
+    const other = new Engine({ stateFile: path.join(dir, "other-state.json"), stack: "other" });
+    const r = await other.up(program({ allowedSources: [B.v4] }));
+    expect(r.errors.join("\n")).toMatch(/tableName: table inet kvmshare on local belongs to another ShareFirewall \('kvmshare-test\/test\/fw'\).*give this one its own tableName/);
+    expect(nft(["-s", "list", "table", "inet", "kvmshare"])).toBe(before);
+    expect(probe(NS.b, [t4(445)])).toEqual({ [t4(445)]: "refused" });
+    expect(other.state()).toEqual([]);
+  });
+
   it("a rule deleted by hand is reported after refresh and restored by up", async () => {
     nft(["delete", "rule", "inet", "kvmshare", "shares", "handle", String(ruleHandle("shares", /"10\.231\.7\.2"/))]);
     expect(probe(NS.a, [t4(445)])).toEqual({ [t4(445)]: "refused" });

@@ -28,7 +28,12 @@ describe("ShareFirewall component", () => {
     expect(comp.type).toBe("kvmshare:firewall:ShareFirewall");
     const child = registered.find((a) => a.name === "shares-nftables")!;
     expect(child.type).toBe("pulumi-nodejs:dynamic/kvmshare:ShareFirewall");
-    expect(child.inputs.spec).toEqual({ allowedSources: ["192.168.122.10"], allowedInterfaces: [], action: "drop" });
+    expect(child.inputs.spec).toEqual({
+      allowedSources: ["192.168.122.10"],
+      allowedInterfaces: [],
+      action: "drop",
+      owner: `${pulumi.getProject()}/${pulumi.getStack()}/shares`,
+    });
     expect(await resolved(fw.nftables.urn)).toContain("kvmshare:firewall:ShareFirewall$pulumi-nodejs:dynamic/kvmshare:ShareFirewall::shares-nftables");
     expect(await resolved(fw.table)).toBe("inet kvmshare");
     expect(await resolved(fw.persistPath)).toBe("/etc/nftables.d/kvmshare.nft");
@@ -39,7 +44,7 @@ describe("ShareFirewall component", () => {
     const fw = new ShareFirewall("composed", { allowedSources: fromExport, allowedInterfaces: [pulumi.output("virbr0")], netns: pulumi.output("lab") });
     await resolved(fw.nftables.urn);
     const child = registered.find((a) => a.name === "composed-nftables")!;
-    expect(child.inputs.spec).toEqual({ allowedSources: ["10.0.0.0/24", "fd00::/64"], allowedInterfaces: ["virbr0"], netns: "lab" });
+    expect(child.inputs.spec).toMatchObject({ allowedSources: ["10.0.0.0/24", "fd00::/64"], allowedInterfaces: ["virbr0"], netns: "lab" });
   });
 
   it("rejects invalid plain inputs in the constructor, before any resource is created, listing them all", () => {

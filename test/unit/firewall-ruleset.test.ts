@@ -3,7 +3,7 @@
  * read-back normalizer fed with `nft -j` output captured from nftables 1.0.6 (Debian 12).
  */
 import { buildChains, mergeRanges, portSetText } from "../../components/firewall/ruleset";
-import { isManaged, normalizeTable } from "../../components/firewall/nftJson";
+import { isManaged, normalizeTable, ownerOf } from "../../components/firewall/nftJson";
 import { kind, nftArgv, removalScript, renderNftFile } from "../../components/firewall/shareFirewallKind";
 import { resolveShareFirewall, ShareFirewallOptions } from "../../components/firewall/spec";
 
@@ -132,6 +132,16 @@ describe("read-back", () => {
     const doc = { nftables: [...pristine().nftables.map((x) => JSON.parse(JSON.stringify(x).split('"kvmshare"').join('"user"')))] };
     expect(normalizeTable(doc, "inet", "kvmshare").chains).toEqual({});
     expect(isManaged(normalizeTable({ nftables: [{ rule: { family: "inet", table: "t", chain: "c", expr: [{ accept: null }] } }] }, "inet", "t").chains)).toBe(false);
+  });
+
+  it("records which firewall owns the table in the marker comment, and reads it back", () => {
+    const spec = resolveShareFirewall({ allowedSources: ["10.0.0.1"], owner: 'proj/dev/my "fw"' });
+    expect(spec.owner).toBe("proj/dev/my__fw_");
+    const chains = buildChains(spec);
+    expect(chains.input.rules).toEqual(['tcp dport { 445, 2049 } jump shares comment "kvmshare:proj/dev/my__fw_"']);
+    expect(ownerOf(chains)).toBe("proj/dev/my__fw_");
+    expect(ownerOf(normalizeTable(pristine(), "inet", "kvmshare").chains)).toBe("");
+    expect(ownerOf({ c: { base: null, rules: ['accept comment "mine"'] } })).toBeUndefined();
   });
 
   it("projects the live allow-list onto the inputs so refresh --diff names it", () => {

@@ -34,7 +34,7 @@ export function validateLinkMtu(spec: LinkMtuSpec, prefix = ""): Problem[] {
   const c = new Checker("LinkMtu");
   checkDevice(c, `${prefix}device`, spec.device);
   checkTarget(c, prefix, spec);
-  c.int(`${prefix}mtu`, spec.mtu, 68, 65535, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree");
+  c.int(`${prefix}mtu`, spec.mtu, 68, 16_777_216, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree; the device's max_mtu is checked on the host");
   return c.problems;
 }
 
@@ -50,10 +50,11 @@ export async function linkInfo(host: Host, netns: string | undefined, device: st
 }
 
 function boundsProblem(spec: LinkMtuSpec, info: LinkInfo, at: string): string | undefined {
-  if (info.maxMtu !== undefined && spec.mtu > info.maxMtu) {
+  // max_mtu 0 means the driver sets no limit.
+  if (info.maxMtu && spec.mtu > info.maxMtu) {
     return `is more than ${spec.device} on ${at} allows (max_mtu ${info.maxMtu}); use at most ${info.maxMtu}`;
   }
-  if (info.minMtu !== undefined && spec.mtu < info.minMtu) {
+  if (info.minMtu && spec.mtu < info.minMtu) {
     return `is less than ${spec.device} on ${at} allows (min_mtu ${info.minMtu})`;
   }
   return undefined;

@@ -1,0 +1,8 @@
+export * from "./networkTuning";
+export * from "./networkTuningArgs";
+export * from "./resources";
+export { renderBootUnit, bootCommands, systemdQuote } from "./bootUnit";
+export type { SysctlProfileSpec, SysctlSetting } from "./sysctlProfileKind";
+export type { LinkMtuSpec } from "./linkMtuKind";
+export type { TcShapingSpec, Shaping, TbfShaping, HtbShaping, HtbClass } from "./tcShapingKind";
+export type { EthtoolSpec } from "./ethtoolKind";

@@ -1,0 +1,321 @@
+/**
+ * NetworkTuning's arguments, their defaults (resolved once into the kinds' full specs) and the
+ * pure `validateNetworkTuning` that reports every bad input before anything is created.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConnectionSpec } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { Checker } from "../../core/validate";
+import { bootUnitName, BootUnitInput, renderBootUnit, wantsLink } from "./bootUnit";
+import { EthtoolSpec, validateEthtool } from "./ethtoolKind";
+import { LinkMtuSpec, validateLinkMtu } from "./linkMtuKind";
+import { checkDevice, checkTarget } from "./netHost";
+import { CONGESTION_KEY, SysctlProfileSpec, SysctlSetting, validateSysctlProfile } from "./sysctlProfileKind";
+import { HtbClass, Shaping, TcShapingSpec, validateShaping } from "./tcShapingKind";
+
+/** Kernel sysctls with typed fields. Persisted in `<dir>/<fileName>.conf` (survives reboot). */
+export interface SysctlArgs {
+  /** `net.ipv4.tcp_congestion_control`, e.g. `bbr`; checked against `tcp_available_congestion_control`, `tcp_<name>` loaded when needed. */
+  tcpCongestionControl?: string;
+  /** `net.core.somaxconn`: listen() backlog cap. */
+  somaxconn?: number;
+  /** `net.ipv4.tcp_rmem`: [min, default, max] receive buffer, bytes. */
+  tcpRmem?: [number, number, number];
+  /** `net.ipv4.tcp_wmem`: [min, default, max] send buffer, bytes. */
+  tcpWmem?: [number, number, number];
+  /** `net.core.rmem_max`, bytes. Global: cannot be set inside a network namespace. */
+  rmemMax?: number;
+  /** `net.core.wmem_max`, bytes. Global: cannot be set inside a network namespace. */
+  wmemMax?: number;
+  /** `net.ipv4.tcp_window_scaling`. */
+  tcpWindowScaling?: boolean;
+  /** `net.core.netdev_max_backlog`: packets queued per CPU before the stack drops them. */
+  netdevMaxBacklog?: number;
+  /** Any other keys, e.g. `{ "net.ipv4.tcp_mtu_probing": 1 }`. A key may not repeat a typed field. */
+  extra?: Record<string, string | number | boolean>;
+  /**
+   * The sysctl.d directory.
+   * @default "/etc/sysctl.d" in the host's namespace; "/etc/kvmshare/sysctl.d" with `netns` (so
+   * systemd-sysctl does not load a namespace's values into the host's at boot)
+   */
+  dir?: string;
+  /** File base name (`.conf` is added). @default "90-kvmshare-<component name>" */
+  fileName?: string;
+}
+
+/** Shape everything leaving `device` to one rate (tc tbf). Runtime only (see `bootUnit`). */
+export interface TbfArgs {
+  kind: "tbf";
+  /** Rate in Mbit/s. */
+  rateMbit: number;
+  /** Bucket size in KiB. @default max(32, 1.25 × rateMbit), ~10 ms of traffic at the rate */
+  burstKiB?: number;
+  /** Longest a packet waits before it is dropped, ms. @default 50 */
+  latencyMs?: number;
+}
+
+export interface HtbClassArgs {
+  /** Class number 2-65535 (tc shows it in hex). */
+  id: number;
+  /** Guaranteed rate, Mbit/s. */
+  rateMbit: number;
+  /** Upper bound when borrowing, Mbit/s. @default the root rateMbit */
+  ceilMbit?: number;
+  /** Priority when borrowing, 0 (first) - 7. @default 0 */
+  prio?: number;
+  /** IPv4 destinations (e.g. a guest's address) sent to this class. @default [] */
+  matchDst?: string[];
+  /** IPv4 sources sent to this class. @default [] */
+  matchSrc?: string[];
+}
+
+/** Split `rateMbit` into classes for guest traffic (tc htb + u32 filters). Runtime only. */
+export interface HtbArgs {
+  kind: "htb";
+  /** Total rate of the device, Mbit/s. */
+  rateMbit: number;
+  classes: HtbClassArgs[];
+  /** Class for traffic no filter matched. @default the last class */
+  defaultClass?: number;
+}
+
+export type ShapingArgs = TbfArgs | HtbArgs;
+
+/** ethtool settings of `device`. Runtime only (see `bootUnit`). */
+export interface EthtoolArgs {
+  /** `-K`: offload -> on/off, e.g. `{ tso: true, gro: true, lro: false }` or feature names from `ethtool -k`. */
+  offloads?: Record<string, boolean>;
+  /** `-G` ring sizes. */
+  rings?: { rx?: number; tx?: number; rxMini?: number; rxJumbo?: number };
+  /** `-L` channel counts. */
+  channels?: { rx?: number; tx?: number; other?: number; combined?: number };
+  /** `-C` interrupt coalescing. */
+  coalesce?: { rxUsecs?: number; txUsecs?: number; rxFrames?: number; txFrames?: number; adaptiveRx?: boolean; adaptiveTx?: boolean };
+  /**
+   * What the driver cannot do (veth has no `-G`/`-C`; a `[fixed]` offload): `true` fails at
+   * preview/apply naming the device and setting; `false` logs it and applies the rest.
+   * @default true
+   */
+  failOnUnsupported?: boolean;
+}
+
+export interface BootUnitArgs {
+  /** Where the unit goes. @default "/etc/systemd/system" */
+  dir?: string;
+  /** Run `systemctl enable` after writing it. @default true */
+  enable?: boolean;
+}
+
+export interface NetworkTuningArgs {
+  /** The host to tune. @default this machine */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** The interface `mtu`, `shaping` and `ethtool` apply to (e.g. `br0`, a guest's `vnet3`). Required with any of them. */
+  device?: string;
+  /** Run every command inside this network namespace (`ip netns exec <netns> ...`). @default the host's namespace */
+  netns?: string;
+  /** Kernel sysctls. @default none managed */
+  sysctl?: SysctlArgs;
+  /** MTU of `device` (9000 for jumbo frames; checked against the device's max_mtu). Runtime only. @default unchanged */
+  mtu?: number;
+  /** Root qdisc of `device`. @default unchanged (the kernel's default qdisc) */
+  shaping?: ShapingArgs;
+  /** ethtool settings of `device`. @default unchanged */
+  ethtool?: EthtoolArgs;
+  /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" */
+  stateDir?: string;
+  /** Put back the values found before the first apply when this is removed. @default true */
+  restoreOnRemove?: boolean;
+  /** Write a systemd unit that re-applies the runtime-only settings at boot. @default no unit */
+  bootUnit?: BootUnitArgs;
+}
+
+/** Everything resolved: the kinds' specs and the boot unit's file. */
+export interface ResolvedNetworkTuning {
+  sysctl?: SysctlProfileSpec;
+  mtu?: LinkMtuSpec;
+  shaping?: TcShapingSpec;
+  ethtool?: EthtoolSpec;
+  bootUnit?: { path: string; content: string; enable: boolean; wantsLink: string; unitName: string };
+}
+
+export const NETWORK_DEFAULTS = {
+  stateDir: "/var/lib/kvmshare/network",
+  sysctlDir: "/etc/sysctl.d",
+  netnsSysctlDir: "/etc/kvmshare/sysctl.d",
+  unitDir: "/etc/systemd/system",
+  latencyMs: 50,
+  restoreOnRemove: true,
+  failOnUnsupported: true,
+} as const;
+
+const TYPED_SYSCTLS: { field: keyof SysctlArgs; key: string }[] = [
+  { field: "tcpCongestionControl", key: CONGESTION_KEY },
+  { field: "somaxconn", key: "net.core.somaxconn" },
+  { field: "tcpRmem", key: "net.ipv4.tcp_rmem" },
+  { field: "tcpWmem", key: "net.ipv4.tcp_wmem" },
+  { field: "rmemMax", key: "net.core.rmem_max" },
+  { field: "wmemMax", key: "net.core.wmem_max" },
+  { field: "tcpWindowScaling", key: "net.ipv4.tcp_window_scaling" },
+  { field: "netdevMaxBacklog", key: "net.core.netdev_max_backlog" },
+];
+
+const RING_KEYS: Record<string, string> = { rx: "rx", tx: "tx", rxMini: "rx-mini", rxJumbo: "rx-jumbo" };
+const CHANNEL_KEYS: Record<string, string> = { rx: "rx", tx: "tx", other: "other", combined: "combined" };
+const COALESCE_KEYS: Record<string, string> = {
+  rxUsecs: "rx-usecs", txUsecs: "tx-usecs", rxFrames: "rx-frames", txFrames: "tx-frames", adaptiveRx: "adaptive-rx", adaptiveTx: "adaptive-tx",
+};
+
+function sysctlValue(v: unknown): string {
+  if (Array.isArray(v)) return v.join(" ");
+  if (typeof v === "boolean") return v ? "1" : "0";
+  return String(v);
+}
+
+function sysctlSettings(s: SysctlArgs): SysctlSetting[] {
+  const out: SysctlSetting[] = [];
+  for (const t of TYPED_SYSCTLS) {
+    const v = s[t.field];
+    if (v !== undefined) out.push({ key: t.key, value: sysctlValue(v), field: `sysctl.${t.field}` });
+  }
+  for (const [k, v] of Object.entries(s.extra ?? {})) out.push({ key: k, value: sysctlValue(v), field: `sysctl.extra["${k}"]` });
+  return out;
+}
+
+function renameKeys(obj: Record<string, unknown> | undefined, names: Record<string, string>, group: string, c: Checker): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    if (v === undefined) continue;
+    if (!names[k]) {
+      c.add(`ethtool.${group}.${k}`, v, `is not a known field; use ${Object.keys(names).join(", ")}`);
+      continue;
+    }
+    out[names[k]] = typeof v === "boolean" ? (v ? 1 : 0) : (v as number);
+  }
+  return out;
+}
+
+function resolveShaping(sh: ShapingArgs): Shaping {
+  if (sh.kind === "tbf") {
+    return {
+      kind: "tbf",
+      rateMbit: sh.rateMbit,
+      burstKiB: sh.burstKiB ?? Math.max(32, Math.ceil(sh.rateMbit * 1.25)),
+      latencyMs: sh.latencyMs ?? NETWORK_DEFAULTS.latencyMs,
+    };
+  }
+  const classes: HtbClass[] = (Array.isArray(sh.classes) ? sh.classes : []).map((k) => ({
+    id: k.id,
+    rateMbit: k.rateMbit,
+    ceilMbit: k.ceilMbit ?? sh.rateMbit,
+    prio: k.prio ?? 0,
+    matchDst: k.matchDst ?? [],
+    matchSrc: k.matchSrc ?? [],
+  }));
+  return { kind: "htb", rateMbit: sh.rateMbit, classes, defaultClass: sh.defaultClass ?? classes[classes.length - 1]?.id ?? 0 };
+}
+
+/**
+ * Resolve every default and validate every field. Returns the problems (all of them) and,
+ * when there are none, the kinds' specs.
+ */
+export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { problems: Problem[]; resolved: ResolvedNetworkTuning } {
+  const c = new Checker("NetworkTuning");
+  const problems: Problem[] = c.problems;
+  const base = {
+    netns: args.netns,
+    stateDir: args.stateDir ?? NETWORK_DEFAULTS.stateDir,
+    restoreOnRemove: args.restoreOnRemove ?? NETWORK_DEFAULTS.restoreOnRemove,
+  };
+  checkTarget(c, "", base);
+  if (typeof base.restoreOnRemove !== "boolean") c.add("restoreOnRemove", base.restoreOnRemove, "must be true or false");
+  const resolved: ResolvedNetworkTuning = {};
+  if (args.sysctl === undefined && args.mtu === undefined && args.shaping === undefined && args.ethtool === undefined) {
+    c.add("(args)", undefined, "nothing to tune: set at least one of sysctl, mtu, shaping, ethtool");
+  }
+  const needsDevice = (["mtu", "shaping", "ethtool"] as const).filter((k) => args[k] !== undefined);
+  if (needsDevice.length && args.device === undefined) {
+    c.add("device", undefined, `is required with ${needsDevice.join(", ")}: name the interface, e.g. 'br0'`);
+  } else if (args.device !== undefined) {
+    checkDevice(c, "device", args.device);
+  }
+  const device = args.device ?? "";
+
+  if (args.sysctl !== undefined) {
+    const s = args.sysctl;
+    if (s.tcpCongestionControl !== undefined && !/^[a-z0-9_]{1,15}$/.test(String(s.tcpCongestionControl))) {
+      c.add("sysctl.tcpCongestionControl", s.tcpCongestionControl, "must be an algorithm name like 'bbr' or 'cubic'");
+    }
+    for (const f of ["somaxconn", "rmemMax", "wmemMax", "netdevMaxBacklog"] as const) c.int(`sysctl.${f}`, s[f], 1, 2 ** 31 - 1);
+    for (const f of ["tcpRmem", "tcpWmem"] as const) {
+      const v = s[f];
+      if (v === undefined) continue;
+      if (!Array.isArray(v) || v.length !== 3 || v.some((x) => !Number.isInteger(x) || x < 1) || v[0] > v[1] || v[1] > v[2]) {
+        c.add(`sysctl.${f}`, v, "must be [min, default, max] bytes with min <= default <= max, e.g. [4096, 131072, 33554432]");
+      }
+    }
+    if (s.tcpWindowScaling !== undefined && typeof s.tcpWindowScaling !== "boolean") c.add("sysctl.tcpWindowScaling", s.tcpWindowScaling, "must be true or false");
+    const typedKeys = new Set(TYPED_SYSCTLS.map((t) => t.key));
+    for (const k of Object.keys(s.extra ?? {})) {
+      if (typedKeys.has(k)) {
+        const t = TYPED_SYSCTLS.find((x) => x.key === k)!;
+        c.add(`sysctl.extra["${k}"]`, k, `is the typed field sysctl.${t.field}; set it there instead`);
+      }
+    }
+    const spec: SysctlProfileSpec = {
+      ...base,
+      name: s.fileName ?? `90-kvmshare-${name}`,
+      dir: s.dir ?? (args.netns ? NETWORK_DEFAULTS.netnsSysctlDir : NETWORK_DEFAULTS.sysctlDir),
+      settings: sysctlSettings(s).filter((x) => !(x.field?.startsWith("sysctl.extra") && typedKeys.has(x.key))),
+    };
+    problems.push(...validateSysctlProfile(spec).map((p) => (p.field === "name" ? { ...p, field: "sysctl.fileName" } : p.field === "dir" ? { ...p, field: "sysctl.dir" } : p)).filter((p) => !["netns", "stateDir"].includes(p.field)));
+    resolved.sysctl = spec;
+  }
+  if (args.mtu !== undefined) {
+    resolved.mtu = { ...base, device, mtu: args.mtu };
+    problems.push(...validateLinkMtu(resolved.mtu).filter((p) => p.field === "mtu"));
+  }
+  if (args.shaping !== undefined) {
+    const shaping = resolveShaping(args.shaping);
+    resolved.shaping = { ...base, device, shaping };
+    problems.push(...(args.shaping && typeof args.shaping === "object" ? validateShaping(shaping) : validateShaping(undefined)));
+  }
+  if (args.ethtool !== undefined) {
+    const e = args.ethtool;
+    const spec: EthtoolSpec = {
+      ...base,
+      device,
+      offloads: { ...(e.offloads ?? {}) },
+      rings: renameKeys(e.rings, RING_KEYS, "rings", c),
+      channels: renameKeys(e.channels, CHANNEL_KEYS, "channels", c),
+      coalesce: renameKeys(e.coalesce, COALESCE_KEYS, "coalesce", c),
+      failOnUnsupported: e.failOnUnsupported ?? NETWORK_DEFAULTS.failOnUnsupported,
+    };
+    const own = validateEthtool(spec).filter((p) => !["device", "netns", "stateDir"].includes(p.field));
+    problems.push(...own.map((p) => ({ ...p, field: `ethtool.${p.field}` })));
+    if (![e.offloads, e.rings, e.channels, e.coalesce].some((g) => g && Object.keys(g).length)) {
+      c.add("ethtool", e, "sets nothing: give offloads, rings, channels or coalesce");
+    }
+    resolved.ethtool = spec;
+  }
+  if (args.bootUnit !== undefined) {
+    const dir = args.bootUnit.dir ?? NETWORK_DEFAULTS.unitDir;
+    c.absPath("bootUnit.dir", dir);
+    c.name("name", name, 200);
+    const input: BootUnitInput = { name, device: args.device, netns: args.netns, ...resolved };
+    if (!problems.length) {
+      resolved.bootUnit = {
+        path: `${dir.replace(/\/+$/, "")}/${bootUnitName(name)}`,
+        unitName: bootUnitName(name),
+        content: renderBootUnit(input),
+        enable: args.bootUnit.enable ?? true,
+        wantsLink: wantsLink(dir, input),
+      };
+    }
+  }
+  return { problems, resolved };
+}
+
+/** Every problem with `args` (empty when they are valid). */
+export function validateNetworkTuning(name: string, args: NetworkTuningArgs): Problem[] {
+  return resolveNetworkTuning(name, args).problems;
+}

@@ -4,15 +4,15 @@
  * the target, diverged targets refused with nothing destroyed, and the same over SSH (an sshd on
  * 127.0.0.1 with its own keys, killed by PID).
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { SshConnectionSpec } from "../../core/connection";
 import { ZfsDataset, ZfsPool, ZfsReplication } from "../../components/storage";
 import { Engine } from "../harness/engine";
+import { startSshd } from "./storage-sshd";
 import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
 
 process.env.KVMSHARE_QUIET ??= "1";
@@ -37,52 +37,6 @@ function tree(root: string): Record<string, string> {
 function mountOf(ds: string): string {
   if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startSshd(dir: string): Promise<{ proc: ChildProcess; spec: SshConnectionSpec }> {
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-  fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
-  const port = await freePort();
-  fs.mkdirSync("/run/sshd", { recursive: true });
-  fs.writeFileSync(
-    path.join(dir, "sshd_config"),
-    [
-      `Port ${port}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${path.join(dir, "host_key")}`,
-      `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      `PidFile ${path.join(dir, "sshd.pid")}`,
-    ].join("\n") + "\n",
-  );
-  const proc = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, "127.0.0.1", () => (c.end(), r(true)));
-      c.on("error", () => r(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const fp = execFileSync("ssh-keygen", ["-l", "-f", path.join(dir, "host_key.pub")], { encoding: "utf8" }).split(" ")[1];
-  return {
-    proc,
-    spec: { kind: "ssh", host: "127.0.0.1", port, user: "root", privateKey: fs.readFileSync(path.join(dir, "client_key"), "utf8"), hostKeySha256: fp },
-  };
 }
 
 describe("ZFS replication on zfs-fuse", () => {

@@ -136,6 +136,33 @@ export function ownerOf(chains: Chains | null | undefined): string | undefined {
   return undefined;
 }
 
+/** The ports a kvmshare table sends to its allow-list, per protocol (parsed from its `input` chain). */
+export function protectedPortsOf(chains: Chains | null | undefined): Record<string, [number, number][]> {
+  const out: Record<string, [number, number][]> = {};
+  for (const r of chains?.input?.rules ?? []) {
+    const m = /^(tcp|udp) dport (\{ [^}]* \}|\S+) jump /.exec(r);
+    if (!m) continue;
+    for (const item of m[2].replace(/[{}]/g, "").split(",").map((x) => x.trim()).filter(Boolean)) {
+      const [a, b] = item.split("-").map(Number);
+      (out[m[1]] ??= []).push([a, b ?? a]);
+    }
+  }
+  return out;
+}
+
+/** The kvmshare tables (owner and protected ports) in an `nft -j list ruleset` document, by `family name`. */
+export function kvmshareTables(doc: J): { table: string; owner: string; ports: Record<string, [number, number][]> }[] {
+  const items: J[] = Array.isArray(doc?.nftables) ? doc.nftables : [];
+  const tables = items.filter((x) => x.table).map((x) => x.table as { family: string; name: string });
+  const out: { table: string; owner: string; ports: Record<string, [number, number][]> }[] = [];
+  for (const t of tables) {
+    const { chains } = normalizeTable(doc, t.family, t.name);
+    const owner = ownerOf(chains);
+    if (owner !== undefined) out.push({ table: `${t.family} ${t.name}`, owner, ports: protectedPortsOf(chains) });
+  }
+  return out;
+}
+
 /** Does this table carry kvmshare's marker? */
 export function isManaged(chains: Chains | null | undefined): boolean {
   return ownerOf(chains) !== undefined;

@@ -9,7 +9,8 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { isManaged, normalizeTable, ownerOf } from "./nftJson";
+import { isManaged, kvmshareTables, normalizeTable, ownerOf } from "./nftJson";
+import { Problem } from "../../core/errors";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
 import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
 import { validateShareFirewall } from "./validate";
@@ -103,11 +104,45 @@ function unmanagedTableMessage(spec: ShareFirewallSpec, where: string): string {
   );
 }
 
+/**
+ * Another kvmshare table protecting one of the same ports: a client would have to be allowed by
+ * both (a drop in either table is final), so two firewalls for two guests would lock both out.
+ */
+export function overlapProblems(spec: ShareFirewallSpec, ruleset: unknown, where: string): Problem[] {
+  const mine = portsByProtocol(spec);
+  const problems: Problem[] = [];
+  for (const t of kvmshareTables(ruleset)) {
+    if (t.table === `${FAMILY} ${spec.tableName}`) continue;
+    const shared: string[] = [];
+    for (const [proto, ranges] of Object.entries(mine)) {
+      for (const [a, b] of ranges ?? []) {
+        for (const [c, d] of t.ports[proto] ?? []) {
+          const lo = Math.max(a, c);
+          const hi = Math.min(b, d);
+          if (lo <= hi) shared.push(`${lo === hi ? lo : `${lo}-${hi}`}/${proto}`);
+        }
+      }
+    }
+    if (shared.length) {
+      problems.push({
+        field: "tableName",
+        value: spec.tableName,
+        message:
+          `table ${t.table} on ${where} (ShareFirewall '${t.owner || "?"}') already protects ${shared.join(", ")}; ` +
+          `a client would need to be allowed by both tables, so each firewall would lock out the other's guests. ` +
+          `Declare one ShareFirewall per host with every share's allowedSources (e.g. pulumi.all([...]) of the exports' lists)`,
+      });
+    }
+  }
+  return problems;
+}
+
 function ownedByOtherMessage(spec: ShareFirewallSpec, owner: string, where: string): string {
   return (
     `table ${FAMILY} ${spec.tableName} on ${where} belongs to another ShareFirewall ('${owner}'); two firewalls ` +
-    `sharing one table would overwrite each other: give this one its own tableName (after renaming a ShareFirewall, ` +
-    `delete the old table with 'nft delete table ${FAMILY} ${spec.tableName}' first)`
+    `sharing one table would overwrite each other: declare one ShareFirewall per host with every share's allowedSources ` +
+    `(or, for other ports, give this one its own tableName; after renaming a ShareFirewall, delete the old table with ` +
+    `'nft delete table ${FAMILY} ${spec.tableName}' first)`
   );
 }
 
@@ -133,7 +168,7 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
     if (owner && spec.owner && owner !== spec.owner) {
       return [{ field: "tableName", value: spec.tableName, message: ownedByOtherMessage(spec, owner, host.label) }];
     }
-    return [];
+    return overlapProblems(spec, await host.run(nftArgv(spec, ["-j", "list", "ruleset"])).then((r) => JSON.parse(r.stdout)), host.label);
   },
   render: (o) => desiredState(resolveShareFirewall(o)),
   async probe(host, o) {

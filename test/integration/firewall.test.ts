@@ -199,6 +199,15 @@ describe("ShareFirewall: nftables in network namespaces", () => {
     expect(nft(["-s", "list", "table", "inet", "kvmshare"])).toBe(before);
     expect(probe(NS.b, [t4(445)])).toEqual({ [t4(445)]: "refused" });
     expect(other.state()).toEqual([]);
+    // Its own table for other ports is fine; one that also protects 445 would lock out A.
+    const own = (args: Partial<ShareFirewallArgs>) =>
+      program({ tableName: "kvmshare_other", persistPath: path.join(dir, "other.nft"), allowedSources: [B.v4], services: [], ...args });
+    expect((await other.up(own({ extraPorts: [{ port: 9000 }] }))).errors).toEqual([]);
+    const overlap = await other.up(own({ services: ["smb"], extraPorts: [{ port: 9000 }] }));
+    expect(overlap.errors.join("\n")).toMatch(/table inet kvmshare on local \(ShareFirewall 'kvmshare-test\/test\/fw'\) already protects 445\/tcp; .*Declare one ShareFirewall per host/);
+    expect(probe(NS.a, [t4(445)])).toEqual({ [t4(445)]: "ok" });
+    expect((await other.destroy()).errors).toEqual([]);
+    expect(() => nft(["list", "table", "inet", "kvmshare_other"])).toThrow();
   });
 
   it("a rule deleted by hand is reported after refresh and restored by up", async () => {

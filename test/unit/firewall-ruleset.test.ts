@@ -3,8 +3,8 @@
  * read-back normalizer fed with `nft -j` output captured from nftables 1.0.6 (Debian 12).
  */
 import { buildChains, mergeRanges, portSetText } from "../../components/firewall/ruleset";
-import { isManaged, normalizeTable, ownerOf } from "../../components/firewall/nftJson";
-import { kind, nftArgv, removalScript, renderNftFile } from "../../components/firewall/shareFirewallKind";
+import { isManaged, kvmshareTables, normalizeTable, ownerOf, protectedPortsOf } from "../../components/firewall/nftJson";
+import { kind, nftArgv, overlapProblems, removalScript, renderNftFile } from "../../components/firewall/shareFirewallKind";
 import { resolveShareFirewall, ShareFirewallOptions } from "../../components/firewall/spec";
 
 const FULL: ShareFirewallOptions = {
@@ -142,6 +142,23 @@ describe("read-back", () => {
     expect(ownerOf(chains)).toBe("proj/dev/my__fw_");
     expect(ownerOf(normalizeTable(pristine(), "inet", "kvmshare").chains)).toBe("");
     expect(ownerOf({ c: { base: null, rules: ['accept comment "mine"'] } })).toBeUndefined();
+  });
+
+  it("finds other kvmshare tables in a ruleset and the ports they protect", () => {
+    const doc = { nftables: [...pristine().nftables, { table: { family: "inet", name: "user" } }, { chain: { family: "inet", table: "user", name: "input" } }] };
+    expect(kvmshareTables(doc)).toEqual([{ table: "inet kvmshare", owner: "", ports: { tcp: [[111, 111], [445, 445], [2049, 2050], [20048, 20048]], udp: [[111, 111], [20048, 20048]] } }]);
+    expect(protectedPortsOf(buildChains(resolveShareFirewall({ allowedSources: ["10.0.0.1"], services: ["smb"] })))).toEqual({ tcp: [[445, 445]] });
+  });
+
+  it("refuses a second table that protects one of the same ports (a client would need both to allow it)", () => {
+    const other = (o: ShareFirewallOptions) => overlapProblems(resolveShareFirewall({ allowedSources: ["10.0.0.9"], tableName: "b", ...o }), pristine(), "local");
+    expect(other({ services: [], extraPorts: [{ port: 9000 }] })).toEqual([]);
+    const p = other({ services: ["smb"], extraPorts: [{ port: 2040, endPort: 2060 }] });
+    expect(p).toHaveLength(1);
+    expect(p[0].field).toBe("tableName");
+    expect(p[0].message).toMatch(/table inet kvmshare on local .* already protects 445\/tcp, 2049-2050\/tcp; .*Declare one ShareFirewall per host/);
+    // The table being replaced is not a conflict with itself.
+    expect(overlapProblems(resolveShareFirewall({ allowedSources: ["10.0.0.9"] }), pristine(), "local")).toEqual([]);
   });
 
   it("projects the live allow-list onto the inputs so refresh --diff names it", () => {

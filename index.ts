@@ -1,3 +1,10 @@
 // kvmshare: re-exports only.
 export * as core from "./core";
 export * from "./components/files";
+export * from "./components/storage";
+export * from "./components/exports";
+export * from "./components/network";
+export * from "./components/firewall";
+export * from "./components/guest";
+export * from "./components/share";
+export * from "./components/perf";

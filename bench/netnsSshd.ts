@@ -61,7 +61,9 @@ export async function startNetnsSshd(opts: { maxSessions?: number } = {}): Promi
     if (sshd?.pid && sshd.exitCode === null && sshd.signalCode === null) {
       const exited = new Promise((r) => sshd!.once("exit", r));
       process.kill(sshd.pid, "SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+      clearTimeout(timer);
     }
     try {
       ip(["netns", "del", ns]);

@@ -194,8 +194,9 @@ export class SftpDestination implements Destination {
 
   async freeBytes(dir: string): Promise<number | undefined> {
     try {
-      const st = await cb<{ bavail: number; frsize: number }>((d) => this.meta.ext_openssh_statvfs(dir, d as never));
-      return st.bavail * st.frsize;
+      const st = await cb<{ f_bavail: number | bigint; f_frsize: number | bigint }>((d) => this.meta.ext_openssh_statvfs(dir, d as never));
+      const free = Number(st.f_bavail) * Number(st.f_frsize);
+      return Number.isFinite(free) ? free : undefined;
     } catch {
       return undefined;
     }

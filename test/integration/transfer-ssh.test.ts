@@ -1,0 +1,156 @@
+/**
+ * Copies over SSH to a real sshd running in a network namespace this test creates (veth pair,
+ * own keys and config, killed by PID, namespace deleted afterwards).
+ */
+import { execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildCli, BuiltCli } from "../../bench/buildCli";
+import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
+import { SshConnectionSpec } from "../../core/connection";
+import { copy } from "../../transfer/engine";
+import { EXIT_CODES, TransferError } from "../../transfer/errors";
+import { manifestPath, partPath } from "../../transfer/manifest";
+
+const K = 1024;
+let sshd: NetnsSshd;
+let dir: string;
+let cli: BuiltCli;
+let conn: SshConnectionSpec;
+
+function randomFile(name: string, size: number): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, crypto.randomBytes(size));
+  return p;
+}
+const same = (a: string, b: string) => fs.readFileSync(a).equals(fs.readFileSync(b));
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cli.argv[0], [...cli.argv.slice(1), ...args], { env: { ...cli.env, HOME: dir } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  sshd = await startNetnsSshd();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-transfer-ssh-"));
+  fs.mkdirSync(path.join(dir, "remote"));
+  cli = buildCli();
+  conn = { kind: "ssh", host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeySha256: sshd.hostKeySha256 };
+}, 30_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  cli?.remove();
+});
+
+describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
+  it("sshd is only reachable through the namespace's veth address", () => {
+    expect(sshd.host).toMatch(/^10\.\d+\.\d+\.2$/);
+    expect(fs.existsSync(`/run/netns/${sshd.namespace}`)).toBe(true);
+  });
+
+  it.each([0, 1, 64 * K - 1, 64 * K + 1, 9 * 64 * K + 17])("a %i-byte file over 4 SFTP sessions arrives byte-identical", async (size) => {
+    const src = randomFile(`s-${size}`, size);
+    const dst = path.join(dir, "remote", `s-${size}`);
+    const r = await copy(src, { kind: "ssh", connection: conn, path: dst }, { chunkSize: 64 * K, streams: 4 });
+    expect(same(src, dst)).toBe(true);
+    expect(r).toMatchObject({ bytes: size, streams: 4, verify: true });
+    expect(fs.existsSync(partPath(dst))).toBe(false);
+  });
+
+  it("streams share fewer connections when asked, with a chosen cipher", async () => {
+    const src = randomFile("c.bin", 20 * 1024 * K);
+    const dst = path.join(dir, "remote", "c.bin");
+    await copy(src, { kind: "ssh", connection: { ...conn, ciphers: ["aes128-gcm@openssh.com"] }, path: dst, connections: 2 }, { streams: 4, chunkSize: 1024 * K });
+    expect(same(src, dst)).toBe(true);
+  });
+
+  it("copies a directory tree", async () => {
+    const root = path.join(dir, "tree");
+    fs.mkdirSync(path.join(root, "sub"), { recursive: true });
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, "sub", `f${i}`), crypto.randomBytes(i * 100));
+    fs.writeFileSync(path.join(root, "big"), crypto.randomBytes(9 * 1024 * K));
+    const r = await copy(root, { kind: "ssh", connection: conn, path: path.join(dir, "remote", "tree") }, { chunkSize: 1024 * K, streams: 3 });
+    expect(r.files).toBe(21);
+    for (const f of ["big", ...Array.from({ length: 20 }, (_, i) => `sub/f${i}`)]) expect(same(path.join(root, f), path.join(dir, "remote/tree", f))).toBe(true);
+  });
+
+  it("an interrupted copy resumes, checking recorded chunks with sha256sum on the remote side", async () => {
+    const src = randomFile("r.bin", 16 * 1024 * K);
+    const dst = path.join(dir, "remote", "r.bin");
+    const ac = new AbortController();
+    const err = await copy(src, { kind: "ssh", connection: conn, path: dst }, {
+      chunkSize: 256 * K,
+      streams: 2,
+      signal: ac.signal,
+      onEvent: (e) => e.type === "progress" && e.doneBytes >= 8 * 1024 * K && ac.abort(),
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(TransferError);
+    expect(err.code).toBe("INTERRUPTED");
+    expect(fs.existsSync(dst)).toBe(false);
+    expect(fs.existsSync(manifestPath(dst))).toBe(true);
+    // damage one recorded chunk on the "remote" side
+    const m = JSON.parse(fs.readFileSync(manifestPath(dst), "utf8"));
+    const victim = Number(Object.keys(m.chunks)[0]);
+    const fd = fs.openSync(partPath(dst), "r+");
+    fs.writeSync(fd, Buffer.from("XX"), 0, 2, victim * 256 * K + 7);
+    fs.closeSync(fd);
+    const r = await copy(src, { kind: "ssh", connection: conn, path: dst }, { chunkSize: 256 * K, streams: 2, resume: true });
+    expect(r.recopiedChunks).toBe(1);
+    expect(r.reusedBytes).toBeGreaterThan(0);
+    expect(r.copiedBytes).toBeLessThan(16 * 1024 * K);
+    expect(same(src, dst)).toBe(true);
+  });
+
+  it("CLI: user@host:/path with --identity, --host-key, --cipher exits 0", async () => {
+    const src = randomFile("cli.bin", 3 * 1024 * K);
+    const res = await runCli([
+      "copy", "--progress", "none", "-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--cipher", "aes128-gcm@openssh.com",
+      "-s", "2", src, `${sshd.user}@${sshd.host}:${path.join(dir, "remote")}/`,
+    ]);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/copied 1 file to 10\.\d+\.\d+\.2:.*remote\/cli.bin/);
+    expect(same(src, path.join(dir, "remote", "cli.bin"))).toBe(true);
+  });
+
+  it("CLI: a host key that does not match is refused with exit 8, nothing copied", async () => {
+    const src = randomFile("refused.bin", 1000);
+    const res = await runCli(["copy", "-i", sshd.identityFile, "--host-key", "SHA256:" + "A".repeat(43), src, `${sshd.host}:${path.join(dir, "remote", "refused.bin")}`]);
+    expect(res.code).toBe(EXIT_CODES.CONNECTION);
+    expect(res.stderr).toMatch(/kvmshare: error: ssh .*10\.\d+\.\d+\.2:22/);
+    expect(fs.existsSync(path.join(dir, "remote", "refused.bin"))).toBe(false);
+  });
+
+  it("CLI: an unknown host without --host-key is refused with the command to get its key (exit 8)", async () => {
+    const res = await runCli(["copy", "-i", sshd.identityFile, randomFile("u.bin", 10), `${sshd.host}:/tmp/u.bin`]);
+    expect(res.code).toBe(EXIT_CODES.CONNECTION);
+    expect(res.stderr).toMatch(/not in known_hosts: pass --host-key SHA256:\.\.\. \(get it with 'ssh-keyscan -p 22 10\./);
+  });
+
+  it("a remote destination without room: NO_SPACE before anything is written", async () => {
+    // `ip netns exec` gave sshd its own mount namespace: mount the small tmpfs in there.
+    const mnt = path.join(dir, "remote-full");
+    fs.mkdirSync(mnt);
+    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
+    inSshd("mount", "-t", "tmpfs", "-o", "size=2m", "kstransfer-sshfull", mnt);
+    try {
+      const err = await copy(randomFile("big.bin", 3 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "big.bin") }).catch((e) => e);
+      expect(err).toBeInstanceOf(TransferError);
+      expect(err.code).toBe("NO_SPACE");
+      expect(err.message).toMatch(/not enough space on .*: 3145728 bytes needed, \d+ free/);
+      expect(inSshd("ls", "-A", mnt).toString()).toBe("");
+    } finally {
+      inSshd("umount", mnt);
+    }
+  });
+});

@@ -66,7 +66,7 @@ const FLAGS: Record<string, string> = {
 };
 
 function asFlag(p: Problem): Problem {
-  const msg = p.message.replace(/set loss\.target/, "pass --ping <address>").replace(/override the preset's limit/, "override it with --max-loss-percent");
+  const msg = p.message.replace(/set loss\.target/, "pass --ping <address>").replace(/set maxLossPercent: null to not check the preset's loss limit/, "pass --max-loss-percent off");
   return { ...p, field: FLAGS[p.field] ?? p.field, message: msg };
 }
 
@@ -75,14 +75,23 @@ function num(v: string): number {
   return v.trim() === "" ? Number.NaN : Number(v);
 }
 
+/** A threshold: a number, or `off` to not check a limit the preset sets (commander cannot carry null). */
+function limit(v: string): number | "off" {
+  return v.trim().toLowerCase() === "off" ? "off" : num(v);
+}
+
+function limitValue(v: number | "off"): number | null {
+  return v === "off" ? null : v;
+}
+
 interface CheckFlags {
   name?: string;
   preset?: string;
-  minIops?: number;
-  maxLatencyMs?: number;
+  minIops?: number | "off";
+  maxLatencyMs?: number | "off";
   latencyPercentile?: number;
-  maxCpuPercent?: number;
-  maxLossPercent?: number;
+  maxCpuPercent?: number | "off";
+  maxLossPercent?: number | "off";
   ping?: string;
   pingCount?: number;
   pingIntervalMs?: number;
@@ -108,11 +117,11 @@ export function register(program: Command, io: CheckIo = defaultIo): Command {
     .argument("<path>", "directory to test: a mounted share or a dataset's mountpoint (fio works in a scratch subdirectory it removes)")
     .option("--name <name>", "names the check in the report and metrics (default: the directory's name)")
     .addOption(new Option("--preset <name>", "start from a threshold preset; 'reference' = the brief's NFS >= 12000 IOPS, SMB p99 <= 15 ms, CPU <= 65 %, loss <= 0.1 %").choices(Object.keys(THRESHOLD_PRESETS)))
-    .option("--min-iops <n>", "lowest acceptable total IOPS", num)
-    .option("--max-latency-ms <ms>", "highest acceptable completion latency at --latency-percentile", num)
+    .option("--min-iops <n>", "lowest acceptable total IOPS ('off': do not check the preset's)", limit)
+    .option("--max-latency-ms <ms>", "highest acceptable completion latency at --latency-percentile ('off' as above)", limit)
     .option("--latency-percentile <p>", "percentile the latency limit applies to (default 99)", num)
-    .option("--max-cpu-percent <pct>", "highest acceptable average CPU busy, percent of all cores", num)
-    .option("--max-loss-percent <pct>", "highest acceptable packet loss to --ping, percent", num)
+    .option("--max-cpu-percent <pct>", "highest acceptable average CPU busy, percent of all cores ('off' as above)", limit)
+    .option("--max-loss-percent <pct>", "highest acceptable packet loss to --ping, percent ('off' as above)", limit)
     .option("--ping <address>", "measure packet loss to this address while fio runs")
     .option("--ping-count <n>", `echo requests (default ${LOSS_DEFAULTS.count})`, num)
     .option("--ping-interval-ms <ms>", `gap between requests (default ${LOSS_DEFAULTS.intervalMs}; below 200 needs root)`, num)
@@ -138,11 +147,11 @@ async function runCheckCommand(dir: string, f: CheckFlags, io: CheckIo): Promise
   const abs = path.resolve(dir);
   const thresholds: Thresholds = {};
   if (f.preset !== undefined) thresholds.preset = f.preset;
-  if (f.minIops !== undefined) thresholds.minIops = f.minIops;
-  if (f.maxLatencyMs !== undefined) thresholds.maxLatencyMs = f.maxLatencyMs;
+  if (f.minIops !== undefined) thresholds.minIops = limitValue(f.minIops);
+  if (f.maxLatencyMs !== undefined) thresholds.maxLatencyMs = limitValue(f.maxLatencyMs);
   if (f.latencyPercentile !== undefined) thresholds.latencyPercentile = f.latencyPercentile;
-  if (f.maxCpuPercent !== undefined) thresholds.maxCpuPercent = f.maxCpuPercent;
-  if (f.maxLossPercent !== undefined) thresholds.maxLossPercent = f.maxLossPercent;
+  if (f.maxCpuPercent !== undefined) thresholds.maxCpuPercent = limitValue(f.maxCpuPercent);
+  if (f.maxLossPercent !== undefined) thresholds.maxLossPercent = limitValue(f.maxLossPercent);
   const fio: FioOptions = { direct: f.direct };
   if (f.readPercent !== undefined) fio.readPercent = f.readPercent;
   if (f.bs !== undefined) fio.blockSize = f.bs;

@@ -5,20 +5,23 @@
 import { Problem } from "../core/errors";
 import { isUnknown } from "../core/validate";
 
-/** Limits a share is checked against. Every field is optional: an unset limit is not checked. */
+/**
+ * Limits a share is checked against. Every field is optional: an unset limit is not checked.
+ * `null` switches off a limit the preset sets (e.g. `{ preset: "reference", maxLossPercent: null }`).
+ */
 export interface Thresholds {
   /** Start from a named preset (see `THRESHOLD_PRESETS`); fields set here override it. */
   preset?: string;
   /** Lowest acceptable total IOPS (read + write) of the fio mix. */
-  minIops?: number;
+  minIops?: number | null;
   /** Highest acceptable completion latency, in milliseconds, at `latencyPercentile` (worst of read and write). */
-  maxLatencyMs?: number;
+  maxLatencyMs?: number | null;
   /** The percentile `maxLatencyMs` applies to (0 < p < 100). @default 99 */
   latencyPercentile?: number;
   /** Highest acceptable average CPU use of the host fio runs on, percent of all cores (0-100). */
-  maxCpuPercent?: number;
+  maxCpuPercent?: number | null;
   /** Highest acceptable packet loss to the ping target, percent (0-100). Needs a ping target. */
-  maxLossPercent?: number;
+  maxLossPercent?: number | null;
 }
 
 /** Thresholds with the preset merged in and the percentile defaulted. */
@@ -68,7 +71,7 @@ export function validateThresholds(t: Thresholds | undefined, prefix = "threshol
   }
   const num = (f: NumericField, ok: (n: number) => boolean, fix: string) => {
     const v = t[f];
-    if (v === undefined || isUnknown(v)) return;
+    if (v === undefined || isUnknown(v) || (v === null && f !== "latencyPercentile")) return;
     if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) problems.push({ field: `${prefix}${f}`, value: v, message: fix });
   };
   num("minIops", (n) => n > 0, "must be a positive number of IOPS, e.g. 12000");
@@ -82,7 +85,7 @@ export function validateThresholds(t: Thresholds | undefined, prefix = "threshol
       problems.push({
         field: `${prefix}maxLossPercent`,
         value: r.maxLossPercent,
-        message: `needs a ping target to measure loss against: set loss.target (e.g. the guest's address)${t.preset ? `, or override the preset's limit` : ", or remove this limit"}`,
+        message: `needs a ping target to measure loss against: set loss.target (e.g. the guest's address)${t.preset ? `, or set maxLossPercent: null to not check the preset's loss limit` : ", or remove this limit"}`,
       });
     }
   }
@@ -96,7 +99,7 @@ export function resolveThresholds(t: Thresholds | undefined): ResolvedThresholds
   if (t?.preset) out.preset = t.preset;
   for (const f of NUMERIC_FIELDS) {
     const v = t && t[f] !== undefined ? t[f] : base[f];
-    if (v !== undefined) (out as unknown as Record<string, number>)[f] = v;
+    if (v !== undefined && v !== null) (out as unknown as Record<string, number>)[f] = v;
   }
   return out;
 }

@@ -77,10 +77,19 @@ describe("kvmshare check", () => {
     expect(r.stdout).toBe("");
   });
 
-  it("a loss limit without --ping says to pass one", async () => {
+  it("a loss limit without --ping says to pass one, or to switch the preset's off", async () => {
     const r = await check([share, "--max-loss-percent", "0.1"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--max-loss-percent: needs a ping target to measure loss against: pass --ping <address>/);
+    const viaPreset = await check([share, "--preset", "reference"]);
+    expect(viaPreset.code).toBe(2);
+    expect(viaPreset.stderr).toMatch(/--max-loss-percent: .* or pass --max-loss-percent off \(got 0.1\)/);
+  });
+
+  it("--max-loss-percent off checks the rest of the preset without a ping target", async () => {
+    const r = await check([share, ...quick, "--preset", "reference", "--max-loss-percent", "off", "--max-cpu-percent", "off", "--json", "-", "--warn-only"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).thresholds).toEqual({ preset: "reference", minIops: 12000, maxLatencyMs: 15, latencyPercentile: 99 });
   });
 
   it("a directory that does not exist exits 2 with the fix", async () => {

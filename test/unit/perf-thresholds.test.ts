@@ -22,6 +22,15 @@ describe("threshold presets", () => {
     });
   });
 
+  it("switches a preset's limit off with null", () => {
+    expect(resolveThresholds({ preset: "reference", maxLossPercent: null, maxCpuPercent: null })).toEqual({
+      preset: "reference",
+      minIops: 12000,
+      maxLatencyMs: 15,
+      latencyPercentile: 99,
+    });
+  });
+
   it("defaults the latency percentile to p99 and sets nothing else", () => {
     expect(resolveThresholds(undefined)).toEqual({ latencyPercentile: 99 });
     expect(resolveThresholds({ maxCpuPercent: 80 })).toEqual({ latencyPercentile: 99, maxCpuPercent: 80 });
@@ -42,6 +51,7 @@ describe("validateThresholds", () => {
     [{ maxLatencyMs: 0 }, "thresholds.maxLatencyMs", /positive number of milliseconds/],
     [{ latencyPercentile: 100 }, "thresholds.latencyPercentile", /above 0 and below 100/],
     [{ latencyPercentile: 0 }, "thresholds.latencyPercentile", /above 0 and below 100/],
+    [{ latencyPercentile: null }, "thresholds.latencyPercentile", /above 0 and below 100/],
     [{ maxCpuPercent: 150 }, "thresholds.maxCpuPercent", /at most 100/],
     [{ maxCpuPercent: 0 }, "thresholds.maxCpuPercent", /above 0/],
     [{ maxLossPercent: -0.1 }, "thresholds.maxLossPercent", /from 0 to 100/],
@@ -71,7 +81,8 @@ describe("validateThresholds", () => {
     expect(direct[0]).toMatchObject({ field: "thresholds.maxLossPercent", value: 0.1 });
     expect(direct[0].message).toMatch(/set loss.target .*or remove this limit/);
     const viaPreset = validateThresholds({ preset: "reference" }, "thresholds.", false);
-    expect(viaPreset[0].message).toMatch(/override the preset's limit/);
+    expect(viaPreset[0].message).toMatch(/or set maxLossPercent: null to not check the preset's loss limit/);
+    expect(validateThresholds({ preset: "reference", maxLossPercent: null }, "thresholds.", false)).toEqual([]);
     expect(validateThresholds({ minIops: 10 }, "thresholds.", false)).toEqual([]);
   });
 });

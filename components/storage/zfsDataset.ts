@@ -71,8 +71,9 @@ export class ZfsDataset extends pulumi.ComponentResource {
   public readonly connection?: pulumi.Input<ConnectionSpec>;
 
   constructor(name: string, args: ZfsDatasetArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:storage:ZfsDataset", name, {}, opts);
+    // Every input is checked before anything, the component included, is registered.
     validateZfsDataset(name, args);
+    super("kvmshare:storage:ZfsDataset", name, {}, opts);
     const spec = resolveZfsDatasetArgs(args);
     const connection = args.connection ?? args.pool?.connection;
     this.datasetName = spec.name;

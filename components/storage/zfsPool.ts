@@ -84,8 +84,9 @@ export class ZfsPool extends pulumi.ComponentResource {
   public readonly connection?: pulumi.Input<ConnectionSpec>;
 
   constructor(name: string, args: ZfsPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:storage:ZfsPool", name, {}, opts);
+    // Every input is checked before anything, the component included, is registered.
     validateZfsPool(name, args);
+    super("kvmshare:storage:ZfsPool", name, {}, opts);
     const r = resolveZfsPoolArgs(name, args);
     this.connection = args.connection;
     this.pool = new ZfsPoolResource(`${name}-pool`, { connection: args.connection, spec: r.spec }, { parent: this });

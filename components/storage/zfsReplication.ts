@@ -81,8 +81,9 @@ export class ZfsReplication extends pulumi.ComponentResource {
   public readonly resource: ZfsReplicationResource;
 
   constructor(name: string, args: ZfsReplicationArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:storage:ZfsReplication", name, {}, opts);
+    // Every input is checked before anything, the component included, is registered.
     validateZfsReplication(name, args);
+    super("kvmshare:storage:ZfsReplication", name, {}, opts);
     const spec = resolveZfsReplicationArgs(name, args);
     const src = typeof args.source === "string" ? undefined : args.source;
     const secrets = args.targetConnection !== undefined ? { targetConnection: pulumi.output(args.targetConnection).apply((c) => JSON.stringify(c)) } : undefined;

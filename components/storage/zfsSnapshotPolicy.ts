@@ -67,8 +67,9 @@ export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
   public readonly resource: ZfsSnapshotPolicyResource;
 
   constructor(name: string, args: ZfsSnapshotPolicyArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:storage:ZfsSnapshotPolicy", name, {}, opts);
+    // Every input is checked before anything, the component included, is registered.
     validateZfsSnapshotPolicy(name, args);
+    super("kvmshare:storage:ZfsSnapshotPolicy", name, {}, opts);
     const spec = resolveZfsSnapshotPolicyArgs(name, args);
     const ds = typeof args.dataset === "string" ? undefined : args.dataset;
     this.resource = new ZfsSnapshotPolicyResource(

@@ -203,6 +203,7 @@ function resolveShaping(sh: ShapingArgs): Shaping {
       latencyMs: sh.latencyMs ?? NETWORK_DEFAULTS.latencyMs,
     };
   }
+  if (sh.kind !== "htb") return { ...(sh as object) } as Shaping; // unknown kind: validateShaping names it
   const classes: HtbClass[] = (Array.isArray(sh.classes) ? sh.classes : []).map((k) => ({
     id: k.id,
     rateMbit: k.rateMbit,
@@ -302,6 +303,9 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
     c.absPath("bootUnit.dir", dir);
     c.name("name", name, 200);
     const input: BootUnitInput = { name, device: args.device, netns: args.netns, ...resolved };
+    if (!resolved.mtu && !resolved.shaping && !resolved.ethtool && !args.netns) {
+      c.add("bootUnit", args.bootUnit, "has nothing to re-apply: host sysctls are loaded at boot by systemd-sysctl from sysctl.dir; drop bootUnit");
+    }
     if (!problems.length) {
       resolved.bootUnit = {
         path: `${dir.replace(/\/+$/, "")}/${bootUnitName(name)}`,

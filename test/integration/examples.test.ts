@@ -23,6 +23,8 @@ jest.mock("kvmshare", () => ({
 }));
 
 process.env.KVMSHARE_QUIET = "1";
+// Real tools on a 2-core machine that other test lanes share: give each step room.
+jest.setTimeout(120_000);
 type Program = () => Promise<Record<string, pulumi.Output<unknown>>>;
 
 /** Run an example's exported program with its stack config; resolve its outputs. */
@@ -100,5 +102,62 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
     expect(fs.existsSync(path.join(dir, "guest/etc/systemd/system/mnt-vmshare.mount"))).toBe(false);
     expect(nsRun(pair.nsA, ["nft", "list", "tables"])).not.toContain("kvmshare");
     expect(fs.existsSync(path.join(dir, "srv/vmshare"))).toBe(true);
+  });
+});
+
+(libvirtdAvailable() ? describe : describe.skip)("examples/virtiofs against a libvirtd started by hand", () => {
+  let lv: Libvirtd;
+  let engine: Engine;
+  let run: () => Promise<void>;
+  const project = "kvmshare-virtiofs";
+  const domain = `ks-ex-vfs-${process.pid}`;
+
+  beforeAll(async () => {
+    lv = await startLibvirtd();
+    fs.mkdirSync(path.join(lv.dir, "vmdata"));
+    fs.writeFileSync(path.join(lv.dir, "d.xml"), tcgDomainXml(domain, lv.dir));
+    lv.virsh("define", path.join(lv.dir, "d.xml"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../examples/virtiofs/index") as Program;
+    run = withConfig(
+      project,
+      { sandbox: lv.dir, domain, libvirtUri: lv.uri, hostPath: path.join(lv.dir, "vmdata"), vcpuPins: JSON.stringify([{ vcpu: 0, cpuset: "0" }]), emulatorPin: "1" },
+      program,
+    );
+    engine = new Engine({ stateFile: path.join(lv.dir, "state.json"), project });
+  }, 60_000);
+  afterAll(async () => {
+    if (lv) await lv.stop();
+  });
+
+  it("pulumi up: the domain gets the virtiofs filesystem, shared memory and pins; the guest a verified unit", async () => {
+    const t0 = Date.now();
+    const r = await engine.up(run);
+    const ms = Date.now() - t0;
+    expect(r.errors).toEqual([]);
+    const xml = lv.virsh("dumpxml", "--inactive", "--domain", domain);
+    expect(xml).toMatch(/<driver type='virtiofs'\/>\s*<binary xattr='on'>\s*<cache mode='always'\/>\s*<lock posix='on' flock='on'\/>/);
+    expect(xml).toContain(`<source dir='${lv.dir}/vmdata'/>`);
+    expect(xml).toMatch(/<memoryBacking>\s*<source type='memfd'\/>\s*<access mode='shared'\/>/);
+    expect(xml).toMatch(/<vcpupin vcpu='0' cpuset='0'\/>\s*<emulatorpin cpuset='1'\/>/);
+    const unit = fs.readFileSync(path.join(lv.dir, "guest/etc/systemd/system/mnt-vmdata.mount"), "utf8");
+    expect(unit).toMatch(/What=vmdata\nWhere=\/mnt\/vmdata\nType=virtiofs/);
+    process.stdout.write(`examples/virtiofs up: ${ms} ms\n`);
+  });
+
+  it("preview --refresh reports the filesystem removed by hand (virsh edit), up puts it back", async () => {
+    const xml = lv.virsh("dumpxml", "--inactive", "--domain", domain).replace(/<filesystem[\s\S]*?<\/filesystem>/, "");
+    fs.writeFileSync(path.join(lv.dir, "hand.xml"), xml);
+    lv.virsh("define", path.join(lv.dir, "hand.xml"));
+    const p = await engine.preview(run, { refresh: true });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["vmdata-passthrough-domain"]);
+    expect((await engine.up(run)).errors).toEqual([]);
+    expect(lv.virsh("dumpxml", "--inactive", "--domain", domain)).toContain("<target dir='vmdata'/>");
+  });
+
+  it("pulumi destroy gives the domain back without kvmshare's parts", async () => {
+    expect((await engine.destroy()).errors).toEqual([]);
+    expect(lv.virsh("dumpxml", "--inactive", "--domain", domain)).not.toMatch(/filesystem|memoryBacking|cputune|kvmshare/);
   });
 });

@@ -14,6 +14,8 @@ import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
 
 process.env.KVMSHARE_QUIET = "1";
+// Real tools on a 2-core machine that other test lanes share: give each step room.
+jest.setTimeout(120_000);
 
 describe("GuestMount in a sandbox root", () => {
   let dir: string;

@@ -14,6 +14,8 @@ import { Engine } from "../harness/engine";
 import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
 
 process.env.KVMSHARE_QUIET = "1";
+// Real tools on a 2-core machine that other test lanes share: give each step room.
+jest.setTimeout(120_000);
 const run = libvirtdAvailable() ? describe : describe.skip;
 
 run("VirtioFsPassthrough on a private libvirtd", () => {

@@ -55,6 +55,9 @@ export function parseAddress(v: string): AddressResult {
       message: "is not an address; list the guests' addresses or subnets (e.g. 192.168.122.0/24), or write 0.0.0.0/0 and ::/0 to allow everyone on purpose",
     };
   }
+  if (s.includes("%")) {
+    return { ok: false, message: "has a zone index (like fe80::1%eth0), which nft cannot match; write the address without it, or allow the interface in allowedInterfaces" };
+  }
   const [addr, prefix, ...rest] = s.split("/");
   const fam = net.isIP(addr);
   if (fam === 0 || rest.length) {

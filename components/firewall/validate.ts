@@ -9,7 +9,7 @@ import { parseAddress } from "./address";
 import { ACTIONS, PROTOCOLS, SERVICES, ShareFirewallOptions } from "./spec";
 
 /** Linux interface names are at most 15 bytes; nft accepts a trailing `*` wildcard. */
-const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}\*?$|^[A-Za-z0-9_.:@+-]{0,14}\*$/;
+const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}\*?$/;
 const TABLE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const NETNS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 

@@ -30,6 +30,7 @@ describe("parseAddress canonicalizes to the text nft prints back", () => {
     ["nas.example", /host names are not resolved/],
     ["10.0.0.256", /must be an IPv4\/IPv6 address or a CIDR/],
     ["::ffff:10.0.0.1", /IPv4-mapped .*'10\.0\.0\.1'/],
+    ["fe80::1%eth0", /zone index .*allowedInterfaces/],
   ])("refuses %s", (input, message) => {
     const r = parseAddress(input);
     expect(r.ok).toBe(false);
@@ -76,6 +77,7 @@ describe("validateShareFirewall", () => {
     ["mountdPort out of range", { ...ok, nfsV3: true, mountdPort: 65536 }, "mountdPort", /1 to 65535/],
     ["interface name too long", { allowedInterfaces: ["averyveryverylongname"] }, "allowedInterfaces[0]", /1-15 letters/],
     ["interface name with a quote", { allowedInterfaces: ['br0"; flush ruleset'] }, "allowedInterfaces[0]", /interface name/],
+    ["a bare wildcard interface (every interface)", { allowedInterfaces: ["*"] }, "allowedInterfaces[0]", /interface name/],
     ["action", { ...ok, action: "deny" as "drop" }, "action", /one of drop, reject/],
     ["log rate", { ...ok, logRatePerMinute: -1 }, "logRatePerMinute", /0 turns logging off/],
     ["log prefix quote", { ...ok, logPrefix: 'x" drop' }, "logPrefix", /without quotes/],

@@ -49,6 +49,11 @@ export interface CopyOptions {
   resume?: boolean;
   /** Progress, notices, per-file completion. */
   onEvent?: (e: ProgressEvent) => void;
+  /**
+   * The target path is the copy itself, never "into" an existing directory (for declarative
+   * callers such as the ParallelTransfer component). @default false
+   */
+  exactDestination?: boolean;
   /** Stop: the partial copy is kept for `resume`, the promise rejects with INTERRUPTED. */
   signal?: AbortSignal;
 }
@@ -114,7 +119,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   const pool = new HashPool(root.size + files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
   const tasks: ChunkedFile[] = [];
   try {
-    const destRoot = await resolveDestRoot(dest, root, target.path);
+    const destRoot = await resolveDestRoot(dest, root, target.path, opts.exactDestination === true);
     const destOf = (e: SourceEntry) => (e.rel ? path.posix.join(destRoot, e.rel) : destRoot);
 
     // --resume in a directory: files already at the destination with the same size and mtime are done.
@@ -247,12 +252,12 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
  * the same command again, e.g. with --resume, lands in the same place); a DST ending with "/"
  * means "into it", as DST/<name>.
  */
-async function resolveDestRoot(dest: Destination, root: SourceEntry, targetPath: string): Promise<string> {
-  const into = targetPath.endsWith("/");
+async function resolveDestRoot(dest: Destination, root: SourceEntry, targetPath: string, exact: boolean): Promise<string> {
+  const into = !exact && targetPath.endsWith("/");
   const bare = into && targetPath.length > 1 ? targetPath.replace(/\/+$/, "") : targetPath;
   const st = await dest.stat(bare);
   let destRoot = bare;
-  if (into || (root.type === "file" && st?.isDirectory)) {
+  if (into || (!exact && root.type === "file" && st?.isDirectory)) {
     if (into && !st?.isDirectory) throw new TransferError("IO", `destination directory ${bare} does not exist on ${dest.label}: create it first`);
     destRoot = path.posix.join(bare, path.basename(root.abs));
   }

@@ -60,6 +60,24 @@ export class SftpDestination implements Destination {
     }
   }
 
+  /**
+   * `streams` SFTP sessions over an already open connection (closing the destination closes
+   * the sessions, not the connection). Used where the caller holds the connection, e.g. the
+   * ParallelTransfer component's provider.
+   */
+  static async onHost(host: SshHost, streams: number): Promise<SftpDestination> {
+    try {
+      const sessions = await Promise.all(Array.from({ length: Math.max(1, streams) }, () => cb<SFTPWrapper>((done) => host.ssh.sftp(done))));
+      const d = new SftpDestination([host], sessions);
+      d.ownsHosts = false;
+      return d;
+    } catch (e) {
+      throw new TransferError("CONNECTION", `${host.label}: cannot open SFTP sessions: ${(e as Error).message}`, e);
+    }
+  }
+
+  private ownsHosts = true;
+
   private get meta(): SFTPWrapper {
     return this.sessions[0];
   }
@@ -222,7 +240,7 @@ export class SftpDestination implements Destination {
   async close(): Promise<void> {
     for (const h of this.hashers) h?.close();
     for (const s of this.sessions) s.end();
-    await Promise.all(this.hosts.map((h) => h.close()));
+    if (this.ownsHosts) await Promise.all(this.hosts.map((h) => h.close()));
   }
 }
 

@@ -231,6 +231,19 @@ describe("ShareFirewall: nftables in network namespaces", () => {
     expect(again.changes.filter((c) => c.op !== "refresh")).toEqual([]);
   });
 
+  it("a rule changed by hand (A's allow turned into B's) is drift, undone by up", async () => {
+    const handle = ruleHandle("shares", /"10\.231\.7\.2"/);
+    nft(["replace", "rule", "inet", "kvmshare", "shares", "handle", String(handle), "ip", "saddr", B.v4, "counter", "accept"]);
+    expect(probe(NS.b, [t4(445)])).toEqual({ [t4(445)]: "ok" });
+    expect(probe(NS.a, [t4(445)])).toEqual({ [t4(445)]: "refused" });
+    const p = await engine.preview(program(), { refresh: true });
+    expect(p.changes.find((c) => c.op === "update")?.diffs).toEqual(expect.arrayContaining(["observed.chains.shares"]));
+    expect((engine.state()[0].inputs.spec as { allowedSources: string[] }).allowedSources).toEqual([B.v4, A.v6]);
+    expect((await engine.up(program())).errors).toEqual([]);
+    expect(probe(NS.a, [t4(445)])).toEqual({ [t4(445)]: "ok" });
+    expect(probe(NS.b, [t4(445)])).toEqual({ [t4(445)]: "refused" });
+  });
+
   it("a rule added by hand and an edited persistence file are drift too, undone by up", async () => {
     nft(["insert", "rule", "inet", "kvmshare", "shares", "ip", "saddr", B.v4, "accept"]);
     fs.appendFileSync(persistPath, "# edited by hand\n");

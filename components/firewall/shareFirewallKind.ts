@@ -7,10 +7,10 @@
  */
 import * as path from "path";
 import { Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { isManaged, kvmshareTables, normalizeTable, ownerOf } from "./nftJson";
-import { Problem } from "../../core/errors";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
 import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
 import { validateShareFirewall } from "./validate";

@@ -11,7 +11,7 @@ import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
 import { isUnsupported, offloadName, parseChannels, parseCoalesce, parseFeatures, parseRings } from "./ethtoolParse";
 import { linkInfo } from "./linkMtuKind";
-import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where } from "./netHost";
+import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where, netnsProblems } from "./netHost";
 
 export type EthtoolGroup = "rings" | "channels" | "coalesce";
 
@@ -168,6 +168,8 @@ export const kind: HostKind<EthtoolSpec, EthtoolState> = {
   replaceOn: ["device", "netns"],
 
   async preflight(host, spec) {
+    const ns = await netnsProblems(host, spec.netns);
+    if (ns.length) return ns;
     const at = where(host, spec.netns);
     const live = await probeAll(host, spec);
     if (!live) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];

@@ -7,7 +7,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
-import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where } from "./netHost";
+import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where, netnsProblems } from "./netHost";
 
 export interface LinkMtuSpec extends NetTarget {
   device: string;
@@ -68,6 +68,8 @@ export const kind: HostKind<LinkMtuSpec, LinkMtuState> = {
   replaceOn: ["device", "netns"],
 
   async preflight(host, spec) {
+    const ns = await netnsProblems(host, spec.netns);
+    if (ns.length) return ns;
     const at = where(host, spec.netns);
     const info = await linkInfo(host, spec.netns, spec.device);
     if (!info) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];

@@ -5,6 +5,7 @@
  * resource puts them back).
  */
 import { Host, RunOptions, RunResult } from "../../core/connection";
+import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
 
 /** The fields every network kind has. */
@@ -121,4 +122,13 @@ export async function writeOriginals<T>(host: Host, file: string, values: Record
   }
   await host.run(["mkdir", "-p", "--", file.slice(0, file.lastIndexOf("/")) || "/"]);
   await host.writeFileAtomic(file, JSON.stringify(values, null, 2) + "\n", { mode: "0600" });
+}
+
+/** A problem when `netns` is given but does not exist on the host (checked before anything else). */
+export async function netnsProblems(host: Host, netns: string | undefined): Promise<Problem[]> {
+  if (!netns) return [];
+  const r = await host.run(["ip", "netns", "list"], { check: false });
+  const names = r.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+  if (names.includes(netns)) return [];
+  return [{ field: "netns", value: netns, message: `no such network namespace on ${host.label} (create it first, e.g. 'ip netns add ${netns}'; existing: ${names.join(", ") || "none"})` }];
 }

@@ -20,6 +20,7 @@ import {
   runIn,
   where,
   writeOriginals,
+  netnsProblems,
 } from "./netHost";
 
 export interface SysctlSetting {
@@ -137,6 +138,8 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
   id: (spec) => `SysctlProfile:${spec.netns ?? "host"}:${profilePath(spec)}`,
 
   async preflight(host, spec) {
+    const ns = await netnsProblems(host, spec.netns);
+    if (ns.length) return ns;
     const c = new Checker("SysctlProfile");
     const keys = spec.settings.map((s) => s.key);
     const live = await readSysctls(host, spec.netns, [...keys, AVAILABLE_KEY]);

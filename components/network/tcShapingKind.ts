@@ -9,7 +9,7 @@ import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker, isCidr } from "../../core/validate";
 import { linkInfo } from "./linkMtuKind";
-import { checkDevice, checkTarget, NetTarget, runIn, where } from "./netHost";
+import { checkDevice, checkTarget, NetTarget, runIn, where, netnsProblems } from "./netHost";
 import { ClassState, FilterState, parseHtbClasses, parseRootQdisc, parseU32Filters, QdiscState } from "./tcParse";
 
 export interface TbfShaping {
@@ -219,6 +219,8 @@ export const kind: HostKind<TcShapingSpec, TcShapingState> = {
   replaceOn: ["device", "netns"],
 
   async preflight(host, spec) {
+    const ns = await netnsProblems(host, spec.netns);
+    if (ns.length) return ns;
     const info = await linkInfo(host, spec.netns, spec.device);
     return info ? [] : [{ field: "device", value: spec.device, message: `no such network interface on ${where(host, spec.netns)}` }];
   },

@@ -115,6 +115,8 @@ describe("sysctl profile in a network namespace", () => {
   it("a key that does not exist in the namespace fails at preview, naming the field", async () => {
     const p = await engine().preview(tuning("nokey", { netns: pair.nsA, sysctl: { dir: path.join(dir, "x"), netdevMaxBacklog: 5000 } }));
     expect(p.errors.join("\n")).toMatch(/sysctl\.netdevMaxBacklog: no such sysctl on local, netns ks-net-a-\d+ .*got 'net\.core\.netdev_max_backlog'/);
+    const gone = await engine().preview(tuning("nons", { netns: `${pair.nsA}-missing`, device: pair.devA, mtu: 9000 }));
+    expect(gone.errors.join("\n")).toContain(`netns: no such network namespace on local (create it first, e.g. 'ip netns add ${pair.nsA}-missing'`);
   });
 });
 

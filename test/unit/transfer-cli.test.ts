@@ -125,6 +125,15 @@ describe("kvmshare program", () => {
     await expect(main(["node", "kvmshare", ...args])).resolves.toBe(code);
   });
 
+  it("--cipher takes one value (comma-separated or repeated) and leaves SRC and DST alone", () => {
+    const program = buildProgram();
+    const copyCmd = program.commands.find((c: Command) => c.name() === "copy")!;
+    copyCmd.action(() => undefined);
+    program.parse(["node", "kvmshare", "copy", "--cipher", "aes128-gcm@openssh.com", "--cipher", "chacha20-poly1305@openssh.com", "src", "host:/dst"]);
+    expect(copyCmd.args).toEqual(["src", "host:/dst"]);
+    expect(copyCmd.opts().cipher).toEqual(["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"]);
+  });
+
   it("documents every exit code in --help", async () => {
     await main(["node", "kvmshare", "copy", "--help"]);
     const help = out.mock.calls.map((c) => String(c[0])).join("");

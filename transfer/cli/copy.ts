@@ -97,7 +97,7 @@ export function register(program: Command): void {
     .option("--resume", "continue an interrupted copy from <dst>.part and its manifest")
     .option("-p, --port <port>", "SSH port (default 22)")
     .option("-i, --identity <file>", "SSH private key (passphrase from KVMSHARE_SSH_PASSPHRASE)")
-    .option("--cipher <name...>", "SSH cipher(s) in preference order, e.g. aes128-gcm@openssh.com")
+    .option("--cipher <names>", "SSH cipher(s) in preference order, comma-separated or repeated, e.g. aes128-gcm@openssh.com", (v: string, prev: string[] = []) => [...prev, v])
     .option("--host-key <fingerprint>", "expected SSH host key, SHA256:... as ssh-keygen -lf prints it (default: from ~/.ssh/known_hosts)")
     .option("--insecure-ignore-host-key", "accept any SSH host key (throwaway test hosts only)")
     .option("--connections <n>", "SSH connections to spread the streams over (default: one per stream)")

@@ -83,7 +83,11 @@ export class HostGuestShare extends pulumi.ComponentResource {
       } else {
         const smb = args.smb!;
         const shareName = smb.shareName ?? defaultTag(name);
-        const made = smbLeg!(`${name}-share`, { ...(smb.share ?? {}), connection: host, path: hostPath, shareName, username: smb.username, password: smb.password, guestAddress: address }, after());
+        const made = smbLeg!(
+          `${name}-share`,
+          { connection: host, server: smb.server, user: smb.user, share: smb.share, path: hostPath, shareName, username: smb.username, password: smb.password, guestAddress: address },
+          after(),
+        );
         this.smbShare = made.component;
         exportPath = pulumi.output(shareName);
         allowedSources = made.allowedSources;

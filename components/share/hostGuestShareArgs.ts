@@ -48,7 +48,11 @@ export interface ShareSmbArgs {
   password: pulumi.Input<string>;
   /** Guest SMB mount settings besides server, share, user. @default SMB 3.1.1 with seal */
   mount?: Omit<SmbMountSpec, "server" | "share" | "username">;
-  /** Extra arguments for the host-side SmbShare component. @default its defaults */
+  /** A `SambaServer` component the user and share belong to (its connection and config are used). @default none: `host` and SmbShare's defaults */
+  server?: pulumi.Resource;
+  /** Further `SmbUser` arguments (e.g. `configPath`). @default its defaults */
+  user?: Record<string, unknown>;
+  /** Further `SmbShare` arguments (e.g. `readOnly`, `sharesDir`, `reloadCommand`, `extraParameters`). @default its defaults */
   share?: Record<string, unknown>;
 }
 

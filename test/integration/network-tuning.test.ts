@@ -214,18 +214,20 @@ describe("boot unit", () => {
     const unitDir = path.join(dir, "units");
     fs.mkdirSync(unitDir);
     const e = engine();
-    const r = await e.up(
-      tuning("boot", {
-        netns: pair.nsA,
-        device: pair.devA,
-        sysctl: { dir: path.join(dir, "boot-sysctl.d"), somaxconn: 2048 },
-        mtu: 4000,
-        ethtool: { offloads: { gro: true } },
-        shaping: { kind: "tbf", rateMbit: 500 },
-        bootUnit: { dir: unitDir, enable: false },
-      }),
-    );
+    const program = tuning("boot", {
+      netns: pair.nsA,
+      device: pair.devA,
+      sysctl: { dir: path.join(dir, "boot-sysctl.d"), somaxconn: 2048 },
+      mtu: 4000,
+      ethtool: { offloads: { gro: true } },
+      shaping: { kind: "tbf", rateMbit: 500 },
+      bootUnit: { dir: unitDir, enable: false },
+    });
+    const r = await e.up(program);
     expect(r.errors).toEqual([]);
+    const second = await e.up(program);
+    expect(second.errors).toEqual([]);
+    expect(second.changes).toEqual([]); // every kind reads back exactly what it rendered
     const unit = fs.readFileSync(path.join(unitDir, "kvmshare-net-boot.service"), "utf8");
     expect(unit).toContain(`ExecStart=ip netns exec ${pair.nsA} ip link set dev ${pair.devA} mtu 4000\n`);
     expect(unit).toContain(`ExecStart=ip netns exec ${pair.nsA} sysctl -q -p ${path.join(dir, "boot-sysctl.d")}/90-kvmshare-boot.conf\n`);
@@ -239,10 +241,7 @@ describe("boot unit", () => {
     for (const line of unit.split("\n").filter((l) => l.startsWith("ExecStart="))) {
       sh(line.slice("ExecStart=".length).replace(/^-/, "").split(" "));
     }
-    const p = await e.preview(tuning("boot", {
-      netns: pair.nsA, device: pair.devA, sysctl: { dir: path.join(dir, "boot-sysctl.d"), somaxconn: 2048 }, mtu: 4000,
-      ethtool: { offloads: { gro: true } }, shaping: { kind: "tbf", rateMbit: 500 }, bootUnit: { dir: unitDir, enable: false },
-    }), { refresh: true });
+    const p = await e.preview(program, { refresh: true });
     expect(p.errors).toEqual([]);
     expect(updateDiffs(p)).toEqual([]);
     expect((await e.destroy()).errors).toEqual([]);

@@ -135,22 +135,21 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
     if (problems.length) throw new ValidationError(`SharePerformanceCheck '${name}'`, problems);
     const d = resolveSharePerformanceCheckArgs(name, args);
 
-    const spec = pulumi.all([args.path, args.loss?.target, args.trigger]).apply(([path, target, trigger]) => {
-      const s: SharePerformanceCheckSpec = { name, path, onMiss: d.onMiss, reportPath: d.reportPath };
-      if (args.fio !== undefined) s.fio = args.fio;
-      if (args.thresholds !== undefined) s.thresholds = args.thresholds;
-      if (args.loss !== undefined) s.loss = { ...args.loss, target: target as string };
-      if (args.prometheusPath !== undefined) s.prometheusPath = args.prometheusPath;
-      if (trigger !== undefined) s.trigger = trigger;
-      if (args.cpuSampleMs !== undefined) s.cpuSampleMs = args.cpuSampleMs;
-      return s;
-    });
+    // A plain object whose path, ping target and trigger may be outputs: at preview only those
+    // fields are unknown, so the provider's check still validates everything else.
+    const spec: Record<string, unknown> = { name, path: args.path, onMiss: d.onMiss, reportPath: d.reportPath };
+    if (args.fio !== undefined) spec.fio = args.fio;
+    if (args.thresholds !== undefined) spec.thresholds = args.thresholds;
+    if (args.loss !== undefined) spec.loss = { ...args.loss };
+    if (args.prometheusPath !== undefined) spec.prometheusPath = args.prometheusPath;
+    if (args.trigger !== undefined) spec.trigger = args.trigger;
+    if (args.cpuSampleMs !== undefined) spec.cpuSampleMs = args.cpuSampleMs;
 
     const run = new HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
       "SharePerformanceCheck",
       require.resolve("./sharePerformanceCheckKind"),
       `${name}-run`,
-      { connection: args.connection, spec },
+      { connection: args.connection, spec: spec as pulumi.Input<SharePerformanceCheckSpec> },
       { parent: this, dependsOn: opts.dependsOn },
       [...CHECK_OUTPUTS],
     );

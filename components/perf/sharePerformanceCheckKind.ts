@@ -77,6 +77,7 @@ export function perfOptionsOf(spec: SharePerformanceCheckSpec): PerfCheckOptions
 
 /** Every problem with a resolved spec (field, value, fix). */
 export function validateCheckSpec(spec: SharePerformanceCheckSpec): Problem[] {
+  if (isUnknown(spec)) return []; // the whole spec is not known yet (preview): checked again at update
   const c = new Checker("SharePerformanceCheck");
   c.required("onMiss", spec.onMiss).oneOf("onMiss", spec.onMiss, ON_MISS);
   c.required("reportPath", spec.reportPath);

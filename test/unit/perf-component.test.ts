@@ -117,7 +117,41 @@ describe("SharePerformanceCheck kind (pure parts)", () => {
     expect(kind.outputs!(spec, undefined)).toMatchObject({ passed: null, iops: null, misses: null });
   });
 
+  it("leaves a spec that is not known yet (preview) to the update", () => {
+    expect(validateCheckSpec("04da6b54-80e4-46f7-96ec-b56ff0331ba9" as never)).toEqual([]);
+  });
+
   it("rejects a report path equal to the .prom path", () => {
     expect(validateCheckSpec({ ...spec, prometheusPath: "/x.prom", reportPath: "/x.prom" }).map((p) => p.field)).toContain("prometheusPath");
+  });
+});
+
+describe("SharePerformanceCheck at preview, with a path not known yet", () => {
+  const seen: pulumi.runtime.MockResourceArgs[] = [];
+  beforeAll(() =>
+    pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          seen.push(args);
+          return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call: (args) => args.inputs,
+      },
+      "project",
+      "stack",
+      true,
+    ),
+  );
+
+  it("sends only that field as unknown, so the rest of the spec is still validated at preview", async () => {
+    const c = new SharePerformanceCheck("later", { path: pulumi.output(pulumi.unknown) as pulumi.Output<string>, thresholds: { minIops: 100 } });
+    await resolved(c.run.urn);
+    const run = seen.find((a) => a.name === "later-run")!;
+    expect(pulumi.isUnknown(run.inputs.spec.path)).toBe(true);
+    expect(run.inputs.spec).toMatchObject({ name: "later", thresholds: { minIops: 100 }, onMiss: "fail" });
+    // What the provider's check then gets: the engine's unknown sentinel in that one field.
+    const onTheWire = { ...run.inputs.spec, path: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" };
+    expect(validateCheckSpec(onTheWire)).toEqual([]);
+    expect(validateCheckSpec({ ...onTheWire, thresholds: { minIops: -1 } }).map((p) => p.field)).toEqual(["thresholds.minIops"]);
   });
 });

@@ -1,5 +1,11 @@
 export * from "./nfsExport";
+export * from "./sambaServer";
+export * from "./smbShare";
+export * from "./smbUser";
 export type { NfsAccess, NfsBackend, NfsClient, NfsClientOptions, NfsSec, NfsSquash, NfsExportSpec } from "./nfsSpec";
 export type { NfsGaneshaArgs, NfsKernelArgs } from "./nfsValidate";
 export { validateNfsExportArgs, validateNfsExport, resolveNfsExport } from "./nfsValidate";
+export type { SambaServerSpec, SmbShareSpec, SmbUserSpec, SmbMinProtocol } from "./smbSpec";
+export { HARDENING as SAMBA_HARDENING } from "./smbSpec";
+export { validateSambaServer, validateSmbShare, validateSmbUser, resolveSambaServer, resolveSmbShare } from "./smbValidate";
 export { allowedSourcesOf, allowedHostNamesOf } from "./clients";

@@ -6,7 +6,10 @@
  * virtiofs example edits a real domain on a libvirtd started by hand.
  * Each also shows the CI drift job's point: after a hand edit, preview --refresh reports changes.
  */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,14 +17,7 @@ import { Engine } from "../harness/engine";
 import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
 import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
 
-// Examples import "kvmshare" the way users do; make sure the guest/share areas are reachable
-// through it even before the package index re-exports them.
-jest.mock("kvmshare", () => ({
-  ...jest.requireActual("kvmshare"),
-  ...jest.requireActual("../../components/guest"),
-  ...jest.requireActual("../../components/share"),
-}));
-
+// Examples import "kvmshare" the way users do (jest maps it to the sources).
 process.env.KVMSHARE_QUIET = "1";
 // Real tools on a 2-core machine that other test lanes share: give each step room.
 jest.setTimeout(120_000);
@@ -159,5 +155,117 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
   it("pulumi destroy gives the domain back without kvmshare's parts", async () => {
     expect((await engine.destroy()).errors).toEqual([]);
     expect(lv.virsh("dumpxml", "--inactive", "--domain", domain)).not.toMatch(/filesystem|memoryBacking|cputune|kvmshare/);
+  });
+});
+
+describe("examples/smb-share in a sandbox, then a real smbd authenticates the guest's credentials file", () => {
+  let dir: string;
+  let engine: Engine;
+  let run: () => Promise<void>;
+  let smbd: ChildProcess | undefined;
+  const project = "kvmshare-smb-share";
+  const port = 25000 + (process.pid % 1000);
+  const password = `Ex-${crypto.randomBytes(9).toString("base64url")}`;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-example-smb-"));
+    fs.mkdirSync(path.join(dir, "srv/smbshare"), { recursive: true });
+    fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700: the share's owner must be able to walk in
+    fs.chownSync(path.join(dir, "srv/smbshare"), 5, 0); // "games", an existing system account, owns the share
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../examples/smb-share/index") as Program;
+    run = withConfig(project, { sandbox: dir, smbUser: "games", smbPassword: password, port: String(port), interface: "127.0.0.1", guestAddress: "127.0.0.1", serverAddress: "127.0.0.1" }, program);
+    engine = new Engine({ stateFile: path.join(dir, "state.json"), project });
+  });
+  afterAll(async () => {
+    if (smbd?.pid && smbd.exitCode === null) {
+      const gone = new Promise((r) => smbd!.once("exit", r));
+      process.kill(smbd.pid, "SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+      try {
+        if (smbd.exitCode === null) process.kill(smbd.pid, "SIGKILL");
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 20_000);
+
+  it("pulumi up: hardened server, user, share; the guest gets a 0600 credentials file and a verified unit", async () => {
+    const t0 = Date.now();
+    const r = await engine.up(run);
+    const ms = Date.now() - t0;
+    expect(r.errors).toEqual([]);
+    const cred = path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred");
+    expect((fs.statSync(cred).mode & 0o777).toString(8)).toBe("600");
+    expect(fs.readFileSync(cred, "utf8")).toBe(`username=games\npassword=${password}\n`);
+    const unit = fs.readFileSync(path.join(dir, "guest/etc/systemd/system/mnt-smbshare.mount"), "utf8");
+    expect(unit).toContain("What=//127.0.0.1/vmshare");
+    expect(unit).toContain(`Options=vers=3.1.1,seal,credentials=/etc/kvmshare/mnt-smbshare.cred,port=${port},uid=1000,gid=1000`);
+    expect(unit).not.toContain(password);
+    expect(fs.readFileSync(path.join(dir, "state.json"), "utf8")).not.toContain(password);
+    process.stdout.write(`examples/smb-share up: ${ms} ms\n`);
+  });
+
+  it("smbd started on that config lets the guest's credentials file in over encrypted SMB3, and the file lands in the share", async () => {
+    smbd = spawn("smbd", ["-F", "--no-process-group", "-s", path.join(dir, "etc/samba/smb.conf")], { stdio: "ignore", detached: true });
+    const end = Date.now() + 20_000;
+    for (;;) {
+      const ok = await new Promise<boolean>((res) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => (s.destroy(), res(true)));
+        s.once("error", () => res(false));
+      });
+      if (ok) break;
+      if (Date.now() > end) throw new Error("smbd did not listen");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    fs.writeFileSync(path.join(dir, "payload.txt"), "from the guest side\n");
+    const cred = path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred");
+    const r = spawnSync("smbclient", ["//127.0.0.1/vmshare", "-p", String(port), "-m", "SMB3", "--client-protection=encrypt", "-A", cred, "-c", "put payload.txt"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(`exit ${r.status}: ${r.stdout}${r.stderr}`).toMatch(/^exit 0: /);
+    expect(fs.readFileSync(path.join(dir, "srv/smbshare/payload.txt"), "utf8")).toBe("from the guest side\n");
+    // a wrong password in the same file format is refused
+    fs.writeFileSync(path.join(dir, "wrong.cred"), "username=games\npassword=wrong\n", { mode: 0o600 });
+    const bad = spawnSync("smbclient", ["//127.0.0.1/vmshare", "-p", String(port), "-m", "SMB3", "--client-protection=encrypt", "-A", path.join(dir, "wrong.cred"), "-c", "ls"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toMatch(/NT_STATUS_LOGON_FAILURE/);
+  });
+
+  it("a second up changes nothing; destroy removes the share and the guest's files", async () => {
+    expect((await engine.up(run)).changes).toEqual([]);
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    expect(fs.existsSync(path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "guest/etc/systemd/system/mnt-smbshare.mount"))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, "srv/smbshare/payload.txt"), "utf8")).toBe("from the guest side\n");
+  });
+});
+
+describe("examples/ci-drift", () => {
+  const dir = path.join(__dirname, "../../examples/ci-drift");
+
+  it("the GitHub Actions job runs the drift preview for every listed example project that exists", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const yaml = require("js-yaml") as { load(s: string): unknown };
+    const wf = yaml.load(fs.readFileSync(path.join(dir, "drift.yml"), "utf8")) as {
+      on: Record<string, unknown>;
+      jobs: { drift: { strategy: { matrix: { include: { project: string; stack: string }[] } }; steps: { run?: string; uses?: string }[] } };
+    };
+    expect(Object.keys(wf.on)).toEqual(expect.arrayContaining(["schedule", "workflow_dispatch"]));
+    const run = wf.jobs.drift.steps.map((s) => s.run ?? "").join("\n");
+    expect(run).toMatch(/pulumi preview --stack "\$\{\{ matrix\.stack \}\}" --refresh --expect-no-changes/);
+    expect(wf.jobs.drift.steps.some((s) => s.uses?.startsWith("pulumi/actions@"))).toBe(true);
+    for (const { project } of wf.jobs.drift.strategy.matrix.include) {
+      expect(fs.existsSync(path.join(__dirname, "../..", project, "Pulumi.yaml"))).toBe(true);
+    }
+  });
+
+  it("the Jenkinsfile runs the same preview for projects that exist", () => {
+    const text = fs.readFileSync(path.join(dir, "Jenkinsfile"), "utf8");
+    expect(text).toMatch(/pulumi preview --stack .* --refresh --expect-no-changes --diff --non-interactive/);
+    const projects = /values ([^\n]+)/.exec(text)![1].match(/'([^']+)'/g)!.map((s) => s.slice(1, -1));
+    expect(projects.length).toBeGreaterThan(0);
+    for (const p of projects) expect(fs.existsSync(path.join(__dirname, "../..", p, "Pulumi.yaml"))).toBe(true);
   });
 });

@@ -67,6 +67,18 @@ describe("kvmshare check", () => {
     expect(report.measured.iops).toBeGreaterThan(0);
   });
 
+  it("passes the fio settings through: 2 jobs, 8k blocks, a 50/50 mix", async () => {
+    const r = await check([share, "--runtime", "2", "--size", "8M", "--jobs", "2", "--bs", "8k", "--read-percent", "50", "--iodepth", "4", "--json", "-"]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.fio.options).toMatchObject({ jobs: 2, blockSize: "8k", readPercent: 50, ioDepth: 4 });
+    const { readIops, writeIops, bwMiBs, iops } = report.measured;
+    expect(readIops / writeIops).toBeGreaterThan(0.75);
+    expect(readIops / writeIops).toBeLessThan(1.33);
+    expect(Math.abs(bwMiBs - (iops * 8) / 1024) / bwMiBs).toBeLessThan(0.02); // 8 KiB per I/O
+    expect(fs.readdirSync(share)).toEqual([]);
+  });
+
   it("bad flags exit 2 naming each flag, its value and the fix, before fio runs", async () => {
     const r = await check([share, "--min-iops", "-5", "--max-cpu-percent", "150", "--bs", "4x", "--max-loss-percent", "0.1", "--prom", path.join(dir, "x.txt")]);
     expect(r.code).toBe(2);

@@ -18,6 +18,31 @@ export type NfsExportState = { content: string; mode: string };
 
 const MODE = "0644";
 
+/**
+ * ganesha's `%dir` includes every file of the directory, dot files too, and one syntax error
+ * stops the daemon from starting. So the temp file of the atomic write is made in a staging
+ * directory next to it (same file system) and renamed into place.
+ */
+const STAGED_WRITE = `set -e
+dest=$1 stage=$2 mode=$3
+mkdir -p -- "$stage"
+tmp=$(mktemp "$stage/.kvmshare.XXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+cat > "$tmp"
+chmod -- "$mode" "$tmp"
+sync -- "$tmp" 2>/dev/null || sync
+mv -f -- "$tmp" "$dest"
+trap - EXIT
+`;
+
+async function writeExportFile(host: Host, spec: NfsExportSpec, content: string, mode: string): Promise<void> {
+  if (spec.backend === "ganesha") {
+    await host.run(["sh", "-c", STAGED_WRITE, "sh", spec.file, `${spec.exportsDir.replace(/\/+$/, "")}.kvmshare-staging`, mode], { stdin: content });
+  } else {
+    await host.writeFileAtomic(spec.file, content, { mode });
+  }
+}
+
 /** Does the host have `cmd` on its PATH? */
 async function hasCommand(host: Host, cmd: string): Promise<boolean> {
   const r = await host.run(["sh", "-c", 'command -v -- "$1" >/dev/null 2>&1', "sh", cmd], { check: false });
@@ -121,7 +146,7 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
     }
     if (rewrite || live.mode !== desired.mode) {
       await host.run(["mkdir", "-p", "--", spec.exportsDir]);
-      await host.writeFileAtomic(spec.file, desired.content, { mode: desired.mode });
+      await writeExportFile(host, spec, desired.content, desired.mode);
       log(`wrote ${spec.file} on ${host.label}`);
       changed = changed || rewrite;
     }

@@ -6,6 +6,7 @@
  * so writes here stay below that and their content is checked on the server side.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,6 +32,7 @@ function must(argv: string[]) {
 /** libnfs URL of a file on the daemon. */
 const url = (server: string, p: string) => `nfs://${server}${p}?version=4&nfsport=${PORT}`;
 const inGuest = (argv: string[]) => sh(["ip", "netns", "exec", NS, ...argv]);
+const sha256 = (f: string) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 
 describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
   let dir: string;
@@ -219,6 +221,40 @@ describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
     await engine.up(program(["127.0.0.1", GUEST_IP]));
     expect(fs.readFileSync(file, "utf8")).not.toContain("Access_Type = RW;");
   });
+
+  it("measures apply + reload time and a libnfs read through the export", async () => {
+    const big = path.join(pub, "big.bin");
+    const mib = 64;
+    fs.writeFileSync(big, crypto.randomBytes(mib * 1024 * 1024));
+    const t0 = process.hrtime.bigint();
+    const cp = sh(["nfs-cp", url("127.0.0.1", "/pub/big.bin"), path.join(dir, "big.copy")]);
+    const t1 = process.hrtime.bigint();
+    expect(cp.code).toBe(0);
+    expect(sha256(path.join(dir, "big.copy"))).toBe(sha256(big));
+    // An export change: ganesha parser check + staged write + SIGHUP, then until the client sees it.
+    const before = reloadsSeen();
+    const a0 = process.hrtime.bigint();
+    const r = await engine.up(program(["127.0.0.1"]));
+    const a1 = process.hrtime.bigint();
+    expect(r.errors).toEqual([]);
+    await waitForReload(before);
+    let seen = false;
+    while (!seen && process.hrtime.bigint() - a1 < 10_000_000_000n) {
+      seen = inGuest(["nfs-cat", url(HOST_IP, "/pub/hello.txt")]).code !== 0;
+      if (!seen) await new Promise((res) => setTimeout(res, 50));
+    }
+    const a2 = process.hrtime.bigint();
+    expect(seen).toBe(true);
+    const n0 = process.hrtime.bigint();
+    await engine.up(program(["127.0.0.1"]));
+    const n1 = process.hrtime.bigint();
+    const ms = (d: bigint) => (Number(d) / 1e6).toFixed(0);
+    console.log(
+      `ganesha bench: libnfs NFSv4 read ${mib} MiB over loopback ${(mib / (Number(t1 - t0) / 1e9)).toFixed(0)} MiB/s; ` +
+        `export change apply (ganesha parser check + write + SIGHUP) ${ms(a1 - a0)} ms, client sees it after ${ms(a2 - a0)} ms; no-change up ${ms(n1 - n0)} ms`,
+    );
+    fs.rmSync(big);
+  }, 60_000);
 
   it("destroy removes the EXPORT blocks and reloads: the files are no longer served", async () => {
     const before = reloadsSeen();

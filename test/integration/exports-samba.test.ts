@@ -311,6 +311,23 @@ describe("hardened SMB3 share on a real smbd", () => {
     fs.rmSync(path.join(data, "big.bin"));
   }, 120_000);
 
+  it("shares applied in parallel all end up in the index (locked compare-and-swap)", async () => {
+    const { LocalHost } = await import("../../core/connection");
+    const { syncShareIndex } = await import("../../components/exports/smbChecks");
+    const sdir = path.join(dir, "race.d");
+    const index = path.join(dir, "race.conf");
+    fs.mkdirSync(sdir);
+    const host = new LocalHost();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        fs.writeFileSync(path.join(sdir, `s${i}.conf`), `[s${i}]\n\tpath = /tmp\n`);
+        await syncShareIndex(host, sdir, index);
+      }),
+    );
+    const lines = fs.readFileSync(index, "utf8").split("\n").filter((l) => l.startsWith("include = "));
+    expect(lines).toEqual(Array.from({ length: 8 }, (_, i) => `include = ${sdir}/s${i}.conf`));
+  });
+
   it("destroy removes the share, the users and the config", async () => {
     const probe = path.join(dir, "probe.conf");
     fs.writeFileSync(probe, `[global]\n\tpassdb backend = tdbsam:${dir}/passdb.tdb\n\tprivate dir = ${dir}/state/private\n\tlock directory = ${dir}/state/lock\n\tstate directory = ${dir}/state/state\n\tcache directory = ${dir}/state/cache\n`);

@@ -7,7 +7,8 @@
  * Two file-backed zfs-fuse pools in a temp dir, a dataset with compression off filled with
  * random data, one snapshot; then each way receives the same full stream into a new dataset:
  *   raw-local   sh -c 'zfs send S | zfs receive T'
- *   kvmshare    pipeCommands(LocalHost, zfs send, LocalHost, zfs receive)   (through Node)
+ *   kvmshare    pipeCommands(LocalHost, zfs send, LocalHost, zfs receive)   (a direct kernel pipe)
+ *   kvmshare relay  the same with countBytes: the bytes relayed through Node (what SSH targets get)
  *   raw-ssh     sh -c 'zfs send S | ssh -c aes128-gcm@openssh.com root@127.0.0.1 zfs receive T'
  *   kvmshare-ssh pipeCommands(LocalHost, zfs send, SshHost(aes128-gcm), zfs receive)
  * and prints MiB/s (stream bytes / wall time). Everything it made is destroyed at the end.
@@ -51,14 +52,15 @@ async function main(): Promise<void> {
     fs.writeFileSync(keyFile, sshd.spec.privateKey!, { mode: 0o600 });
     const sshArgs = `-i ${keyFile} -p ${sshd.spec.port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -c aes128-gcm@openssh.com root@127.0.0.1`;
 
-    const rows: { way: string; bytes: number; seconds: number; mibPerSec: number }[] = [];
+    const rows: { way: string; seconds: number; mibPerSec: number }[] = [];
     const streamBytes = Number(execFileSync("sh", ["-c", 'zfs send "$1" | wc -c', "sh", snap], { encoding: "utf8" }).trim());
+    const rate = (way: string, r: { seconds: number }) => ({ way, seconds: r.seconds, mibPerSec: streamBytes / 1048576 / r.seconds });
     const timeShell = (way: string, script: string, target: string) => {
       const t0 = process.hrtime.bigint();
       const r = spawnSync("sh", ["-c", script, "sh", snap, target], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`${way}: ${r.stderr}`);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      rows.push({ way, bytes: streamBytes, seconds, mibPerSec: streamBytes / 1048576 / seconds });
+      rows.push({ way, seconds, mibPerSec: streamBytes / 1048576 / seconds });
     };
     const settle = async (target: string) => {
       // Each way starts from the same state: the previous target destroyed, zfs-fuse's dirty data flushed.
@@ -71,11 +73,12 @@ async function main(): Promise<void> {
       // alternate the order, so neither way always runs on a warmer system
       const ways: [string, () => Promise<void>][] = [
         ["raw-local (sh pipe)", async () => timeShell("raw-local (sh pipe)", 'zfs send "$1" | zfs receive "$2"', `${dst}/t`)],
-        ["kvmshare local", async () => void rows.push({ way: "kvmshare local", ...(await pipeCommands(local, ["zfs", "send", snap], local, ["zfs", "receive", `${dst}/t`])) })],
+        ["kvmshare local", async () => void rows.push(rate("kvmshare local (direct pipe)", await pipeCommands(local, ["zfs", "send", snap], local, ["zfs", "receive", `${dst}/t`])))],
+        ["kvmshare local relay", async () => void rows.push(rate("kvmshare local (relay through Node)", await pipeCommands(local, ["zfs", "send", snap], local, ["zfs", "receive", `${dst}/t`], { countBytes: true })))],
         ["raw-ssh", async () => timeShell("raw-ssh (sh pipe, ssh aes128-gcm)", `zfs send "$1" | ssh ${sshArgs} zfs receive "$2"`, `${dst}/t`)],
-        ["kvmshare ssh", async () => void rows.push({ way: "kvmshare ssh (ssh2 aes128-gcm)", ...(await pipeCommands(local, ["zfs", "send", snap], ssh, ["zfs", "receive", `${dst}/t`])) })],
+        ["kvmshare ssh", async () => void rows.push(rate("kvmshare ssh (ssh2 aes128-gcm)", await pipeCommands(local, ["zfs", "send", snap], ssh, ["zfs", "receive", `${dst}/t`])))],
       ];
-      const order = round % 2 ? [0, 1, 2, 3] : [1, 0, 3, 2];
+      const order = round % 2 ? [0, 1, 2, 3, 4] : [2, 1, 0, 4, 3];
       for (const i of order) {
         await settle(`${dst}/t`);
         await ways[i][1]();
@@ -90,8 +93,12 @@ async function main(): Promise<void> {
       const v = rows.filter((r) => r.way.startsWith(way)).map((r) => r.mibPerSec).sort((a, b) => a - b);
       return v[Math.floor(v.length / 2)];
     };
-    const [rl, kl, rs, ks] = [median("raw-local"), median("kvmshare local"), median("raw-ssh"), median("kvmshare ssh")];
-    process.stdout.write(`median MiB/s: raw local ${rl.toFixed(1)}, kvmshare local ${kl.toFixed(1)} (${((kl / rl) * 100).toFixed(0)} %); raw ssh ${rs.toFixed(1)}, kvmshare ssh ${ks.toFixed(1)} (${((ks / rs) * 100).toFixed(0)} %)\n`);
+    const [rl, kl, kr, rs, ks] = [median("raw-local"), median("kvmshare local (direct"), median("kvmshare local (relay"), median("raw-ssh"), median("kvmshare ssh")];
+    const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+    process.stdout.write(
+      `median MiB/s: raw local ${rl.toFixed(1)}, kvmshare local direct ${kl.toFixed(1)} (${pct(kl, rl)}), relay ${kr.toFixed(1)} (${pct(kr, rl)}); ` +
+        `raw ssh ${rs.toFixed(1)}, kvmshare ssh ${ks.toFixed(1)} (${pct(ks, rs)})\n`,
+    );
   } finally {
     if (sshd?.proc.pid) process.kill(sshd.proc.pid, "SIGTERM");
     await destroyPoolIfPresent(src).catch((e) => process.stderr.write(`${e}\n`));

@@ -20,7 +20,7 @@ import { Checker } from "../../core/validate";
 import { datasetExists, listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
 import { validateDatasetName } from "./zfsDatasetKind";
 import { describeZfs, detectZfs, unmet, ZfsInfo } from "./zfsFeatures";
-import { PipeError, pipeCommands } from "./zfsStream";
+import { PipeError, pipeCommands, PipeResult } from "./zfsStream";
 
 export const REPLICATION_PROPERTY = "kvmshare:replication";
 
@@ -266,6 +266,10 @@ async function prune(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: st
   }
 }
 
+function describeTransfer(r: PipeResult): string {
+  return r.bytes !== undefined ? `${r.bytes} bytes in ${r.seconds.toFixed(2)} s (${r.mibPerSec!.toFixed(1)} MiB/s)` : `${r.seconds.toFixed(2)} s (direct local pipe)`;
+}
+
 /** zfs-fuse: a FUSE mount serves stale cached pages after a receive; a remount shows the received data. */
 async function remount(dst: Host, target: string, log: (m: string) => void): Promise<void> {
   const got = await zfsGet(dst, [target], ["mounted"]);
@@ -298,7 +302,7 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
   const token = await resumeToken(dst, dstInfo, spec.target);
   if (token) {
     const r = await pipeCommands(src, ["zfs", "send", "-t", token], dst, ["zfs", "receive", "-s", spec.target]);
-    log(`resumed interrupted receive into ${spec.target}: ${r.bytes} bytes, ${r.mibPerSec.toFixed(1)} MiB/s`);
+    log(`resumed interrupted receive into ${spec.target}: ${describeTransfer(r)}`);
   }
   const taken = new Set((await listSnapshots(src, spec.source)).map((s) => s.snap));
   let to = `${prefixOf(spec)}-${stamp(new Date())}`;
@@ -311,7 +315,7 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
   const kind = plan.mode === "diverged" ? `forced (${plan.reason}; allowDestroy: true)` : plan.mode;
   try {
     const r = await pipeCommands(src, plan.send, dst, plan.receive);
-    log(`${kind} send ${plan.from ? plan.from + " -> " : ""}${spec.source}@${to} to ${spec.target} on ${dst.label}: ${r.bytes} bytes in ${r.seconds.toFixed(2)} s (${r.mibPerSec.toFixed(1)} MiB/s)`);
+    log(`${kind} send ${plan.from ? plan.from + " -> " : ""}${spec.source}@${to} to ${spec.target} on ${dst.label}: ${describeTransfer(r)}`);
   } catch (e) {
     if (e instanceof PipeError && /modified since most recent snapshot|does not match incremental source|destination .* exists|has been modified/i.test(e.targetStderr)) {
       // zfs-fuse cannot tell beforehand (no `written`): the receive refused it, nothing was destroyed.

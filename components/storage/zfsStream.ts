@@ -61,10 +61,13 @@ async function start(host: Host, argv: readonly string[]): Promise<Proc> {
 }
 
 export interface PipeResult {
-  bytes: number;
+  /** Bytes that went through; undefined for a direct local pipe (nothing counted them). */
+  bytes?: number;
   seconds: number;
-  /** MiB/s over the whole run. */
-  mibPerSec: number;
+  /** MiB/s over the whole run (when bytes are known). */
+  mibPerSec?: number;
+  /** "direct" (a kernel pipe between two local processes) or "relay" (through this process). */
+  via: "direct" | "relay";
 }
 
 /** Thrown when either side of a pipe failed; carries both sides' exit codes and stderr. */
@@ -90,8 +93,9 @@ export async function pipeCommands(
   srcArgv: readonly string[],
   dst: Host,
   dstArgv: readonly string[],
-  opts: { onProgress?: (bytes: number) => void; timeoutMs?: number } = {},
+  opts: { onProgress?: (bytes: number) => void; timeoutMs?: number; countBytes?: boolean } = {},
 ): Promise<PipeResult> {
+  if (!sshClientOf(src) && !sshClientOf(dst) && !opts.onProgress && !opts.countBytes) return directPipe(srcArgv, dstArgv, opts.timeoutMs);
   const t0 = process.hrtime.bigint();
   const reader = await start(dst, dstArgv);
   let writer: Proc;
@@ -120,5 +124,42 @@ export async function pipeCommands(
     const side = rc !== 0 ? `${quoteArgv(dstArgv)} on ${dst.label} (exit ${rc}): ${reader.stderr().trim()}` : `${quoteArgv(srcArgv)} on ${src.label} (exit ${sc}): ${writer.stderr().trim()}`;
     throw new PipeError(`pipe failed: ${side}`, sc, writer.stderr(), rc, reader.stderr());
   }
-  return { bytes, seconds, mibPerSec: bytes / 1048576 / Math.max(seconds, 1e-9) };
+  return { bytes, seconds, mibPerSec: bytes / 1048576 / Math.max(seconds, 1e-9), via: "relay" };
+}
+
+/**
+ * Both ends on this machine: hand the receiver's stdin to the sender as its stdout, so the bytes
+ * go through one kernel pipe like `send | receive` in a shell (measured: a relay through Node ran
+ * at 40-60 % of the shell pipe on a loaded 2-core host, the direct pipe at par).
+ */
+async function directPipe(srcArgv: readonly string[], dstArgv: readonly string[], timeoutMs?: number): Promise<PipeResult> {
+  const t0 = process.hrtime.bigint();
+  const collect = (child: ReturnType<typeof spawn>, into: Buffer[]) => child.stderr?.on("data", (d: Buffer) => into.push(d));
+  const rerr: Buffer[] = [];
+  const werr: Buffer[] = [];
+  const reader = spawn(dstArgv[0], dstArgv.slice(1), { stdio: ["pipe", "ignore", "pipe"] });
+  collect(reader, rerr);
+  const readerDone = new Promise<number>((resolve) => {
+    reader.on("error", (e) => (rerr.push(Buffer.from(String(e.message))), resolve(127)));
+    reader.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  const writer = spawn(srcArgv[0], srcArgv.slice(1), { stdio: ["ignore", reader.stdin!, "pipe"] });
+  reader.stdin!.destroy(); // only the two children hold the pipe now: EOF reaches the reader when the writer exits
+  collect(writer, werr);
+  const writerDone = new Promise<number>((resolve) => {
+    writer.on("error", (e) => (werr.push(Buffer.from(String(e.message))), resolve(127)));
+    writer.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  readerDone.then((c) => {
+    if (c !== 0) writer.kill("SIGTERM");
+  });
+  const timer = timeoutMs ? setTimeout(() => (writer.kill("SIGTERM"), reader.kill("SIGTERM")), timeoutMs) : undefined;
+  const [sc, rc] = await Promise.all([writerDone, readerDone]);
+  if (timer) clearTimeout(timer);
+  const [se, re] = [Buffer.concat(werr).toString("utf8"), Buffer.concat(rerr).toString("utf8")];
+  if (sc !== 0 || rc !== 0) {
+    const side = rc !== 0 ? `${quoteArgv(dstArgv)} on local (exit ${rc}): ${re.trim()}` : `${quoteArgv(srcArgv)} on local (exit ${sc}): ${se.trim()}`;
+    throw new PipeError(`pipe failed: ${side}`, sc, se, rc, re);
+  }
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, via: "direct" };
 }

@@ -151,11 +151,16 @@ export async function destroyPoolIfPresent(name: string, fileDir?: string): Prom
   if (fileDir && spawnSync("zpool", ["list", "-H", "-o", "name", name]).status !== 0) {
     spawnSync("zpool", ["import", "-d", fileDir, name]);
   }
-  for (let i = 0; i < 10; i++) {
+  // zfs-fuse can say "pool is busy" for a while after its datasets were used (longer on a
+  // loaded machine): unmount them first (deepest first), then retry for up to a minute.
+  const deadline = Date.now() + 60_000;
+  for (let i = 1; Date.now() < deadline; i++) {
     if (spawnSync("zpool", ["list", "-H", "-o", "name", name]).status !== 0) return;
+    const mounted = spawnSync("zfs", ["list", "-H", "-o", "name", "-r", name], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).reverse();
+    for (const ds of mounted) spawnSync("zfs", ["unmount", "-f", ds]);
     const r = spawnSync("zpool", ["destroy", "-f", name], { encoding: "utf8" });
     if (r.status === 0) return;
-    await sleep(300 * (i + 1));
+    await sleep(Math.min(500 * i, 5000));
   }
   throw new Error(`zfsFuse: could not destroy test pool ${name}`);
 }

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SharePerformanceCheck } from "../../components/perf";
+import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { LocalHost } from "../../core/connection";
 import { formatTable, runPerfCheck } from "../../perf";
 import { Engine } from "../harness/engine";
@@ -41,6 +42,7 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
   afterAll(async () => {
     if (engine) await engine.destroy();
     await destroyPoolIfPresent(pool, dir);
+    await destroyPoolIfPresent(`${pool}c`, dir);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     await lease?.release();
   });
@@ -94,5 +96,40 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
       runPerfCheck(new LocalHost(), { name: "zfs-tiny", path: tiny, fio: { runtimeSec: 1, sizePerJob: "64M", direct: false, ioEngine: "psync" } }),
     ).rejects.toThrow(/fio failed on local \(exit \d+\):[\s\S]*hint: not enough free space: lower fio.sizePerJob or fio.jobs/);
     expect(fs.readdirSync(tiny)).toEqual([]);
+  });
+
+  it("composes with ZfsPool and ZfsDataset: path from the dataset's mountpoint output, trigger from its guid, a second up changes nothing", async () => {
+    const stack = new Engine({ stateFile: path.join(dir, "composed.json") });
+    const program = () => {
+      const p = new ZfsPool("tank", { poolName: `${pool}c`, vdevs: [{ type: "disk", devices: [path.join(dir, "cvdev")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "cmnt"), allowDestroy: true });
+      const ds = new ZfsDataset("share", { pool: p, datasetName: `${pool}c/share`, properties: { atime: "off" }, allowDestroy: true });
+      new SharePerformanceCheck(
+        "composed",
+        {
+          path: ds.mountpoint.apply((m) => m ?? ""),
+          trigger: ds.guid.apply((g) => g ?? ""),
+          fio: { runtimeSec: 1, sizePerJob: "8M", direct: false, ioEngine: "psync", ioDepth: 1 },
+          thresholds: { minIops: 1 },
+          reportPath: path.join(dir, "composed-report.json"),
+        },
+        { dependsOn: [ds] },
+      );
+    };
+    try {
+      const r = await stack.up(program);
+      expect(r.errors).toEqual([]);
+      expect(r.changes.map((c) => `${c.op} ${c.name}`)).toEqual(["create tank-pool", "create share-dataset", "create composed-run"]);
+      const out = r.outputs["composed-run"];
+      expect(out.passed).toBe(true);
+      expect((out.spec as { path: string; trigger: string }).path).toBe(path.join(dir, "cmnt", "share"));
+      expect((out.spec as { trigger: string }).trigger).toBe(execFileSync("zfs", ["get", "-Hp", "-o", "value", "guid", `${pool}c/share`], { encoding: "utf8" }).trim());
+      const again = await stack.up(program);
+      expect(again.errors).toEqual([]);
+      expect(again.changes).toEqual([]);
+    } finally {
+      const d = await stack.destroy();
+      expect(d.errors).toEqual([]);
+    }
+    expect(fs.existsSync(path.join(dir, "composed-report.json"))).toBe(false);
   });
 });

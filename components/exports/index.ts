@@ -1,4 +1,5 @@
 export * from "./nfsExport";
+export * from "./kernelNfsServer";
 export * from "./sambaServer";
 export * from "./smbShare";
 export * from "./smbUser";

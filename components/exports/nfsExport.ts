@@ -113,11 +113,7 @@ export class NfsExport extends pulumi.ComponentResource {
     if (problems.length) throw new ValidationError(`NfsExport ${name}`, problems);
     if (typeof args.path === "string") declared.push({ label: name, spec: resolved, connection: conn });
 
-    const spec = pulumi.output(args.path).apply((p) => {
-      const s = resolveNfsExport(name, { ...plain, path: p });
-      if (args.backend === "ganesha" && args.ganesha?.pseudo === undefined) s.pseudo = p;
-      return s;
-    });
+    const spec = pulumi.output(args.path).apply((p) => resolveNfsExport(name, { ...plain, path: p }));
     const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", require.resolve("./nfsExportKind"), `${name}-export`, { connection: args.connection, spec }, { parent: this });
 
     const hosts = resolved.clients.map((c) => c.host);

@@ -68,7 +68,7 @@ const FORBIDDEN: { field: string; when: (a: PlainNfsExportArgs, b: NfsBackend) =
   { field: "ganesha", when: (a, b) => b === "kernel" && a.ganesha !== undefined, value: (a) => a.ganesha, message: "only applies to backend 'ganesha'; remove it or set backend: 'ganesha'" },
   { field: "kernel", when: (a, b) => b === "ganesha" && a.kernel !== undefined, value: (a) => a.kernel, message: "only applies to backend 'kernel'; remove it or set backend: 'kernel'" },
   { field: "fsid", when: (a, b) => b === "ganesha" && a.fsid !== undefined, value: (a) => a.fsid, message: "ganesha uses the file system's own id and builds the NFSv4 root itself; remove fsid (set ganesha.pseudo for the path clients see)" },
-  { field: "nfsv4Only", when: (a, b) => b === "kernel" && a.nfsv4Only !== undefined, value: (a) => a.nfsv4Only, message: "the kernel server picks NFS versions server-wide ([nfsd] vers3=n in /etc/nfs.conf), not per export; remove nfsv4Only or use backend 'ganesha'" },
+  { field: "nfsv4Only", when: (a, b) => b === "kernel" && a.nfsv4Only !== undefined, value: (a) => a.nfsv4Only, message: "the kernel server picks NFS versions server-wide, not per export; remove nfsv4Only and declare a KernelNfsServer (nfsv4Only: true writes [nfsd] vers3=n), or use backend 'ganesha'" },
   { field: "sync", when: (a, b) => b === "ganesha" && (a.sync === false || a.clients?.some?.((c) => typeof c === "object" && c.sync === false)), value: () => false, message: "ganesha has no async exports (it honours the client's stable-write requests); remove sync: false" },
 ];
 

@@ -4,11 +4,17 @@
  * where /etc is an overlay and /var/lib/nfs a sandbox directory, so the machine's real
  * /etc/exports(.d) and export table are never touched.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { NfsExport } from "../../components/exports";
+import { KernelNfsServer, NfsExport } from "../../components/exports";
+import { NFSCONF_CHECK } from "../../components/exports/kernelNfsServerKind";
+import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
+
+// Real programs on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 // The test's reload: `exportfs -ra` on the sandbox (a constant script; paths as parameters).
 const SANDBOX_RELOAD = `set -e
@@ -192,5 +198,52 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
     expect(d.errors).toEqual([]);
     expect(fs.existsSync(path.join(exportsDir, "guests.exports"))).toBe(false);
     expect(etab()).not.toContain(data);
+  });
+
+  describe("KernelNfsServer: NFSv4.x only", () => {
+    let conf: string;
+    let restarts: string;
+    const RESTART = 'echo restart >> "$1"';
+    const server = (over: Record<string, unknown> = {}) => () => {
+      new KernelNfsServer("nfsd", { confPath: conf, restartCommand: ["sh", "-c", RESTART, "sh", restarts], ...over });
+    };
+    const count = () => (fs.existsSync(restarts) ? fs.readFileSync(restarts, "utf8").split("\n").filter(Boolean).length : 0);
+    const get = (key: string) => spawnSync("nfsconf", ["--file", conf, "--get", "nfsd", key], { encoding: "utf8" }).stdout.trim();
+    let e2: Engine;
+
+    beforeAll(() => {
+      conf = path.join(dir, "nfs.conf.d", "kvmshare.conf");
+      restarts = path.join(dir, "restarts");
+      e2 = new Engine({ stateFile: path.join(dir, "state-nfsd.json") });
+    });
+
+    it("writes a drop-in nfsconf reads as vers3=n, udp=n, and restarts nfsd once", async () => {
+      const r = await e2.up(server({ threads: 16 }));
+      expect(r.errors).toEqual([]);
+      expect([get("vers3"), get("udp"), get("vers4.2"), get("threads")]).toEqual(["n", "n", "y", "16"]);
+      expect(count()).toBe(1);
+      expect((await e2.up(server({ threads: 16 }))).changes).toEqual([]);
+      expect(count()).toBe(1);
+    });
+
+    it("drift: vers3 switched back on by hand is reported after refresh", async () => {
+      fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace("vers3=n", "vers3=y"));
+      const p = await e2.preview(server({ threads: 16 }), { refresh: true });
+      expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("observed.content");
+      await e2.up(server({ threads: 16 }));
+      expect(get("vers3")).toBe("n");
+      expect(count()).toBe(2);
+      await e2.destroy();
+      expect(fs.existsSync(conf)).toBe(false);
+    });
+
+    it("the nfsconf check refuses a malformed file (nfsconf itself exits 0 on it)", async () => {
+      const host = new LocalHost();
+      const bad = await host.run(["sh", "-c", NFSCONF_CHECK, "sh"], { stdin: "[nfsd\nvers3 n\n", check: false });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/config error at .*line not empty and not an assignment/);
+      const good = await host.run(["sh", "-c", NFSCONF_CHECK, "sh"], { stdin: "[nfsd]\nvers3=n\n", check: false });
+      expect(good.code).toBe(0);
+    });
   });
 });

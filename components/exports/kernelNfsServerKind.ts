@@ -1,0 +1,114 @@
+/**
+ * Kind: the kernel NFS server's version settings, as an `/etc/nfs.conf.d` drop-in (`[nfsd]`
+ * `vers3=n` for NFSv4.x only). Exports cannot choose NFS versions; nfsd does, server-wide.
+ * Checked with `nfsconf --dump` (which reports syntax errors on stderr but exits 0, so its
+ * messages are read); the server is restarted (versions need it) only when the file changed.
+ */
+import { CommandError, Host } from "../../core/connection";
+import { HostKind } from "../../core/hostKind";
+import { render } from "../../core/render";
+import { Checker } from "../../core/validate";
+import { probeFile } from "../files/managedFileKind";
+
+export interface KernelNfsServerSpec {
+  name: string;
+  /** The drop-in file. */
+  confPath: string;
+  /** Refuse NFSv3 (and v2): `vers3=n`. */
+  nfsv4Only: boolean;
+  /** Also refuse NFSv4.0 (4.1+ only: sessions, no callbacks through firewalls). */
+  disableNfs40: boolean;
+  /** nfsd threads (`threads=`), unset: the distribution's default. */
+  threads?: number;
+  restartCommand: string[];
+  check: boolean;
+  [k: string]: unknown;
+}
+
+export type KernelNfsServerState = { content: string; mode: string };
+
+export const NFSCONF_CHECK = `set -u
+t=$(mktemp)
+trap 'rm -f -- "$t"' EXIT
+cat > "$t"
+out=$(nfsconf --file "$t" --dump 2>&1 >/dev/null)
+rc=$?
+if printf '%s\\n' "$out" | grep -E "error|warning" >&2; then exit 1; fi
+exit $rc
+`;
+
+export function nfsdSettings(s: KernelNfsServerSpec): { key: string; value: string }[] {
+  const out = [
+    { key: "vers3", value: s.nfsv4Only ? "n" : "y" },
+    { key: "vers4", value: "y" },
+    { key: "vers4.0", value: s.disableNfs40 ? "n" : "y" },
+    { key: "vers4.1", value: "y" },
+    { key: "vers4.2", value: "y" },
+  ];
+  if (s.nfsv4Only) out.push({ key: "udp", value: "n" });
+  if (s.threads !== undefined) out.push({ key: "threads", value: String(s.threads) });
+  return out;
+}
+
+export function renderKernelNfsServer(s: KernelNfsServerSpec): string {
+  return render("exports-nfsconf.hbs", { name: s.name, settings: nfsdSettings(s) });
+}
+
+export function validateKernelNfsServer(s: KernelNfsServerSpec) {
+  const c = new Checker("KernelNfsServer");
+  c.absPath("confPath", s.confPath);
+  if (typeof s.confPath === "string" && !s.confPath.endsWith(".conf")) c.add("confPath", s.confPath, "must end in .conf (nfs-utils only reads *.conf from /etc/nfs.conf.d)");
+  if (typeof s.nfsv4Only !== "boolean") c.add("nfsv4Only", s.nfsv4Only, "must be true or false");
+  if (typeof s.disableNfs40 !== "boolean") c.add("disableNfs40", s.disableNfs40, "must be true or false");
+  if (s.disableNfs40 && !s.nfsv4Only) c.add("disableNfs40", true, "leaves NFSv3 on while turning NFSv4.0 off; set nfsv4Only: true as well (or drop disableNfs40)");
+  c.int("threads", s.threads, 1, 1024, "nfsd threads; 8 per core is a common start");
+  if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((a) => typeof a !== "string" || !a)) {
+    c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'nfs-server']");
+  }
+  return c.problems;
+}
+
+async function check(host: Host, s: KernelNfsServerSpec, content: string): Promise<void> {
+  const r = await host.run(["sh", "-c", NFSCONF_CHECK, "sh"], { stdin: content, check: false });
+  if (r.code !== 0) {
+    throw new CommandError(["nfsconf", "--dump", `(candidate for ${s.confPath})`], r.code, `nfsconf refused the new ${s.confPath}; the live file was left as it was:\n${(r.stderr + r.stdout).trim()}`, host.label);
+  }
+}
+
+export const kind: HostKind<KernelNfsServerSpec, KernelNfsServerState> = {
+  name: "KernelNfsServer",
+  version: 1,
+  validate: validateKernelNfsServer,
+  async preflight(host, s) {
+    const r = await host.run(["sh", "-c", "command -v nfsconf >/dev/null 2>&1"], { check: false });
+    return s.check && r.code !== 0 ? [{ field: "check", value: true, message: `nfsconf is not installed on ${host.label}; install nfs-common / nfs-kernel-server` }] : [];
+  },
+  render: (s) => ({ content: renderKernelNfsServer(s), mode: "0644" }),
+  async probe(host, s) {
+    const f = await probeFile(host, s.confPath);
+    return f ? { content: f.content, mode: f.mode } : undefined;
+  },
+  compare(desired, observed) {
+    if (!observed) return ["(absent on host)"];
+    return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+  },
+  async apply(host, { spec, desired, live, log }) {
+    const rewrite = !live || live.content !== desired.content;
+    if (rewrite && spec.check) await check(host, spec, desired.content);
+    if (rewrite || live.mode !== desired.mode) {
+      await host.run(["mkdir", "-p", "--", spec.confPath.slice(0, spec.confPath.lastIndexOf("/")) || "/"]);
+      await host.writeFileAtomic(spec.confPath, desired.content, { mode: desired.mode });
+    }
+    if (rewrite) {
+      log(`wrote ${spec.confPath}; restarting nfsd (${spec.restartCommand.join(" ")})`);
+      await host.run(spec.restartCommand);
+    }
+  },
+  async remove(host, spec, _observed, log) {
+    if (await host.removeFile(spec.confPath)) {
+      log(`removed ${spec.confPath}; restarting nfsd`);
+      await host.run(spec.restartCommand);
+    }
+  },
+  id: (s) => `KernelNfsServer:${s.confPath}`,
+};

@@ -149,18 +149,23 @@ export function tcCommands(device: string, shaping: Shaping): TcCommand[] {
   }
   // htb's quantum: rate/r2q bytes, kept inside the 1 500 - 200 000 range tc likes (no warnings).
   const quantum = (mbit: number) => String(Math.min(200_000, Math.max(1600, Math.round((mbit * 1e6) / 8 / 10))));
+  // Bursts of ~10 ms at the ceiling: tc's own default on a high-resolution timer is about one
+  // packet, which loses tokens whenever the sender is descheduled for a moment.
+  const burst = (mbit: number) => String(Math.max(1600, Math.round((mbit * 1e6) / 8 / 100)));
   const cmds: TcCommand[] = [
     { argv: tc("qdisc", "del", "dev", device, "root"), mayFail: true },
     { argv: tc("qdisc", "add", "dev", device, "root", "handle", HANDLE, "htb", "default", hex(shaping.defaultClass)) },
     {
       argv: tc("class", "add", "dev", device, "parent", HANDLE, "classid", "1:1", "htb",
-        "rate", `${kbit(shaping.rateMbit)}kbit`, "ceil", `${kbit(shaping.rateMbit)}kbit`, "quantum", quantum(shaping.rateMbit)),
+        "rate", `${kbit(shaping.rateMbit)}kbit`, "ceil", `${kbit(shaping.rateMbit)}kbit`,
+        "burst", burst(shaping.rateMbit), "cburst", burst(shaping.rateMbit), "quantum", quantum(shaping.rateMbit)),
     },
   ];
   for (const k of [...shaping.classes].sort((a, b) => a.id - b.id)) {
     cmds.push({
       argv: tc("class", "add", "dev", device, "parent", "1:1", "classid", `1:${hex(k.id)}`, "htb",
-        "rate", `${kbit(k.rateMbit)}kbit`, "ceil", `${kbit(k.ceilMbit)}kbit`, "prio", String(k.prio), "quantum", quantum(k.rateMbit)),
+        "rate", `${kbit(k.rateMbit)}kbit`, "ceil", `${kbit(k.ceilMbit)}kbit`, "burst", burst(k.ceilMbit), "cburst", burst(k.ceilMbit),
+        "prio", String(k.prio), "quantum", quantum(k.rateMbit)),
     });
   }
   for (const k of [...shaping.classes].sort((a, b) => a.id - b.id)) {

@@ -27,9 +27,9 @@ describe("commands", () => {
     expect(cmds.map((c) => (c.mayFail ? "-" : "") + c.argv.join(" "))).toEqual([
       "-tc qdisc del dev br0 root",
       "tc qdisc add dev br0 root handle 1: htb default 20",
-      "tc class add dev br0 parent 1: classid 1:1 htb rate 1000000kbit ceil 1000000kbit quantum 200000",
-      "tc class add dev br0 parent 1:1 classid 1:10 htb rate 300000kbit ceil 800000kbit prio 1 quantum 200000",
-      "tc class add dev br0 parent 1:1 classid 1:20 htb rate 10000kbit ceil 1000000kbit prio 0 quantum 125000",
+      "tc class add dev br0 parent 1: classid 1:1 htb rate 1000000kbit ceil 1000000kbit burst 1250000 cburst 1250000 quantum 200000",
+      "tc class add dev br0 parent 1:1 classid 1:10 htb rate 300000kbit ceil 800000kbit burst 1000000 cburst 1000000 prio 1 quantum 200000",
+      "tc class add dev br0 parent 1:1 classid 1:20 htb rate 10000kbit ceil 1000000kbit burst 1250000 cburst 1250000 prio 0 quantum 125000",
       "tc filter add dev br0 parent 1: protocol ip prio 1 u32 match ip dst 192.168.122.10/32 flowid 1:10",
       "tc filter add dev br0 parent 1: protocol ip prio 1 u32 match ip src 10.0.0.0/8 flowid 1:10",
     ]);

@@ -13,9 +13,9 @@ import * as path from "path";
 import { NfsExport } from "../../components/exports";
 import { Engine } from "../harness/engine";
 
-
 // Real daemons on a shared 2-core machine: allow for load.
 jest.setTimeout(60_000);
+
 const PORT = 21000 + (process.pid % 1000);
 const NS = `ks-exp-${process.pid}`;
 const SUBNET = `10.${200 + (process.pid % 50)}.${process.pid % 250}`;

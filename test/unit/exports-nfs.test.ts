@@ -10,6 +10,7 @@ import { parseGaneshaExports, parseKernelExports } from "../../components/export
 import { kernelOptions, renderNfsExport } from "../../components/exports/nfsRender";
 import { defaultExportId } from "../../components/exports/nfsSpec";
 import { conflictsBetween, PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/exports/nfsValidate";
+import { KernelNfsServerSpec, renderKernelNfsServer, validateKernelNfsServer } from "../../components/exports/kernelNfsServerKind";
 import { formatProblem } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
 
@@ -226,5 +227,22 @@ describe("NfsExport component under mocks", () => {
     const { NfsExport } = await import("../../components/exports");
     new NfsExport("first", { path: "/tank/c", clients: ["10.1.1.1"], access: "rw" });
     expect(() => new NfsExport("second", { path: "/tank/c", clients: ["10.1.1.1"], access: "ro" })).toThrow(/is also exported to 10\.1\.1\.1 by NfsExport 'first'/);
+  });
+});
+
+describe("KernelNfsServer (NFS versions are server-wide on the kernel server)", () => {
+  const spec = (over: Partial<KernelNfsServerSpec> = {}): KernelNfsServerSpec => ({ name: "nfsd", confPath: "/etc/nfs.conf.d/kvmshare.conf", nfsv4Only: true, disableNfs40: false, restartCommand: ["systemctl", "restart", "nfs-server"], check: true, ...over });
+  it("renders vers3=n and udp=n for NFSv4.x only", () => {
+    expect(renderKernelNfsServer(spec({ threads: 16 }))).toMatchSnapshot();
+  });
+  it("refuses NFSv4.0 off with NFSv3 on, a drop-in nfs-utils would not read, and a bad thread count", () => {
+    expect(validateKernelNfsServer(spec({ nfsv4Only: false, disableNfs40: true, confPath: "/etc/nfs.conf.d/kvmshare", threads: 0 })).map(formatProblem)).toEqual([
+      "confPath: must end in .conf (nfs-utils only reads *.conf from /etc/nfs.conf.d) (got '/etc/nfs.conf.d/kvmshare')",
+      "disableNfs40: leaves NFSv3 on while turning NFSv4.0 off; set nfsv4Only: true as well (or drop disableNfs40) (got true)",
+      "threads: must be an integer from 1 to 1024 (nfsd threads; 8 per core is a common start) (got 0)",
+    ]);
+  });
+  it("is where the kernel backend's nfsv4Only message points", () => {
+    expect(messages(base({ nfsv4Only: true })).join("\n")).toMatch(/declare a KernelNfsServer/);
   });
 });

@@ -197,6 +197,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
       throw new Error(`sysctl: no such key${missing.length > 1 ? "s" : ""} on ${at}: ${missing.map(label).join(", ")}`);
     }
     const origFile = originalsPath(spec.stateDir, "sysctl", spec.netns, spec.name);
+    const firstApply = (await host.readFile(origFile)) === undefined;
     const originals = await recordOriginals(host, origFile, current);
 
     // Keys this profile no longer sets go back to what they were before kvmshare touched them.
@@ -220,6 +221,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
       // Leave the host as it was: undo what did take, and do not persist a profile the kernel refused.
       const undo = Object.fromEntries(Object.keys(changes).filter((k) => current[k] !== undefined).map((k) => [k, current[k] as string]));
       await setValues(host, spec.netns, undo);
+      if (firstApply) await host.removeFile(origFile);
       const hint = spec.netns
         ? ` Some keys (net.core.rmem_max, net.core.wmem_max, vm.*) are global, not per network namespace: ` +
           `set them in a NetworkTuning without netns (the host's namespace).`

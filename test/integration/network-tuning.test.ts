@@ -109,6 +109,8 @@ describe("sysctl profile in a network namespace", () => {
     expect(msg).toContain(`net.core.rmem_max (sysctl.rmemMax): wanted '33554432', got '${got}'`);
     expect(msg).toMatch(/global, not per network namespace/);
     expect(fs.existsSync(path.join(sysDir, "90-kvmshare-bad.conf"))).toBe(false);
+    const stateDir = path.join(dir, "state");
+    expect(fs.existsSync(stateDir) ? fs.readdirSync(stateDir).filter((f) => f.includes("90-kvmshare-bad")) : []).toEqual([]);
     expect(sysctlIn(pair.nsA, "net.core.somaxconn")).toBe(before);
   });
 

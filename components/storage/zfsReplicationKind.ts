@@ -134,7 +134,12 @@ async function resumeToken(dst: Host, dstInfo: ZfsInfo, target: string): Promise
   return t && t !== "-" ? t : undefined;
 }
 
-/** Estimate the bytes of a send: `zfs send -nvP` where the host has it, else from space accounting. */
+/**
+ * Estimate the bytes of a send. An existing `to` snapshot: `zfs send -nvP` where the host has it.
+ * Otherwise (a dry run plans a snapshot that does not exist yet) from space accounting of the
+ * dataset as it is now: `logicalreferenced` for a full stream and `written@<base>` for an
+ * increment on OpenZFS; `referenced` (and its growth) on zfs-fuse, which has neither.
+ */
 async function estimate(src: Host, srcInfo: ZfsInfo, source: string, from: SnapshotInfo | undefined, to: string | undefined): Promise<{ bytes: number | null; method: string }> {
   if (srcInfo.features.sendEstimate && to) {
     const argv = ["zfs", "send", "-nvP", ...(from ? ["-i", from.name] : []), `${source}@${to}`];
@@ -146,6 +151,11 @@ async function estimate(src: Host, srcInfo: ZfsInfo, source: string, from: Snaps
     const w = await zfsGet(src, [source], [`written@${from.snap}`]);
     const v = w.get(source)?.[`written@${from.snap}`]?.value;
     if (v !== undefined && /^\d+$/.test(v)) return { bytes: Number(v), method: `written@${from.snap} (bytes changed since the base)` };
+  }
+  if (!from && srcInfo.implementation === "openzfs") {
+    const l = await zfsGet(src, [source], ["logicalreferenced"]);
+    const v = l.get(source)?.logicalreferenced?.value;
+    if (v !== undefined && /^\d+$/.test(v)) return { bytes: Number(v), method: `logicalreferenced of ${source} (the data a full stream carries now)` };
   }
   const names = [source, ...(from ? [from.name] : [])];
   const got = await zfsGet(src, names, ["referenced"]);
@@ -174,7 +184,7 @@ export async function planReplication(src: Host, dst: Host, spec: ZfsReplication
   const srcSnaps = await listSnapshots(src, spec.source, [REPLICATION_PROPERTY]);
   const existing = srcSnaps.find((s) => s.snap === to);
   if (!(await datasetExists(dst, spec.target))) {
-    const e = await estimate(src, srcInfo, spec.source, undefined, existing ? to : srcSnaps[srcSnaps.length - 1]?.snap);
+    const e = await estimate(src, srcInfo, spec.source, undefined, existing ? to : undefined);
     return { ...base, mode: "full", from: null, send: ["zfs", "send", `${spec.source}@${to}`], estimatedBytes: e.bytes, estimateMethod: e.method };
   }
   const dstSnaps = await listSnapshots(dst, spec.target);

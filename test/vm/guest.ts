@@ -221,7 +221,7 @@ export async function bootGuest(image: GuestImage, opts: BootOptions = {}): Prom
       "-no-reboot",
       "-kernel", image.kernel,
       "-initrd", image.initrd,
-      "-append", `root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.show_status=false kvmshare.authkey=${authkey}`,
+      "-append", `root=LABEL=kvmshare-root rw console=ttyS0 net.ifnames=0 quiet systemd.show_status=false kvmshare.authkey=${authkey}`,
       "-drive", `file=${overlay},if=virtio,format=qcow2,cache=unsafe`,
       "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
       "-device", "virtio-net-pci,netdev=n0",

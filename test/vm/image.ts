@@ -22,7 +22,7 @@ import * as path from "path";
 import { LocalHost } from "../../core/connection";
 
 /** Bump when the customisation below changes in a way the recipe hash does not see. */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 4;
 
 export type ImageVariant = "base" | "openzfs";
 
@@ -394,7 +394,7 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
     w("etc/hosts", "127.0.0.1 localhost\n127.0.1.1 kvmshare-guest\n");
     fs.rmSync(path.join(rootfs, "etc/resolv.conf"), { force: true });
     w("etc/resolv.conf", "nameserver 10.0.2.3\n");
-    w("etc/fstab", "/dev/vda / ext4 rw,relatime 0 0\n");
+    w("etc/fstab", "LABEL=kvmshare-root / ext4 rw,relatime 0 0\n");
     w("usr/local/sbin/kvmshare-authkey", AUTHKEY_SCRIPT, 0o755);
     w("etc/systemd/system/kvmshare-authkey.service", AUTHKEY_UNIT);
     w("etc/systemd/system/kvmshare-net.service", NET_UNIT);

@@ -1,0 +1,197 @@
+/**
+ * VM lane: components applied in a real Debian guest over SSH through the in-process engine.
+ *   - NfsExport (kernel nfsd) + GuestMount NFSv4.2 nconnect=4 as a systemd unit, drift, destroy
+ *   - NetworkTuning: sysctl profile (BBR, somaxconn, buffers) + tc tbf on eth0, drift, restore
+ *   - the transfer engine into the guest over SSH (SFTP), to its disk and into the NFS mount
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Host } from "../../core/connection";
+import { NfsExport } from "../../components/exports";
+import { GuestMount } from "../../components/guest";
+import { NetworkTuning } from "../../components/network";
+import { copy } from "../../transfer";
+import { Engine } from "../harness/engine";
+import { describeVm, scenario, useGuest } from "./lane";
+
+const EXPORT_DIR = "/srv/kvmshare-nfs";
+const MOUNT = "/mnt/nfs share";
+
+async function sha256In(host: Host, file: string): Promise<string> {
+  return (await host.run(["sha256sum", "--", file], { timeoutMs: 120_000 })).stdout.split(" ")[0];
+}
+
+describeVm("VM lane: kernel NFS export, guest mount, network tuning and transfer in a real guest", () => {
+  const lane = useGuest("kernel-nfs.test.ts", "base");
+  let dir: string;
+  let engine: Engine;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-vm-nfs-"));
+    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // The guest exports a directory and mounts it back over its own loopback: the kernel server
+  // and the kernel client are both the real ones.
+  const nfsProgram = () => () => {
+    const { connection } = lane.guest;
+    const exp = new NfsExport("lane", {
+      connection,
+      path: EXPORT_DIR,
+      clients: ["127.0.0.1"],
+      access: "rw",
+    });
+    new GuestMount(
+      "lane",
+      { connection, where: MOUNT, nfs: { server: "127.0.0.1", exportPath: EXPORT_DIR, version: "4.2", nconnect: 4 } },
+      { dependsOn: [exp] },
+    );
+  };
+
+  scenario(lane, "NFS: NfsExport (kernel) + GuestMount NFSv4.2 nconnect=4 unit; a file written through the mount is read back", async () => {
+    const { host } = lane.guest;
+    await host.run(["mkdir", "-p", EXPORT_DIR, "/etc/exports.d"]);
+    // root_squash maps the client's root to nobody (65534): the export belongs to it. (A 1777
+    // directory would not do: fs.protected_regular refuses O_TRUNC opens of another user's file.)
+    await host.run(["chown", "65534:65534", EXPORT_DIR]);
+    const up = await engine.up(nfsProgram());
+    expect(up.errors).toEqual([]);
+    expect(up.changes.map((s) => s.op)).toEqual(["create", "create"]);
+
+    expect((await host.run(["exportfs", "-v"])).stdout).toMatch(new RegExp(`${EXPORT_DIR}\\s+127\\.0\\.0\\.1\\(.*\\brw\\b.*root_squash`));
+    const unit = (await host.run(["systemd-escape", "--path", "--suffix=mount", MOUNT])).stdout.trim();
+    expect((await host.run(["systemctl", "is-active", unit])).stdout.trim()).toBe("active");
+    expect((await host.run(["systemctl", "is-enabled", unit])).stdout.trim()).toBe("enabled");
+    const mnt = (await host.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "--target", MOUNT])).stdout;
+    expect(mnt).toMatch(/^nfs4\s+127\.0\.0\.1:\/srv\/kvmshare-nfs\s/);
+    expect(mnt).toMatch(/vers=4\.2/);
+    expect(mnt).toMatch(/nconnect=4/);
+    expect(mnt).toMatch(/\bhard\b/);
+
+    await host.run(["dd", "if=/dev/urandom", `of=${MOUNT}/through-nfs.bin`, "bs=1M", "count=16", "conv=fsync", "status=none"]);
+    expect(await sha256In(host, `${EXPORT_DIR}/through-nfs.bin`)).toBe(await sha256In(host, `${MOUNT}/through-nfs.bin`));
+    // root_squash is real: root in the client wrote as nobody.
+    expect((await host.run(["stat", "-c", "%u", `${EXPORT_DIR}/through-nfs.bin`])).stdout.trim()).toBe("65534");
+
+    const again = await engine.up(nfsProgram());
+    expect(again.errors).toEqual([]);
+    expect(again.changes).toEqual([]);
+  });
+
+  scenario(lane, "NFS: an export edited by hand is reported as drift after refresh and put back by up", async () => {
+    const { host } = lane.guest;
+    const file = "/etc/exports.d/lane.exports";
+    const original = await host.readFile(file);
+    expect(original).toMatch(/127\.0\.0\.1\(/);
+    await host.writeFileAtomic(file, original!.replace(/\brw\b/, "ro"));
+    await host.run(["exportfs", "-ra"]);
+    const p = await engine.preview(nfsProgram(), { refresh: true });
+    expect(p.errors).toEqual([]);
+    const drift = p.changes.filter((s) => s.op === "update");
+    expect(drift.map((s) => s.name)).toEqual(["lane-export"]);
+    expect(await host.readFile(file)).not.toBe(original); // preview changed nothing
+
+    const up = await engine.up(nfsProgram());
+    expect(up.errors).toEqual([]);
+    expect(await host.readFile(file)).toBe(original);
+    expect((await host.run(["exportfs", "-v"])).stdout).toMatch(new RegExp(`${EXPORT_DIR}\\s+127\\.0\\.0\\.1\\(.*\\brw\\b`));
+    const clean = await engine.preview(nfsProgram(), { refresh: true });
+    expect(clean.changes.filter((s) => s.op !== "refresh")).toEqual([]);
+  });
+
+  scenario(lane, "transfer: the copy engine sends files into the guest over SSH (disk and NFS mount), bytes identical", async () => {
+    const { host, connection } = lane.guest;
+    const src = path.join(dir, "payload");
+    fs.mkdirSync(src);
+    const big = crypto.randomBytes(24 * 2 ** 20);
+    fs.writeFileSync(path.join(src, "big.bin"), big);
+    fs.writeFileSync(path.join(src, "small name with spaces.txt"), "hello guest\n");
+    const want = crypto.createHash("sha256").update(big).digest("hex");
+
+    for (const dest of ["/root/incoming", `${MOUNT}/incoming`]) {
+      const t0 = Date.now();
+      const r = await copy(src, { kind: "ssh", connection, path: dest }, { streams: 3, chunkSize: 4 * 2 ** 20 });
+      lane.log(`copy to ${dest}: ${r.bytes} bytes in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r.streams} streams (TCG: not a speed figure)`);
+      expect(r.files).toBe(2);
+      expect(r.bytes).toBe(big.length + 12);
+      const landed = (await host.run(["find", dest, "-type", "f"])).stdout.trim().split("\n").sort();
+      expect(landed.map((f) => path.basename(f))).toEqual(["big.bin", "small name with spaces.txt"]);
+      const bigPath = landed.find((f) => f.endsWith("big.bin"))!;
+      expect(await sha256In(host, bigPath)).toBe(want);
+      expect(await host.readFile(landed.find((f) => f.endsWith(".txt"))!)).toBe("hello guest\n");
+      expect((await host.run(["find", dest, "-name", "*.part*"])).stdout.trim()).toBe("");
+    }
+    // Through the mount means on the export.
+    expect(await sha256In(host, `${EXPORT_DIR}/incoming/payload/big.bin`).catch(() => sha256In(host, `${EXPORT_DIR}/incoming/big.bin`))).toBe(want);
+  });
+
+  scenario(lane, "NFS: destroy stops and removes the mount unit and the export", async () => {
+    const { host } = lane.guest;
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    const unit = (await host.run(["systemd-escape", "--path", "--suffix=mount", MOUNT])).stdout.trim();
+    expect((await host.run(["findmnt", "--target", MOUNT, "-n", "-o", "FSTYPE"], { check: false })).stdout).not.toMatch(/nfs/);
+    expect(await host.readFile(`/etc/systemd/system/${unit}`)).toBeUndefined();
+    expect(await host.readFile("/etc/exports.d/lane.exports")).toBeUndefined();
+    expect((await host.run(["exportfs", "-v"])).stdout).not.toContain(EXPORT_DIR);
+    // The data stays: destroying a share never destroys what was shared.
+    expect((await host.run(["ls", EXPORT_DIR])).stdout).toContain("through-nfs.bin");
+  });
+
+  const tuning = (somaxconn: number) => () => {
+    new NetworkTuning("lane", {
+      connection: lane.guest.connection,
+      device: "eth0",
+      sysctl: {
+        tcpCongestionControl: "bbr",
+        somaxconn,
+        tcpRmem: [4096, 131072, 33554432],
+        tcpWmem: [4096, 65536, 33554432],
+        rmemMax: 33554432,
+        wmemMax: 33554432,
+        tcpWindowScaling: true,
+      },
+      shaping: { kind: "tbf", rateMbit: 2000 },
+    });
+  };
+
+  scenario(lane, "NetworkTuning: BBR, somaxconn, buffers and a tbf qdisc applied in the guest kernel and read back", async () => {
+    const { host } = lane.guest;
+    const sysctl = async (k: string) => (await host.run(["sysctl", "-n", k])).stdout.trim().replace(/\s+/g, " ");
+    const before = { cc: await sysctl("net.ipv4.tcp_congestion_control"), somaxconn: await sysctl("net.core.somaxconn") };
+    expect(before.cc).not.toBe("bbr"); // Debian's default is cubic: the apply is what changes it
+
+    const net = new Engine({ stateFile: path.join(dir, "net-state.json") });
+    const up = await net.up(tuning(8192));
+    expect(up.errors).toEqual([]);
+    expect(await sysctl("net.ipv4.tcp_congestion_control")).toBe("bbr");
+    expect(await sysctl("net.core.somaxconn")).toBe("8192");
+    expect(await sysctl("net.ipv4.tcp_rmem")).toBe("4096 131072 33554432");
+    expect(await sysctl("net.ipv4.tcp_wmem")).toBe("4096 65536 33554432");
+    expect(await sysctl("net.core.rmem_max")).toBe("33554432");
+    expect(await sysctl("net.ipv4.tcp_window_scaling")).toBe("1");
+    const qdisc = JSON.parse((await host.run(["tc", "-j", "qdisc", "show", "dev", "eth0", "root"])).stdout) as { kind: string }[];
+    expect(qdisc[0].kind).toBe("tbf");
+    const persisted = (await host.run(["sh", "-c", "cat /etc/sysctl.d/*kvmshare*"])).stdout;
+    expect(persisted).toMatch(/net\.ipv4\.tcp_congestion_control\s*=\s*bbr/);
+    expect((await net.up(tuning(8192))).changes).toEqual([]);
+
+    // A hand change is drift, and up puts it back.
+    await host.run(["sysctl", "-w", "net.core.somaxconn=128"]);
+    const p = await net.preview(tuning(8192), { refresh: true });
+    expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["lane-sysctl"]);
+    await net.up(tuning(8192));
+    expect(await sysctl("net.core.somaxconn")).toBe("8192");
+
+    // Destroy restores what was there before the first apply.
+    const d = await net.destroy();
+    expect(d.errors).toEqual([]);
+    expect(await sysctl("net.ipv4.tcp_congestion_control")).toBe(before.cc);
+    expect(await sysctl("net.core.somaxconn")).toBe(before.somaxconn);
+    const after = JSON.parse((await host.run(["tc", "-j", "qdisc", "show", "dev", "eth0", "root"])).stdout) as { kind: string }[];
+    expect(after[0]?.kind).not.toBe("tbf");
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * VM lane: the storage components on real OpenZFS 2.1 (a Debian guest under TCG), over SSH,
+ * through the in-process engine. What zfs-fuse cannot show: detection of OpenZFS, lz4,
+ * recordsize=1M, sync, acltype=posix + ACL entries, exact sizes (`-p`), `zfs send -nvP`
+ * estimates, resumable receive (`-s` and resuming an interrupted one), divergence found by the
+ * `written` property before anything moves, and a relay between two SSH channels.
+ */
+import { Host } from "../../core/connection";
+import { ZfsDataset, ZfsPool, ZfsReplication, ZfsSnapshotPolicy } from "../../components/storage";
+import { Engine } from "../harness/engine";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describeVm, scenario, useGuest } from "./lane";
+
+const A = "/dev/disk/by-id/virtio-kvmshare-za";
+const B = "/dev/disk/by-id/virtio-kvmshare-zb";
+
+async function get(host: Host, prop: string, name: string): Promise<string> {
+  return (await host.run(["zfs", "get", "-Hp", "-o", "value", prop, name])).stdout.trim();
+}
+
+async function treeSums(host: Host, dir: string): Promise<string> {
+  const r = await host.run(["sh", "-c", 'cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum', "sh", dir], { timeoutMs: 300_000 });
+  return r.stdout;
+}
+
+describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
+  const lane = useGuest("storage-openzfs.test.ts", "openzfs", () => ({ disks: [{ name: "za", sizeMiB: 768 }, { name: "zb", sizeMiB: 768 }] }));
+  let dir: string;
+  let engine: Engine;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-vm-zfs-"));
+    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    process.env.KVMSHARE_QUIET ??= "1";
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const storage = (over: { sync?: "standard" | "always" | "disabled"; repl?: Record<string, unknown> } = {}) => () => {
+    const { connection } = lane.guest;
+    const tank = new ZfsPool("tank", { connection, vdevs: [{ type: "mirror", devices: [A, B] }], ashift: 12, properties: { autotrim: "on" }, mountpoint: "/tank" });
+    const backup = new ZfsPool("backup", { connection, vdevs: [{ type: "disk", devices: ["/var/tmp/backup0.img"] }], fileSizeMiB: 768, mountpoint: "/backup" });
+    const share = new ZfsDataset("share", {
+      pool: tank,
+      datasetName: "tank/share",
+      properties: { compression: "lz4", recordsize: "1M", sync: over.sync ?? "disabled", atime: "off", acltype: "posix", xattr: "sa", quota: "400M" },
+      acl: ["u:nobody:rwx", "d:u:nobody:rwx"],
+    });
+    new ZfsSnapshotPolicy("hourly", { dataset: share, keep: 2 });
+    if (over.repl) {
+      new ZfsReplication("offsite", { source: share, target: "backup/share", targetConnection: connection, ...over.repl }, { dependsOn: [backup] });
+    }
+  };
+
+  scenario(lane, "OpenZFS detected: mirror on virtio disks by id, lz4 + 1M records + sync + posix ACLs applied, read back, idempotent", async () => {
+    const { host } = lane.guest;
+    expect((await host.run(["zfs", "version"])).stdout).toMatch(/^zfs-2\.1/);
+    const r = await engine.up(storage());
+    expect(r.errors).toEqual([]);
+    expect(r.changes.map((s) => `${s.op} ${s.name}`)).toEqual(["create tank-pool", "create backup-pool", "create share-dataset", "create hourly-policy"]);
+    const pool = r.outputs["tank-pool"];
+    expect(pool.health).toBe("ONLINE");
+    // exact bytes from `zpool get -Hp` (zfs-fuse can only give rounded sizes)
+    expect(String(pool.sizeBytes)).toBe((await host.run(["zpool", "get", "-Hp", "-o", "value", "size", "tank"])).stdout.trim());
+    expect((await host.run(["zpool", "status", "tank"])).stdout).toMatch(/mirror-0\s+ONLINE[\s\S]*virtio-kvmshare-za[\s\S]*virtio-kvmshare-zb/);
+    expect(await get(host, "compression", "tank/share")).toBe("lz4");
+    expect(await get(host, "recordsize", "tank/share")).toBe("1048576");
+    expect(await get(host, "sync", "tank/share")).toBe("disabled");
+    expect(await get(host, "acltype", "tank/share")).toBe("posix");
+    expect(await get(host, "xattr", "tank/share")).toBe("sa");
+    const acl = (await host.run(["getfacl", "--omit-header", "--absolute-names", "/tank/share"])).stdout;
+    expect(acl).toMatch(/^user:nobody:rwx$/m);
+    expect(acl).toMatch(/^default:user:nobody:rwx$/m);
+    const again = await engine.up(storage());
+    expect(again.errors).toEqual([]);
+    // the snapshot policy takes one on every up (no interval); nothing else changes
+    expect(again.changes.map((s) => `${s.op} ${s.name}`)).toEqual(["update hourly-policy"]);
+  });
+
+  scenario(lane, "sync changed by hand is drift and is put back", async () => {
+    const { host } = lane.guest;
+    await host.run(["zfs", "set", "sync=always", "tank/share"]);
+    const p = await engine.preview(storage(), { refresh: true });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.find((s) => s.name === "share-dataset")?.diffs).toContain("observed.properties.sync");
+    const r = await engine.up(storage());
+    expect(r.errors).toEqual([]);
+    expect(await get(host, "sync", "tank/share")).toBe("disabled");
+  });
+
+  scenario(lane, "replication: send -nvP estimate and -s in the dry run, full + incremental between two SSH channels, identical content", async () => {
+    const { host } = lane.guest;
+    await host.run(["dd", "if=/dev/urandom", "of=/tank/share/disk.img", "bs=1M", "count=24", "conv=fsync", "status=none"]);
+    await host.run(["sh", "-c", "mkdir -p /tank/share/etc && echo a=1 > /tank/share/etc/config && sync"]);
+    let r = await engine.up(storage({ repl: { dryRun: true } }));
+    expect(r.errors).toEqual([]);
+    const plan = r.outputs["offsite-replication"].plan as Record<string, unknown>;
+    expect(plan.mode).toBe("full");
+    expect(plan.receive).toEqual(["zfs", "receive", "-s", "backup/share"]);
+    expect(plan.estimateMethod).toMatch(/^logicalreferenced of tank\/share/);
+    expect(plan.estimatedBytes as number).toBeGreaterThan(20 * 1024 * 1024);
+    expect((await host.run(["zfs", "list", "-H", "-o", "name", "-r", "backup"])).stdout).not.toContain("backup/share");
+
+    r = await engine.up(storage({ repl: {} }));
+    expect(r.errors).toEqual([]);
+    await host.run(["sh", "-c", "echo a=2 > /tank/share/etc/config && dd if=/dev/urandom of=/tank/share/more.bin bs=1M count=4 status=none && sync"]);
+    r = await engine.up(storage({ repl: {} }));
+    expect(r.errors).toEqual([]);
+    expect(r.outputs["offsite-replication"].inSync).toBe(true);
+    expect(await treeSums(host, "/backup/share")).toBe(await treeSums(host, "/tank/share"));
+    expect(await get(host, "readonly", "backup/share")).toBe("on");
+    // a dry run now plans an incremental with a real send -nvP estimate
+    r = await engine.up(storage({ repl: { dryRun: true } }));
+    const inc = r.outputs["offsite-replication"].plan as Record<string, unknown>;
+    expect(inc.mode).toBe("incremental");
+    expect(inc.estimateMethod).toMatch(/^written@kvmshare-repl-offsite-.* \(bytes changed since the base\)$/);
+  });
+
+  scenario(lane, "a target written to since the common snapshot is refused before anything is taken or sent (written property)", async () => {
+    const { host } = lane.guest;
+    await host.run(["zfs", "set", "readonly=off", "backup/share"]);
+    await host.run(["sh", "-c", "echo local > /backup/share/local-only.txt && sync"]);
+    const before = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", "tank/share"])).stdout;
+    const r = await engine.up(storage({ repl: {} }));
+    expect(r.errors.join("\n")).toMatch(/target: backup\/share on root@127\.0\.0\.1:\d+ has diverged from tank\/share .*it was written to \(\d+ bytes\) since the common @kvmshare-repl-offsite-.*Nothing was sent or destroyed/);
+    expect((await host.run(["cat", "/backup/share/local-only.txt"])).stdout).toBe("local\n");
+    // only the snapshot policy (which runs on every up) added a snapshot; replication took none
+    const after = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", "tank/share"])).stdout;
+    expect(after.split("\n").filter((l) => l.includes("kvmshare-repl-"))).toEqual(before.split("\n").filter((l) => l.includes("kvmshare-repl-")));
+  });
+
+  scenario(lane, "an interrupted resumable receive is resumed, then the increment follows", async () => {
+    const { host } = lane.guest;
+    await host.run(["zfs", "snapshot", "tank/share@by-hand"]);
+    // cut the stream after 1 MiB: the target keeps a resume token
+    await host.run(["sh", "-c", "zfs send tank/share@by-hand | head -c 1048576 | zfs receive -s backup/resumed; true"]);
+    expect(await get(host, "receive_resume_token", "backup/resumed")).toMatch(/^[0-9a-f-]{20,}/);
+    const r = await engine.up(() => {
+      storage()();
+      new ZfsReplication("resume", { connection: lane.guest.connection, source: "tank/share", target: "backup/resumed", targetConnection: lane.guest.connection });
+    });
+    expect(r.errors).toEqual([]);
+    expect(await get(host, "receive_resume_token", "backup/resumed")).toBe("-");
+    const snaps = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", "backup/resumed"])).stdout;
+    expect(snaps).toContain("backup/resumed@by-hand");
+    expect(snaps).toMatch(/backup\/resumed@kvmshare-repl-resume-/);
+    expect(await treeSums(host, "/backup/resumed")).toBe(await treeSums(host, "/tank/share"));
+  });
+
+  scenario(lane, "destroy without allowDestroy exports the pools and leaves datasets and snapshots", async () => {
+    const { host } = lane.guest;
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    expect((await host.run(["zpool", "list", "-H", "-o", "name"], { check: false })).stdout).not.toMatch(/tank|backup/);
+    const imp = (await host.run(["zpool", "import"], { check: false })).stdout;
+    expect(imp).toMatch(/pool: tank/);
+    await host.run(["zpool", "import", "tank"]);
+    expect((await host.run(["zfs", "list", "-H", "-t", "all", "-o", "name", "-r", "tank"])).stdout).toMatch(/tank\/share@kvmshare-hourly-/);
+  });
+});

@@ -29,7 +29,7 @@ function listTs(dir: string): string[] {
 export function buildCli(): BuiltCli {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-cli-"));
   // Every source directory the CLI's subcommands may load (other modules register theirs).
-  const dirs = ["core", "transfer", "perf", "components"].map((d) => path.join(ROOT, d)).filter((d) => fs.existsSync(d));
+  const dirs = ["core", "transfer", "perf"].map((d) => path.join(ROOT, d)).filter((d) => fs.existsSync(d));
   for (const src of dirs.flatMap(listTs)) {
     const out = path.join(dir, path.relative(ROOT, src)).replace(/\.ts$/, ".js");
     const js = ts.transpileModule(fs.readFileSync(src, "utf8"), {

@@ -18,7 +18,7 @@ import {
   serializeManifest,
   SourceIdentity,
 } from "./manifest";
-import { Ring, pumpRange } from "./pipe";
+import { BlockMismatch, Ring, pumpRange } from "./pipe";
 import { Chunk, planChunks } from "./plan";
 
 export interface FileContext {
@@ -114,24 +114,36 @@ export class ChunkedFile {
       this.ctx.notice(`${this.spec.dest}: chunk ${chunk.index} (bytes ${chunk.offset}-${chunk.offset + chunk.length - 1}) does not match its recorded hash; copying it again`);
       delete this.manifest.chunks[chunk.index];
     }
+    // Verify: byte comparison of each block read back (local/mounted paths), or the chunk's
+    // SHA-256 computed where the file is (SSH).
+    const remoteHash = this.ctx.verify && this.ctx.dest.hashRange !== undefined;
+    const readBack = this.ctx.verify && !remoteHash ? (b: Buffer, n: number, pos: number) => this.part.read(b, n, pos, stream) : undefined;
     for (let attempt = 1; ; attempt++) {
       let copied = 0;
-      const hex = await pumpRange(
-        ring,
-        this.ctx.pool.begin(),
-        (b, n, pos) => this.srcFh.read(b, 0, n, pos).then((r) => r.bytesRead),
-        (b, n, pos) => this.part.write(b, n, pos, stream),
-        chunk.offset,
-        chunk.length,
-        `source ${this.spec.src}`,
-        (n) => {
-          copied += n;
-          this.ctx.progress(0, n);
-        },
-      ).catch((e) => {
-        throw classify(e, "source", this.spec.src);
-      });
-      if (!this.ctx.verify || (await this.hashDest(chunk, stream, ring)) === hex) {
+      let hex: string;
+      let ok = true;
+      try {
+        hex = await pumpRange(
+          ring,
+          this.ctx.pool.begin(),
+          (b, n, pos) => this.srcFh.read(b, 0, n, pos).then((r) => r.bytesRead),
+          (b, n, pos) => this.part.write(b, n, pos, stream),
+          chunk.offset,
+          chunk.length,
+          `source ${this.spec.src}`,
+          (n) => {
+            copied += n;
+            this.ctx.progress(0, n);
+          },
+          readBack,
+        );
+        if (remoteHash) ok = (await this.hashDest(chunk, stream, ring)) === hex;
+      } catch (e) {
+        if (!(e instanceof BlockMismatch)) throw classify(e, "source", this.spec.src);
+        ok = false;
+        hex = "";
+      }
+      if (ok) {
         this.ctx.progress(chunk.length, 0);
         this.manifest.chunks[chunk.index] = hex;
         this.save().catch(() => undefined); // errors resurface at the next awaited save

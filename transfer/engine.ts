@@ -18,7 +18,7 @@ import { classify, TransferError } from "./errors";
 import { HashPool } from "./hasher";
 import { LocalDestination } from "./local";
 import { partPath } from "./manifest";
-import { Ring, pumpRange } from "./pipe";
+import { BlockMismatch, Ring, pumpRange } from "./pipe";
 import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MIN_CHUNK, MiB, parallelWork, planTree } from "./plan";
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
@@ -311,17 +311,22 @@ async function copyWhole(ctx: FileContext, f: SourceEntry, destPath: string, str
     throw e;
   });
   try {
+    const remoteHash = ctx.verify && ctx.dest.hashRange !== undefined;
+    const readBack = ctx.verify && !remoteHash ? (b: Buffer, n: number, pos: number) => pf.read(b, n, pos, stream) : undefined;
     for (let attempt = 1; ; attempt++) {
       let copied = 0;
-      const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
-        copied += n;
-        ctx.progress(0, n);
-      });
-      if (!ctx.verify || f.size === 0) break;
-      const back = ctx.dest.hashRange
-        ? await ctx.dest.hashRange(part, 0, f.size, stream)
-        : await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => pf.read(b, n, pos, stream), undefined, 0, f.size, `part file ${part}`);
-      if (back === hex) break;
+      let ok = true;
+      try {
+        const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
+          copied += n;
+          ctx.progress(0, n);
+        }, readBack);
+        if (remoteHash && f.size > 0) ok = (await ctx.dest.hashRange!(part, 0, f.size, stream)) === hex;
+      } catch (e) {
+        if (!(e instanceof BlockMismatch)) throw e;
+        ok = false;
+      }
+      if (ok) break;
       ctx.progress(0, -copied);
       if (attempt >= 3) throw new TransferError("VERIFY", `${destPath}: read back differently from what was written, 3 times: the destination is corrupting data`);
     }

@@ -1,5 +1,6 @@
 /**
- * Transpile the CLI (core/, transfer/ and the other modules that register subcommands) to plain JS in a scratch directory, so tests and the
+ * Transpile the CLI (core/, transfer/, perf/: the modules whose subcommands bin/kvmshare.ts
+ * registers; add a directory here when a registrar imports from one) to plain JS in a scratch directory, so tests and the
  * benchmark start `kvmshare` in ~0.1 s instead of paying ts-node's start-up on every run.
  * Bare imports (ssh2, commander) resolve through NODE_PATH = this repo's node_modules.
  */

@@ -45,6 +45,7 @@ export function resolveZfsReplicationArgs(name: string, args: ZfsReplicationArgs
     readonlyTarget: args.readonlyTarget ?? true,
     dryRun: args.dryRun ?? false,
     allowDestroy: args.allowDestroy ?? false,
+    targetLocal: args.targetConnection === undefined,
   };
 }
 

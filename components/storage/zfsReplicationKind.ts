@@ -45,6 +45,8 @@ export interface ZfsReplicationSpec {
   dryRun?: boolean;
   /** Allow `zfs receive -F` (rolls back / discards the target's own changes). @default false */
   allowDestroy?: boolean;
+  /** The target is on the same host as the source (no target connection): preview checks it too. */
+  targetLocal?: boolean;
   [k: string]: unknown;
 }
 
@@ -349,6 +351,8 @@ export const kind: HostKind<ZfsReplicationSpec, ZfsReplicationState> = {
   async preflight(host, spec) {
     const info = await detectZfs(host);
     if (info.implementation === "none") return unmet(info, host.label, []);
+    // A remote target is checked when the run connects to it (its connection is a secret).
+    if (spec.targetLocal && spec.resumable === true) return unmet(info, host.label, [{ field: "resumable", value: true, feature: "resumableReceive" }]);
     return [];
   },
   render: (spec) => ({ sourceSnapshots: [], newestCreation: 0, targetExists: true, targetLatest: null, inSync: true, schedule: { ...spec } }) as Desired,

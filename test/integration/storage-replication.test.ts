@@ -108,6 +108,14 @@ describe("ZFS replication on zfs-fuse", () => {
     expect(zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", src)).toBe("");
   });
 
+  it("resumable: true on a host without resumable receive fails at preview with the fix", async () => {
+    const p = await engine.preview(() => {
+      const { b, d } = pools();
+      new ZfsReplication("strict", { source: d, target: `${dst}/strict`, resumable: true }, { dependsOn: [b] });
+    });
+    expect(p.errors.join("\n")).toMatch(/resumable: zfs-fuse 0\.7\.0 \(pool version 23\) on local does not support resumable receive \(zfs receive -s\); needs OpenZFS 0\.7 or later; set resumable: false for this host \(got true\)/);
+  });
+
   it("full then incremental replication leaves identical content on the target (checksummed files)", async () => {
     let r = await engine.up(program());
     expect(r.errors).toEqual([]);

@@ -168,6 +168,7 @@ describe("storage components under mocks", () => {
       readonlyTarget: true,
       dryRun: false,
       allowDestroy: false,
+      targetLocal: false,
     });
     expect(JSON.stringify(child.inputs.spec)).not.toContain("PRIVATE KEY");
     expect(JSON.stringify(child.inputs.secrets)).toContain("backup1");

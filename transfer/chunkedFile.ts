@@ -87,8 +87,12 @@ export class ChunkedFile {
       const why = problem ?? (manifest && manifestMismatch(manifest, identity, chunkSize)) ?? (partSt ? undefined : "the part file is missing");
       if (why) this.ctx.notice(`${this.spec.dest}: cannot resume, starting over: ${why}`);
       else resumed = manifest;
-    } else if (text !== undefined || (await dest.stat(this.partPath))) {
-      this.ctx.notice(`${this.spec.dest}: discarding an earlier partial copy (pass --resume to continue it)`);
+    } else if (await dest.stat(this.partPath)) {
+      this.ctx.notice(
+        this.ctx.resume
+          ? `${this.spec.dest}: cannot resume, starting over: the partial copy has no manifest`
+          : `${this.spec.dest}: discarding an earlier partial copy (pass --resume to continue it)`,
+      );
     }
     this.chunks = planChunks(this.spec.size, chunkSize);
     this.manifest = resumed ?? newManifest(identity, chunkSize);

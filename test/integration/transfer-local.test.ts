@@ -286,19 +286,33 @@ describe("errors", () => {
   });
 
   it("the disk filling up mid-copy: NO_SPACE, part file removed, no final file", async () => {
-    // A destination that cannot report free space (some FUSE/SMB mounts), so the write hits ENOSPC.
-    class Blind extends LocalDestination {
-      async freeBytes(): Promise<number | undefined> {
-        return undefined;
-      }
-    }
-    const src = randomFile("fills.bin", 6 * 1024 * K);
+    const src = randomFile("fills.bin", 3 * 1024 * K);
     const dst = path.join(mnt, "fills.bin");
-    const err = await copy(src, { kind: "custom", destination: new Blind(2), path: dst }, { chunkSize: 256 * K }).catch((e) => e);
+    let filled = false;
+    const err = await copy(src, { kind: "local", path: dst }, {
+      chunkSize: 256 * K,
+      streams: 1,
+      onEvent: (e) => {
+        if (!filled && e.type === "progress" && e.copiedBytes > 0) {
+          // Another writer takes the rest of the space once the copy has started.
+          filled = true;
+          const fd = fs.openSync(path.join(mnt, "other-writer"), "w");
+          try {
+            for (;;) fs.writeSync(fd, Buffer.alloc(64 * K, 1));
+          } catch {
+            /* ENOSPC: full */
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+      },
+    }).catch((e) => e);
+    expect(filled).toBe(true);
     expect(err).toBeInstanceOf(TransferError);
     expect(err.code).toBe("NO_SPACE");
     expect(err.message).toMatch(/no space left on the destination while writing .*fills.bin.part/);
-    expect(fs.readdirSync(mnt)).toEqual([]);
+    expect(fs.readdirSync(mnt)).toEqual(["other-writer"]);
+    fs.rmSync(path.join(mnt, "other-writer"));
   });
 
   it("an unwritable destination directory: PERMISSION (exit 5)", async () => {

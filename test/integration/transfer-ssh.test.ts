@@ -153,4 +153,42 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
       inSshd("umount", mnt);
     }
   });
+
+  it("the remote disk filling up mid-copy: NO_SPACE (SFTP's bare 'Failure' explained by statvfs), part file removed", async () => {
+    const mnt = path.join(dir, "remote-fills");
+    fs.mkdirSync(mnt);
+    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
+    inSshd("mount", "-t", "tmpfs", "-o", "size=8m", "kstransfer-sshfills", mnt);
+    try {
+      let filled = false;
+      const fill = () => {
+        // Another writer takes the rest of the space once the copy has started.
+        const fd = fs.openSync(`/proc/${sshd.pid}/root${mnt}/other-writer`, "w");
+        try {
+          for (;;) fs.writeSync(fd, Buffer.alloc(64 * K, 1));
+        } catch {
+          /* ENOSPC: full */
+        } finally {
+          fs.closeSync(fd);
+        }
+      };
+      const err = await copy(randomFile("fills.bin", 6 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "fills.bin") }, {
+        chunkSize: 256 * K,
+        streams: 1,
+        onEvent: (e) => {
+          if (!filled && e.type === "progress" && e.copiedBytes > 0) {
+            filled = true;
+            fill();
+          }
+        },
+      }).catch((e) => e);
+      expect(filled).toBe(true);
+      expect(err).toBeInstanceOf(TransferError);
+      expect(err.code).toBe("NO_SPACE");
+      expect(err.message).toMatch(/no space left on the destination while writing .*fills.bin.part/);
+      expect(inSshd("ls", "-A", mnt).toString()).toBe("other-writer\n");
+    } finally {
+      inSshd("umount", mnt);
+    }
+  });
 });

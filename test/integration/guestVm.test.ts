@@ -5,6 +5,8 @@
  *     a mount stopped by hand is drift and the next up starts it again.
  *   - virtiofs: a share of a directory of this machine, mounted on first access (.automount).
  *   - fstab style: a second virtiofs share through a managed fstab block and the fstab generator.
+ *   - HostGuestShare over SMB end to end: server, user and share on this machine, the mount in
+ *     the guest, in one program (one engine, two hosts).
  * Uses the VM lane's boot helpers (cached image, pinned host key, cleanup by PID).
  */
 import { ChildProcess, spawn } from "child_process";
@@ -16,6 +18,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/exports";
 import { GuestMount } from "../../components/guest";
+import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";
 import { describeVm, scenario, useGuest } from "../vm/lane";
 
@@ -23,12 +26,13 @@ process.env.KVMSHARE_QUIET = "1";
 const PORT = 26000 + (process.pid % 1000);
 const PASSWORD = `Vm-${crypto.randomBytes(9).toString("base64url")}`;
 
-describeVm("GuestMount in a real guest: SMB3 seal with a credentials file, virtiofs automount, fstab", () => {
+describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a credentials file, virtiofs automount, fstab", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-guest-vm-"));
   const vmdata = path.join(dir, "vmdata");
   const vmfstab = path.join(dir, "vmfstab");
   const smbData = path.join(dir, "smbdata");
   let smbd: ChildProcess | undefined;
+  let smbd2: ChildProcess | undefined;
   let hostEngine: Engine;
   let guestEngine: Engine;
 
@@ -45,18 +49,32 @@ describeVm("GuestMount in a real guest: SMB3 seal with a credentials file, virti
     guestEngine = new Engine({ stateFile: path.join(dir, "guest-state.json") });
   });
   afterAll(async () => {
-    if (smbd?.pid && smbd.exitCode === null) {
-      const gone = new Promise((r) => smbd!.once("exit", r));
-      process.kill(smbd.pid, "SIGTERM");
+    for (const d of [smbd, smbd2]) {
+      if (!d?.pid || d.exitCode !== null) continue;
+      const gone = new Promise((r) => d.once("exit", r));
+      process.kill(d.pid, "SIGTERM");
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
       try {
-        if (smbd.exitCode === null) process.kill(smbd.pid, "SIGKILL");
+        if (d.exitCode === null) process.kill(d.pid, "SIGKILL");
       } catch {
         /* exited meanwhile */
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
+
+  async function waitForPort(port: number): Promise<void> {
+    for (let i = 0; ; i++) {
+      const ok = await new Promise<boolean>((res) => {
+        const sock = net.connect(port, "127.0.0.1");
+        sock.once("connect", () => (sock.destroy(), res(true)));
+        sock.once("error", () => res(false));
+      });
+      if (ok) return;
+      if (i > 200) throw new Error(`smbd did not listen on ${port}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 
   const smbProgram = () => {
     new GuestMount("smb", {
@@ -89,16 +107,7 @@ describeVm("GuestMount in a real guest: SMB3 seal with a credentials file, virti
     });
     expect(hostUp.errors).toEqual([]);
     smbd = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true });
-    for (let i = 0; ; i++) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = net.connect(PORT, "127.0.0.1");
-        s.once("connect", () => (s.destroy(), res(true)));
-        s.once("error", () => res(false));
-      });
-      if (ok) break;
-      if (i > 200) throw new Error("smbd did not listen");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPort(PORT);
 
     const t0 = Date.now();
     const up = await guestEngine.up(smbProgram);
@@ -168,4 +177,62 @@ describeVm("GuestMount in a real guest: SMB3 seal with a credentials file, virti
     expect((await guestEngine.destroy()).errors).toEqual([]);
     expect((await host.run(["cat", "/etc/fstab"])).stdout).toBe(before);
   }, 300_000);
+
+  scenario(lane, "HostGuestShare over SMB: host server, user and share plus the guest's mount in one program", async () => {
+    const { host } = lane.guest;
+    const port2 = PORT + 1;
+    const sb = path.join(dir, "hgs");
+    const data = path.join(sb, "data");
+    fs.mkdirSync(data, { recursive: true });
+    fs.chmodSync(sb, 0o755);
+    fs.chownSync(data, 5, 0);
+    const conf = path.join(sb, "smb.conf");
+    const pidFile = path.join(sb, "smbd.pid");
+    const engine = new Engine({ stateFile: path.join(dir, "hgs-state.json") });
+    const program = () => {
+      const server = new SambaServer("hgs-smb", {
+        configPath: conf,
+        sharesDir: path.join(sb, "shares.d"),
+        sharesIndexPath: path.join(sb, "shares.conf"),
+        ports: [port2],
+        interfaces: ["127.0.0.1"],
+        passdbPath: path.join(sb, "passdb.tdb"),
+        stateDir: path.join(sb, "state"),
+        logFile: path.join(sb, "log.smbd"),
+        // smbd re-reads its config on SIGHUP (once the test started it)
+        reloadCommand: ["sh", "-c", 'if [ -s "$1" ]; then kill -HUP "$(cat "$1")"; fi', "sh", pidFile],
+      });
+      new HostGuestShare("hgs", {
+        protocol: "smb",
+        hostPath: data,
+        serverAddress: "10.0.2.2", // this machine, as the TCG guest's user networking shows it
+        guest: { address: "127.0.0.1", connection: lane.guest.connection, mountPoint: "/mnt/hgs" }, // the guest's traffic arrives from loopback
+        smb: { server, username: "games", password: pulumi.secret(PASSWORD), mount: { port: port2 } },
+      });
+    };
+    // smbd runs before the stack exists (as on a real host), from a bootstrap config on the same
+    // port, passdb and state dirs; SambaServer then replaces the config and HUPs it.
+    const st = (x: string) => path.join(sb, "state", x);
+    for (const x of ["private", "lock", "state", "cache", "pid"]) fs.mkdirSync(st(x), { recursive: true });
+    fs.writeFileSync(
+      conf,
+      `[global]\n\tsmb ports = ${port2}\n\tinterfaces = 127.0.0.1\n\tbind interfaces only = yes\n\tpassdb backend = tdbsam:${sb}/passdb.tdb\n` +
+        `\tprivate dir = ${st("private")}\n\tlock directory = ${st("lock")}\n\tstate directory = ${st("state")}\n\tcache directory = ${st("cache")}\n` +
+        `\tpid directory = ${st("pid")}\n\tncalrpc dir = ${st("lock/ncalrpc")}\n\tlog file = ${sb}/log.smbd\n`,
+    );
+    smbd2 = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true });
+    fs.writeFileSync(pidFile, String(smbd2.pid));
+    await waitForPort(port2);
+    const t0 = Date.now();
+    const r = await engine.up(program);
+    const ms = Date.now() - t0;
+    expect(r.errors).toEqual([]);
+    expect((await host.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "--target", "/mnt/hgs"])).stdout).toMatch(/^cifs\s+\/\/10\.0\.2\.2\/hgs\s.*vers=3\.1\.1.*seal/);
+    await host.run(["sh", "-c", 'echo "through HostGuestShare" > /mnt/hgs/hgs.txt']);
+    expect(fs.readFileSync(path.join(data, "hgs.txt"), "utf8")).toBe("through HostGuestShare\n");
+    process.stdout.write(`HostGuestShare SMB (host + guest) up: ${ms} ms\n`);
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    expect((await host.run(["findmnt", "--target", "/mnt/hgs", "-n", "-o", "FSTYPE"], { check: false })).stdout.trim()).not.toBe("cifs");
+  }, 400_000);
 });

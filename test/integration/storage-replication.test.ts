@@ -89,7 +89,10 @@ describe("ZFS replication on zfs-fuse", () => {
     fs.mkdirSync(path.join(mnt, "etc"));
     fs.writeFileSync(path.join(mnt, "etc", "config"), "a=1\n");
     execFileSync("sync");
-    // zfs-fuse accounts written blocks at the next txg commit (seconds later)
+    // zfs-fuse accounts written blocks at the next txg commit (up to ~30 s later); a snapshot of
+    // another dataset of the pool forces one
+    execFileSync("zfs", ["snapshot", `${src}@txg-flush`]);
+    execFileSync("zfs", ["destroy", `${src}@txg-flush`]);
     for (let i = 0; i < 100 && Number(zfs("get", "-Hp", "-o", "value", "referenced", srcDs)) < 8 * 1024 * 1024; i++) {
       await new Promise((res) => setTimeout(res, 300));
     }

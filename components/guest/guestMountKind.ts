@@ -21,6 +21,9 @@ export type GuestMountState = {
   active?: string;
 };
 
+/** Create a missing directory as root-only 0700 (constant script; the path is $1). */
+const MAKE_PRIVATE_DIR = 'if [ ! -d "$1" ]; then mkdir -p -- "$(dirname -- "$1")" && mkdir -m 0700 -- "$1" && chown root:root -- "$1"; fi';
+
 const FSTAB_GENERATORS = ["/lib/systemd/system-generators/systemd-fstab-generator", "/usr/lib/systemd/system-generators/systemd-fstab-generator"];
 
 /** What `render` returns: the state the guest should be in. */
@@ -134,8 +137,9 @@ async function writeCredentials(host: Host, plan: MountPlan, live: GuestMountSta
   const c = plan.credentials!;
   const l = live?.credentials;
   if (l && l.content === "current" && l.mode === "0600" && l.owner === "root") return;
-  // The directory is root-only too; the content goes over stdin, never on a command line.
-  await host.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", path.posix.dirname(c.hostPath)]);
+  // A directory kvmshare creates for it is root-only too; an existing one (e.g. /etc) is left as it is.
+  // The content goes over stdin, never on a command line.
+  await host.run(["sh", "-c", MAKE_PRIVATE_DIR, "sh", path.posix.dirname(c.hostPath)]);
   await host.writeFileAtomic(c.hostPath, c.content, { mode: "0600", owner: "root", group: "root" });
   log(`wrote credentials file ${c.path} (0600 root) on ${host.label}`);
 }

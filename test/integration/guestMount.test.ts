@@ -127,6 +127,23 @@ describe("GuestMount in a sandbox root", () => {
     expect((fs.statSync(cred).mode & 0o777).toString(8)).toBe("600");
   });
 
+  it("a credentials file in an existing directory leaves that directory's mode alone", async () => {
+    const etc = path.join(root, "etc");
+    fs.chmodSync(etc, 0o755);
+    const program = () => {
+      new GuestMount("smb2", {
+        ...base(),
+        where: "/mnt/smb2",
+        smb: { server: "10.0.2.2", share: "data", username: "bob", credentialsFile: "/etc/smb2.cred" },
+        password: pulumi.secret("pw2"),
+      });
+    };
+    const r = await engine.up(program);
+    expect(r.errors).toEqual([]);
+    expect((fs.statSync(path.join(etc, "smb2.cred")).mode & 0o777).toString(8)).toBe("600");
+    expect((fs.statSync(etc).mode & 0o777).toString(8)).toBe("755");
+  });
+
   it("fstab style: a managed block checked through systemd-fstab-generator, other lines kept", async () => {
     const fstab = path.join(root, "etc/fstab");
     fs.writeFileSync(fstab, "# static\nUUID=1234 / ext4 defaults 0 1\n");
@@ -143,7 +160,7 @@ describe("GuestMount in a sandbox root", () => {
     expect(p.changes.find((s) => s.op === "update" && s.name === "p9-mount")?.diffs).toContain("observed.fstabEntry");
   });
 
-  it("destroy removes units, symlinks, credentials and the fstab block, and nothing else", async () => {
+  it("mounts that left the program (deleted by up) and destroy take units, symlinks, credentials and the fstab block, nothing else", async () => {
     const d = await engine.destroy();
     expect(d.errors).toEqual([]);
     expect(fs.existsSync(path.join(unitDir(), "mnt-data.mount"))).toBe(false);

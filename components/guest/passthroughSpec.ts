@@ -13,7 +13,7 @@ export interface SharedFilesystemSpec {
   tag: string;
   /** `virtiofs` (fast, needs shared memory) or `9p` (no shared memory, slower). @default "virtiofs" */
   driver?: "virtiofs" | "9p";
-  /** Export read-only. @default false */
+  /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs. @default false */
   readOnly?: boolean;
   /** virtiofs: the virtiofsd binary. @default libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
   binaryPath?: string;
@@ -104,6 +104,13 @@ export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem
     } else {
       if (fs.accessMode !== undefined && fs.accessMode !== "passthrough") {
         c.add(p("accessMode"), fs.accessMode, "virtiofs only supports 'passthrough' (use driver '9p' for mapped/squash)");
+      }
+      if (fs.readOnly === true) {
+        c.add(
+          p("readOnly"),
+          fs.readOnly,
+          "libvirt refuses read-only virtiofs ('virtiofs does not yet support read-only mode', libvirt 9.0): use driver '9p' with readOnly, or mount it read-only in the guest (GuestMount readOnly: true)",
+        );
       }
       c.absPath(p("binaryPath"), fs.binaryPath);
       if (known(fs.cache) && !["always", "none"].includes(fs.cache as string)) {

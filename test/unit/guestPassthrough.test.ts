@@ -98,6 +98,13 @@ describe("validatePassthrough", () => {
     expect(m).toMatch(/filesystems\[0\].accessMode: virtiofs only supports 'passthrough'/);
   });
 
+  it("refuses read-only virtiofs (libvirt refuses it at define) and points at 9p or a read-only guest mount", () => {
+    expect(problems(spec({ filesystems: [{ source: "/a", tag: "t", readOnly: true }] })).join()).toMatch(
+      /filesystems\[0\].readOnly: libvirt refuses read-only virtiofs .* use driver '9p' with readOnly, or mount it read-only in the guest/,
+    );
+    expect(problems(spec({ filesystems: [{ source: "/a", tag: "t", driver: "9p", readOnly: true }] }))).toEqual([]);
+  });
+
   it("refuses virtiofs-only settings on 9p, duplicate tags, bad cpusets", () => {
     const m = problems(
       spec({

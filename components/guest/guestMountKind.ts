@@ -154,9 +154,13 @@ async function uninstall(host: Host, plan: MountPlan, log: (m: string) => void):
     if (plan.activation !== "none") await host.run([...plan.systemctl, "disable", plan.primaryUnit], { check: false });
     for (const [name, u] of Object.entries(plan.units)) if (await host.removeFile(u.path)) log(`removed ${name} on ${host.label}`);
   } else {
-    const text = await host.readFile(plan.fstab!.path);
-    if (text !== undefined && extractFstabBlock(text, plan.fstab!) !== undefined) {
-      await host.writeFileAtomic(plan.fstab!.path, spliceFstab(text, plan.fstab!, undefined), { mode: "0644" });
+    const current = await probeFile(host, plan.fstab!.path);
+    if (current !== undefined && extractFstabBlock(current.content, plan.fstab!) !== undefined) {
+      await host.writeFileAtomic(plan.fstab!.path, spliceFstab(current.content, plan.fstab!, undefined), {
+        mode: current.mode,
+        owner: current.owner,
+        group: current.group,
+      });
       log(`removed the ${plan.where} entry from ${plan.fstab!.path} on ${host.label}`);
     }
   }
@@ -204,11 +208,13 @@ export const kind: HostKind<GuestMountSpec, GuestMountState> = {
       }
     } else {
       const f = plan.fstab!;
-      const text = (await host.readFile(f.path)) ?? "";
+      const current = await probeFile(host, f.path);
+      const text = current?.content ?? "";
       if (extractFstabBlock(text, f) !== f.block) {
         const next = spliceFstab(text, f, f.block);
         if (plan.verify) await verifyFstab(host, next, plan);
-        await host.writeFileAtomic(f.path, next, { mode: "0644" });
+        // Keep the file's own mode and owner (0644 root for a new one).
+        await host.writeFileAtomic(f.path, next, { mode: current?.mode ?? "0644", owner: current?.owner, group: current?.group });
         log(`updated the ${plan.where} entry in ${f.path} on ${host.label}`);
         changed = true;
       }

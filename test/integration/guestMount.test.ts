@@ -146,7 +146,8 @@ describe("GuestMount in a sandbox root", () => {
 
   it("fstab style: a managed block checked through systemd-fstab-generator, other lines kept", async () => {
     const fstab = path.join(root, "etc/fstab");
-    fs.writeFileSync(fstab, "# static\nUUID=1234 / ext4 defaults 0 1\n");
+    fs.writeFileSync(fstab, "# static\nUUID=1234 / ext4 defaults 0 1\n", { mode: 0o640 });
+    fs.chmodSync(fstab, 0o640);
     const program = () => {
       new GuestMount("p9", { ...base(), activation: "none", style: "fstab", where: "/mnt/p9", ninep: { tag: "share0" }, automount: true });
     };
@@ -155,6 +156,7 @@ describe("GuestMount in a sandbox root", () => {
     const text = fs.readFileSync(fstab, "utf8");
     expect(text.startsWith("# static\nUUID=1234 / ext4 defaults 0 1\n")).toBe(true);
     expect(text).toContain("share0 /mnt/p9 9p trans=virtio,version=9p2000.L,msize=262144,cache=mmap,x-systemd.automount,x-systemd.idle-timeout=600");
+    expect((fs.statSync(fstab).mode & 0o777).toString(8)).toBe("640"); // the file's own mode is kept
     fs.writeFileSync(fstab, text.replace("cache=mmap", "cache=loose"));
     const p = await engine.preview(program, { refresh: true });
     expect(p.changes.find((s) => s.op === "update" && s.name === "p9-mount")?.diffs).toContain("observed.fstabEntry");

@@ -159,6 +159,7 @@ export function renderOptions(spec: GuestMountSpec, credentialsFile?: string): s
     out.push("trans=virtio", `version=${p.version ?? "9p2000.L"}`, `msize=${p.msizeBytes ?? DEFAULT_NINEP_MSIZE}`, `cache=${p.cache ?? "mmap"}`);
   }
   if (spec.readOnly) out.push("ro");
-  for (const [k, v] of Object.entries(spec.options ?? {})) if (v !== false) out.push(fmt(k, v));
+  const have = new Set(out.map((o) => o.split("=")[0]));
+  for (const [k, v] of Object.entries(spec.options ?? {})) if (v !== false && !have.has(k)) out.push(fmt(k, v));
   return out;
 }

@@ -69,6 +69,10 @@ describe("NFS options", () => {
     expect(renderOptions(nfs({ hard: false }, { readOnly: true }))).toEqual(["vers=4.2", "soft", "timeo=600", "retrans=2", "sec=sys", "ro"]);
   });
 
+  it("does not repeat ro when readOnly and options.ro are both set", () => {
+    expect(renderOptions(nfs({}, { readOnly: true, options: { ro: true, noatime: true } }))).toEqual(["vers=4.2", "hard", "timeo=600", "retrans=2", "sec=sys", "ro", "noatime"]);
+  });
+
   it("refuses unknown options and lists the known ones", () => {
     const m = messages(nfs({}, { options: { nconect: 4, noatime: true } })).join("\n");
     expect(m).toMatch(/options.nconect: is not a known nfs mount option; known: .*acdirmax.*noatime/);

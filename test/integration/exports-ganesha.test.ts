@@ -16,6 +16,15 @@ import { Engine } from "../harness/engine";
 // Real daemons on a shared 2-core machine: allow for load.
 jest.setTimeout(60_000);
 
+/** Signal a process this test started, by PID; it may have exited a moment ago. */
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
+}
+
 const PORT = 21000 + (process.pid % 1000);
 const NS = `ks-exp-${process.pid}`;
 const SUBNET = `10.${200 + (process.pid % 50)}.${process.pid % 250}`;
@@ -125,9 +134,9 @@ describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
   afterAll(async () => {
     if (daemon?.pid && daemon.exitCode === null) {
       const gone = new Promise((r) => daemon.once("exit", r));
-      process.kill(daemon.pid, "SIGTERM");
+      killQuietly(daemon.pid, "SIGTERM");
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (daemon.exitCode === null) process.kill(daemon.pid, "SIGKILL");
+      if (daemon.exitCode === null) killQuietly(daemon.pid, "SIGKILL");
     }
     sh(["ip", "link", "del", `${VETH}a`]);
     sh(["ip", "netns", "del", NS]);

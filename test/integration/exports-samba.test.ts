@@ -16,6 +16,15 @@ import { Engine } from "../harness/engine";
 
 jest.setTimeout(60_000);
 
+/** Signal a process this test started, by PID; it may have exited a moment ago. */
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
+}
+
 const PORT = 24000 + (process.pid % 1000);
 // Test's reload: count it, and HUP the smbd this test started (once it runs).
 const RELOAD = 'echo reload >> "$2"; if [ -s "$1" ]; then kill -HUP "$(cat "$1")"; fi';
@@ -107,9 +116,9 @@ describe("hardened SMB3 share on a real smbd", () => {
   afterAll(async () => {
     if (smbd?.pid && smbd.exitCode === null) {
       const gone = new Promise((r) => smbd!.once("exit", r));
-      process.kill(smbd.pid, "SIGTERM");
+      killQuietly(smbd.pid, "SIGTERM");
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (smbd.exitCode === null) process.kill(smbd.pid, "SIGKILL");
+      if (smbd.exitCode === null) killQuietly(smbd.pid, "SIGKILL");
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }, 20_000);
@@ -191,7 +200,7 @@ describe("hardened SMB3 share on a real smbd", () => {
       for (const t of tcons) expect(t.encryption.degree).toBe("full");
     } finally {
       client.stdin?.end("quit\n");
-      if (client.exitCode === null && client.pid) process.kill(client.pid, "SIGTERM");
+      if (client.exitCode === null && client.pid) killQuietly(client.pid, "SIGTERM");
     }
   });
 

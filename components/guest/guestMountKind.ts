@@ -8,6 +8,7 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
+import { guestMountPreflight } from "./guestPreflight";
 import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
 import { GuestMountSpec, validateGuestMount } from "./mountSpec";
 
@@ -172,6 +173,7 @@ export const kind: HostKind<GuestMountSpec, GuestMountState> = {
   name: "GuestMount",
   version: 1,
   validate: (spec) => validateGuestMount(spec),
+  preflight: (host, spec) => guestMountPreflight(host, spec),
   render: (spec, secrets) => desiredState(planGuestMount(spec, secrets)),
   probe,
   id: (spec) => `GuestMount:${spec.where}`,

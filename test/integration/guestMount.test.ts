@@ -173,6 +173,42 @@ describe("GuestMount in a sandbox root", () => {
   });
 });
 
+describe("preflight: what the guest lacks is reported at preview, before anything changes", () => {
+  let dir: string;
+  let engine: Engine;
+  const booted = fs.existsSync("/run/systemd/system");
+  const hasCifs = ["/sbin/mount.cifs", "/usr/sbin/mount.cifs"].some((f) => fs.existsSync(f));
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-guest-pf-"));
+    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it(`activation 'start' on a machine ${booted ? "with" : "without"} systemd as init ${booted ? "passes" : "is refused"}`, async () => {
+    const p = await engine.preview(() => {
+      new GuestMount("pf", { where: "/mnt/kvmshare-preflight", virtiofs: { tag: "t" } });
+    });
+    if (booted) expect(p.errors.join("\n")).not.toMatch(/does not run systemd/);
+    else expect(p.errors.join("\n")).toMatch(/activation: local does not run systemd \(no \/run\/systemd\/system\), so nothing can start the mount: use activation 'enable' or 'none'/);
+    expect(fs.existsSync("/etc/systemd/system/mnt-kvmshare\\x2dpreflight.mount")).toBe(false);
+  });
+
+  it(`an SMB mount to start needs mount.cifs (${hasCifs ? "present" : "absent"} here)`, async () => {
+    const p = await engine.preview(() => {
+      new GuestMount("pf2", { where: "/mnt/kvmshare-pf2", smb: { server: "10.0.2.2", share: "d", username: "u" }, password: pulumi.secret("x") });
+    });
+    if (hasCifs) expect(p.errors.join("\n")).not.toMatch(/mount\.cifs/);
+    else expect(p.errors.join("\n")).toMatch(/smb: local cannot mount smb: no mount.cifs helper; install apt-get install cifs-utils/);
+  });
+
+  it("activation 'enable' into an image root checks nothing the image would provide", async () => {
+    const p = await engine.preview(() => {
+      new GuestMount("pf3", { where: "/mnt/x", smb: { server: "h", share: "d", username: "u" }, password: pulumi.secret("x"), root: path.join(dir, "img"), activation: "enable" });
+    });
+    expect(p.errors).toEqual([]);
+  });
+});
+
 describe("systemd-analyze verify guards installation", () => {
   const host = new LocalHost();
 

@@ -189,7 +189,9 @@ export const kind: HostKind<GuestMountSpec, GuestMountState> = {
       const old = planGuestMount(previous.spec, secrets);
       const oldFiles = [...Object.values(old.units).map((u) => u.path), old.fstab?.path, old.credentials?.hostPath];
       const newFiles = new Set([...Object.values(plan.units).map((u) => u.path), plan.fstab?.path, plan.credentials?.hostPath]);
-      if (old.where !== plan.where || old.style !== plan.style || old.root !== plan.root || oldFiles.some((f) => f && !newFiles.has(f))) {
+      const moved = old.where !== plan.where || old.style !== plan.style || old.root !== plan.root;
+      // Switching automount on or off changes which unit is enabled: disable the old one first.
+      if (moved || old.primaryUnit !== plan.primaryUnit || oldFiles.some((f) => f && !newFiles.has(f))) {
         await uninstall(host, old, log);
         live = undefined;
       }

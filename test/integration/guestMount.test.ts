@@ -83,6 +83,22 @@ describe("GuestMount in a sandbox root", () => {
     expect(linked(path.join(unitDir(), "remote-fs.target.wants/mnt-data.mount"))).toBe(true);
   });
 
+  it("switching to automount disables the .mount's own link and enables the .automount", async () => {
+    const auto = () => {
+      new GuestMount("data", { ...base(), where: "/mnt/data", nfs: { server: "10.0.2.2", exportPath: "/tank/share", nconnect: 4 }, automount: true });
+    };
+    const r = await engine.up(auto);
+    expect(r.errors).toEqual([]);
+    expect(linked(path.join(unitDir(), "remote-fs.target.wants/mnt-data.mount"))).toBe(false);
+    expect(linked(path.join(unitDir(), "remote-fs.target.wants/mnt-data.automount"))).toBe(true);
+    expect(fs.readFileSync(path.join(unitDir(), "mnt-data.mount"), "utf8")).not.toContain("[Install]");
+    const back = await engine.up(nfsProgram());
+    expect(back.errors).toEqual([]);
+    expect(linked(path.join(unitDir(), "remote-fs.target.wants/mnt-data.automount"))).toBe(false);
+    expect(fs.existsSync(path.join(unitDir(), "mnt-data.automount"))).toBe(false);
+    expect(linked(path.join(unitDir(), "remote-fs.target.wants/mnt-data.mount"))).toBe(true);
+  });
+
   it("a bad option is refused at preview, before the guest changes", async () => {
     const before = fs.readFileSync(path.join(unitDir(), "mnt-data.mount"), "utf8");
     const p = await engine.preview(() => {

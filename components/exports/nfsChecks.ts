@@ -13,6 +13,7 @@
  *   only a warning to ganesha, and then silently ignored), refuses the candidate.
  */
 import { CommandError, Host } from "../../core/connection";
+import { inactiveClients } from "./nfsParse";
 import { NfsExportSpec } from "./nfsSpec";
 
 export const EXPORTFS_CHECK = `set -eu
@@ -37,6 +38,8 @@ mount --bind "$t/d" /etc/exports.d
 cat -- "$t/exports" > /etc/exports
 if [ -d /var/lib/nfs ]; then mount --bind "$t/lib" /var/lib/nfs; fi
 exportfs -ra
+# The table exportfs built: names that do not resolve are dropped from it with only a warning.
+if [ -f /var/lib/nfs/etab ]; then cat /var/lib/nfs/etab; fi
 `;
 
 export const GANESHA_CHECK = `set -eu
@@ -100,5 +103,19 @@ export async function checkExport(host: Host, spec: NfsExportSpec, content: stri
     const server = spec.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";
     const msg = (r.stderr + r.stdout).trim().split("\n").slice(-15).join("\n");
     throw new CommandError([server, "(check of " + spec.file + ")"], r.code, `${server} refused the new ${spec.file}; the live file was left as it was:\n${msg}`, host.label);
+  }
+  if (spec.backend === "kernel" && r.stdout.trim()) {
+    const missing = inactiveClients(r.stdout, spec.path, spec.clients.map((c) => c.host));
+    if (missing.length) {
+      const warnings = r.stderr.trim().split("\n").filter((l) => missing.some((m) => l.includes(m))).join("\n");
+      throw new CommandError(
+        ["exportfs", "(check of " + spec.file + ")"],
+        1,
+        `exportfs accepted ${spec.file} but would not export ${spec.path} to ${missing.join(", ")}; the live file was left as it was.` +
+          (warnings ? `\n${warnings}` : "") +
+          "\nUse the clients' addresses, or make the names resolve on the NFS server.",
+        host.label,
+      );
+    }
   }
 }

@@ -9,12 +9,13 @@ import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
 import { checkExport } from "./nfsChecks";
-import { parseGaneshaExports, parseKernelExports } from "./nfsParse";
+import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
 import { NfsExportSpec } from "./nfsSpec";
 import { validateNfsExport } from "./nfsValidate";
 
-export type NfsExportState = { content: string; mode: string };
+/** The export file; for the kernel server also the declared clients missing from its export table. */
+export type NfsExportState = { content: string; mode: string; inactiveClients?: string[] };
 
 const MODE = "0644";
 
@@ -90,9 +91,14 @@ async function hostConflicts(host: Host, s: NfsExportSpec): Promise<Problem[]> {
   return problems;
 }
 
+/** The kernel backend reads its export table (unless etabPath is ""). */
+function tracksTable(spec: NfsExportSpec): boolean {
+  return spec.backend === "kernel" && !!spec.etabPath;
+}
+
 export const kind: HostKind<NfsExportSpec, NfsExportState> = {
   name: "NfsExport",
-  version: 1,
+  version: 2,
   validate: (spec) => validateNfsExport(spec),
 
   async preflight(host, s) {
@@ -124,16 +130,24 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
     return problems;
   },
 
-  render: (spec) => ({ content: renderNfsExport(spec), mode: MODE }),
+  render: (spec) => ({ content: renderNfsExport(spec), mode: MODE, ...(tracksTable(spec) ? { inactiveClients: [] } : {}) }),
 
   async probe(host, spec) {
     const f = await probeFile(host, spec.file);
-    return f ? { content: f.content, mode: f.mode } : undefined;
+    if (!f) return undefined;
+    const state: NfsExportState = { content: f.content, mode: f.mode };
+    if (tracksTable(spec)) {
+      const etab = (await host.readFile(spec.etabPath as string)) ?? "";
+      state.inactiveClients = inactiveClients(etab, spec.path, spec.clients.map((c) => c.host));
+    }
+    return state;
   },
 
   compare(desired, observed) {
     if (!observed) return ["(absent on host)"];
-    return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+    const out: string[] = (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+    if (desired.inactiveClients && JSON.stringify(observed.inactiveClients ?? []) !== "[]") out.push("inactiveClients");
+    return out;
   },
 
   async apply(host, { spec, desired, live, previous, log }) {
@@ -150,7 +164,9 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
       log(`wrote ${spec.file} on ${host.label}`);
       changed = changed || rewrite;
     }
-    if (changed) {
+    // Reload on change, or when the server's table lacks some of the declared clients.
+    const stale = !!live?.inactiveClients?.length;
+    if (changed || stale) {
       await host.run(spec.reloadCommand);
       log(`reloaded the ${spec.backend} NFS server (${spec.reloadCommand.join(" ")})`);
     }

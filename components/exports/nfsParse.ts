@@ -59,3 +59,22 @@ export function parseGaneshaExports(text: string): { exportId?: number; pseudo?:
     return { exportId: id ? Number(id[1]) : undefined, pseudo: pseudo?.[1], path: p?.[1] };
   });
 }
+
+/** Client hosts per path in the kernel's export table (`/var/lib/nfs/etab`: `path<TAB>host(options)`). */
+export function parseEtab(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const line of text.split("\n")) {
+    const m = /^(\S+)\t([^(\s]+)\(/.exec(line);
+    if (!m) continue;
+    const p = m[1].replace(/\\([0-7]{3})/g, (_x, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (!out.has(p)) out.set(p, new Set());
+    out.get(p)!.add(m[2]);
+  }
+  return out;
+}
+
+/** Declared client hosts of `path` missing from an export table. */
+export function inactiveClients(etab: string, path: string, hosts: readonly string[]): string[] {
+  const active = parseEtab(etab).get(path) ?? new Set<string>();
+  return hosts.filter((h) => !active.has(h));
+}

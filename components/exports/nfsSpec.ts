@@ -72,6 +72,8 @@ export interface NfsExportSpec {
   mainExportsFile?: string;
   /** Kernel: further `exports(5)` options (e.g. `crossmnt`). */
   extraOptions?: string[];
+  /** Kernel: the export table `exportfs` writes, read to tell which clients are active ("" = not read). */
+  etabPath?: string;
   /** Ganesha: `Export_Id` (1-65535, unique on the server). */
   exportId?: number;
   /** Ganesha: NFSv4 pseudo path. */
@@ -93,6 +95,7 @@ export const NFS_BACKEND_DEFAULTS: Record<NfsBackend, { exportsDir: string; suff
 };
 
 export const DEFAULT_MAIN_EXPORTS = "/etc/exports";
+export const DEFAULT_ETAB = "/var/lib/nfs/etab";
 export const DEFAULT_GANESHA_CONFIG = "/etc/ganesha/ganesha.conf";
 
 /** Options a kernel `extraOptions` entry may not set: they have their own fields. */

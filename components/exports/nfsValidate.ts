@@ -7,6 +7,7 @@ import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { clientKind } from "./clients";
 import {
+  DEFAULT_ETAB,
   DEFAULT_GANESHA_CONFIG,
   DEFAULT_MAIN_EXPORTS,
   defaultExportId,
@@ -30,6 +31,8 @@ export interface NfsKernelArgs {
   mainExportsFile?: string;
   /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default [] */
   extraOptions?: string[];
+  /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" */
+  etabPath?: string;
 }
 
 /** NFS-Ganesha settings. */
@@ -110,6 +113,7 @@ export function resolveNfsExport(name: string, a: PlainNfsExportArgs): NfsExport
     if (a.fsid !== undefined) spec.fsid = String(a.fsid);
     spec.mainExportsFile = a.kernel?.mainExportsFile ?? DEFAULT_MAIN_EXPORTS;
     spec.extraOptions = a.kernel?.extraOptions ?? [];
+    spec.etabPath = a.kernel?.etabPath ?? DEFAULT_ETAB;
   } else {
     spec.exportId = a.ganesha?.exportId ?? defaultExportId(exportName);
     spec.pseudo = a.ganesha?.pseudo ?? a.path;
@@ -186,6 +190,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
       }
     }
     if (s.mainExportsFile !== undefined && s.mainExportsFile !== "") c.absPath("kernel.mainExportsFile", s.mainExportsFile);
+    if (s.etabPath !== undefined && s.etabPath !== "") c.absPath("kernel.etabPath", s.etabPath);
     (s.extraOptions ?? []).forEach((o, i) => {
       const f = `kernel.extraOptions[${i}]`;
       if (typeof o !== "string" || !/^[a-z_]+(=[A-Za-z0-9_:.\/@-]+)?$/.test(o)) {

@@ -43,15 +43,16 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
 
   const reloads = () => (fs.existsSync(counter) ? fs.readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
   const etab = () => fs.readFileSync(path.join(lib, "etab"), "utf8");
+  const kernel = (extraOptions: string[] = []) => ({ mainExportsFile: "", etabPath: path.join(lib, "etab"), extraOptions });
   const program = (over: Record<string, unknown> = {}) => () => {
     new NfsExport("guests", {
       path: data,
-      clients: ["192.168.122.10", { host: "10.10.0.0/24", access: "ro" }, "guest1.example"],
+      clients: ["192.168.122.10", { host: "10.10.0.0/24", access: "ro" }, "localhost"],
       access: "rw",
       fsid: 101,
       exportsDir,
       reloadCommand,
-      kernel: { mainExportsFile: "" },
+      kernel: kernel(),
       ...over,
     });
   };
@@ -97,7 +98,7 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
   it("an option exportfs does not know is refused, and the live file and server stay as they were", async () => {
     const file = path.join(exportsDir, "guests.exports");
     const before = fs.readFileSync(file, "utf8");
-    const r = await engine.up(program({ kernel: { mainExportsFile: "", extraOptions: ["bogus_option"] } }));
+    const r = await engine.up(program({ kernel: kernel(["bogus_option"]) }));
     expect(r.errors.join("\n")).toMatch(/exportfs refused the new .*guests\.exports/);
     expect(r.errors.join("\n")).toMatch(/unknown keyword "bogus_option"/);
     expect(fs.readFileSync(file, "utf8")).toBe(before);
@@ -106,7 +107,7 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
   });
 
   it("an option change is checked, written and reloaded", async () => {
-    const r = await engine.up(program({ kernel: { mainExportsFile: "", extraOptions: ["crossmnt"] } }));
+    const r = await engine.up(program({ kernel: kernel(["crossmnt"]) }));
     expect(r.errors).toEqual([]);
     expect(r.changes.map((s) => s.op)).toEqual(["update"]);
     expect(reloads()).toBe(2);
@@ -116,23 +117,51 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
   it("drift: an export edited by hand is reported after refresh, and the next up restores it", async () => {
     const file = path.join(exportsDir, "guests.exports");
     fs.writeFileSync(file, `"${data}" *(rw,no_root_squash,no_subtree_check)\n`);
-    const p = await engine.preview(program({ kernel: { mainExportsFile: "", extraOptions: ["crossmnt"] } }), { refresh: true });
+    const p = await engine.preview(program({ kernel: kernel(["crossmnt"]) }), { refresh: true });
     expect(p.errors).toEqual([]);
     expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("observed.content");
     expect(fs.readFileSync(file, "utf8")).toContain("*(rw,no_root_squash"); // preview changed nothing
-    const u = await engine.up(program({ kernel: { mainExportsFile: "", extraOptions: ["crossmnt"] } }));
+    const u = await engine.up(program({ kernel: kernel(["crossmnt"]) }));
     expect(u.errors).toEqual([]);
     expect(fs.readFileSync(file, "utf8")).not.toContain("no_root_squash");
     expect(etab()).not.toMatch(/\*\(/);
-    const again = await engine.preview(program({ kernel: { mainExportsFile: "", extraOptions: ["crossmnt"] } }), { refresh: true });
+    const again = await engine.preview(program({ kernel: kernel(["crossmnt"]) }), { refresh: true });
     expect(again.changes.filter((s) => s.op !== "refresh")).toEqual([]);
+  });
+
+  it("drift: an export withdrawn from the kernel's table by hand (exportfs -u) is reported, and up re-exports it", async () => {
+    const UNEXPORT = `set -e
+mount --make-rprivate /
+mount --bind "$1" /var/lib/nfs
+exportfs -u "$2:$3"`;
+    const r = spawnSync("unshare", ["-m", "sh", "-c", UNEXPORT, "sh", lib, "192.168.122.10", data], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(etab()).not.toMatch(/\t192\.168\.122\.10\(/);
+    const p = await engine.preview(program({ kernel: kernel(["crossmnt"]) }), { refresh: true });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.find((s) => s.op === "update")?.diffs).toEqual(["observed.inactiveClients"]);
+    const refreshed = engine.state().find((x) => x.name === "guests-export");
+    expect((refreshed?.outputs.observed as { inactiveClients: string[] }).inactiveClients).toEqual(["192.168.122.10"]);
+    const before = reloads();
+    const u = await engine.up(program({ kernel: kernel(["crossmnt"]) }));
+    expect(u.errors).toEqual([]);
+    expect(reloads()).toBe(before + 1);
+    expect(etab()).toMatch(/\t192\.168\.122\.10\(rw,/);
+  });
+
+  it("a client name that does not resolve is refused before it goes live (exportfs only warns and drops it)", async () => {
+    const file = path.join(exportsDir, "guests.exports");
+    const before = fs.readFileSync(file, "utf8");
+    const r = await engine.up(program({ clients: ["192.168.122.10", "no-such-guest.invalid"], kernel: kernel(["crossmnt"]) }));
+    expect(r.errors.join("\n")).toMatch(/exportfs accepted .*guests\.exports but would not export .* to no-such-guest\.invalid; the live file was left as it was[\s\S]*Failed to resolve no-such-guest\.invalid[\s\S]*Use the clients' addresses/);
+    expect(fs.readFileSync(file, "utf8")).toBe(before);
   });
 
   it("a conflicting export written by hand in exports.d is reported at preview, naming the file", async () => {
     const other = path.join(exportsDir, "handmade.exports");
     fs.writeFileSync(other, `${data} 192.168.122.10(ro,sync,no_subtree_check)\n`);
     try {
-      const p = await engine.preview(program({ kernel: { mainExportsFile: "", extraOptions: ["nohide"] } }));
+      const p = await engine.preview(program({ kernel: kernel(["nohide"]) }));
       expect(p.errors.join("\n")).toMatch(/clients: .* is already exported to 192\.168\.122\.10 by .*handmade\.exports with other options \(ro/);
     } finally {
       fs.rmSync(other);
@@ -181,7 +210,7 @@ describe("NfsExport on the kernel server (exportfs in a private mount namespace)
   });
 
   it("measures apply + reload time of an export change (exportfs check + write + exportfs -ra)", async () => {
-    const over = { kernel: { mainExportsFile: "", extraOptions: ["crossmnt", "nohide"] } };
+    const over = { kernel: kernel(["crossmnt", "nohide"]) };
     const t0 = process.hrtime.bigint();
     const r = await engine.up(program(over));
     const t1 = process.hrtime.bigint();

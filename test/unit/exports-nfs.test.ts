@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { allowedHostNamesOf, allowedSourcesOf, clientKind } from "../../components/exports/clients";
 import { checkArgv, EXPORTFS_CHECK, GANESHA_CHECK } from "../../components/exports/nfsChecks";
-import { parseGaneshaExports, parseKernelExports } from "../../components/exports/nfsParse";
+import { inactiveClients, parseEtab, parseGaneshaExports, parseKernelExports } from "../../components/exports/nfsParse";
 import { kernelOptions, renderNfsExport } from "../../components/exports/nfsRender";
 import { defaultExportId } from "../../components/exports/nfsSpec";
 import { conflictsBetween, PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/exports/nfsValidate";
@@ -20,7 +20,7 @@ const messages = (a: PlainNfsExportArgs) => validateNfsExportArgs("share", a).ma
 describe("defaults", () => {
   it("exports read-only, root_squash, sync, sec=sys, kernel backend, into /etc/exports.d/<name>.exports", () => {
     const s = resolveNfsExport("share", base());
-    expect(s).toMatchObject({ backend: "kernel", file: "/etc/exports.d/share.exports", reloadCommand: ["exportfs", "-ra"], check: true, mainExportsFile: "/etc/exports" });
+    expect(s).toMatchObject({ backend: "kernel", file: "/etc/exports.d/share.exports", reloadCommand: ["exportfs", "-ra"], check: true, mainExportsFile: "/etc/exports", etabPath: "/var/lib/nfs/etab" });
     expect(s.clients).toEqual([{ host: "192.168.122.10", access: "ro", squash: "root_squash", sync: true, sec: ["sys"] }]);
     expect(kernelOptions(s.clients[0], s)).toBe("ro,sync,root_squash,no_subtree_check,sec=sys");
   });
@@ -161,6 +161,13 @@ describe("parsing export files found on the host", () => {
       { path: "/srv/c", host: "10.0.0.0/8", access: "ro", squash: "all_squash", sync: true, sec: ["krb5", "sys"] },
     ]);
   });
+  it("reads the kernel's export table (etab), octal escapes decoded, and names the clients missing from it", () => {
+    const etab = "/srv/a\\040b\t192.168.122.10(rw,sync,wdelay)\n/srv/a\\040b\t*.lab(ro)\n/srv/c\tlocalhost(ro)\n";
+    expect(parseEtab(etab)).toEqual(new Map([["/srv/a b", new Set(["192.168.122.10", "*.lab"])], ["/srv/c", new Set(["localhost"])]]));
+    expect(inactiveClients(etab, "/srv/a b", ["192.168.122.10", "guest.example"])).toEqual(["guest.example"]);
+    expect(inactiveClients("", "/srv/c", ["localhost"])).toEqual(["localhost"]);
+  });
+
   it("reads Export_Id, Pseudo and Path of ganesha EXPORT blocks", () => {
     expect(parseGaneshaExports('EXPORT { Export_Id = 3; Path = "/a"; Pseudo = "/pa"; }\n# EXPORT { Export_Id = 9; }\nexport{export_id=4;path=/b;pseudo=/pb;}')).toEqual([
       { exportId: 3, pseudo: "/pa", path: "/a" },

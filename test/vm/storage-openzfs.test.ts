@@ -90,7 +90,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     expect(await get(host, "sync", "tank/share")).toBe("disabled");
   });
 
-  scenario(lane, "replication: send -nvP estimate and -s in the dry run, full + incremental between two SSH channels, identical content", async () => {
+  scenario(lane, "replication: dry-run estimate (logicalreferenced, then written@base) and receive -s, full + incremental between two SSH channels, identical content", async () => {
     const { host } = lane.guest;
     await host.run(["dd", "if=/dev/urandom", "of=/tank/share/disk.img", "bs=1M", "count=24", "conv=fsync", "status=none"]);
     await host.run(["sh", "-c", "mkdir -p /tank/share/etc && echo a=1 > /tank/share/etc/config && sync"]);

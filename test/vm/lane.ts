@@ -60,6 +60,8 @@ export function useGuest(
   file: string,
   variant: ImageVariant,
   prepare: () => Promise<BootOptions> | BootOptions = () => ({}),
+  /** Runs after the guest is off (e.g. to destroy a pool a virtiofs share exported), also on failure. */
+  afterShutdown: () => Promise<void> | void = () => undefined,
 ): Lane {
   let guest: Guest | undefined;
   let image: GuestImage | undefined;
@@ -83,13 +85,19 @@ export function useGuest(
       seconds: image.elapsedSeconds,
       note: image.fromCache ? "warm (cached)" : `cold build ${image.buildSeconds.toFixed(0)} s`,
     });
+    const t1 = Date.now();
     const opts = await prepare();
+    if (Date.now() - t1 > 500) times.push({ label: "prepare (this machine)", seconds: (Date.now() - t1) / 1000 });
     guest = await bootGuest(image, { ...opts, log: say });
     times.push({ label: "boot to SSH + systemd ready", seconds: guest.bootSeconds });
   }, 45 * 60_000);
   afterAll(async () => {
     const t0 = Date.now();
-    await guest?.shutdown();
+    try {
+      await guest?.shutdown();
+    } finally {
+      await afterShutdown();
+    }
     times.push({ label: "power off + cleanup", seconds: (Date.now() - t0) / 1000 });
     const width = Math.max(...times.map((t) => t.label.length), 10);
     say(

@@ -9,6 +9,7 @@ import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { Checker } from "../../core/validate";
 import { probeFile } from "../files/managedFileKind";
+import { hasCommand } from "./hostChecks";
 
 export interface KernelNfsServerSpec {
   name: string;
@@ -80,8 +81,7 @@ export const kind: HostKind<KernelNfsServerSpec, KernelNfsServerState> = {
   version: 1,
   validate: validateKernelNfsServer,
   async preflight(host, s) {
-    const r = await host.run(["sh", "-c", "command -v nfsconf >/dev/null 2>&1"], { check: false });
-    return s.check && r.code !== 0 ? [{ field: "check", value: true, message: `nfsconf is not installed on ${host.label}; install nfs-common / nfs-kernel-server` }] : [];
+    return s.check && !(await hasCommand(host, "nfsconf")) ? [{ field: "check", value: true, message: `nfsconf is not installed on ${host.label}; install nfs-common / nfs-kernel-server` }] : [];
   },
   render: (s) => ({ content: renderKernelNfsServer(s), mode: "0644" }),
   async probe(host, s) {

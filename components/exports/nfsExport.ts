@@ -107,7 +107,8 @@ export class NfsExport extends pulumi.ComponentResource {
     const declared = declaredInThisRun();
     if (!problems.length && typeof args.path === "string") {
       for (const other of declared) {
-        if (other.connection === conn) problems.push(...conflictsBetween(resolved, other.spec, `NfsExport '${other.label}'`));
+        // Exports on hosts not known yet (a connection Output) are compared by the host checks instead.
+        if (conn !== "?" && other.connection === conn) problems.push(...conflictsBetween(resolved, other.spec, `NfsExport '${other.label}'`));
       }
     }
     if (problems.length) throw new ValidationError(`NfsExport ${name}`, problems);

@@ -8,6 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
+import { hasCommand, isDirectory } from "./hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
@@ -42,12 +43,6 @@ async function writeExportFile(host: Host, spec: NfsExportSpec, content: string,
   } else {
     await host.writeFileAtomic(spec.file, content, { mode });
   }
-}
-
-/** Does the host have `cmd` on its PATH? */
-async function hasCommand(host: Host, cmd: string): Promise<boolean> {
-  const r = await host.run(["sh", "-c", 'command -v -- "$1" >/dev/null 2>&1', "sh", cmd], { check: false });
-  return r.code === 0;
 }
 
 /** Files of a directory matching a suffix (none when it does not exist). */
@@ -103,8 +98,7 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
 
   async preflight(host, s) {
     const problems: Problem[] = [];
-    const dir = await host.run(["test", "-d", s.path], { check: false });
-    if (dir.code !== 0) {
+    if (!(await isDirectory(host, s.path))) {
       problems.push({ field: "path", value: s.path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` });
     }
     const server = s.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";

@@ -4,9 +4,9 @@
  * change. A config that was there before (not written by kvmshare) is kept as
  * `<configPath>.kvmshare-orig` and put back on destroy.
  */
-import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
+import { hasCommand } from "./hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
 import { SambaServerSpec } from "./smbSpec";
@@ -15,10 +15,6 @@ import { validateSambaServer } from "./smbValidate";
 export type SambaConfigState = { content: string; mode: string };
 
 const MARK = "# Managed by kvmshare";
-
-async function hasCommand(host: Host, cmd: string): Promise<boolean> {
-  return (await host.run(["sh", "-c", 'command -v -- "$1" >/dev/null 2>&1', "sh", cmd], { check: false })).code === 0;
-}
 
 export const kind: HostKind<SambaServerSpec, SambaConfigState> = {
   name: "SambaServer",

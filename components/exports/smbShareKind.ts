@@ -3,10 +3,10 @@
  * by `testparm -s` before it goes live; smbd reloaded only when the share file or the index
  * changed. Drift: a hand edit of the share file, or its include dropped from the index.
  */
-import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
+import { hasCommand, isDirectory } from "./hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec } from "./smbSpec";
@@ -14,17 +14,13 @@ import { validateSmbShare } from "./smbValidate";
 
 export type SmbShareState = { content: string; mode: string; indexed: boolean };
 
-async function hasCommand(host: Host, cmd: string): Promise<boolean> {
-  return (await host.run(["sh", "-c", 'command -v -- "$1" >/dev/null 2>&1', "sh", cmd], { check: false })).code === 0;
-}
-
 export const kind: HostKind<SmbShareSpec, SmbShareState> = {
   name: "SmbShare",
   version: 1,
   validate: (spec) => validateSmbShare(spec),
   async preflight(host, s) {
     const problems: Problem[] = [];
-    if ((await host.run(["test", "-d", s.path], { check: false })).code !== 0) {
+    if (!(await isDirectory(host, s.path))) {
       problems.push({ field: "path", value: s.path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` });
     }
     if (s.check && !(await hasCommand(host, "testparm"))) {

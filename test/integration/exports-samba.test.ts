@@ -355,3 +355,42 @@ describe("hardened SMB3 share on a real smbd", () => {
     expect(fs.existsSync(path.join(data, "copy.bin"))).toBe(true);
   });
 });
+
+describe("SambaServer keeps what was there before", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-exports-samba-orig-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("a config not written by kvmshare is kept as .kvmshare-orig and put back on destroy", async () => {
+    const conf = path.join(dir, "smb.conf");
+    const original = "[global]\n\tworkgroup = OLDGROUP\n\n[old]\n\tpath = /srv/old\n";
+    fs.writeFileSync(conf, original);
+    const engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    const program = () => {
+      new SambaServer("smb", { configPath: conf, sharesDir: path.join(dir, "shares.d"), sharesIndexPath: path.join(dir, "shares.conf"), stateDir: path.join(dir, "state"), reloadCommand: ["true"] });
+    };
+    const up = await engine.up(program);
+    expect(up.errors).toEqual([]);
+    expect(fs.readFileSync(conf, "utf8")).toContain("server smb encrypt = required");
+    expect(fs.readFileSync(`${conf}.kvmshare-orig`, "utf8")).toBe(original);
+    // a second up does not overwrite the kept original with kvmshare's own file
+    fs.appendFileSync(conf, "\t# hand edit\n");
+    expect((await engine.up(program)).errors).toEqual([]);
+    expect(fs.readFileSync(`${conf}.kvmshare-orig`, "utf8")).toBe(original);
+    const d = await engine.destroy();
+    expect(d.errors).toEqual([]);
+    expect(fs.readFileSync(conf, "utf8")).toBe(original);
+    expect(fs.existsSync(`${conf}.kvmshare-orig`)).toBe(false);
+  });
+
+  it("a user without a Unix account is refused at preview, with the command that creates one", async () => {
+    const engine = new Engine({ stateFile: path.join(dir, "state2.json") });
+    const p = await engine.preview(() => {
+      new SmbUser("ghost", { configPath: path.join(dir, "smb.conf"), userName: "kvmshare-no-such-user", password: pulumi.secret("x-secret-x") });
+    });
+    expect(p.errors.join("\n")).toMatch(/name: has no Unix account on local; Samba users need one \(e\.g\. useradd --system --no-create-home --shell \/usr\/sbin\/nologin kvmshare-no-such-user\)/);
+    expect(p.errors.join("\n")).not.toContain("x-secret-x");
+  });
+});

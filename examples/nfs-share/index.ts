@@ -37,7 +37,7 @@ export = async () => {
     nfs: {
       export: {
         fsid: 1,
-        ...(sandbox ? { exportsDir: under("/etc/exports.d"), kernel: { mainExportsFile: "" }, reloadCommand: ["true"] } : {}),
+        ...(sandbox ? { exportsDir: under("/etc/exports.d"), kernel: { mainExportsFile: "", etabPath: "" }, reloadCommand: ["true"] } : {}),
       },
       mount: { nconnect: 4, rsizeBytes: 1048576, wsizeBytes: 1048576 },
     },

@@ -46,7 +46,7 @@ const why = zfsFuseUnavailable();
       dataset: { pool: p, datasetName: `${pool}/vmshare`, properties: { atime: "off", compression: "gzip" }, allowDestroy: true },
       serverAddress: "192.168.122.1",
       guest: { address: "192.168.122.10", mountPoint: "/mnt/vmshare", mount: { root: path.join(dir, "guest"), activation: "enable" } },
-      nfs: { export: { fsid: 7, exportsDir: path.join(dir, "exports.d"), kernel: { mainExportsFile: "" }, reloadCommand: ["true"] } },
+      nfs: { export: { fsid: 7, exportsDir: path.join(dir, "exports.d"), kernel: { mainExportsFile: "", etabPath: "" }, reloadCommand: ["true"] } },
     });
   };
 

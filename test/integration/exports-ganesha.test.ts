@@ -132,15 +132,18 @@ describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (daemon?.pid && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon.once("exit", r));
-      killQuietly(daemon.pid, "SIGTERM");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (daemon.exitCode === null) killQuietly(daemon.pid, "SIGKILL");
+    try {
+      if (daemon?.pid && daemon.exitCode === null) {
+        const gone = new Promise((r) => daemon.once("exit", r));
+        killQuietly(daemon.pid, "SIGTERM");
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+        if (daemon.exitCode === null) killQuietly(daemon.pid, "SIGKILL");
+      }
+    } finally {
+      sh(["ip", "link", "del", `${VETH}a`]);
+      sh(["ip", "netns", "del", NS]);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    sh(["ip", "link", "del", `${VETH}a`]);
-    sh(["ip", "netns", "del", NS]);
-    fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   it("ganesha serves the rendered export: the allowed client lists and reads the file", async () => {

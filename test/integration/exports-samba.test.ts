@@ -114,13 +114,16 @@ describe("hardened SMB3 share on a real smbd", () => {
   });
 
   afterAll(async () => {
-    if (smbd?.pid && smbd.exitCode === null) {
-      const gone = new Promise((r) => smbd!.once("exit", r));
-      killQuietly(smbd.pid, "SIGTERM");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (smbd.exitCode === null) killQuietly(smbd.pid, "SIGKILL");
+    try {
+      if (smbd?.pid && smbd.exitCode === null) {
+        const gone = new Promise((r) => smbd!.once("exit", r));
+        killQuietly(smbd.pid, "SIGTERM");
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+        if (smbd.exitCode === null) killQuietly(smbd.pid, "SIGKILL");
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    fs.rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
   it("up writes the hardened config, the share and the users, accepted by testparm; smbd serves them", async () => {

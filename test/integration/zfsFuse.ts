@@ -133,11 +133,13 @@ export async function acquireZfsFuse(): Promise<ZfsFuseLease> {
         if (sweepUsers().length) return;
         if (!fs.existsSync(DAEMON_PID)) return; // not ours: leave it running
         const pid = Number(fs.readFileSync(DAEMON_PID, "utf8"));
+        if (pid && alive(pid)) {
+          process.kill(pid, "SIGTERM");
+          for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+          if (alive(pid)) process.kill(pid, "SIGKILL");
+        }
+        // Forgotten only once it is gone: a release cut short leaves it marked as ours.
         fs.rmSync(DAEMON_PID, { force: true });
-        if (!pid || !alive(pid)) return;
-        process.kill(pid, "SIGTERM");
-        for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
-        if (alive(pid)) process.kill(pid, "SIGKILL");
       });
     },
   };

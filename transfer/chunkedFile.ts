@@ -55,6 +55,10 @@ export class ChunkedFile {
   private saving: Promise<void> | undefined;
   private dirty = false;
   private saveError: unknown;
+  /** Remote verifications still running, and chunks whose remote hash did not match. */
+  private readonly verifying = new Set<Promise<void>>();
+  private readonly unverified: { chunk: Chunk; attempt: number; copied: number }[] = [];
+  private verifyError: unknown;
   private closed = false;
   reusedBytes = 0;
   recopiedChunks = 0;
@@ -118,14 +122,21 @@ export class ChunkedFile {
       this.ctx.notice(`${this.spec.dest}: chunk ${chunk.index} (bytes ${chunk.offset}-${chunk.offset + chunk.length - 1}) does not match its recorded hash; copying it again`);
       delete this.manifest.chunks[chunk.index];
     }
-    // Verify: byte comparison of each block read back (local/mounted paths), or the chunk's
-    // SHA-256 computed where the file is (SSH).
+    await this.copyChunk(chunk, stream, ring, 1);
+    return --this.remaining === 0;
+  }
+
+  /**
+   * Copy one chunk and verify it: each block read back and compared (local/mounted paths), or
+   * the chunk's SHA-256 computed where the file is (SSH). The remote hash runs while this
+   * stream goes on with its next chunk; `finish` waits for it and re-copies a chunk that failed.
+   */
+  private async copyChunk(chunk: Chunk, stream: number, ring: Ring, firstAttempt: number): Promise<void> {
     const remoteHash = this.ctx.verify && this.ctx.dest.hashRange !== undefined;
     const readBack = this.ctx.verify && !remoteHash ? (b: Buffer, n: number, pos: number) => this.part.read(b, n, pos, stream) : undefined;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = firstAttempt; ; attempt++) {
       let copied = 0;
       let hex: string;
-      let ok = true;
       try {
         hex = await pumpRange(
           ring,
@@ -141,26 +152,48 @@ export class ChunkedFile {
           },
           readBack,
         );
-        if (remoteHash) ok = (await this.hashDest(chunk, stream, ring)) === hex;
       } catch (e) {
         if (!(e instanceof BlockMismatch)) throw classify(e, "source", this.spec.src);
-        ok = false;
-        hex = "";
+        this.rejectChunk(chunk, attempt, copied);
+        continue;
       }
-      if (ok) {
-        this.ctx.progress(chunk.length, 0);
-        this.manifest.chunks[chunk.index] = hex;
-        this.save().catch(() => undefined); // errors resurface at the next awaited save
-        return --this.remaining === 0;
+      if (!remoteHash) return this.accept(chunk, hex);
+      const check = this.hashDest(chunk, stream, ring).then((h) => (h === hex ? this.accept(chunk, hex) : void this.unverified.push({ chunk, attempt, copied })));
+      this.verifying.add(check);
+      check.catch((e) => (this.verifyError ??= e)).finally(() => this.verifying.delete(check));
+      return;
+    }
+  }
+
+  private accept(chunk: Chunk, hex: string): void {
+    this.ctx.progress(chunk.length, 0);
+    this.manifest.chunks[chunk.index] = hex;
+    this.save().catch(() => undefined); // errors resurface in finish()
+  }
+
+  /** A chunk failed verification: say so, or give up after VERIFY_ATTEMPTS. */
+  private rejectChunk(chunk: Chunk, attempt: number, copied: number): void {
+    this.ctx.progress(0, -copied);
+    if (attempt >= VERIFY_ATTEMPTS) {
+      throw new TransferError(
+        "VERIFY",
+        `${this.spec.dest}: chunk ${chunk.index} read back differently from what was written, ${VERIFY_ATTEMPTS} times: the destination is corrupting data (check the disk/share)`,
+      );
+    }
+    this.ctx.notice(`${this.spec.dest}: chunk ${chunk.index} failed verification; copying it again`);
+  }
+
+  /** Wait for remote verifications still running; re-copy the chunks that failed. */
+  private async settle(stream: number, ring: Ring): Promise<void> {
+    for (;;) {
+      while (this.verifying.size) await Promise.allSettled([...this.verifying]);
+      if (this.verifyError) throw this.verifyError;
+      const failed = this.unverified.splice(0);
+      if (!failed.length) return;
+      for (const f of failed) {
+        this.rejectChunk(f.chunk, f.attempt, f.copied);
+        await this.copyChunk(f.chunk, stream, ring, f.attempt + 1);
       }
-      this.ctx.progress(0, -copied);
-      if (attempt >= VERIFY_ATTEMPTS) {
-        throw new TransferError(
-          "VERIFY",
-          `${this.spec.dest}: chunk ${chunk.index} read back differently from what was written, ${VERIFY_ATTEMPTS} times: the destination is corrupting data (check the disk/share)`,
-        );
-      }
-      this.ctx.notice(`${this.spec.dest}: chunk ${chunk.index} failed verification; copying it again`);
     }
   }
 
@@ -192,8 +225,14 @@ export class ChunkedFile {
     return this.saving;
   }
 
-  /** All chunks are in: check the source, fsync, rename into place, set mtime, drop the manifest. */
-  async finish(): Promise<void> {
+  /**
+   * All chunks are in: wait for their verification, check the source, fsync, rename into place,
+   * set mtime, drop the manifest. Returns false (and renames nothing) when `stopped()` says the
+   * copy was interrupted meanwhile.
+   */
+  async finish(stream: number, ring: Ring, stopped: () => boolean = () => false): Promise<boolean> {
+    await this.settle(stream, ring);
+    if (stopped()) return false; // interrupted meanwhile: keep part + manifest for --resume
     const st = await this.srcFh.stat();
     if (st.size !== this.spec.size || Math.abs(st.mtimeMs - this.spec.mtimeMs) >= 1) {
       await this.discard();
@@ -210,12 +249,14 @@ export class ChunkedFile {
     await this.ctx.dest.rename(this.partPath, this.spec.dest);
     await this.ctx.dest.setMtime(this.spec.dest, this.spec.mtimeMs);
     await this.ctx.dest.remove(this.manifestPath);
+    return true;
   }
 
   /** Close handles, keeping the part file and manifest for a later --resume. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    while (this.verifying.size) await Promise.allSettled([...this.verifying]);
     while (this.saving) await this.saving.catch(() => undefined);
     await this.part?.close().catch(() => undefined);
     await this.srcFh?.close().catch(() => undefined);

@@ -8,6 +8,7 @@
  * files chunked, small files batched. `resume` continues from the manifests, re-checking
  * every recorded chunk and re-copying only those that are missing or bad.
  */
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
@@ -23,7 +24,6 @@ import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MIN_CHUNK, MiB, par
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
 import { SourceEntry, walkSource } from "./tree";
-import * as fs from "fs";
 
 export type Target =
   | { kind: "local"; path: string }
@@ -116,7 +116,8 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   else if (target.kind === "ssh") dest = await SftpDestination.open(target.connection, { streams, connections: target.connections });
   else dest = target.destination;
 
-  const pool = new HashPool(root.size + files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
+  // Worker threads pay off above a few blocks; tiny copies hash on this thread.
+  const pool = new HashPool(files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
   const tasks: ChunkedFile[] = [];
   try {
     const destRoot = await resolveDestRoot(dest, root, target.path, opts.exactDestination === true);
@@ -196,9 +197,12 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
             // Its chunks go to the front of the queue: every stream works on this file next.
             queue.splice(head, 0, ...task.chunks.map((chunk): QueueItem => ({ kind: "chunk", task, chunk })));
           } else if (item.kind === "chunk") {
-            if (await item.task.runChunk(item.chunk, stream, ring)) {
-              await item.task.finish();
-              emit({ type: "file", path: item.task.spec.dest, bytes: item.task.spec.size });
+            // After a failure or an interruption a complete file is left as a part file
+            // (its manifest says it is complete); --resume checks and finishes it.
+            if ((await item.task.runChunk(item.chunk, stream, ring)) && failure === undefined) {
+              if (await item.task.finish(stream, ring, () => failure !== undefined)) {
+                emit({ type: "file", path: item.task.spec.dest, bytes: item.task.spec.size });
+              }
             }
           } else {
             for (const i of item.files) {

@@ -11,6 +11,7 @@ import { ParallelTransfer, ParallelTransferArgs } from "../../components/transfe
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";
 
+jest.setTimeout(30_000); // real copies on a shared 2-core machine
 process.env.KVMSHARE_QUIET = "1";
 
 describe("ParallelTransfer on this machine", () => {

@@ -16,6 +16,7 @@ import { LocalDestination } from "../../transfer/local";
 import { manifestPath, parseManifest, partPath } from "../../transfer/manifest";
 import { ProgressEvent } from "../../transfer/progress";
 
+jest.setTimeout(30_000); // real copies on a shared 2-core machine
 const K = 1024;
 const CHUNK = 64 * K;
 

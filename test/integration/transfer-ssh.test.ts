@@ -13,7 +13,32 @@ import { SshConnectionSpec } from "../../core/connection";
 import { copy } from "../../transfer/engine";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, partPath } from "../../transfer/manifest";
+import { Destination, PartFile } from "../../transfer/destination";
+import { SftpDestination } from "../../transfer/sftp";
 
+/** SFTP, except that the first write at `badOffset` flips a byte on its way to the host. */
+function corrupting(inner: Destination, badOffset: number): Destination & { corrupted: number } {
+  const d = Object.create(inner) as Destination & { corrupted: number };
+  d.corrupted = 0;
+  d.openPart = async (p: string, size: number, fresh: boolean): Promise<PartFile> => {
+    const part = await inner.openPart(p, size, fresh);
+    return {
+      ...part,
+      write: (buf, length, position, stream) => {
+        if (d.corrupted === 0 && position === badOffset) {
+          d.corrupted++;
+          const bad = Buffer.from(buf.subarray(0, length));
+          bad[3] ^= 0xff;
+          return part.write(bad, length, position, stream);
+        }
+        return part.write(buf, length, position, stream);
+      },
+    };
+  };
+  return d;
+}
+
+jest.setTimeout(30_000); // real copies on a shared 2-core machine
 const K = 1024;
 let sshd: NetnsSshd;
 let dir: string;
@@ -109,6 +134,22 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(r.reusedBytes).toBeGreaterThan(0);
     expect(r.copiedBytes).toBeLessThan(16 * 1024 * K);
     expect(same(src, dst)).toBe(true);
+  });
+
+  it("a chunk damaged on its way is caught by the remote SHA-256 and copied again", async () => {
+    const src = randomFile("flaky.bin", 8 * 256 * K);
+    const dst = path.join(dir, "remote", "flaky.bin");
+    const sftp = await SftpDestination.open(conn, { streams: 2 });
+    try {
+      const d = corrupting(sftp, 5 * 256 * K);
+      const notices: string[] = [];
+      await copy(src, { kind: "custom", destination: d, path: dst }, { chunkSize: 256 * K, streams: 2, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+      expect(d.corrupted).toBe(1);
+      expect(notices.join("\n")).toMatch(/chunk 5 failed verification; copying it again/);
+      expect(same(src, dst)).toBe(true);
+    } finally {
+      await sftp.close();
+    }
   });
 
   it("CLI: user@host:/path with --identity, --host-key, --cipher exits 0", async () => {

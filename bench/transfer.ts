@@ -10,7 +10,7 @@
  * veth pair): scp, rclone sftp, kvmshare 1/2/4/8. Prints a table, writes bench/out/transfer.json.
  *
  * Env: KVMSHARE_BENCH_DIR (scratch dir, default /var/tmp/kvmshare-bench),
- *      KVMSHARE_BENCH_MIB (file size, default 2048), KVMSHARE_BENCH_SKIP_SSH=1.
+ *      KVMSHARE_BENCH_MIB (file size, default 2048), KVMSHARE_BENCH_ONLY=local|ssh (one half).
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
@@ -165,6 +165,9 @@ async function main(): Promise<void> {
   const cli = buildCli();
   const kvm = (...args: string[]) => [...cli.argv, "copy", "-q", ...args];
   try {
+    const only = process.env.KVMSHARE_BENCH_ONLY;
+    const rcloneEnv = { ...process.env, RCLONE_CONFIG: "/dev/null" };
+    if (only !== "ssh") {
     // ---- limits
     for (const n of [1, 4]) await fio(0, n, src);
     await fio(1, 1, src);
@@ -172,15 +175,15 @@ async function main(): Promise<void> {
     // ---- local copies
     await measure("local", "cp", 1, dst, [["cp", src, dst], ["sync", dst]]);
     await measure("local", "dd bs=1M conv=fsync", 1, dst, [["dd", `if=${src}`, `of=${dst}`, "bs=1M", "conv=fsync", "status=none"]]);
-    const rcloneEnv = { ...process.env, RCLONE_CONFIG: "/dev/null" };
     for (const n of STREAMS) {
       await measure("local", "rclone copyto", n, dst, [["rclone", "copyto", "--multi-thread-cutoff", "1M", "--multi-thread-streams", String(n), src, dst], ["sync", dst]], rcloneEnv);
     }
     for (const n of STREAMS) await measure("local", "kvmshare copy", n, dst, [kvm("--streams", String(n), src, dst)], cli.env);
-    await measure("local", "kvmshare copy --no-verify", 4, dst, [kvm("--streams", "4", "--no-verify", src, dst)], cli.env);
+    for (const n of [4, 8]) await measure("local", "kvmshare copy --no-verify", n, dst, [kvm("--streams", String(n), "--no-verify", src, dst)], cli.env);
+    }
 
     // ---- over SSH
-    if (process.env.KVMSHARE_BENCH_SKIP_SSH !== "1") {
+    if (only !== "local") {
       const sshd = await startNetnsSshd();
       try {
         const remote = `${sshd.user}@${sshd.host}`;
@@ -210,7 +213,9 @@ async function main(): Promise<void> {
   const rclone = best((c) => c.group === "local" && c.tool === "rclone copyto");
   const scp = best((c) => c.tool.startsWith("scp"));
   const ceiling = best((c) => c.tool.startsWith("fio read+write"));
+  const kvNoVerify = best((c) => c.group === "local" && c.tool === "kvmshare copy --no-verify");
   const ratio = (a?: Case, b?: Case) => (a && b ? round(a.MiBps / b.MiBps, 2) : null);
+  if (kvNoVerify) notes.push(`without read-back verification (--no-verify): vs_cp ${ratio(kvNoVerify, cp)}, vs_limit ${ratio(kvNoVerify, ceiling)}`);
   const ratios = { vs_cp: ratio(kvLocal, cp), vs_rclone: ratio(kvLocal, rclone), vs_limit: ratio(kvLocal, ceiling), vs_scp: ratio(kvSsh, scp) };
 
   const lines = [

@@ -37,9 +37,10 @@ const WHERE = "/mnt/host-data";
 
 describeVm("VM lane: virtiofs passthrough of a zfs-fuse dataset", () => {
   const pool = `ksvm${process.pid}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-vm-vfs-"));
-  const hostEngine = new Engine({ stateFile: path.join(dir, "host-state.json") });
-  const guestEngine = new Engine({ stateFile: path.join(dir, "guest-state.json") });
+  // Created when the guest boots (not when a skipped lane is only collected).
+  const dir = path.join(os.tmpdir(), `kvmshare-vm-vfs-${process.pid}`);
+  let hostEngine!: Engine;
+  let guestEngine!: Engine;
   const mnt = path.join(dir, "mnt");
   const shared = path.join(mnt, "share");
   let lease: ZfsFuseLease | undefined;
@@ -58,6 +59,9 @@ describeVm("VM lane: virtiofs passthrough of a zfs-fuse dataset", () => {
     "virtiofs.test.ts",
     "base",
     async () => {
+      fs.mkdirSync(dir, { recursive: true });
+      hostEngine = new Engine({ stateFile: path.join(dir, "host-state.json") });
+      guestEngine = new Engine({ stateFile: path.join(dir, "guest-state.json") });
       lease = await acquireZfsFuse();
       const r = await hostEngine.up(storage());
       if (r.errors.length) throw new Error(`ZfsPool/ZfsDataset on zfs-fuse failed:\n${r.errors.join("\n")}`);

@@ -1,11 +1,14 @@
 /**
- * VM lane: components applied in a real Debian guest over SSH through the in-process engine.
+ * VM lane, base image: one real Debian guest (stock kernel, systemd) for the whole file.
+ *   - smoke: the guest kernel has what this machine's lacks; kvmshare's Host over SSH pins the
+ *     host key and quotes hostile file names; this machine's loopback is 10.0.2.2
+ * Components applied in the guest over SSH through the in-process engine:
  *   - NfsExport (kernel nfsd) + GuestMount NFSv4.2 nconnect=4 as a systemd unit, drift, destroy
  *   - SambaServer/SmbUser/SmbShare on this machine (sandboxed smbd on loopback, reached from the
  *     guest as 10.0.2.2) + GuestMount SMB 3.1.1 seal with a 0600 credentials file; a wrong
  *     password fails the unit clearly and no password shows in the journal or process list
  *   - NetworkTuning: sysctl profile (BBR, somaxconn, buffers) + tc tbf on eth0, drift, restore
- *   - the transfer engine into the guest over SSH (SFTP), to its disk and into the NFS mount
+ *   - ParallelTransfer into the guest over SSH (SFTP), to its disk and into the NFS mount
  */
 import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
@@ -13,12 +16,12 @@ import * as net from "net";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Host } from "../../core/connection";
+import { Host, SshHost } from "../../core/connection";
 import * as pulumi from "@pulumi/pulumi";
 import { NfsExport, SambaServer, SmbShare, SmbUser } from "../../components/exports";
 import { GuestMount } from "../../components/guest";
 import { NetworkTuning } from "../../components/network";
-import { copy } from "../../transfer";
+import { ParallelTransfer } from "../../components/transfer";
 import { Engine } from "../harness/engine";
 import { freePort } from "./guest";
 import { describeVm, knownDefect, scenario, useGuest } from "./lane";
@@ -48,14 +51,14 @@ async function sha256In(host: Host, file: string): Promise<string> {
   return (await host.run(["sha256sum", "--", file], { timeoutMs: 120_000 })).stdout.split(" ")[0];
 }
 
-describeVm("VM lane: kernel NFS export, guest mount, network tuning and transfer in a real guest", () => {
+describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTransfer, network tuning", () => {
   let smbd: ChildProcess | undefined;
   // Created when the guest boots (not when a skipped lane is only collected).
   const dir = path.join(os.tmpdir(), `kvmshare-vm-shares-${process.pid}`);
   let engine!: Engine;
   let hostEngine!: Engine;
   let guestSmbEngine!: Engine;
-  const lane = useGuest("shares.test.ts", "base", () => {
+  const lane = useGuest("debian-guest.test.ts", "base", () => {
     fs.mkdirSync(dir, { recursive: true });
     engine = new Engine({ stateFile: path.join(dir, "state.json") });
     hostEngine = new Engine({ stateFile: path.join(dir, "host-state.json") });
@@ -69,6 +72,47 @@ describeVm("VM lane: kernel NFS export, guest mount, network tuning and transfer
       if (smbd.exitCode === null && smbd.signalCode === null) smbd.kill("SIGKILL");
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  scenario(lane, "smoke: the guest runs the stock Debian kernel with what this machine's kernel lacks", async () => {
+    const { host } = lane.guest;
+    const uname = (await host.run(["uname", "-r"])).stdout.trim();
+    expect(uname).toBe(lane.image.kernelVersion);
+    expect(uname).not.toBe(os.release());
+    await host.run(["modprobe", "-a", "nfsd", "nfs", "cifs", "virtiofs", "9p", "sch_netem", "sch_fq"]);
+    const filesystems = (await host.run(["cat", "/proc/filesystems"])).stdout;
+    for (const f of ["nfsd", "nfs4", "cifs", "virtiofs", "9p"]) expect(filesystems).toMatch(new RegExp(`\\b${f}\\b`));
+  });
+
+  scenario(lane, "smoke: a guest presenting another host key is refused", async () => {
+    const wrong = { ...lane.guest.connection, hostKeySha256: "SHA256:" + "A".repeat(43) };
+    await expect(SshHost.connect(wrong)).rejects.toThrow(/127\.0\.0\.1/);
+  });
+
+  scenario(lane, "smoke: writeFileAtomic/readFile/removeFile over SSH keep bytes and mode of a hostile file name", async () => {
+    const { host } = lane.guest;
+    const p = "/root/it's a \"file\" $(touch pwned) `touch pwned2`.txt";
+    const content = "line 1\n\ttab 'quote' \"dq\" $HOME \\ back\nünïcødé\n";
+    await host.writeFileAtomic(p, content, { mode: "0600" });
+    expect(await host.readFile(p)).toBe(content);
+    expect((await host.run(["stat", "-c", "%a", "--", p])).stdout.trim()).toBe("600");
+    expect((await host.run(["ls", "/root"])).stdout).not.toMatch(/^pwned/m);
+    expect(await host.removeFile(p)).toBe(true);
+    expect(await host.readFile(p)).toBeUndefined();
+    expect(await host.removeFile(p)).toBe(false);
+  });
+
+  scenario(lane, "smoke: this machine's loopback is reachable from the guest as 10.0.2.2", async () => {
+    const token = `kvmshare-${process.pid}-${Date.now()}`;
+    const srv = net.createServer((sock) => sock.end(token + "\n"));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const port = (srv.address() as net.AddressInfo).port;
+      const r = await lane.guest.host.run(["bash", "-c", 'exec 3<>"/dev/tcp/10.0.2.2/$1"; head -n1 <&3', "bash", String(port)], { timeoutMs: 20_000 });
+      expect(r.stdout.trim()).toBe(token);
+    } finally {
+      srv.close();
+    }
   });
 
   // The guest exports a directory and mounts it back over its own loopback: the kernel server
@@ -139,30 +183,56 @@ describeVm("VM lane: kernel NFS export, guest mount, network tuning and transfer
     expect(clean.changes.filter((s) => s.op !== "refresh")).toEqual([]);
   });
 
-  scenario(lane, "transfer: the copy engine sends files into the guest over SSH (disk and NFS mount), bytes identical", async () => {
+  scenario(lane, "ParallelTransfer into the guest over SSH (its disk and its NFS mount): identical bytes, idempotent, drift, kept on destroy", async () => {
     const { host, connection } = lane.guest;
     const src = path.join(dir, "payload");
     fs.mkdirSync(src);
-    const big = crypto.randomBytes(24 * 2 ** 20);
+    let big = crypto.randomBytes(10 * 2 ** 20);
     fs.writeFileSync(path.join(src, "big.bin"), big);
     fs.writeFileSync(path.join(src, "small name with spaces.txt"), "hello guest\n");
-    const want = crypto.createHash("sha256").update(big).digest("hex");
+    const dests = ["/root/incoming/payload", `${MOUNT}/incoming/payload`];
+    await host.run(["mkdir", "-p", "/root/incoming", `${MOUNT}/incoming`]);
+    const transferEngine = new Engine({ stateFile: path.join(dir, "transfer-state.json") });
+    const program = () => () => {
+      new ParallelTransfer("to-disk", { source: src, destination: dests[0], connection, streams: 3, chunkSize: "2M" });
+      new ParallelTransfer("to-nfs", { source: src, destination: dests[1], connection, streams: 3, chunkSize: "2M" });
+    };
+    const landedRight = async () => {
+      const want = crypto.createHash("sha256").update(big).digest("hex");
+      for (const dest of dests) {
+        const files = (await host.run(["find", dest, "-type", "f"])).stdout.trim().split("\n").map((f) => path.basename(f)).sort();
+        expect(files).toEqual(["big.bin", "small name with spaces.txt"]);
+        expect(await sha256In(host, `${dest}/big.bin`)).toBe(want);
+        expect(await host.readFile(`${dest}/small name with spaces.txt`)).toBe("hello guest\n");
+      }
+      // Through the mount means on the export.
+      expect(await sha256In(host, `${EXPORT_DIR}/incoming/payload/big.bin`)).toBe(want);
+    };
 
-    for (const dest of ["/root/incoming", `${MOUNT}/incoming`]) {
-      const t0 = Date.now();
-      const r = await copy(src, { kind: "ssh", connection, path: dest }, { streams: 3, chunkSize: 4 * 2 ** 20 });
-      lane.log(`copy to ${dest}: ${r.bytes} bytes in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r.streams} streams (TCG: not a speed figure)`);
-      expect(r.files).toBe(2);
-      expect(r.bytes).toBe(big.length + 12);
-      const landed = (await host.run(["find", dest, "-type", "f"])).stdout.trim().split("\n").sort();
-      expect(landed.map((f) => path.basename(f))).toEqual(["big.bin", "small name with spaces.txt"]);
-      const bigPath = landed.find((f) => f.endsWith("big.bin"))!;
-      expect(await sha256In(host, bigPath)).toBe(want);
-      expect(await host.readFile(landed.find((f) => f.endsWith(".txt"))!)).toBe("hello guest\n");
-      expect((await host.run(["find", dest, "-name", "*.part*"])).stdout.trim()).toBe("");
-    }
-    // Through the mount means on the export.
-    expect(await sha256In(host, `${EXPORT_DIR}/incoming/payload/big.bin`).catch(() => sha256In(host, `${EXPORT_DIR}/incoming/big.bin`))).toBe(want);
+    const up = await transferEngine.up(program());
+    expect(up.errors).toEqual([]);
+    expect(up.changes.map((s) => s.op)).toEqual(["create", "create"]);
+    await landedRight();
+    expect((await transferEngine.up(program())).changes).toEqual([]);
+
+    // A changed source is copied again.
+    big = Buffer.concat([big, crypto.randomBytes(2 ** 20)]);
+    fs.writeFileSync(path.join(src, "big.bin"), big);
+    const again = await transferEngine.up(program());
+    expect(again.errors).toEqual([]);
+    expect(again.changes.map((s) => s.op)).toEqual(["update", "update"]);
+    await landedRight();
+
+    // A copy damaged by hand in the guest is drift, and up repairs it.
+    await host.run(["truncate", "-s", "1000", `${dests[0]}/big.bin`]);
+    const p = await transferEngine.preview(program(), { refresh: true });
+    expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["to-disk-copy"]);
+    expect((await transferEngine.up(program())).errors).toEqual([]);
+    await landedRight();
+
+    // Destroy leaves the copies (allowDestroy is off).
+    expect((await transferEngine.destroy()).errors).toEqual([]);
+    await landedRight();
   });
 
   scenario(lane, "NFS: destroy stops and removes the mount unit and the export", async () => {

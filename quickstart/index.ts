@@ -4,5 +4,5 @@ import * as pulumi from "@pulumi/pulumi";
 import { quickstart } from "./stack";
 
 const config = new pulumi.Config();
-const out = quickstart(path.resolve(config.get("sandboxDir") ?? ".sandbox"));
+const out = quickstart({ sandboxDir: path.resolve(config.get("sandboxDir") ?? ".sandbox"), withZfs: config.getBoolean("withZfs") });
 export const outputs = out;

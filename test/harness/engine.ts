@@ -218,7 +218,7 @@ export class Engine {
       steps,
       changes: steps.filter((s) => s.op !== "same" && !(s.op === "refresh" && s.diffs.length === 0)),
       outputs: Object.fromEntries(resources.map((r) => [r.name, r.outputs])),
-      errors,
+      errors: [...new Set(errors)],
     };
   }
 
@@ -228,6 +228,8 @@ export class Engine {
     const steps: Step[] = [];
     const errors: string[] = [];
     const seen = new Set<string>();
+    let inflight = 0;
+    let lastActivity = Date.now();
     const engine = this;
 
     await pulumi.runtime.setMocks(
@@ -238,6 +240,8 @@ export class Engine {
           }
           const key = `${args.type}::${args.name}`;
           seen.add(key);
+          inflight++;
+          lastActivity = Date.now();
           try {
             return await engine.step(args, prior, next, steps, preview);
           } catch (e) {
@@ -249,6 +253,9 @@ export class Engine {
             const old = prior.find((r) => r.type === args.type && r.name === args.name);
             if (old && !next.some((r) => r.type === old.type && r.name === old.name)) next.push(old);
             return { id: `${args.name}-failed`, state: {} };
+          } finally {
+            inflight--;
+            lastActivity = Date.now();
           }
         },
         call(args: pulumi.runtime.MockCallArgs) {
@@ -260,17 +267,34 @@ export class Engine {
       preview,
     );
 
+    // An `apply` callback that throws fails the program, as under the real engine: record it
+    // instead of letting the rejection crash the process.
+    const onRejection = (e: unknown) => errors.push(`program: ${e instanceof Error ? e.message : String(e)}`);
+    process.on("unhandledRejection", onRejection);
     try {
       await program();
     } catch (e) {
       errors.push(`program: ${(e as Error).message}`);
     }
-    // Wait until every registration (including ones made inside apply callbacks) settled.
-    for (let i = 0; i < 50; i++) {
-      await settings.waitForRPCs();
-      await new Promise((r) => setImmediate(r));
+    // Wait until every registration (including ones made inside apply callbacks) settled. When
+    // a resource failed, the ones that wait on its outputs never register: once nothing has
+    // moved for a while after an error, the run is over (the real engine stops there too).
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      for (let settled = 0; settled < 50; ) {
+        const done = await Promise.race([
+          settings.waitForRPCs().then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 250)),
+        ]);
+        await new Promise((r) => setImmediate(r));
+        if (done) settled++;
+        else if (errors.length && inflight === 0 && Date.now() - lastActivity > 3000) break;
+      }
+    } finally {
+      clearInterval(keepAlive);
     }
 
+    process.off("unhandledRejection", onRejection);
     // Resources that left the program are deleted (last created first), as `pulumi up` does.
     const gone = prior.filter((r) => !seen.has(`${r.type}::${r.name}`));
     for (const r of [...gone].reverse()) {

@@ -20,7 +20,7 @@ import { SambaServer, SmbShare, SmbUser } from "../../components/exports";
 import { GuestMount } from "../../components/guest";
 import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";
-import { describeVm, scenario, useGuest } from "../vm/lane";
+import { describeVm, scenario, useGuest } from "./lane";
 
 process.env.KVMSHARE_QUIET = "1";
 const PORT = 26000 + (process.pid % 1000);

@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost, SshHost } from "../core/connection";
 import { pipeCommands } from "../components/storage/zfsStream";
-import { startSshd } from "../test/integration/storage-sshd";
+import { startSshd } from "../test/integration/sshd";
 import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
 
 async function main(): Promise<void> {

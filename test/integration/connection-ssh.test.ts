@@ -1,32 +1,10 @@
 /** core/connection over a real sshd on loopback (own config, own keys, killed by PID). */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { CommandError, SshConnectionSpec, SshHost, withHost } from "../../core/connection";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForPort(port: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, "127.0.0.1", () => (c.end(), r(true)));
-      c.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${port}`);
-}
+import { startSshd } from "./sshd";
 
 describe("SSH host (sshd on 127.0.0.1)", () => {
   let dir: string;
@@ -35,38 +13,8 @@ describe("SSH host (sshd on 127.0.0.1)", () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-ssh-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-    fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
     fs.chmodSync(dir, 0o700);
-    const port = await freePort();
-    fs.mkdirSync("/run/sshd", { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${path.join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        `PidFile ${path.join(dir, "sshd.pid")}`,
-      ].join("\n") + "\n",
-    );
-    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-    await waitForPort(port);
-    const fp = execFileSync("ssh-keygen", ["-l", "-f", path.join(dir, "host_key.pub")]).toString().split(" ")[1];
-    spec = {
-      kind: "ssh",
-      host: "127.0.0.1",
-      port,
-      user: "root",
-      privateKey: fs.readFileSync(path.join(dir, "client_key"), "utf8"),
-      hostKeySha256: fp,
-    };
+    ({ proc: sshd, spec } = await startSshd(dir));
   });
 
   afterAll(() => {

@@ -3,39 +3,17 @@
  * killed by PID): fio, /proc/stat sampling and ping run on the remote side, into a directory
  * whose name has a space and a ':' (shell quoting, fio's file separator).
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { SharePerformanceCheck } from "../../components/perf";
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";
+import { startSshd } from "./sshd";
 
 process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForPort(port: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, "127.0.0.1", () => (c.end(), r(true)));
-      c.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${port}`);
-}
 
 describe("SharePerformanceCheck over SSH", () => {
   let dir: string;
@@ -46,32 +24,8 @@ describe("SharePerformanceCheck over SSH", () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-perfssh-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-    fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
     fs.chmodSync(dir, 0o700);
-    const port = await freePort();
-    fs.mkdirSync("/run/sshd", { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${path.join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "MaxSessions 32",
-        `PidFile ${path.join(dir, "sshd.pid")}`,
-      ].join("\n") + "\n",
-    );
-    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-    await waitForPort(port);
-    const fp = execFileSync("ssh-keygen", ["-l", "-f", path.join(dir, "host_key.pub")]).toString().split(" ")[1];
-    spec = { kind: "ssh", host: "127.0.0.1", port, user: "root", privateKey: fs.readFileSync(path.join(dir, "client_key"), "utf8"), hostKeySha256: fp };
+    ({ proc: sshd, spec } = await startSshd(dir));
     share = path.join(dir, "my share:1");
     fs.mkdirSync(share);
     engine = new Engine({ stateFile: path.join(dir, "state.json") });

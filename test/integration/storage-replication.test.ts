@@ -12,7 +12,7 @@ import * as path from "path";
 import { SshConnectionSpec } from "../../core/connection";
 import { ZfsDataset, ZfsPool, ZfsReplication } from "../../components/storage";
 import { Engine } from "../harness/engine";
-import { startSshd } from "./storage-sshd";
+import { startSshd } from "./sshd";
 import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
 
 process.env.KVMSHARE_QUIET ??= "1";

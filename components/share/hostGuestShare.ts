@@ -7,7 +7,7 @@ import { VirtioFsPassthrough } from "../guest/virtioFsPassthrough";
 import { NetworkTuning } from "../network";
 import { ZfsDataset } from "../storage";
 import { defaultTag, HostGuestShareArgs, SHARE_DEFAULTS, ShareProtocol, validateHostGuestShare } from "./hostGuestShareArgs";
-import { smbShareFactory } from "./smb";
+import { smbLeg } from "./smb";
 
 /**
  * One share between a KVM host and one guest, end to end: a ZFS dataset (or an existing
@@ -43,7 +43,6 @@ export class HostGuestShare extends pulumi.ComponentResource {
     super("kvmshare:share:HostGuestShare", name, {}, opts);
     const problems = validateHostGuestShare(name, args);
     if (problems.length) throw new ValidationError(`HostGuestShare ${name}`, problems);
-    const smbLeg = args.protocol === "smb" ? smbShareFactory() : undefined;
 
     const parent = { parent: this };
     const host = args.host;
@@ -83,7 +82,7 @@ export class HostGuestShare extends pulumi.ComponentResource {
       } else {
         const smb = args.smb!;
         const shareName = smb.shareName ?? defaultTag(name);
-        const made = smbLeg!(
+        const made = smbLeg(
           `${name}-share`,
           { connection: host, server: smb.server, user: smb.user, share: smb.share, path: hostPath, shareName, username: smb.username, password: smb.password, guestAddress: address },
           after(),

@@ -7,7 +7,7 @@ import * as net from "net";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isHostname, isUnknown, UNKNOWN } from "../../core/validate";
-import type { NfsExportArgs } from "../exports";
+import type { NfsExportArgs, SambaServer, SmbShareArgs, SmbUserArgs } from "../exports";
 import type { ShareFirewallArgs } from "../firewall";
 import type { GuestMountArgs } from "../guest/guestMount";
 import type { NfsMountSpec, NinePMountSpec, SmbMountSpec } from "../guest/mountSpec";
@@ -49,11 +49,11 @@ export interface ShareSmbArgs {
   /** Guest SMB mount settings besides server, share, user. @default SMB 3.1.1 with seal */
   mount?: Omit<SmbMountSpec, "server" | "share" | "username">;
   /** A `SambaServer` component the user and share belong to (its connection and config are used). @default none: `host` and SmbShare's defaults */
-  server?: pulumi.Resource;
+  server?: SambaServer;
   /** Further `SmbUser` arguments (e.g. `configPath`). @default its defaults */
-  user?: Record<string, unknown>;
+  user?: Partial<SmbUserArgs>;
   /** Further `SmbShare` arguments (e.g. `readOnly`, `sharesDir`, `reloadCommand`, `extraParameters`). @default its defaults */
-  share?: Record<string, unknown>;
+  share?: Partial<SmbShareArgs>;
 }
 
 export interface ShareVirtioFsArgs {

@@ -24,7 +24,8 @@ export function parseRemote(spec: string): RemotePath | undefined {
   const m = /^(?:([^@/:\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[^@/:[\]\s]+):(.*)$/.exec(spec);
   if (!m) return undefined;
   const host = m[2].startsWith("[") ? m[2].slice(1, -1) : m[2];
-  return { user: m[1], host, path: m[3] === "" ? "." : m[3] };
+  // `host:` alone means "into the login directory", as with scp.
+  return { user: m[1], host, path: m[3] === "" ? "./" : m[3] };
 }
 
 export interface SshCliOptions {

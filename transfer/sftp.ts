@@ -249,7 +249,7 @@ const HASH_FN = 'h() { dd if="$1" bs=4M iflag=skip_bytes,count_bytes skip="$2" c
 const DD_HASH = `${HASH_FN}; h`;
 
 function checkHex(hex: string, where: string): string {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TransferError("IO", `remote sha256sum on ${where} printed '${hex}' (needs GNU coreutils dd and sha256sum)`);
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TransferError("IO", `remote sha256sum on ${where} printed '${hex}' (verification over SSH needs GNU coreutils dd and sha256sum on the host; or copy with --no-verify)`);
   return hex;
 }
 

@@ -12,7 +12,7 @@ describe("parseRemote", () => {
   it.each([
     ["root@host:/srv/x", { user: "root", host: "host", path: "/srv/x" }],
     ["host:rel/x", { user: undefined, host: "host", path: "rel/x" }],
-    ["me@10.0.0.2:", { user: "me", host: "10.0.0.2", path: "." }],
+    ["me@10.0.0.2:", { user: "me", host: "10.0.0.2", path: "./" }],
     ["u@[fd00::1]:/a b", { user: "u", host: "fd00::1", path: "/a b" }],
   ])("%s is remote", (spec, want) => expect(parseRemote(spec)).toEqual(want));
   it.each(["/mnt/share/x", "./a:b", "relative/file", "C", "/x/y:z"])("%s is local", (spec) => expect(parseRemote(spec)).toBeUndefined());

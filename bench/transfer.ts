@@ -9,7 +9,8 @@
  * with 1/2/4/8 streams. SSH (an sshd in a network namespace created and deleted here, over a
  * veth pair): scp, rclone sftp, kvmshare 1/2/4/8. Prints a table, writes bench/out/transfer.json.
  *
- * Env: KVMSHARE_BENCH_DIR (scratch dir, default /var/tmp/kvmshare-bench),
+ * Env: KVMSHARE_BENCH_DIR (scratch dir, default /var/tmp/kvmshare-bench; the source file is
+ *      kept there and reused by the next run),
  *      KVMSHARE_BENCH_MIB (file size, default 2048), KVMSHARE_BENCH_ONLY=local|ssh (one half).
  */
 import { spawn } from "child_process";

@@ -8,3 +8,5 @@ export * from "./components/firewall";
 export * from "./components/guest";
 export * from "./components/share";
 export * from "./components/perf";
+export * from "./components/transfer";
+export * as transfer from "./transfer";

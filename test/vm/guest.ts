@@ -212,7 +212,7 @@ export async function bootGuest(image: GuestImage, opts: BootOptions = {}): Prom
     const args = [
       "-nodefaults",
       "-machine", "q35,accel=tcg",
-      "-cpu", "max",
+      "-cpu", process.env.KVMSHARE_VM_CPU || "max",
       "-smp", String(opts.cpus ?? 2),
       "-m", String(memoryMiB),
       "-display", "none",

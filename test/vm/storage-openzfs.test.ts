@@ -7,6 +7,8 @@
  */
 import { Host } from "../../core/connection";
 import { ZfsDataset, ZfsPool, ZfsReplication, ZfsSnapshotPolicy } from "../../components/storage";
+import { NfsExport } from "../../components/exports";
+import { GuestMount } from "../../components/guest";
 import { Engine } from "../harness/engine";
 import * as fs from "fs";
 import * as os from "os";
@@ -158,5 +160,41 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     expect(imp).toMatch(/pool: tank/);
     await host.run(["zpool", "import", "tank"]);
     expect((await host.run(["zfs", "list", "-H", "-t", "all", "-o", "name", "-r", "tank"])).stdout).toMatch(/tank\/share@kvmshare-hourly-/);
+  });
+
+  scenario(lane, "retention kept only 2 of its own snapshots and never touched a snapshot taken by hand", async () => {
+    const { host } = lane.guest;
+    const snaps = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", "tank/share"])).stdout.trim().split("\n");
+    const own = snaps.filter((n) => n.startsWith("tank/share@kvmshare-hourly-"));
+    // Many ups ran above, each taking one: pruning is what keeps the count at `keep`.
+    expect(own.length).toBeGreaterThanOrEqual(1);
+    expect(own.length).toBeLessThanOrEqual(2);
+    expect(snaps).toContain("tank/share@by-hand");
+  });
+
+  scenario(lane, "an OpenZFS dataset exported by the kernel NFS server and mounted back in the guest (NFSv4.2): round trip lands in the dataset", async () => {
+    const { host, connection } = lane.guest;
+    const nfsEngine = new Engine({ stateFile: path.join(dir, "nfs-state.json") });
+    const program = () => {
+      const exp = new NfsExport("zshare", { connection, path: "/tank/share", clients: ["127.0.0.1"], access: "rw" });
+      new GuestMount("zshare", { connection, where: "/mnt/zfs-nfs", nfs: { server: "127.0.0.1", exportPath: "/tank/share", version: "4.2", nconnect: 2 } }, { dependsOn: [exp] });
+    };
+    await host.run(["mkdir", "-p", "/etc/exports.d"]);
+    const up = await nfsEngine.up(program);
+    expect(up.errors).toEqual([]);
+    expect((await host.run(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "/mnt/zfs-nfs"])).stdout).toMatch(/^nfs4\s.*vers=4\.2/);
+    // root is squashed to nobody, whom the dataset's ACL (u:nobody:rwx) lets in.
+    await host.run(["dd", "if=/dev/urandom", "of=/mnt/zfs-nfs/over-nfs.bin", "bs=1M", "count=6", "conv=fsync", "status=none"]);
+    const sum = async (f: string) => (await host.run(["sha256sum", f])).stdout.split(" ")[0];
+    const want = await sum("/mnt/zfs-nfs/over-nfs.bin");
+    expect(await sum("/tank/share/over-nfs.bin")).toBe(want);
+    expect((await host.run(["stat", "-c", "%u", "/tank/share/over-nfs.bin"])).stdout.trim()).toBe("65534");
+    // It is in the dataset: a snapshot taken now holds it.
+    await host.run(["zfs", "snapshot", "tank/share@after-nfs"]);
+    expect(await sum("/tank/share/.zfs/snapshot/after-nfs/over-nfs.bin")).toBe(want);
+    const d = await nfsEngine.destroy();
+    expect(d.errors).toEqual([]);
+    expect((await host.run(["findmnt", "-n", "/mnt/zfs-nfs"], { check: false })).code).not.toBe(0);
+    expect((await host.run(["exportfs", "-v"])).stdout).not.toContain("/tank/share");
   });
 });

@@ -9,6 +9,9 @@
  *     password fails the unit clearly and no password shows in the journal or process list
  *   - NetworkTuning: sysctl profile (BBR, somaxconn, buffers) + tc tbf on eth0, drift, restore
  *   - ParallelTransfer into the guest over SSH (SFTP), to its disk and into the NFS mount
+ *   - virtiofs: a ZFS dataset on this machine (zfs-fuse; ZfsPool + ZfsDataset through the engine)
+ *     passed through with virtiofsd, mounted by a GuestMount unit; both directions; the transfer
+ *     engine writes into the mount; drift; destroy keeps the data
  */
 import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
@@ -20,6 +23,9 @@ import { Host, SshHost } from "../../core/connection";
 import * as pulumi from "@pulumi/pulumi";
 import { NfsExport, SambaServer, SmbShare, SmbUser } from "../../components/exports";
 import { GuestMount } from "../../components/guest";
+import { ZfsDataset, ZfsPool } from "../../components/storage";
+import { copy } from "../../transfer";
+import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "../integration/zfsFuse";
 import { NetworkTuning } from "../../components/network";
 import { ParallelTransfer } from "../../components/transfer";
 import { Engine } from "../harness/engine";
@@ -44,6 +50,23 @@ async function waitForPort(port: number, ms = 20_000): Promise<void> {
   throw new Error(`smbd did not listen on 127.0.0.1:${port} within ${ms} ms`);
 }
 
+/** PIDs (with their command) whose mount table still shows the pool. */
+function holders(pool: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(pool)) {
+        found.push(`${pid} (${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 80)})`);
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+const TAG = "kvmshare-data";
+const WHERE = "/mnt/host-data";
 const EXPORT_DIR = "/srv/kvmshare-nfs";
 const MOUNT = "/mnt/nfs share";
 
@@ -51,28 +74,69 @@ async function sha256In(host: Host, file: string): Promise<string> {
   return (await host.run(["sha256sum", "--", file], { timeoutMs: 120_000 })).stdout.split(" ")[0];
 }
 
-describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTransfer, network tuning", () => {
+describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTransfer, network tuning, virtiofs", () => {
   let smbd: ChildProcess | undefined;
   // Created when the guest boots (not when a skipped lane is only collected).
   const dir = path.join(os.tmpdir(), `kvmshare-vm-shares-${process.pid}`);
   let engine!: Engine;
   let hostEngine!: Engine;
   let guestSmbEngine!: Engine;
-  const lane = useGuest("debian-guest.test.ts", "base", () => {
-    fs.mkdirSync(dir, { recursive: true });
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
-    hostEngine = new Engine({ stateFile: path.join(dir, "host-state.json") });
-    guestSmbEngine = new Engine({ stateFile: path.join(dir, "guest-smb-state.json") });
-    return {};
-  }, async () => {
-    if (smbd?.pid && smbd.exitCode === null && smbd.signalCode === null) {
-      const gone = new Promise((r) => smbd!.once("exit", r));
-      smbd.kill("SIGTERM");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (smbd.exitCode === null && smbd.signalCode === null) smbd.kill("SIGKILL");
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  let zfsEngine!: Engine;
+  let vfsEngine!: Engine;
+  let lease: ZfsFuseLease | undefined;
+  const pool = `ksvm${process.pid}`;
+  const zfsMnt = path.join(dir, "zfs");
+  const shared = path.join(zfsMnt, "share");
+  const storage = () => () => {
+    const p = new ZfsPool("tank", {
+      poolName: pool,
+      vdevs: [{ type: "mirror", devices: [path.join(dir, "d0"), path.join(dir, "d1")] }],
+      fileSizeMiB: 128,
+      mountpoint: zfsMnt,
+    });
+    new ZfsDataset("share", { pool: p, datasetName: `${pool}/share`, properties: { compression: "gzip", atime: "off" } });
+  };
+
+  const lane = useGuest(
+    "debian-guest.test.ts",
+    "base",
+    async () => {
+      fs.mkdirSync(dir, { recursive: true });
+      engine = new Engine({ stateFile: path.join(dir, "state.json") });
+      hostEngine = new Engine({ stateFile: path.join(dir, "host-state.json") });
+      guestSmbEngine = new Engine({ stateFile: path.join(dir, "guest-smb-state.json") });
+      zfsEngine = new Engine({ stateFile: path.join(dir, "zfs-state.json") });
+      vfsEngine = new Engine({ stateFile: path.join(dir, "vfs-state.json") });
+      // The dataset virtiofsd shares must exist before the guest boots.
+      lease = await acquireZfsFuse();
+      const r = await zfsEngine.up(storage());
+      if (r.errors.length) throw new Error(`ZfsPool/ZfsDataset on zfs-fuse failed:\n${r.errors.join("\n")}`);
+      return { shares: [{ source: shared, tag: TAG }] };
+    },
+    async () => {
+      if (smbd?.pid && smbd.exitCode === null && smbd.signalCode === null) {
+        const gone = new Promise((r) => smbd!.once("exit", r));
+        smbd.kill("SIGTERM");
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+        if (smbd.exitCode === null && smbd.signalCode === null) smbd.kill("SIGKILL");
+      }
+      try {
+        if (lease) {
+          lane.log(`destroying the test pool ${pool}`);
+          try {
+            await destroyPoolIfPresent(pool, dir);
+          } catch (e) {
+            // A FUSE mount is copied into every mount namespace created while it exists (ip netns
+            // exec, unshare -m): a process started there by a concurrent test keeps the pool busy.
+            throw new Error(`${(e as Error).message}; processes in other mount namespaces holding it: ${holders(pool).join(", ") || "none found"}`);
+          }
+        }
+      } finally {
+        await lease?.release();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   scenario(lane, "smoke: the guest runs the stock Debian kernel with what this machine's kernel lacks", async () => {
     const { host } = lane.guest;
@@ -416,5 +480,65 @@ describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTrans
     expect(await sysctl("net.core.somaxconn")).toBe(before.somaxconn);
     const after = JSON.parse((await host.run(["tc", "-j", "qdisc", "show", "dev", "eth0", "root"])).stdout) as { kind: string }[];
     expect(after[0]?.kind).not.toBe("tbf");
+  });
+
+  const mount = (extra: Record<string, unknown> = {}) => () => {
+    new GuestMount("data", { connection: lane.guest.connection, where: WHERE, virtiofs: { tag: TAG }, ...extra });
+  };
+
+  scenario(lane, "virtiofs: a GuestMount unit mounts the dataset; written on one side, read on the other", async () => {
+    const { host } = lane.guest;
+    expect((fs.readFileSync("/proc/self/mountinfo", "utf8").match(new RegExp(` ${shared} .* - fuse`)) ?? []).length).toBe(1);
+    const up = await vfsEngine.up(mount());
+    expect(up.errors).toEqual([]);
+    expect(up.changes.map((s) => s.op)).toEqual(["create"]);
+    expect((await host.run(["systemctl", "is-active", "mnt-host\\x2ddata.mount"])).stdout.trim()).toBe("active");
+    expect((await host.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE", WHERE])).stdout.trim()).toMatch(new RegExp(`^virtiofs\\s+${TAG}$`));
+
+    // host -> guest
+    const fromHost = crypto.randomBytes(3 * 2 ** 20);
+    fs.writeFileSync(path.join(shared, "from-host.bin"), fromHost);
+    const inGuest = (await host.run(["sha256sum", `${WHERE}/from-host.bin`])).stdout.split(" ")[0];
+    expect(inGuest).toBe(crypto.createHash("sha256").update(fromHost).digest("hex"));
+
+    // guest -> host (the bytes land in the ZFS dataset)
+    await host.run(["dd", "if=/dev/urandom", `of=${WHERE}/from-guest.bin`, "bs=1M", "count=4", "conv=fsync", "status=none"]);
+    const guestSum = (await host.run(["sha256sum", `${WHERE}/from-guest.bin`])).stdout.split(" ")[0];
+    const onHost = fs.readFileSync(path.join(shared, "from-guest.bin"));
+    expect(onHost.length).toBe(4 * 2 ** 20);
+    expect(crypto.createHash("sha256").update(onHost).digest("hex")).toBe(guestSum);
+
+    expect((await vfsEngine.up(mount())).changes).toEqual([]);
+  });
+
+  scenario(lane, "transfer: the copy engine writes into the guest's virtiofs mount over SSH; the dataset holds identical bytes", async () => {
+    const src = path.join(dir, "payload.bin");
+    const data = crypto.randomBytes(12 * 2 ** 20);
+    fs.writeFileSync(src, data);
+    await lane.guest.host.run(["mkdir", "-p", `${WHERE}/incoming`]);
+    const r = await copy(src, { kind: "ssh", connection: lane.guest.connection, path: `${WHERE}/incoming/payload.bin` }, { streams: 2, chunkSize: 4 * 2 ** 20 });
+    expect(r.bytes).toBe(data.length);
+    const landed = fs.readFileSync(path.join(shared, "incoming", "payload.bin"));
+    expect(landed.equals(data)).toBe(true);
+    expect(fs.readdirSync(path.join(shared, "incoming")).filter((f) => f.includes(".part"))).toEqual([]);
+  });
+
+  scenario(lane, "virtiofs: a mount unit edited by hand is drift; destroy unmounts and leaves the data", async () => {
+    const { host } = lane.guest;
+    const unitPath = "/etc/systemd/system/mnt-host\\x2ddata.mount";
+    const unit = await host.readFile(unitPath);
+    expect(unit).toMatch(/^What=kvmshare-data$/m);
+    await host.writeFileAtomic(unitPath, unit!.replace(/^\[Mount\]$/m, "[Mount]\nDirectoryMode=0700"));
+    const p = await vfsEngine.preview(mount(), { refresh: true });
+    expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["data-mount"]);
+    const up = await vfsEngine.up(mount());
+    expect(up.errors).toEqual([]);
+    expect(await host.readFile(unitPath)).toBe(unit);
+
+    const d = await vfsEngine.destroy();
+    expect(d.errors).toEqual([]);
+    expect((await host.run(["findmnt", "-n", WHERE], { check: false })).code).not.toBe(0);
+    expect(await host.readFile(unitPath)).toBeUndefined();
+    expect(fs.existsSync(path.join(shared, "from-guest.bin"))).toBe(true);
   });
 });

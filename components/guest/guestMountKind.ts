@@ -6,6 +6,7 @@
  */
 import * as path from "path";
 import { Host } from "../../core/connection";
+import { redact } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
 import { guestMountPreflight } from "./guestPreflight";
@@ -227,11 +228,25 @@ export const kind: HostKind<GuestMountSpec, GuestMountState> = {
     if (plan.activation === "start" && changed) await host.run([...plan.systemctl, "daemon-reload"]);
     if (plan.style === "systemd") await host.run([...plan.systemctl, "enable", plan.primaryUnit]);
     if (plan.activation === "start") {
-      if (changed && live?.active === "active") {
-        if (plan.automountUnit) await host.run([...plan.systemctl, "stop", plan.mountUnit], { check: false });
-        await host.run([...plan.systemctl, "restart", plan.primaryUnit]);
-      } else {
-        await host.run([...plan.systemctl, "start", plan.primaryUnit]);
+      try {
+        if (changed && live?.active === "active") {
+          if (plan.automountUnit) await host.run([...plan.systemctl, "stop", plan.mountUnit], { check: false });
+          await host.run([...plan.systemctl, "restart", plan.primaryUnit]);
+        } else {
+          await host.run([...plan.systemctl, "start", plan.primaryUnit]);
+        }
+      } catch (e) {
+        // systemctl only says "Job failed"; the reason (e.g. mount error(13): Permission denied)
+        // is in the unit's journal. A mount that never came up on create is rolled back, since
+        // the resource never reaches the state and destroy could not remove its unit and
+        // credentials file.
+        const why = await unitFailureReason(host, plan.systemctl, plan.mountUnit, Object.values(secrets));
+        if (!previous) await uninstall(host, plan, log).catch(() => undefined);
+        throw new Error(
+          `GuestMount: ${plan.primaryUnit} failed to start on ${host.label}${why ? `:\n${why}` : ""}` +
+            (previous ? "" : "\n(the unit and credentials file it installed were removed again)") +
+            `\n${(e as Error).message.split("\n")[0]}`,
+        );
       }
       log(`${plan.primaryUnit} started on ${host.label}`);
     }
@@ -240,3 +255,11 @@ export const kind: HostKind<GuestMountSpec, GuestMountState> = {
     await uninstall(host, planGuestMount(spec, {}), log);
   },
 };
+
+/** The last lines a failed unit logged (the mount helper's own error), secrets blanked out. */
+async function unitFailureReason(host: Host, systemctl: string[], unit: string, secrets: string[]): Promise<string> {
+  const root = systemctl.find((a) => a.startsWith("--root="));
+  if (root) return "";
+  const r = await host.run(["journalctl", "-u", unit, "-n", "8", "--no-pager", "-o", "cat"], { check: false, timeoutMs: 15_000 });
+  return redact(r.stdout.trim().split("\n").filter((l) => l && !/^(Mounting|Failed to mount|Starting) /.test(l)).slice(-5).join("\n"), secrets);
+}

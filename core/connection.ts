@@ -221,10 +221,19 @@ export class SshHost extends BaseHost {
     };
     if (spec.ciphers) cfg.algorithms = { cipher: spec.ciphers as never };
     return new Promise((resolve, reject) => {
-      client.once("ready", () => resolve(new SshHost(client, spec)));
-      client.once("error", (e) =>
-        reject(new Error(`ssh ${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}: ${e.message}`)),
-      );
+      let settled = false;
+      client.once("ready", () => {
+        settled = true;
+        resolve(new SshHost(client, spec));
+      });
+      // `on`, not `once`: ssh2 can emit a second error (peer closed before the handshake), and an
+      // unhandled 'error' event would crash the process. Errors after ready surface on the channel.
+      client.on("error", (e) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        reject(new Error(`ssh ${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}: ${e.message}`));
+      });
       client.connect(cfg);
     });
   }

@@ -61,4 +61,16 @@ describe("SSH host (sshd on 127.0.0.1)", () => {
       /authentication/i,
     );
   });
+
+  it("rejects (and does not crash) when the peer closes before the SSH handshake", async () => {
+    const net = await import("net");
+    const server = net.createServer((sock) => sock.destroy()).listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await expect(SshHost.connect({ ...spec, port, readyTimeoutMs: 5000 })).rejects.toThrow(/ssh root@127.0.0.1/);
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -17,6 +17,8 @@ import { describeVm, scenario, useGuest } from "./lane";
 
 const A = "/dev/disk/by-id/virtio-kvmshare-za";
 const B = "/dev/disk/by-id/virtio-kvmshare-zb";
+const C = "/dev/disk/by-id/virtio-kvmshare-zc";
+const D = "/dev/disk/by-id/virtio-kvmshare-zd";
 
 async function get(host: Host, prop: string, name: string): Promise<string> {
   return (await host.run(["zfs", "get", "-Hp", "-o", "value", prop, name])).stdout.trim();
@@ -28,7 +30,9 @@ async function treeSums(host: Host, dir: string): Promise<string> {
 }
 
 describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
-  const lane = useGuest("storage-openzfs.test.ts", "openzfs", () => ({ disks: [{ name: "za", sizeMiB: 768 }, { name: "zb", sizeMiB: 768 }] }));
+  const lane = useGuest("storage-openzfs.test.ts", "openzfs", () => ({
+    disks: ["za", "zb", "zc", "zd"].map((name) => ({ name, sizeMiB: 512 })),
+  }));
   let dir: string;
   let engine: Engine;
 
@@ -41,7 +45,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
 
   const storage = (over: { sync?: "standard" | "always" | "disabled"; repl?: Record<string, unknown> } = {}) => () => {
     const { connection } = lane.guest;
-    const tank = new ZfsPool("tank", { connection, vdevs: [{ type: "mirror", devices: [A, B] }], ashift: 12, properties: { autotrim: "on" }, mountpoint: "/tank" });
+    const tank = new ZfsPool("tank", { connection, vdevs: [{ type: "mirror", devices: [A, B] }, { type: "mirror", devices: [C, D] }], ashift: 12, properties: { autotrim: "on" }, mountpoint: "/tank" });
     const backup = new ZfsPool("backup", { connection, vdevs: [{ type: "disk", devices: ["/var/tmp/backup0.img"] }], fileSizeMiB: 768, mountpoint: "/backup" });
     const share = new ZfsDataset("share", {
       pool: tank,
@@ -55,7 +59,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     }
   };
 
-  scenario(lane, "OpenZFS detected: mirror on virtio disks by id, lz4 + 1M records + sync + posix ACLs applied, read back, idempotent", async () => {
+  scenario(lane, "OpenZFS detected: mirror of mirrors (striped) on virtio disks by id, lz4 + 1M records + sync + posix ACLs applied, read back, idempotent", async () => {
     const { host } = lane.guest;
     expect((await host.run(["zfs", "version"])).stdout).toMatch(/^zfs-2\.1/);
     const r = await engine.up(storage());
@@ -66,7 +70,10 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     expect(pool.health).toBe("ONLINE");
     // exact bytes from `zpool get -Hp` (zfs-fuse can only give rounded sizes)
     expect(String(pool.sizeBytes)).toBe((await host.run(["zpool", "get", "-Hp", "-o", "value", "size", "tank"])).stdout.trim());
-    expect((await host.run(["zpool", "status", "tank"])).stdout).toMatch(/mirror-0\s+ONLINE[\s\S]*virtio-kvmshare-za[\s\S]*virtio-kvmshare-zb/);
+    expect((await host.run(["zpool", "status", "tank"])).stdout).toMatch(
+      /mirror-0\s+ONLINE[\s\S]*virtio-kvmshare-za[\s\S]*virtio-kvmshare-zb[\s\S]*mirror-1\s+ONLINE[\s\S]*virtio-kvmshare-zc[\s\S]*virtio-kvmshare-zd/,
+    );
+    expect((await host.run(["zpool", "get", "-H", "-o", "value", "ashift", "tank"])).stdout.trim()).toBe("12");
     expect(await get(host, "compression", "tank/share")).toBe("lz4");
     expect(await get(host, "recordsize", "tank/share")).toBe("1048576");
     expect(await get(host, "sync", "tank/share")).toBe("disabled");

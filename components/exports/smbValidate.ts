@@ -6,26 +6,11 @@ import * as path from "path";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown, parseMode } from "../../core/validate";
 import { clientKind } from "./clients";
-import { HARDENING, SAMBA_DEFAULTS, SambaServerSpec, SHARE_HARDENING, SMB_MIN_PROTOCOLS, SmbMinProtocol, SmbShareSpec, SmbUserSpec } from "./smbSpec";
+import type { SambaServerArgs } from "./sambaServer";
+import { HARDENING, SAMBA_DEFAULTS, SambaServerSpec, SHARE_HARDENING, SMB_MIN_PROTOCOLS, SmbShareSpec, SmbUserSpec } from "./smbSpec";
 
-/** SambaServer args as plain values. */
-export interface PlainSambaServerArgs {
-  configPath?: string;
-  sharesDir?: string;
-  sharesIndexPath?: string;
-  workgroup?: string;
-  serverString?: string;
-  minProtocol?: SmbMinProtocol;
-  ports?: number[];
-  interfaces?: string[];
-  hostsAllow?: string[];
-  passdbPath?: string;
-  stateDir?: string;
-  logFile?: string;
-  reloadCommand?: string[];
-  check?: boolean;
-  extraParameters?: Record<string, string>;
-}
+/** SambaServer args as plain values (the documented args without the connection). */
+export type PlainSambaServerArgs = Omit<SambaServerArgs, "connection">;
 
 /** SmbShare args as plain values. */
 export interface PlainSmbShareArgs {

@@ -2,7 +2,9 @@
 export * as core from "./core";
 export * from "./components/files";
 export * from "./components/storage";
-export * from "./components/exports";
+export * from "./components/nfs";
+export * from "./components/smb";
+export { allowedSourcesOf, allowedHostNamesOf } from "./core/clients";
 export * from "./components/network";
 export * from "./components/firewall";
 export * from "./components/guest";
@@ -10,3 +12,4 @@ export * from "./components/share";
 export * from "./components/perf";
 export * from "./components/transfer";
 export * as transfer from "./transfer";
+export * as perf from "./perf";

@@ -6,7 +6,7 @@ import { HostResource } from "../../core/hostResource";
 import { Json } from "../../core/hostKind";
 import { ShareFirewallState } from "./shareFirewallKind";
 import { ExtraPort, FirewallAction, FirewallService, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
-import { validateShareFirewall } from "./validate";
+import { validateShareFirewall } from "./shareFirewallArgs";
 
 export interface ShareFirewallArgs {
   /** The host whose input traffic is filtered. @default this machine (`{ kind: "local" }`) */

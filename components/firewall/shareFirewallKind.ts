@@ -13,7 +13,7 @@ import { render } from "../../core/render";
 import { isManaged, kvmshareTables, normalizeTable, ownerOf } from "./nftJson";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
 import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
-import { validateShareFirewall } from "./validate";
+import { validateShareFirewall } from "./shareFirewallArgs";
 
 export const FAMILY = "inet";
 

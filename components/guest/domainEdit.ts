@@ -5,7 +5,7 @@
  * element libvirt keeps), so removal takes out exactly that and leaves the rest of the VM alone.
  * Also extracts the managed parts of a domain into plain JSON for drift detection.
  */
-import { PassthroughSpec, SharedFilesystemSpec } from "./passthroughSpec";
+import { PassthroughSpec, SharedFilesystemSpec } from "./virtioFsPassthroughArgs";
 import {
   append, attr, buildXml, childrenOf, el, ensure, find, first, parseXml, removeWhere, rootElement, setAttr, tagOf, XNode,
 } from "./xmlTree";

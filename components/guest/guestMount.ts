@@ -6,7 +6,7 @@ import { GuestMountState } from "./guestMountKind";
 import { Inputs, knownNow } from "./inputs";
 import { OptionValue } from "./mountOptions";
 import { unitNames } from "./mountPlan";
-import { Activation, GuestMountSpec, MountStyle, NfsMountSpec, NinePMountSpec, SmbMountSpec, validateGuestMount, VirtioFsMountSpec } from "./mountSpec";
+import { Activation, GuestMountSpec, MountStyle, NfsMountSpec, NinePMountSpec, SmbMountSpec, validateGuestMount, VirtioFsMountSpec } from "./guestMountArgs";
 
 export interface GuestMountArgs {
   /** The guest to configure (usually `{ kind: "ssh", ... }`). @default this machine */

@@ -11,7 +11,7 @@ import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
 import { guestMountPreflight } from "./guestPreflight";
 import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
-import { GuestMountSpec, validateGuestMount } from "./mountSpec";
+import { GuestMountSpec, validateGuestMount } from "./guestMountArgs";
 
 /** What was observed (never a secret: the credentials file is reported as current or not). */
 export type GuestMountState = {

@@ -6,7 +6,7 @@
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { planGuestMount } from "./mountPlan";
-import { GuestMountSpec, MountType } from "./mountSpec";
+import { GuestMountSpec, MountType } from "./guestMountArgs";
 
 /** What a mount of each type needs in the guest to really mount (Debian names). */
 export const GUEST_NEEDS: Record<MountType, { kind: "command" | "filesystem"; name: string; install: string }[]> = {

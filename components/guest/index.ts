@@ -1,9 +1,9 @@
 export * from "./guestMount";
-export type { GuestMountSpec, NfsMountSpec, SmbMountSpec, VirtioFsMountSpec, NinePMountSpec, MountStyle, Activation } from "./mountSpec";
-export { validateGuestMount } from "./mountSpec";
+export type { GuestMountSpec, NfsMountSpec, SmbMountSpec, VirtioFsMountSpec, NinePMountSpec, MountStyle, Activation } from "./guestMountArgs";
+export { validateGuestMount } from "./guestMountArgs";
 export { escapePath, mountUnitName } from "./systemdEscape";
 export type { GuestMountState } from "./guestMountKind";
 export * from "./virtioFsPassthrough";
-export type { PassthroughSpec, SharedFilesystemSpec, VcpuPin, NumaTune } from "./passthroughSpec";
-export { validatePassthrough } from "./passthroughSpec";
+export type { PassthroughSpec, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
+export { validatePassthrough } from "./virtioFsPassthroughArgs";
 export type { PassthroughState } from "./domainEdit";

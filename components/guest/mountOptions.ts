@@ -3,7 +3,7 @@
  * (unknown ones are refused, with the list of known ones), and the option string a spec renders to.
  */
 import { Problem } from "../../core/errors";
-import type { GuestMountSpec, MountStyle, MountType } from "./mountSpec";
+import type { GuestMountSpec, MountStyle, MountType } from "./guestMountArgs";
 
 export type OptionValue = string | number | boolean;
 

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { render } from "../../core/render";
 import { renderOptions } from "./mountOptions";
-import { GuestMountSpec, mountType, MountType } from "./mountSpec";
+import { GuestMountSpec, mountType, MountType } from "./guestMountArgs";
 import { escapePath, simplifyPath } from "./systemdEscape";
 
 /** Per-type facts: the filesystem type systemd/mount use and whether it needs the network. */

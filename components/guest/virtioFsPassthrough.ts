@@ -4,7 +4,7 @@ import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { PassthroughState } from "./domainEdit";
 import { Inputs, knownNow } from "./inputs";
-import { NumaTune, PassthroughSpec, SharedFilesystemSpec, validatePassthrough, VcpuPin } from "./passthroughSpec";
+import { NumaTune, PassthroughSpec, SharedFilesystemSpec, validatePassthrough, VcpuPin } from "./virtioFsPassthroughArgs";
 
 export interface VirtioFsPassthroughArgs {
   /** The KVM host libvirt runs on (where `virsh` is run). @default this machine */
@@ -58,7 +58,7 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
 
     const res = new HostResource<PassthroughSpec, PassthroughState>(
       "VirtioFsPassthrough",
-      require.resolve("./passthroughKind"),
+      require.resolve("./virtioFsPassthroughKind"),
       `${name}-domain`,
       { connection: args.connection, spec: pulumi.output(spec) as unknown as pulumi.Output<PassthroughSpec> },
       { parent: this, dependsOn: opts.dependsOn },

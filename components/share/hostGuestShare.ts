@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { NfsExport } from "../exports";
+import { NfsExport } from "../nfs";
 import { ShareFirewall } from "../firewall";
 import { GuestMount } from "../guest/guestMount";
 import { VirtioFsPassthrough } from "../guest/virtioFsPassthrough";

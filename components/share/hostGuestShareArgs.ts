@@ -7,11 +7,12 @@ import * as net from "net";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isHostname, isUnknown, UNKNOWN } from "../../core/validate";
-import type { NfsExportArgs, SambaServer, SmbShareArgs, SmbUserArgs } from "../exports";
+import type { NfsExportArgs } from "../nfs";
+import type { SambaServer, SmbShareArgs, SmbUserArgs } from "../smb";
 import type { ShareFirewallArgs } from "../firewall";
 import type { GuestMountArgs } from "../guest/guestMount";
-import type { NfsMountSpec, NinePMountSpec, SmbMountSpec } from "../guest/mountSpec";
-import type { NumaTune, SharedFilesystemSpec, VcpuPin } from "../guest/passthroughSpec";
+import type { NfsMountSpec, NinePMountSpec, SmbMountSpec } from "../guest/guestMountArgs";
+import type { NumaTune, SharedFilesystemSpec, VcpuPin } from "../guest/virtioFsPassthroughArgs";
 import type { NetworkTuningArgs } from "../network";
 import type { ZfsDatasetArgs } from "../storage";
 

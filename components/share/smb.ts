@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { SambaServer, SmbShare, SmbShareArgs, SmbUser, SmbUserArgs } from "../exports";
+import { SambaServer, SmbShare, SmbShareArgs, SmbUser, SmbUserArgs } from "../smb";
 
 export interface SmbLegArgs {
   connection?: pulumi.Input<ConnectionSpec>;

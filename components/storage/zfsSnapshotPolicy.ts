@@ -3,7 +3,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { ZfsDataset } from "./zfsDataset";
-import { validateSnapshotPolicySpec, ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState } from "./zfsSnapshotKind";
+import { validateSnapshotPolicySpec, ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 
 export interface ZfsSnapshotPolicyArgs {
   /** The host. @default the dataset component's connection, else this machine */
@@ -51,7 +51,7 @@ export class ZfsSnapshotPolicyResource extends HostResource<ZfsSnapshotPolicySpe
   declare public readonly latestSnapshot: pulumi.Output<string | null>;
   declare public readonly snapshotCount: pulumi.Output<number>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsSnapshotPolicySpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsSnapshotPolicy", require.resolve("./zfsSnapshotKind"), name, args, opts, ["policy", "latestSnapshot", "snapshotCount"]);
+    super("ZfsSnapshotPolicy", require.resolve("./zfsSnapshotPolicyKind"), name, args, opts, ["policy", "latestSnapshot", "snapshotCount"]);
   }
 }
 

@@ -10,7 +10,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { NfsExport } from "../../components/exports";
+import { NfsExport } from "../../components/nfs";
 import { Engine } from "../harness/engine";
 
 // Real daemons on a shared 2-core machine: allow for load.

@@ -8,8 +8,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KernelNfsServer, NfsExport } from "../../components/exports";
-import { NFSCONF_CHECK } from "../../components/exports/kernelNfsServerKind";
+import { KernelNfsServer, NfsExport } from "../../components/nfs";
+import { NFSCONF_CHECK } from "../../components/nfs/kernelNfsServerKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
 

@@ -11,7 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { SambaServer, SmbShare, SmbUser } from "../../components/exports";
+import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { Engine } from "../harness/engine";
 
 jest.setTimeout(60_000);
@@ -325,7 +325,7 @@ describe("hardened SMB3 share on a real smbd", () => {
 
   it("shares applied in parallel all end up in the index (locked compare-and-swap)", async () => {
     const { LocalHost } = await import("../../core/connection");
-    const { syncShareIndex } = await import("../../components/exports/smbChecks");
+    const { syncShareIndex } = await import("../../components/smb/smbChecks");
     const sdir = path.join(dir, "race.d");
     const index = path.join(dir, "race.conf");
     fs.mkdirSync(sdir);

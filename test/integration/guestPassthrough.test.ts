@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { VirtioFsPassthrough, VirtioFsPassthroughArgs } from "../../components/guest";
-import { defineChecked } from "../../components/guest/passthroughKind";
+import { defineChecked } from "../../components/guest/virtioFsPassthroughKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
 import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";

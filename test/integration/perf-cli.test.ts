@@ -4,7 +4,7 @@ import { Command } from "commander";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { register } from "../../perf/cli";
+import { register } from "../../cli/check";
 
 jest.setTimeout(120_000);
 

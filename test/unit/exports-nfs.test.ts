@@ -4,15 +4,16 @@
  * outputs under Pulumi mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { allowedHostNamesOf, allowedSourcesOf, clientKind } from "../../components/exports/clients";
-import { checkArgv, EXPORTFS_CHECK, GANESHA_CHECK } from "../../components/exports/nfsChecks";
-import { inactiveClients, parseEtab, parseGaneshaExports, parseKernelExports } from "../../components/exports/nfsParse";
-import { kernelOptions, renderNfsExport } from "../../components/exports/nfsRender";
-import { defaultExportId } from "../../components/exports/nfsSpec";
-import { conflictsBetween, PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/exports/nfsValidate";
-import { KernelNfsServerSpec, renderKernelNfsServer, validateKernelNfsServer } from "../../components/exports/kernelNfsServerKind";
+import { allowedHostNamesOf, allowedSourcesOf, clientKind } from "../../core/clients";
+import { checkArgv, EXPORTFS_CHECK, GANESHA_CHECK } from "../../components/nfs/nfsChecks";
+import { inactiveClients, parseEtab, parseGaneshaExports, parseKernelExports } from "../../components/nfs/nfsParse";
+import { kernelOptions, renderNfsExport } from "../../components/nfs/nfsRender";
+import { defaultExportId } from "../../components/nfs/nfsSpec";
+import { conflictsBetween, PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
+import { KernelNfsServerSpec, renderKernelNfsServer, validateKernelNfsServer } from "../../components/nfs/kernelNfsServerKind";
 import { formatProblem } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
+import { mockPulumi } from "./mocks";
 
 const base = (over: Partial<PlainNfsExportArgs> = {}): PlainNfsExportArgs => ({ path: "/tank/share", clients: ["192.168.122.10"], ...over });
 const messages = (a: PlainNfsExportArgs) => validateNfsExportArgs("share", a).map(formatProblem);
@@ -195,19 +196,10 @@ describe("allowed sources for a firewall", () => {
 });
 
 describe("NfsExport component under mocks", () => {
-  const created: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-      newResource: (a) => {
-        created.push(a);
-        return { id: `${a.name}-id`, state: a.inputs };
-      },
-      call: (a) => a.inputs,
-    });
-  });
+  const { registered: created } = mockPulumi();
 
   it("creates one host resource with the resolved spec and exposes allowedSources", async () => {
-    const { NfsExport } = await import("../../components/exports");
+    const { NfsExport } = await import("../../components/nfs");
     const e = new NfsExport("vmdata", { path: pulumi.output("/tank/vmdata"), clients: ["192.168.122.10", "guest2.lab"], access: "rw", backend: "ganesha" });
     const sources = await new Promise((r) => e.allowedSources.apply(r));
     const names = await new Promise((r) => e.allowedHostNames.apply(r));
@@ -222,7 +214,7 @@ describe("NfsExport component under mocks", () => {
   });
 
   it("throws before creating anything when inputs are invalid, naming every field", async () => {
-    const { NfsExport } = await import("../../components/exports");
+    const { NfsExport } = await import("../../components/nfs");
     const before = created.length;
     expect(() => new NfsExport("bad", { path: "/x", clients: ["*"], squash: "no_root_squash" })).toThrow(/NfsExport bad: 2 invalid inputs:[\s\S]*clients\[0\]\.host[\s\S]*squash: lets root/);
     await new Promise((r) => setTimeout(r, 20));
@@ -231,7 +223,7 @@ describe("NfsExport component under mocks", () => {
   });
 
   it("refuses a second export in the program that conflicts with the first", async () => {
-    const { NfsExport } = await import("../../components/exports");
+    const { NfsExport } = await import("../../components/nfs");
     new NfsExport("first", { path: "/tank/c", clients: ["10.1.1.1"], access: "rw" });
     expect(() => new NfsExport("second", { path: "/tank/c", clients: ["10.1.1.1"], access: "ro" })).toThrow(/is also exported to 10\.1\.1\.1 by NfsExport 'first'/);
   });

@@ -4,11 +4,12 @@
  * (the password only ever in `secrets`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { md4, ntHash, passwordMatches } from "../../components/exports/ntHash";
-import { INDEX_WRITE, TESTPARM_CHECK } from "../../components/exports/smbChecks";
-import { renderSambaServer, renderSmbIndex, renderSmbShare, serverSettings } from "../../components/exports/smbRender";
-import { resolveSambaServer, resolveSmbShare, validateSambaServer, validateSmbShare, validateSmbUser } from "../../components/exports/smbValidate";
+import { md4, ntHash, passwordMatches } from "../../components/smb/ntHash";
+import { INDEX_WRITE, TESTPARM_CHECK } from "../../components/smb/smbChecks";
+import { renderSambaServer, renderSmbIndex, renderSmbShare, serverSettings } from "../../components/smb/smbRender";
+import { resolveSambaServer, resolveSmbShare, validateSambaServer, validateSmbShare, validateSmbUser } from "../../components/smb/smbValidate";
 import { formatProblem } from "../../core/errors";
+import { mockPulumi } from "./mocks";
 
 const share = (over: Record<string, unknown> = {}) => resolveSmbShare("data", { path: "/tank/data", validUsers: ["alice"], hostsAllow: ["192.168.122.0/24"], ...over });
 const shareMessages = (over: Record<string, unknown> = {}) => validateSmbShare(share(over)).map(formatProblem);
@@ -132,19 +133,10 @@ describe("scripts", () => {
 });
 
 describe("components under mocks", () => {
-  const created: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-      newResource: (a) => {
-        created.push(a);
-        return { id: `${a.name}-id`, state: a.inputs };
-      },
-      call: (a) => a.inputs,
-    });
-  });
+  const { registered: created } = mockPulumi();
 
   it("a user's password goes only into the host resource's secrets, as a secret", async () => {
-    const { SambaServer, SmbUser, SmbShare } = await import("../../components/exports");
+    const { SambaServer, SmbUser, SmbShare } = await import("../../components/smb");
     const server = new SambaServer("smb", { ports: [4450] });
     const alice = new SmbUser("alice", { server, password: pulumi.secret("very-secret-pw") });
     const s = new SmbShare("data", { server, path: "/tank/data", validUsers: [alice], hostsAllow: ["192.168.122.10", "guest.lab"] });
@@ -164,7 +156,7 @@ describe("components under mocks", () => {
   });
 
   it("refuses a user without a password and a share with problems, before any host resource", async () => {
-    const { SmbUser, SmbShare } = await import("../../components/exports");
+    const { SmbUser, SmbShare } = await import("../../components/smb");
     const before = created.length;
     expect(() => new SmbUser("bob", { password: "" })).toThrow(/SmbUser bob: 1 invalid input:\n  - password: is required/);
     expect(() => new SmbShare("s", { path: "/x", hostsAllow: [], createMask: "0777" })).toThrow(/validUsers: must name[\s\S]*createMask: lets every local user write[\s\S]*hostsAllow: must list/);

@@ -1,24 +1,13 @@
 /** ShareFirewall under setMocks: what the component hands the engine. */
 import * as pulumi from "@pulumi/pulumi";
-import { allowedSourcesOf } from "../../components/exports";
+import { allowedSourcesOf } from "../../core/clients";
 import { ShareFirewall, validateShareFirewall } from "../../components/firewall";
 import { buildChains } from "../../components/firewall/ruleset";
 import { resolveShareFirewall } from "../../components/firewall/spec";
+import { mockPulumi, resolved } from "./mocks";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-beforeAll(() =>
-  pulumi.runtime.setMocks({
-    newResource: (args) => {
-      registered.push(args);
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  }),
-);
+const { registered } = mockPulumi();
 
-function resolved<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((r) => o.apply((v) => r(v)));
-}
 
 describe("ShareFirewall component", () => {
   it("creates one host resource named <name>-nftables under itself, with the options as its spec", async () => {

@@ -4,10 +4,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { planGuestMount, spliceFstab, extractFstabBlock, fstabEscape } from "../../components/guest/mountPlan";
-import { GuestMountSpec, validateGuestMount } from "../../components/guest/mountSpec";
+import { GuestMountSpec, validateGuestMount } from "../../components/guest/guestMountArgs";
 import { renderOptions } from "../../components/guest/mountOptions";
 import { formatProblem } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
+import { mockPulumi } from "./mocks";
 
 const nfs = (over: Partial<GuestMountSpec["nfs"]> = {}, rest: Partial<GuestMountSpec> = {}): GuestMountSpec => ({
   where: "/mnt/share",
@@ -212,16 +213,7 @@ describe("fstab style", () => {
 });
 
 describe("GuestMount component (mocks)", () => {
-  const created: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-      newResource: (a) => {
-        created.push(a);
-        return { id: `${a.name}-id`, state: a.inputs };
-      },
-      call: (a) => a.inputs,
-    });
-  });
+  const { registered: created } = mockPulumi();
 
   it("creates one host resource with the resolved spec and the password only in secrets", async () => {
     const { GuestMount } = await import("../../components/guest");

@@ -3,7 +3,7 @@
  * ownership record in <metadata>, escaping, and input validation messages.
  */
 import { applyPassthrough, desiredPassthrough, METADATA_NS, observePassthrough, removePassthrough } from "../../components/guest/domainEdit";
-import { PassthroughSpec, validatePassthrough } from "../../components/guest/passthroughSpec";
+import { PassthroughSpec, validatePassthrough } from "../../components/guest/virtioFsPassthroughArgs";
 import { formatProblem } from "../../core/errors";
 
 const DOMAIN = `<domain type='qemu'>

@@ -5,19 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostGuestShare, HostGuestShareArgs, validateHostGuestShare } from "../../components/share";
 import { formatProblem } from "../../core/errors";
+import { mockPulumi } from "./mocks";
 
 process.env.KVMSHARE_QUIET = "1";
-const created: pulumi.runtime.MockResourceArgs[] = [];
-beforeAll(async () => {
-  await pulumi.runtime.setMocks({
-    newResource: (a) => {
-      created.push(a);
-      const state: Record<string, unknown> = { ...a.inputs };
-      if (a.type.includes("ZfsDataset")) state.mountpoint = "/tank/vmshare";
-      return { id: `${a.name}-id`, state };
-    },
-    call: (a) => a.inputs,
-  });
+const { registered: created } = mockPulumi({
+  extraState: (a) => (a.type.includes("ZfsDataset") ? { mountpoint: "/tank/vmshare" } : {}),
 });
 const settle = () => new Promise((r) => setTimeout(r, 100));
 const byName = (n: string) => created.find((c) => c.name === n);

@@ -1,21 +1,10 @@
 /** HostResource under setMocks: what a component hands the engine. */
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource, providerFor } from "../../core/hostResource";
+import { mockPulumi, resolved } from "./mocks";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-beforeAll(() =>
-  pulumi.runtime.setMocks({
-    newResource: (args) => {
-      registered.push(args);
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  }),
-);
+const { registered } = mockPulumi();
 
-function resolved<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((r) => o.apply((v) => r(v)));
-}
 
 describe("HostResource", () => {
   const kindPath = require.resolve("../../components/files/managedFileKind");

@@ -6,6 +6,7 @@ import { ethtoolCommands, kind as ethtoolKind, EthtoolSpec } from "../../compone
 import { sysctlPath } from "../../components/network/netHost";
 import { kind as sysctlKind, renderProfile } from "../../components/network/sysctlProfileKind";
 import { tcCommands } from "../../components/network/tcShapingKind";
+import { mockPulumi, resolved } from "./mocks";
 
 describe("commands", () => {
   it("builds tbf as one 'tc qdisc replace' with kbit, bytes and ms", () => {
@@ -113,17 +114,7 @@ describe("drift comparison", () => {
 });
 
 describe("NetworkTuning under mocks", () => {
-  const registered: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(() =>
-    pulumi.runtime.setMocks({
-      newResource: (args) => {
-        registered.push(args);
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: (args) => args.inputs,
-    }),
-  );
-  const resolved = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
+  const { registered } = mockPulumi();
 
   it("creates one child per kind, named <name>-<role>", async () => {
     const t = new NetworkTuning("host", {

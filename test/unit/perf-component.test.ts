@@ -2,22 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SharePerformanceCheck, validateSharePerformanceCheck } from "../../components/perf";
 import { checkRunKey, kind, SharePerformanceCheckSpec, validateCheckSpec } from "../../components/perf/sharePerformanceCheckKind";
+import { mockPulumi, resolved, unwrapSecret as unwrap } from "./mocks";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-beforeAll(() =>
-  pulumi.runtime.setMocks({
-    newResource: (args) => {
-      registered.push(args);
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  }),
-);
-
-function resolved<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((r) => o.apply((v) => r(v)));
-}
-const unwrap = (v: { value?: unknown }) => (v && typeof v === "object" && "value" in v ? v.value : v);
+const { registered } = mockPulumi();
 
 describe("SharePerformanceCheck", () => {
   it("registers a kvmshare:perf component with one host resource named <name>-run, defaults resolved", async () => {
@@ -127,21 +114,7 @@ describe("SharePerformanceCheck kind (pure parts)", () => {
 });
 
 describe("SharePerformanceCheck at preview, with a path not known yet", () => {
-  const seen: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(() =>
-    pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          seen.push(args);
-          return { id: `${args.name}-id`, state: args.inputs };
-        },
-        call: (args) => args.inputs,
-      },
-      "project",
-      "stack",
-      true,
-    ),
-  );
+  const { registered: seen } = mockPulumi({ preview: true });
 
   it("sends only that field as unknown, so the rest of the spec is still validated at preview", async () => {
     const c = new SharePerformanceCheck("later", { path: pulumi.output(pulumi.unknown) as pulumi.Output<string>, thresholds: { minIops: 100 } });

@@ -5,8 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { capacityWarning, requiredBytes, usableBytes, validateCapacityPlan } from "../../components/storage/capacity";
 import { formatProblem } from "../../core/errors";
-import { dueReasons, ownSnapshots, toPrune, ZfsSnapshotPolicySpec } from "../../components/storage/zfsSnapshotKind";
+import { dueReasons, ownSnapshots, toPrune, ZfsSnapshotPolicySpec } from "../../components/storage/zfsSnapshotPolicyKind";
 import { SnapshotInfo } from "../../components/storage/zfsCli";
+import { mockPulumi } from "./mocks";
 
 const GiB = 1024 ** 3;
 
@@ -83,16 +84,7 @@ describe("snapshot retention", () => {
 });
 
 describe("storage components under mocks", () => {
-  const created: pulumi.runtime.MockResourceArgs[] = [];
-  beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-      newResource: (a) => {
-        created.push(a);
-        return { id: `${a.name}-id`, state: a.inputs };
-      },
-      call: (a) => a.inputs,
-    });
-  });
+  const { registered: created } = mockPulumi();
   const settle = () => new Promise((r) => setTimeout(r, 50));
 
   it("ZfsPool creates one host resource with allowDestroy false by default", async () => {

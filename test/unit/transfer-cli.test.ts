@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Command } from "commander";
-import { parseCopyCommand } from "../../transfer/cli/copy";
-import { buildProgram, main } from "../../transfer/bin/kvmshare";
+import { parseCopyCommand } from "../../cli/copy";
+import { buildProgram, main } from "../../cli/kvmshare";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { knownHostFingerprint, parseRemote } from "../../transfer/remote";
 

@@ -6,22 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { ParallelTransfer, validateParallelTransfer } from "../../components/transfer";
 import { fingerprintOf, listLocal } from "../../components/transfer/fingerprint";
 import { kind } from "../../components/transfer/parallelTransferKind";
+import { mockPulumi, resolved, unwrapSecret as unwrap } from "./mocks";
 
-const registered: pulumi.runtime.MockResourceArgs[] = [];
-beforeAll(() =>
-  pulumi.runtime.setMocks({
-    newResource: (args) => {
-      registered.push(args);
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  }),
-);
+const { registered } = mockPulumi();
 
-function resolved<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((r) => o.apply((v) => r(v)));
-}
-const unwrap = (v: { value?: unknown }) => (v && typeof v === "object" && "value" in v ? v.value : v);
 
 let dir: string;
 beforeAll(() => {

@@ -16,7 +16,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { SambaServer, SmbShare, SmbUser } from "../../components/exports";
+import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { GuestMount } from "../../components/guest";
 import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";

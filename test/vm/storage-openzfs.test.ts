@@ -7,7 +7,7 @@
  */
 import { Host } from "../../core/connection";
 import { ZfsDataset, ZfsPool, ZfsReplication, ZfsSnapshotPolicy } from "../../components/storage";
-import { NfsExport } from "../../components/exports";
+import { NfsExport } from "../../components/nfs";
 import { GuestMount } from "../../components/guest";
 import { Engine } from "../harness/engine";
 import * as fs from "fs";

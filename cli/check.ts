@@ -4,17 +4,17 @@
  * 0 when every threshold was met, 1 when one was missed (0 with --warn-only), 2 when the input
  * is invalid or the run failed.
  *
- * The CLI entry (transfer/bin/kvmshare.ts) calls `register(program)`.
+ * The CLI entry (cli/kvmshare.ts) calls `register(program)`.
  */
 import { Command, Option } from "commander";
 import * as path from "path";
 import { LocalHost } from "../core/connection";
 import { formatProblem, Problem } from "../core/errors";
-import { FIO_DEFAULTS, FioOptions, IO_ENGINES, IoEngine } from "./fioJob";
-import { LOSS_DEFAULTS, LossOptions } from "./ping";
-import { formatTable } from "./report";
-import { preflightPerfCheck, runPerfCheck, validatePerfCheckOptions, validateReportFiles, writeReportFiles } from "./run";
-import { THRESHOLD_PRESETS, Thresholds } from "./thresholds";
+import { FIO_DEFAULTS, FioOptions, IO_ENGINES, IoEngine } from "../perf/fioJob";
+import { LOSS_DEFAULTS, LossOptions } from "../perf/ping";
+import { formatTable } from "../perf/report";
+import { preflightPerfCheck, runPerfCheck, validatePerfCheckOptions, validateReportFiles, writeReportFiles } from "../perf/run";
+import { THRESHOLD_PRESETS, Thresholds } from "../perf/thresholds";
 
 /** Where the command writes and how it ends (injectable for tests). */
 export interface CheckIo {

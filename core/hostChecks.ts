@@ -1,5 +1,5 @@
 /** Small host probes the export kinds share (argv only; values as positional parameters). */
-import { Host } from "../../core/connection";
+import { Host } from "./connection";
 
 /** Does the host have `cmd` on its PATH? */
 export async function hasCommand(host: Host, cmd: string): Promise<boolean> {

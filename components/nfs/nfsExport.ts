@@ -3,10 +3,10 @@ import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { UNKNOWN } from "../../core/validate";
-import { allowedHostNamesOf, allowedSourcesOf } from "./clients";
+import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { NfsExportState } from "./nfsExportKind";
 import { NfsAccess, NfsBackend, NfsClient, NfsExportSpec, NfsSec, NfsSquash } from "./nfsSpec";
-import { conflictsBetween, NfsGaneshaArgs, NfsKernelArgs, resolveNfsExport, validateNfsExportArgs } from "./nfsValidate";
+import { conflictsBetween, NfsGaneshaArgs, NfsKernelArgs, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 
 export interface NfsExportArgs {
   /** The NFS server. @default this machine */

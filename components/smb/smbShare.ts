@@ -3,7 +3,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { UNKNOWN } from "../../core/validate";
-import { allowedHostNamesOf, allowedSourcesOf } from "./clients";
+import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { SambaServer } from "./sambaServer";
 import { SmbShareState } from "./smbShareKind";
 import { SmbShareSpec } from "./smbSpec";

@@ -6,7 +6,7 @@
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand, isDirectory } from "./hostChecks";
+import { hasCommand, isDirectory } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec } from "./smbSpec";

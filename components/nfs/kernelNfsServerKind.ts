@@ -9,7 +9,7 @@ import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { Checker } from "../../core/validate";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand } from "./hostChecks";
+import { hasCommand } from "../../core/hostChecks";
 
 export interface KernelNfsServerSpec {
   name: string;

@@ -3,7 +3,7 @@
  * lines every few seconds otherwise, nothing with --quiet. Notices always go to stderr.
  */
 import { SingleBar } from "cli-progress";
-import { formatBytes, formatDuration, ProgressEvent, RateMeter } from "../progress";
+import { formatBytes, formatDuration, ProgressEvent, RateMeter } from "../transfer/progress";
 
 export type DisplayMode = "bar" | "lines" | "none";
 

@@ -6,7 +6,7 @@
  */
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand } from "./hostChecks";
+import { hasCommand } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
 import { SambaServerSpec } from "./smbSpec";

@@ -1,15 +1,15 @@
 /**
  * `kvmshare copy [options] SRC DST`: registered on the shared `kvmshare` program.
  * `parseCopyCommand` is pure (tested); the action runs the engine and throws `TransferError`s,
- * which `main()` in bin/kvmshare.ts turns into the documented exit codes.
+ * which `main()` in cli/kvmshare.ts turns into the documented exit codes.
  */
 import * as path from "path";
 import { Command, Option } from "commander";
-import { parseSize } from "../../core/validate";
-import { copy, CopyOptions, CopyResult, Target } from "../engine";
-import { TransferError } from "../errors";
-import { formatBytes } from "../progress";
-import { parseRemote, sshSpecFor } from "../remote";
+import { parseSize } from "../core/validate";
+import { copy, CopyOptions, CopyResult, Target } from "../transfer/engine";
+import { TransferError } from "../transfer/errors";
+import { formatBytes } from "../transfer/progress";
+import { parseRemote, sshSpecFor } from "../transfer/remote";
 import { createDisplay, DisplayMode } from "./display";
 
 export interface CopyCliOptions {

@@ -3,7 +3,7 @@
  * becomes the `allowedSources` a firewall takes (IP/CIDR only; host names are listed apart).
  */
 import * as net from "net";
-import { isCidr, isHostname } from "../../core/validate";
+import { isCidr, isHostname } from "./validate";
 
 /** What kind of client entry a string is. */
 export type ClientKind = "any" | "ip" | "cidr" | "hostname" | "wildcard" | "invalid";

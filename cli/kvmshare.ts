@@ -9,9 +9,9 @@
 process.env.UV_THREADPOOL_SIZE ??= "16";
 
 import { Command, CommanderError } from "commander";
-import { register as registerCopy } from "../cli/copy";
-import { register as registerCheck } from "../../perf/cli";
-import { TransferError } from "../errors";
+import { register as registerCopy } from "./copy";
+import { register as registerCheck } from "./check";
+import { TransferError } from "../transfer/errors";
 
 const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck];
 

@@ -8,12 +8,12 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand, isDirectory } from "./hostChecks";
+import { hasCommand, isDirectory } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
 import { NfsExportSpec } from "./nfsSpec";
-import { validateNfsExport } from "./nfsValidate";
+import { validateNfsExport } from "./nfsExportArgs";
 
 /** The export file; for the kernel server also the declared clients missing from its export table. */
 export type NfsExportState = { content: string; mode: string; inactiveClients?: string[] };

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
-import { clientKind } from "./clients";
+import { clientKind } from "../../core/clients";
 import {
   DEFAULT_ETAB,
   DEFAULT_GANESHA_CONFIG,

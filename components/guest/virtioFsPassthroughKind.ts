@@ -9,7 +9,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { applyPassthrough, desiredPassthrough, observePassthrough, PassthroughState, removePassthrough } from "./domainEdit";
-import { PassthroughSpec, validatePassthrough } from "./passthroughSpec";
+import { PassthroughSpec, validatePassthrough } from "./virtioFsPassthroughArgs";
 
 export const DEFAULT_URI = "qemu:///system";
 

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown, parseMode } from "../../core/validate";
-import { clientKind } from "./clients";
+import { clientKind } from "../../core/clients";
 import type { SambaServerArgs } from "./sambaServer";
 import { HARDENING, SAMBA_DEFAULTS, SambaServerSpec, SHARE_HARDENING, SMB_MIN_PROTOCOLS, SmbShareSpec, SmbUserSpec } from "./smbSpec";
 

@@ -5,3 +5,4 @@ export * from "./render";
 export * from "./validate";
 export * from "./hostKind";
 export * from "./hostResource";
+export * from "./args";

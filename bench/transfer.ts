@@ -5,7 +5,7 @@
  * Every case starts cold (`sync; echo 3 > /proc/sys/vm/drop_caches`) and its time includes
  * getting the destination onto disk (fsync/sync of the destination file) and the tool's
  * start-up. Local: cp, dd conv=fsync, rclone copyto --multi-thread-streams N, fio sequential
- * write with N jobs, fio read+write (the copy ceiling, DESIGN.md "Physical limits"), kvmshare
+ * write with N jobs, fio read+write (the copy ceiling: reading and writing at once), kvmshare
  * with 1/2/4/8 streams. SSH (an sshd in a network namespace created and deleted here, over a
  * veth pair): scp, rclone sftp, kvmshare 1/2/4/8. Prints a table, writes bench/out/transfer.json.
  *

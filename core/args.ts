@@ -37,6 +37,7 @@ export function resolveDefaults<A extends object, Keep extends keyof A = never>(
 ): Resolved<A, Keep> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(defaults)) out[k] = Array.isArray(v) ? [...v] : v && typeof v === "object" ? { ...v } : v;
-  for (const [k, v] of Object.entries(plain)) if (v !== undefined) out[k] = v;
+  // `null` counts as unset, as `??` did (JavaScript callers may pass it).
+  for (const [k, v] of Object.entries(plain)) if (v !== undefined && v !== null) out[k] = v;
   return out as Resolved<A, Keep>;
 }

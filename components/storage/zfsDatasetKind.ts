@@ -9,7 +9,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
-import { runZfs, zfsGet } from "./zfsCli";
+import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
 import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import { detectZfs, Requirement, unmet } from "./zfsFeatures";
 import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, ZfsDatasetProperties } from "./zfsProps";
@@ -78,7 +78,7 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
   compare(desired, observed) {
     if (!observed) return ["(absent on host)"];
     const out: string[] = [];
-    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.acl && JSON.stringify(desired.acl) !== JSON.stringify(observed.acl)) out.push("acl");
     return out;
   },

@@ -4,7 +4,6 @@
  */
 import { Problem } from "../../core/errors";
 import { isUnknown } from "../../core/validate";
-import type { ZfsDataset } from "./zfsDataset";
 
 export function validateDatasetName(name: unknown, field = "name"): Problem[] {
   if (isUnknown(name)) return [];
@@ -23,7 +22,7 @@ export function validateSnapshotPrefix(prefix: unknown, field: string): Problem[
 }
 
 /** The full name of a dataset given as a `ZfsDataset` component or as its name. */
-export function datasetNameOf(d: ZfsDataset | string): string {
+export function datasetNameOf(d: string | { datasetName: string }): string {
   return typeof d === "string" ? d : d.datasetName;
 }
 

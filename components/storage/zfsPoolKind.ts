@@ -11,7 +11,7 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { datasetExists, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
+import { datasetExists, driftedProperties, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
 import { describeZfs, detectZfs, unmet } from "./zfsFeatures";
 import { POOL_PROPERTIES, validatePoolSpec, VdevSpec, ZfsPoolSpec } from "./zfsPoolArgs";
 
@@ -161,7 +161,7 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (!observed) return ["(absent on host)"];
     const out: string[] = [];
     if (!sameVdevs(desired.vdevs, observed.vdevs)) out.push("vdevs");
-    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.mountpoint !== undefined && observed.mountpoint !== desired.mountpoint) out.push("mountpoint");
     return out;
   },

@@ -61,6 +61,11 @@ export async function zfsGet(
   return out;
 }
 
+/** `properties.<k>` for every declared property the host shows with another value (drift). */
+export function driftedProperties(desired: Record<string, string>, observed: Record<string, string> | undefined): string[] {
+  return Object.entries(desired).filter(([k, v]) => observed?.[k] !== v).map(([k]) => `properties.${k}`);
+}
+
 export async function datasetExists(host: Host, name: string): Promise<boolean> {
   const r = await host.run(["zfs", "list", "-H", "-o", "name", name], { check: false });
   return r.code === 0 && r.stdout.trim() === name;

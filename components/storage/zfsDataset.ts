@@ -1,46 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { parseSize } from "../../core/validate";
-import { CapacityPlan, capacityWarning, requiredBytes, validateCapacityPlan } from "./capacity";
-import { validateDatasetSpec, ZfsDatasetSpec, ZfsDatasetState } from "./zfsDatasetKind";
-import { ZfsPool } from "./zfsPool";
-import { ZfsDatasetProperties } from "./zfsProps";
-
-export interface ZfsDatasetArgs {
-  /** The host. @default the pool's connection when `pool` is given, else this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** Full dataset name, `pool/path` (e.g. `tank/vmshare`). */
-  datasetName: string;
-  /** The pool component it lives in: the dataset is created after it (and uses its connection). @default none */
-  pool?: ZfsPool;
-  /**
-   * Properties, validated against what OpenZFS accepts and checked at preview against the host's
-   * ZFS (zfs-fuse has no lz4/zstd/sync, recordsize <= 128K). @default none set (inherited)
-   */
-  properties?: ZfsDatasetProperties;
-  /** POSIX ACL entries for the mount point (`u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none */
-  acl?: string[];
-  /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots). @default false: the dataset is left in place */
-  allowDestroy?: boolean;
-  /** Warn at preview when the quota (or, once created, the available space) is below C = 1.2 x (Dpeak + Davg x T) + S. @default no check */
-  capacityPlan?: CapacityPlan;
-}
-
-export function resolveZfsDatasetArgs(args: ZfsDatasetArgs): ZfsDatasetSpec {
-  const spec: ZfsDatasetSpec = { name: args.datasetName, allowDestroy: args.allowDestroy ?? false };
-  if (args.properties !== undefined) spec.properties = args.properties;
-  if (args.acl !== undefined) spec.acl = args.acl;
-  return spec;
-}
-
-/** Every problem with the arguments (pure; runs in the constructor and at preview). */
-export function validateZfsDataset(name: string, args: ZfsDatasetArgs): void {
-  const problems = [...validateDatasetSpec(resolveZfsDatasetArgs(args), ""), ...validateCapacityPlan(args.capacityPlan)];
-  if (args.datasetName === undefined) problems.unshift({ field: "datasetName", value: undefined, message: "is required, e.g. 'tank/vmshare'" });
-  if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsDataset ${name}`, problems.map((p) => (p.field === "name" ? { ...p, field: "datasetName" } : p)));
-}
+import { capacityWarning, requiredBytes } from "./capacity";
+import { resolveZfsDataset, validateZfsDataset, ZfsDatasetArgs, ZfsDatasetSpec } from "./zfsDatasetArgs";
+import type { ZfsDatasetState } from "./zfsDatasetKind";
 
 /** The dataset as a host-side resource (the component's child). */
 export class ZfsDatasetResource extends HostResource<ZfsDatasetSpec, ZfsDatasetState> {
@@ -74,7 +38,7 @@ export class ZfsDataset extends pulumi.ComponentResource {
     // Every input is checked before anything, the component included, is registered.
     validateZfsDataset(name, args);
     super("kvmshare:storage:ZfsDataset", name, {}, opts);
-    const spec = resolveZfsDatasetArgs(args);
+    const spec = resolveZfsDataset(args);
     const connection = args.connection ?? args.pool?.connection;
     this.datasetName = spec.name;
     this.connection = connection;

@@ -8,23 +8,11 @@
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { Checker, isUnknown } from "../../core/validate";
-import { applyAcl, normalizeAclEntry, observedFor, readAcl, validateAcl } from "./acl";
-import { runZfs, zfsGet } from "./zfsCli";
+import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
+import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
+import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import { detectZfs, Requirement, unmet } from "./zfsFeatures";
-import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, validateProperties, ZfsDatasetProperties } from "./zfsProps";
-
-export interface ZfsDatasetSpec {
-  /** Full name, `pool/path/to/dataset`. */
-  name: string;
-  /** Properties to set (see `ZfsDatasetProperties`). */
-  properties?: ZfsDatasetProperties;
-  /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`). Needs `acltype: posix`. */
-  acl?: string[];
-  /** Let removal `zfs destroy -r` the dataset and its snapshots. @default false: removal leaves it */
-  allowDestroy?: boolean;
-  [k: string]: unknown;
-}
+import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, ZfsDatasetProperties } from "./zfsProps";
 
 export type ZfsDatasetState = {
   properties: Record<string, string>;
@@ -37,27 +25,6 @@ export type ZfsDatasetState = {
 
 /** Properties ZFS cannot `inherit`, and what "unset" means for them. */
 const NOT_INHERITABLE: Record<string, string> = { quota: "none", refquota: "none", reservation: "none", refreservation: "none", canmount: "on" };
-
-export function validateDatasetName(name: unknown, field = "name"): Problem[] {
-  if (isUnknown(name)) return [];
-  if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/.test(name) || name.length > 255) {
-    return [{ field, value: name, message: "must be 'pool/dataset[/child...]' of letters, digits, '_', '.', ':', '-' (at most 255 characters; no '@' or '#')" }];
-  }
-  return [];
-}
-
-export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[] {
-  const c = new Checker("ZfsDataset");
-  c.required(`${prefix}name`, spec.name);
-  c.problems.push(...validateDatasetName(spec.name, `${prefix}name`));
-  c.problems.push(...validateProperties(spec.properties as Record<string, unknown>, `${prefix}properties.`));
-  c.problems.push(...validateAcl(spec.acl, `${prefix}acl`));
-  if (spec.acl?.length && spec.properties?.acltype !== undefined && normalizeValue("acltype", spec.properties.acltype) !== "posix") {
-    c.add(`${prefix}properties.acltype`, spec.properties.acltype, "must be 'posix' (or 'posixacl') when acl entries are declared");
-  }
-  if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(`${prefix}allowDestroy`, spec.allowDestroy, "must be true or false");
-  return c.problems;
-}
 
 /** What the spec asks of the host's ZFS. */
 export function datasetRequirements(spec: ZfsDatasetSpec, prefix = ""): Requirement[] {
@@ -111,7 +78,7 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
   compare(desired, observed) {
     if (!observed) return ["(absent on host)"];
     const out: string[] = [];
-    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.acl && JSON.stringify(desired.acl) !== JSON.stringify(observed.acl)) out.push("acl");
     return out;
   },

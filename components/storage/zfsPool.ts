@@ -1,55 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { CapacityPlan, capacityWarning, requiredBytes, usableBytes, validateCapacityPlan } from "./capacity";
-import { validatePoolSpec, VdevSpec, ZfsPoolSpec, ZfsPoolState } from "./zfsPoolKind";
-
-export interface ZfsPoolArgs {
-  /** The host the pool lives on. @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** Pool name. @default the resource name */
-  poolName?: string;
-  /**
-   * Data vdevs, striped together: one `{ type: "mirror", devices: [a, b] }` is a mirror, two of
-   * them are striped mirrors, `raidz1/2/3` need 2/3/4+ devices, `disk` is a single device.
-   */
-  vdevs: VdevSpec[];
-  /** log2 of the sector size, set at creation (12 = 4 KiB). @default ZFS's detection */
-  ashift?: number;
-  /** Pool properties: autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile. @default none set */
-  properties?: Record<string, string>;
-  /** Mount point of the pool's root dataset, or "none". @default /<poolName> */
-  mountpoint?: string;
-  /** Create missing file devices (sparse) with this size: for sandboxes and tests. @default missing files are an error */
-  fileSizeMiB?: number;
-  /** Removing the resource destroys the pool (`zpool destroy`). @default false: it is exported, its data kept */
-  allowDestroy?: boolean;
-  /** Warn at preview when the pool is smaller than C = 1.2 x (Dpeak + Davg x T) + S. @default no check */
-  capacityPlan?: CapacityPlan;
-}
-
-/** The fully resolved inputs. */
-export interface ResolvedZfsPoolArgs {
-  spec: ZfsPoolSpec;
-  capacityPlan?: CapacityPlan;
-}
-
-export function resolveZfsPoolArgs(name: string, args: ZfsPoolArgs): ResolvedZfsPoolArgs {
-  const spec: ZfsPoolSpec = { name: args.poolName ?? name, vdevs: args.vdevs, allowDestroy: args.allowDestroy ?? false };
-  if (args.ashift !== undefined) spec.ashift = args.ashift;
-  if (args.properties !== undefined) spec.properties = args.properties;
-  if (args.mountpoint !== undefined) spec.mountpoint = args.mountpoint;
-  if (args.fileSizeMiB !== undefined) spec.fileSizeMiB = args.fileSizeMiB;
-  return { spec, capacityPlan: args.capacityPlan };
-}
-
-/** Every problem with the arguments (pure; runs in the constructor and at preview). */
-export function validateZfsPool(name: string, args: ZfsPoolArgs): void {
-  const r = resolveZfsPoolArgs(name, args);
-  const problems = [...validatePoolSpec(r.spec), ...validateCapacityPlan(r.capacityPlan)];
-  if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsPool ${name}`, problems);
-}
+import { capacityWarning, requiredBytes, usableBytes } from "./capacity";
+import { resolveZfsPool, validateZfsPool, ZfsPoolArgs, ZfsPoolSpec } from "./zfsPoolArgs";
+import type { ZfsPoolState } from "./zfsPoolKind";
 
 /** The pool as a host-side resource (the component's child). */
 export class ZfsPoolResource extends HostResource<ZfsPoolSpec, ZfsPoolState> {
@@ -87,7 +41,7 @@ export class ZfsPool extends pulumi.ComponentResource {
     // Every input is checked before anything, the component included, is registered.
     validateZfsPool(name, args);
     super("kvmshare:storage:ZfsPool", name, {}, opts);
-    const r = resolveZfsPoolArgs(name, args);
+    const r = resolveZfsPool(name, args);
     this.connection = args.connection;
     this.pool = new ZfsPoolResource(`${name}-pool`, { connection: args.connection, spec: r.spec }, { parent: this });
     this.name = this.pool.name;

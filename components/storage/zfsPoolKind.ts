@@ -11,36 +11,9 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { Checker, isUnknown } from "../../core/validate";
-import { datasetExists, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
+import { datasetExists, driftedProperties, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
 import { describeZfs, detectZfs, unmet } from "./zfsFeatures";
-
-export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
-
-export interface VdevSpec {
-  /** `disk` (a plain stripe member), `mirror`, `raidz1`, `raidz2`, `raidz3`. */
-  type: VdevType;
-  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. */
-  devices: string[];
-}
-
-export interface ZfsPoolSpec {
-  /** Pool name. */
-  name: string;
-  /** Data vdevs, striped together. */
-  vdevs: VdevSpec[];
-  /** log2 of the sector size (12 = 4 KiB); only used at creation. @default ZFS's detection */
-  ashift?: number;
-  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile. */
-  properties?: Record<string, string>;
-  /** Mount point of the pool's root dataset ("none" to not mount it). @default /<name> */
-  mountpoint?: string;
-  /** Create file devices that do not exist yet, sparse, with this size (sandboxes). @default undefined: missing files are an error */
-  fileSizeMiB?: number;
-  /** Let removal `zpool destroy` the pool. @default false: removal exports it, the data stays */
-  allowDestroy?: boolean;
-  [k: string]: unknown;
-}
+import { POOL_PROPERTIES, validatePoolSpec, VdevSpec, ZfsPoolSpec } from "./zfsPoolArgs";
 
 export type ZfsPoolState = {
   vdevs: VdevObserved[];
@@ -50,73 +23,6 @@ export type ZfsPoolState = {
   sizeBytes?: number;
   health?: string;
 };
-
-const MIN_DEVICES: Record<VdevType, number> = { disk: 1, mirror: 2, raidz1: 2, raidz2: 3, raidz3: 4 };
-const RESERVED = /^(mirror|raidz|raidz1|raidz2|raidz3|draid|spare|log|cache|special|dedup|c[0-9].*)$/;
-
-/** Pool properties kvmshare manages, with the values OpenZFS accepts; `openzfsOnly` ones zfs-fuse lacks. */
-export const POOL_PROPERTIES: Record<string, { values?: string[]; hint?: string; openzfsOnly?: boolean }> = {
-  autoexpand: { values: ["on", "off"] },
-  autoreplace: { values: ["on", "off"] },
-  autotrim: { values: ["on", "off"], openzfsOnly: true },
-  failmode: { values: ["wait", "continue", "panic"] },
-  listsnapshots: { values: ["on", "off"] },
-  delegation: { values: ["on", "off"] },
-  comment: { hint: "printable text up to 32 characters", openzfsOnly: true },
-  cachefile: { hint: "an absolute path or 'none'" },
-};
-
-export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
-  const c = new Checker("ZfsPool");
-  const f = (k: string) => `${prefix}${k}`;
-  c.required(f("name"), spec.name);
-  if (typeof spec.name === "string" && !isUnknown(spec.name)) {
-    if (!/^[A-Za-z][A-Za-z0-9_.:-]{0,254}$/.test(spec.name) || RESERVED.test(spec.name)) {
-      c.add(f("name"), spec.name, "must start with a letter, hold only letters, digits, '_', '.', ':', '-', and not be a reserved word (mirror, raidz, spare, log, cache, c0...)");
-    }
-  }
-  if (!isUnknown(spec.vdevs)) {
-    if (!Array.isArray(spec.vdevs) || spec.vdevs.length === 0) {
-      c.add(f("vdevs"), spec.vdevs, "must list at least one vdev, e.g. [{ type: 'mirror', devices: ['/dev/disk/by-id/a', '/dev/disk/by-id/b'] }]");
-    } else {
-      const seen = new Map<string, string>();
-      spec.vdevs.forEach((v, i) => {
-        const vf = f(`vdevs[${i}]`);
-        if (!v || typeof v !== "object") return void c.add(vf, v, "must be an object { type, devices }");
-        c.oneOf(`${vf}.type`, v.type, Object.keys(MIN_DEVICES) as VdevType[]);
-        if (!Array.isArray(v.devices)) return void c.add(`${vf}.devices`, v.devices, "must be an array of absolute device or file paths");
-        const min = MIN_DEVICES[v.type as VdevType];
-        if (min && v.devices.length < min) c.add(`${vf}.devices`, v.devices, `a ${v.type} vdev needs at least ${min} devices`);
-        if (v.type === "disk" && v.devices.length !== 1) c.add(`${vf}.devices`, v.devices, "a disk vdev has exactly one device; list one disk vdev per device to stripe");
-        v.devices.forEach((d, j) => {
-          c.absPath(`${vf}.devices[${j}]`, d);
-          if (typeof d === "string" && seen.has(d)) c.add(`${vf}.devices[${j}]`, d, `is already used by ${seen.get(d)}; a device can be in one vdev only`);
-          else if (typeof d === "string") seen.set(d, `${vf}.devices[${j}]`);
-        });
-      });
-      const types = new Set(spec.vdevs.map((v) => v?.type));
-      if (types.size > 1) {
-        c.add(f("vdevs"), [...types], "mixes vdev types; zpool refuses mismatched replication levels (use one type, e.g. striped mirrors: several 'mirror' vdevs)");
-      }
-    }
-  }
-  c.int(f("ashift"), spec.ashift, 9, 16, "12 for 4 KiB sectors, 13 for 8 KiB");
-  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 1 << 30, "ZFS needs at least 64 MiB per device");
-  if (spec.mountpoint !== undefined && !isUnknown(spec.mountpoint) && spec.mountpoint !== "none" && spec.mountpoint !== "legacy") {
-    c.absPath(f("mountpoint"), spec.mountpoint);
-  }
-  if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(f("allowDestroy"), spec.allowDestroy, "must be true or false");
-  for (const [k, v] of Object.entries(spec.properties ?? {})) {
-    const rule = POOL_PROPERTIES[k];
-    const pf = f(`properties.${k}`);
-    if (!rule) c.add(pf, k, `is not a pool property kvmshare manages; use one of ${Object.keys(POOL_PROPERTIES).join(", ")} (ashift has its own field)`);
-    else if (typeof v !== "string") c.add(pf, v, "must be a string");
-    else if (rule.values && !rule.values.includes(v)) c.add(pf, v, `${k} must be one of ${rule.values.join(", ")}`);
-    else if (k === "comment" && (v.length > 32 || /[^\x20-\x7e]/.test(v))) c.add(pf, v, `comment must be ${rule.hint}`);
-    else if (k === "cachefile" && v !== "none" && !v.startsWith("/")) c.add(pf, v, `cachefile must be ${rule.hint}`);
-  }
-  return c.problems;
-}
 
 /** Does the observed device name (zpool status prints `sdb` for `/dev/sdb`) stand for the declared path? */
 export function sameDevice(declared: string, observed: string): boolean {
@@ -255,7 +161,7 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (!observed) return ["(absent on host)"];
     const out: string[] = [];
     if (!sameVdevs(desired.vdevs, observed.vdevs)) out.push("vdevs");
-    for (const [k, v] of Object.entries(desired.properties)) if (observed.properties?.[k] !== v) out.push(`properties.${k}`);
+    out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.mountpoint !== undefined && observed.mountpoint !== desired.mountpoint) out.push("mountpoint");
     return out;
   },

@@ -14,41 +14,14 @@
  * they were estimated) is computed by `probe`, logged and returned as the `plan` output.
  */
 import { connect, ConnectionSpec, Host, LocalHost } from "../../core/connection";
-import { Problem } from "../../core/errors";
 import { HostKind, Json } from "../../core/hostKind";
-import { Checker } from "../../core/validate";
 import { datasetExists, listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
-import { validateDatasetName } from "./zfsDatasetKind";
 import { describeZfs, detectZfs, unmet, ZfsInfo } from "./zfsFeatures";
+import { snapshotStamp } from "./zfsNames";
+import { replicationPrefix, validateReplicationSpec, ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
 import { PipeError, pipeCommands, PipeResult } from "./zfsStream";
 
 export const REPLICATION_PROPERTY = "kvmshare:replication";
-
-export interface ZfsReplicationSpec {
-  /** Replication name, stored in each source snapshot's `kvmshare:replication` property. */
-  name: string;
-  /** Source dataset (on the resource's connection). */
-  source: string;
-  /** Target dataset (on the target connection; its parent must exist). */
-  target: string;
-  /** Snapshot name prefix. @default `kvmshare-repl-<name>` */
-  prefix?: string;
-  /** Minutes between runs; 0 = on every `up`. @default 0 */
-  intervalMinutes?: number;
-  /** The replication's own snapshots kept on each side (the newest common one always stays). @default 2 */
-  keepSnapshots?: number;
-  /** Resumable receive (`zfs receive -s`): "auto" uses it where the target's ZFS has it. @default "auto" */
-  resumable?: boolean | "auto";
-  /** Set `readonly=on` on the target after receiving, so it cannot diverge. @default true */
-  readonlyTarget?: boolean;
-  /** Plan only: report what would be sent and its estimated size; move nothing. @default false */
-  dryRun?: boolean;
-  /** Allow `zfs receive -F` (rolls back / discards the target's own changes). @default false */
-  allowDestroy?: boolean;
-  /** The target is on the same host as the source (no target connection): preview checks it too. */
-  targetLocal?: boolean;
-  [k: string]: unknown;
-}
 
 export type ReplicationPlan = {
   mode: "full" | "incremental" | "resume" | "diverged" | "source-missing";
@@ -78,28 +51,6 @@ export type ZfsReplicationState = {
   plan?: ReplicationPlan;
 };
 
-export function prefixOf(spec: ZfsReplicationSpec): string {
-  return spec.prefix ?? `kvmshare-repl-${spec.name}`;
-}
-
-export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): Problem[] {
-  const c = new Checker("ZfsReplication");
-  c.required(`${prefix}name`, spec.name).name(`${prefix}name`, spec.name);
-  c.required(`${prefix}source`, spec.source);
-  c.required(`${prefix}target`, spec.target);
-  c.problems.push(...validateDatasetName(spec.source, `${prefix}source`), ...validateDatasetName(spec.target, `${prefix}target`));
-  if (spec.prefix !== undefined && (typeof spec.prefix !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/.test(spec.prefix))) {
-    c.add(`${prefix}prefix`, spec.prefix, "must be letters, digits, '_', '.', ':', '-' (at most 100)");
-  }
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, 525_600, "0 = on every up; 60 = hourly");
-  c.int(`${prefix}keepSnapshots`, spec.keepSnapshots, 1, 10_000, "at least 1: the newest common snapshot is the base of the next increment");
-  if (spec.resumable !== undefined && ![true, false, "auto"].includes(spec.resumable as never)) c.add(`${prefix}resumable`, spec.resumable, "must be true, false or 'auto'");
-  for (const k of ["dryRun", "allowDestroy", "readonlyTarget"] as const) {
-    if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
-  }
-  return c.problems;
-}
-
 /** The target connection travels in `secrets.targetConnection` (JSON), as it may hold a key. */
 export function targetConnectionOf(secrets: Record<string, string>): ConnectionSpec | undefined {
   const raw = secrets.targetConnection;
@@ -117,16 +68,12 @@ async function withTarget<T>(secrets: Record<string, string>, fn: (dst: Host) =>
 }
 
 function own(spec: ZfsReplicationSpec, snaps: SnapshotInfo[]): SnapshotInfo[] {
-  const p = prefixOf(spec) + "-";
+  const p = replicationPrefix(spec) + "-";
   return snaps.filter((s) => s.snap.startsWith(p) && s.props[REPLICATION_PROPERTY]?.value === spec.name && s.props[REPLICATION_PROPERTY]?.source === "local");
 }
 
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-}
-
 function useResumable(spec: ZfsReplicationSpec, dstInfo: ZfsInfo): boolean {
-  return spec.resumable === true || ((spec.resumable ?? "auto") === "auto" && dstInfo.features.resumableReceive);
+  return spec.resumable === true || ((spec.resumable ?? ZFS_REPLICATION_DEFAULTS.resumable) === "auto" && dstInfo.features.resumableReceive);
 }
 
 async function resumeToken(dst: Host, dstInfo: ZfsInfo, target: string): Promise<string | undefined> {
@@ -251,7 +198,7 @@ async function probe(host: Host, spec: ZfsReplicationSpec, secrets: Record<strin
       targetLatest: latest?.snap ?? null,
       inSync: !!newest && !!latest && newest.guid === latest.guid,
     };
-    if (spec.dryRun) s.plan = await planReplication(host, dst, spec, `${prefixOf(spec)}-${stamp(new Date())}`);
+    if (spec.dryRun) s.plan = await planReplication(host, dst, spec, `${replicationPrefix(spec)}-${snapshotStamp(new Date())}`);
     return s;
   });
 }
@@ -259,7 +206,7 @@ async function probe(host: Host, spec: ZfsReplicationSpec, secrets: Record<strin
 type Desired = ZfsReplicationState & { schedule?: ZfsReplicationSpec };
 
 async function prune(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void): Promise<void> {
-  const keep = spec.keepSnapshots ?? 2;
+  const keep = spec.keepSnapshots ?? ZFS_REPLICATION_DEFAULTS.keepSnapshots;
   const mine = own(spec, await listSnapshots(src, spec.source, [REPLICATION_PROPERTY]));
   const dstSnaps = (await datasetExists(dst, spec.target)) ? await listSnapshots(dst, spec.target) : [];
   const newestCommon = [...dstSnaps].reverse().find((d) => mine.some((m) => m.guid === d.guid));
@@ -269,7 +216,7 @@ async function prune(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: st
     log(`pruned ${s.name} on ${src.label}`);
   }
   // On the target, only snapshots named with this replication's prefix, older than the newest common one.
-  const p = prefixOf(spec) + "-";
+  const p = replicationPrefix(spec) + "-";
   const ours = dstSnaps.filter((d) => d.snap.startsWith(p));
   for (const d of ours.slice(0, Math.max(0, ours.length - keep))) {
     if (d.guid === newestCommon?.guid || (newestCommon && d.createtxg >= newestCommon.createtxg)) continue;
@@ -317,8 +264,8 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
     log(`resumed interrupted receive into ${spec.target}: ${describeTransfer(r)}`);
   }
   const taken = new Set((await listSnapshots(src, spec.source)).map((s) => s.snap));
-  let to = `${prefixOf(spec)}-${stamp(new Date())}`;
-  for (let i = 2; taken.has(to); i++) to = `${prefixOf(spec)}-${stamp(new Date())}-${i}`;
+  let to = `${replicationPrefix(spec)}-${snapshotStamp(new Date())}`;
+  for (let i = 2; taken.has(to); i++) to = `${replicationPrefix(spec)}-${snapshotStamp(new Date())}-${i}`;
   const plan = await planReplication(src, dst, spec, to);
   if (plan.mode === "source-missing") throw new Error(`source: ${plan.reason}`);
   if (plan.mode === "diverged" && !spec.allowDestroy) throw divergedError(spec, src, dst, plan.reason!, plan.from);
@@ -363,7 +310,7 @@ export const kind: HostKind<ZfsReplicationSpec, ZfsReplicationState> = {
     if (spec.dryRun) return ["plan"];
     const out: string[] = [];
     if (!observed.inSync) out.push("inSync");
-    const interval = (spec.intervalMinutes ?? 0) * 60;
+    const interval = (spec.intervalMinutes ?? ZFS_REPLICATION_DEFAULTS.intervalMinutes) * 60;
     if (Math.floor(Date.now() / 1000) - observed.newestCreation >= interval) out.push("replicationDue");
     return out;
   },

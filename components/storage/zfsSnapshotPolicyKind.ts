@@ -12,31 +12,12 @@
  * `preview --expect-no-changes` until the next snapshot is due.
  */
 import { Host } from "../../core/connection";
-import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { Checker } from "../../core/validate";
 import { listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
-import { validateDatasetName } from "./zfsDatasetKind";
+import { snapshotStamp } from "./zfsNames";
+import { policyPrefix, validateSnapshotPolicySpec, ZFS_SNAPSHOT_POLICY_DEFAULTS, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 
 export const POLICY_PROPERTY = "kvmshare:policy";
-
-export interface ZfsSnapshotPolicySpec {
-  /** Policy name, stored in each snapshot's `kvmshare:policy` property. */
-  policy: string;
-  /** Dataset to snapshot, `pool/path`. */
-  dataset: string;
-  /** Snapshot name prefix. @default `kvmshare-<policy>` */
-  prefix?: string;
-  /** Minutes between snapshots; 0 = one on every `up`. @default 0 */
-  intervalMinutes?: number;
-  /** Keep this many of the policy's newest snapshots. @default 7 */
-  keep?: number;
-  /** Also prune the policy's snapshots older than this many days (the newest is always kept). @default no age limit */
-  maxAgeDays?: number;
-  /** Let removal destroy the policy's own snapshots. @default false: they stay */
-  allowDestroy?: boolean;
-  [k: string]: unknown;
-}
 
 export type ZfsSnapshotPolicyState = {
   /** The policy's own snapshots, oldest first (names after '@'). */
@@ -47,35 +28,15 @@ export type ZfsSnapshotPolicyState = {
   creations: number[];
 };
 
-export function prefixOf(spec: ZfsSnapshotPolicySpec): string {
-  return spec.prefix ?? `kvmshare-${spec.policy}`;
-}
-
-export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix = ""): Problem[] {
-  const c = new Checker("ZfsSnapshotPolicy");
-  c.required(`${prefix}policy`, spec.policy).name(`${prefix}policy`, spec.policy);
-  c.required(`${prefix}dataset`, spec.dataset);
-  c.problems.push(...validateDatasetName(spec.dataset, `${prefix}dataset`));
-  if (spec.prefix !== undefined && (typeof spec.prefix !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/.test(spec.prefix))) {
-    c.add(`${prefix}prefix`, spec.prefix, "must be letters, digits, '_', '.', ':', '-' (at most 100)");
-  }
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, 525_600, "0 = a snapshot on every up; 60 = hourly; 1440 = daily");
-  c.int(`${prefix}keep`, spec.keep, 1, 100_000, "at least 1: the newest snapshot is always kept");
-  if (spec.maxAgeDays !== undefined && (typeof spec.maxAgeDays !== "number" || !(spec.maxAgeDays > 0))) {
-    c.add(`${prefix}maxAgeDays`, spec.maxAgeDays, "must be a number of days > 0 (fractions allowed)");
-  }
-  return c.problems;
-}
-
 /** The policy's own snapshots among a dataset's (name prefix AND a locally set marker). */
 export function ownSnapshots(spec: ZfsSnapshotPolicySpec, snaps: SnapshotInfo[]): SnapshotInfo[] {
-  const p = prefixOf(spec) + "-";
+  const p = policyPrefix(spec) + "-";
   return snaps.filter((s) => s.snap.startsWith(p) && s.props[POLICY_PROPERTY]?.value === spec.policy && s.props[POLICY_PROPERTY]?.source === "local");
 }
 
 /** Which own snapshots (oldest first) retention removes at time `nowSec`. */
 export function toPrune(spec: ZfsSnapshotPolicySpec, own: { snap: string; creation: number }[], nowSec: number): string[] {
-  const keep = spec.keep ?? 7;
+  const keep = spec.keep ?? ZFS_SNAPSHOT_POLICY_DEFAULTS.keep;
   const out: string[] = [];
   own.forEach((s, i) => {
     const isNewest = i === own.length - 1;
@@ -89,15 +50,11 @@ export function toPrune(spec: ZfsSnapshotPolicySpec, own: { snap: string; creati
 /** Why an up would change something now (empty: nothing due). */
 export function dueReasons(spec: ZfsSnapshotPolicySpec, observed: ZfsSnapshotPolicyState, nowSec: number): string[] {
   const out: string[] = [];
-  const interval = (spec.intervalMinutes ?? 0) * 60;
+  const interval = (spec.intervalMinutes ?? ZFS_SNAPSHOT_POLICY_DEFAULTS.intervalMinutes) * 60;
   if (!observed.snapshots.length || nowSec - observed.newestCreation >= interval) out.push("snapshotDue");
   const own = observed.snapshots.map((snap, i) => ({ snap, creation: observed.creations[i] ?? 0 }));
   if (toPrune(spec, own, nowSec).length) out.push("retention");
   return out;
-}
-
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
 async function probe(host: Host, spec: ZfsSnapshotPolicySpec): Promise<ZfsSnapshotPolicyState | undefined> {
@@ -142,15 +99,15 @@ export const kind: HostKind<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState> = {
     const state = live ?? (await probe(host, spec))!;
     if (dueReasons(spec, state, now).includes("snapshotDue")) {
       const existing = new Set((await listSnapshots(host, spec.dataset)).map((s) => s.snap));
-      let name = `${prefixOf(spec)}-${stamp(new Date())}`;
-      for (let i = 2; existing.has(name); i++) name = `${prefixOf(spec)}-${stamp(new Date())}-${i}`;
+      let name = `${policyPrefix(spec)}-${snapshotStamp(new Date())}`;
+      for (let i = 2; existing.has(name); i++) name = `${policyPrefix(spec)}-${snapshotStamp(new Date())}-${i}`;
       await runZfs(host, ["zfs", "snapshot", "-o", `${POLICY_PROPERTY}=${spec.policy}`, `${spec.dataset}@${name}`]);
       log(`took snapshot ${spec.dataset}@${name}`);
     }
     const own = ownSnapshots(spec, await listSnapshots(host, spec.dataset, [POLICY_PROPERTY]));
     for (const snap of toPrune(spec, own, now)) {
       await runZfs(host, ["zfs", "destroy", `${spec.dataset}@${snap}`]);
-      log(`pruned ${spec.dataset}@${snap} (retention: keep ${spec.keep ?? 7}${spec.maxAgeDays !== undefined ? `, max ${spec.maxAgeDays} days` : ""})`);
+      log(`pruned ${spec.dataset}@${snap} (retention: keep ${spec.keep ?? ZFS_SNAPSHOT_POLICY_DEFAULTS.keep}${spec.maxAgeDays !== undefined ? `, max ${spec.maxAgeDays} days` : ""})`);
     }
   },
   async remove(host, spec, _observed, log) {

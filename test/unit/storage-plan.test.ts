@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { capacityWarning, requiredBytes, usableBytes, validateCapacityPlan } from "../../components/storage/capacity";
 import { formatProblem } from "../../core/errors";
-import { dueReasons, ownSnapshots, toPrune, ZfsSnapshotPolicySpec } from "../../components/storage/zfsSnapshotPolicyKind";
+import { dueReasons, ownSnapshots, toPrune } from "../../components/storage/zfsSnapshotPolicyKind";
+import { ZfsSnapshotPolicySpec } from "../../components/storage/zfsSnapshotPolicyArgs";
 import { SnapshotInfo } from "../../components/storage/zfsCli";
 import { mockPulumi } from "./mocks";
 

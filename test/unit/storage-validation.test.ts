@@ -5,11 +5,12 @@
 import { formatProblem } from "../../core/errors";
 import { normalizeAclEntry, observedFor, validateAcl } from "../../components/storage/acl";
 import { parseHumanSize, parsePoolConfig } from "../../components/storage/zfsCli";
-import { validateDatasetSpec, datasetRequirements } from "../../components/storage/zfsDatasetKind";
+import { datasetRequirements } from "../../components/storage/zfsDatasetKind";
+import { validateDatasetSpec } from "../../components/storage/zfsDatasetArgs";
 import { classifyZfs, unmet } from "../../components/storage/zfsFeatures";
-import { validatePoolSpec, ZfsPoolSpec } from "../../components/storage/zfsPoolKind";
+import { validatePoolSpec, ZfsPoolSpec } from "../../components/storage/zfsPoolArgs";
 import { normalizeObserved, normalizeValue, propertyRequirements, validateProperties } from "../../components/storage/zfsProps";
-import { validateReplicationSpec } from "../../components/storage/zfsReplicationKind";
+import { validateReplicationSpec } from "../../components/storage/zfsReplicationArgs";
 
 const props = (p: Record<string, unknown>) => validateProperties(p, "properties.").map(formatProblem);
 

@@ -1,0 +1,77 @@
+/**
+ * ZfsDataset's arguments (declared once, documented), their defaults, how they resolve into the
+ * spec the host kind receives, and their pure validation.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { Defaults, Plain, resolveDefaults } from "../../core/args";
+import { ConnectionSpec } from "../../core/connection";
+import { Problem, ValidationError } from "../../core/errors";
+import { Checker } from "../../core/validate";
+import { validateAcl } from "./acl";
+import { CapacityPlan, validateCapacityPlan } from "./capacity";
+import { validateDatasetName } from "./zfsNames";
+import type { ZfsPool } from "./zfsPool";
+import { normalizeValue, validateProperties, ZfsDatasetProperties } from "./zfsProps";
+
+export interface ZfsDatasetArgs {
+  /** The host. @default the pool's connection when `pool` is given, else this machine */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** Full dataset name, `pool/path` (e.g. `tank/vmshare`). */
+  datasetName: string;
+  /** The pool component it lives in: the dataset is created after it (and uses its connection). @default none: the pool must exist */
+  pool?: ZfsPool;
+  /**
+   * Properties, validated against what OpenZFS accepts and checked at preview against the host's
+   * ZFS (zfs-fuse has no lz4/zstd/sync, recordsize <= 128K). @default none set: all inherited
+   */
+  properties?: ZfsDatasetProperties;
+  /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none: the ACL is not managed */
+  acl?: string[];
+  /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots). @default false: the dataset is left in place */
+  allowDestroy?: boolean;
+  /** Warn at preview when the quota (or, once created, the available space) is below C = 1.2 x (Dpeak + Davg x T) + S. @default unset: no check */
+  capacityPlan?: CapacityPlan;
+}
+
+/** The Args fields the host kind receives as they are. */
+type DatasetFields = Plain<Omit<ZfsDatasetArgs, "connection" | "datasetName" | "pool" | "capacityPlan">>;
+/** Fields without a default: unset means "not managed" (see their docs). */
+type DatasetUnset = "properties" | "acl";
+
+/** The dataset as its host kind receives it: the Args' fields, `datasetName` as `name`. */
+export type ZfsDatasetSpec = DatasetFields & {
+  /** Full name, `pool/path/to/dataset` (the Args' `datasetName`). */
+  name: string;
+  [k: string]: unknown;
+};
+
+export const ZFS_DATASET_DEFAULTS: Defaults<DatasetFields, DatasetUnset> = { allowDestroy: false };
+
+export function resolveZfsDataset(args: ZfsDatasetArgs): ZfsDatasetSpec {
+  const { connection, datasetName, pool, capacityPlan, ...fields } = args;
+  return { name: datasetName, ...resolveDefaults<DatasetFields, DatasetUnset>(fields, ZFS_DATASET_DEFAULTS) };
+}
+
+/** @deprecated use resolveZfsDataset */
+export const resolveZfsDatasetArgs = resolveZfsDataset;
+
+/** Every problem with a dataset spec (pure; also the kind's `validate`). */
+export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[] {
+  const c = new Checker("ZfsDataset");
+  c.required(`${prefix}name`, spec.name);
+  c.problems.push(...validateDatasetName(spec.name, `${prefix}name`));
+  c.problems.push(...validateProperties(spec.properties as Record<string, unknown>, `${prefix}properties.`));
+  c.problems.push(...validateAcl(spec.acl, `${prefix}acl`));
+  if (spec.acl?.length && spec.properties?.acltype !== undefined && normalizeValue("acltype", spec.properties.acltype) !== "posix") {
+    c.add(`${prefix}properties.acltype`, spec.properties.acltype, "must be 'posix' (or 'posixacl') when acl entries are declared");
+  }
+  if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(`${prefix}allowDestroy`, spec.allowDestroy, "must be true or false");
+  return c.problems;
+}
+
+/** Every problem with the arguments, thrown at once (pure; runs in the constructor and at preview). */
+export function validateZfsDataset(name: string, args: ZfsDatasetArgs): void {
+  const problems = [...validateDatasetSpec(resolveZfsDataset(args), ""), ...validateCapacityPlan(args.capacityPlan)];
+  if (args.datasetName === undefined) problems.unshift({ field: "datasetName", value: undefined, message: "is required, e.g. 'tank/vmshare'" });
+  if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsDataset ${name}`, problems.map((p) => (p.field === "name" ? { ...p, field: "datasetName" } : p)));
+}

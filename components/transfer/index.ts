@@ -1,4 +1,4 @@
 export * from "./parallelTransfer";
-export type { ParallelTransferSpec, ParallelTransferState, TransferRun } from "./parallelTransferKind";
-export { validateTransferSpec, CHANGE_DETECTION } from "./parallelTransferKind";
+export * from "./parallelTransferArgs";
+export type { ParallelTransferState, TransferRun } from "./parallelTransferKind";
 export type { ChangeDetection } from "./fingerprint";

@@ -1,3 +1,19 @@
 export * from "./sharePerformanceCheck";
-export type { SharePerformanceCheckSpec, SharePerformanceCheckState, OnMiss } from "./sharePerformanceCheckKind";
-export { validateCheckSpec, checkRunKey, ON_MISS } from "./sharePerformanceCheckKind";
+export type {
+  SharePerformanceCheckArgs,
+  SharePerformanceLossArgs,
+  SharePerformanceCheckSpec,
+  ResolvedSharePerformanceCheck,
+  ResolvedSharePerformanceCheckArgs,
+  OnMiss,
+} from "./sharePerformanceCheckArgs";
+export {
+  SHARE_PERFORMANCE_CHECK_DEFAULTS,
+  ON_MISS,
+  resolveSharePerformanceCheck,
+  resolveSharePerformanceCheckArgs,
+  validateSharePerformanceCheck,
+  validateCheckSpec,
+} from "./sharePerformanceCheckArgs";
+export type { SharePerformanceCheckState } from "./sharePerformanceCheckKind";
+export { checkRunKey } from "./sharePerformanceCheckKind";

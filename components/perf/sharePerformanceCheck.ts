@@ -1,101 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
-import { Problem, ValidationError } from "../../core/errors";
+import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { FioOptions } from "../../perf/fioJob";
-import { Miss, Thresholds } from "../../perf/thresholds";
-import { CHECK_OUTPUTS, OnMiss, SharePerformanceCheckSpec, SharePerformanceCheckState, validateCheckSpec } from "./sharePerformanceCheckKind";
-
-/** Where to measure packet loss while fio runs. */
-export interface SharePerformanceLossArgs {
-  /** Address or host name to ping from the host the check runs on (e.g. the NFS server or the guest). */
-  target: pulumi.Input<string>;
-  /** Echo requests. Loss resolution is 100/count %, so 1000 resolves the 0.1 % of the reference preset. @default 100 */
-  count?: number;
-  /** Gap between requests, ms (below 200 needs root). @default 200 */
-  intervalMs?: number;
-  /** Wait for the last reply, seconds. @default 2 */
-  waitSec?: number;
-}
-
-export interface SharePerformanceCheckArgs {
-  /** The host fio runs on: the KVM host (a dataset) or a guest (a mounted share). @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** Directory to test: the mounted share in a guest, or the dataset's mountpoint on the host. */
-  path: pulumi.Input<string>;
-  /** fio job: 70 % random reads / 30 % writes, 4k blocks, iodepth 16, 1 job, 10 s, 256M file, libaio, O_DIRECT by default. */
-  fio?: FioOptions;
-  /**
-   * Limits to check. `{ preset: "reference" }` is the brief's NFS >= 12,000 IOPS, SMB p99 <= 15 ms,
-   * CPU <= 65 %, loss <= 0.1 %; explicit fields override the preset.
-   * @default no limits: the check only measures and reports
-   */
-  thresholds?: Thresholds;
-  /** Measure packet loss to a peer while fio runs. Required when a loss limit is set. @default not measured */
-  loss?: SharePerformanceLossArgs;
-  /** A missed threshold fails `pulumi up` ("fail") or is only reported as a warning ("warn"). @default "fail" */
-  onMiss?: OnMiss;
-  /** JSON report on the host; `pulumi refresh` reads it back. @default "/var/lib/kvmshare/perf/<name>.json" */
-  reportPath?: string;
-  /** Write a Prometheus textfile-collector file here too (must end in `.prom`). @default none */
-  prometheusPath?: string;
-  /**
-   * Any value; the check runs again when it changes (it also runs again when any other input
-   * changes, or the report disappears from the host). Use a dataset's or mount's output to
-   * re-measure when the share changes, or `String(Date.now())` to measure on every `up`
-   * (then `preview --expect-no-changes` always reports this check).
-   * @default the check runs once
-   */
-  trigger?: pulumi.Input<string>;
-  /** CPU sampling interval, ms. @default 1000 */
-  cpuSampleMs?: number;
-}
-
-/** Defaults resolved once. */
-export interface ResolvedSharePerformanceCheckArgs {
-  onMiss: OnMiss;
-  reportPath: string;
-}
-
-/** A file-name-safe form of a resource name. */
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "check";
-}
-
-export function resolveSharePerformanceCheckArgs(name: string, args: SharePerformanceCheckArgs): ResolvedSharePerformanceCheckArgs {
-  return {
-    onMiss: args.onMiss ?? "fail",
-    reportPath: args.reportPath ?? `/var/lib/kvmshare/perf/${safeName(name)}.json`,
-  };
-}
-
-function plain<T>(v: pulumi.Input<T> | undefined): T | undefined {
-  return pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : (v as T | undefined);
-}
-
-/** Every problem with the args, on the values known now (outputs are checked by the provider later). */
-export function validateSharePerformanceCheck(name: string, args: SharePerformanceCheckArgs): Problem[] {
-  const d = resolveSharePerformanceCheckArgs(name, args);
-  const path = plain(args.path);
-  const target = args.loss ? plain(args.loss.target) : undefined;
-  const spec: SharePerformanceCheckSpec = {
-    name,
-    // An output path/target is not known yet: validate the rest with a stand-in.
-    path: path === undefined ? "/unknown" : path,
-    onMiss: d.onMiss,
-    reportPath: d.reportPath,
-  };
-  if (args.fio !== undefined) spec.fio = args.fio;
-  if (args.thresholds !== undefined) spec.thresholds = args.thresholds;
-  if (args.loss !== undefined) spec.loss = { ...args.loss, target: target === undefined ? "unknown" : target };
-  if (args.prometheusPath !== undefined) spec.prometheusPath = args.prometheusPath;
-  const trigger = plain(args.trigger);
-  if (trigger !== undefined) spec.trigger = trigger;
-  if (args.cpuSampleMs !== undefined) spec.cpuSampleMs = args.cpuSampleMs;
-  const problems = validateCheckSpec(spec);
-  if (args.path === undefined) problems.unshift({ field: "path", value: undefined, message: "is required: the directory to test (a mounted share or a dataset's mountpoint)" });
-  return problems;
-}
+import { Miss } from "../../perf/thresholds";
+import {
+  checkSpecOf,
+  resolveSharePerformanceCheck,
+  SharePerformanceCheckArgs,
+  SharePerformanceCheckSpec,
+  validateSharePerformanceCheck,
+} from "./sharePerformanceCheckArgs";
+import { CHECK_OUTPUTS, SharePerformanceCheckState } from "./sharePerformanceCheckKind";
 
 /**
  * Measures a share with fio (70 % random reads / 30 % writes by default), samples the host's CPU
@@ -133,17 +47,10 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
     super("kvmshare:perf:SharePerformanceCheck", name, {}, opts);
     const problems = validateSharePerformanceCheck(name, args);
     if (problems.length) throw new ValidationError(`SharePerformanceCheck '${name}'`, problems);
-    const d = resolveSharePerformanceCheckArgs(name, args);
-
-    // A plain object whose path, ping target and trigger may be outputs: at preview only those
-    // fields are unknown, so the provider's check still validates everything else.
-    const spec: Record<string, unknown> = { name, path: args.path, onMiss: d.onMiss, reportPath: d.reportPath };
-    if (args.fio !== undefined) spec.fio = args.fio;
-    if (args.thresholds !== undefined) spec.thresholds = args.thresholds;
-    if (args.loss !== undefined) spec.loss = { ...args.loss };
-    if (args.prometheusPath !== undefined) spec.prometheusPath = args.prometheusPath;
-    if (args.trigger !== undefined) spec.trigger = args.trigger;
-    if (args.cpuSampleMs !== undefined) spec.cpuSampleMs = args.cpuSampleMs;
+    const d = resolveSharePerformanceCheck(name, args);
+    // Path, ping target and trigger may be outputs: at preview only those fields are unknown,
+    // so the provider's check still validates everything else.
+    const spec = checkSpecOf(name, d);
 
     const run = new HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
       "SharePerformanceCheck",

@@ -7,46 +7,15 @@
  * re-measures (a refresh must stay cheap and must not load a production share). The check
  * runs again when its inputs change (including `trigger`), or when the report is gone.
  */
-import { Problem } from "../../core/errors";
 import { HostKind, Json, State } from "../../core/hostKind";
-import { Checker, isUnknown } from "../../core/validate";
-import { FioOptions, resolveFioOptions } from "../../perf/fioJob";
-import { LossOptions } from "../../perf/ping";
+import { resolveFioOptions } from "../../perf/fioJob";
 import { PerfReport, REPORT_FORMAT } from "../../perf/report";
-import {
-  PerfCheckOptions,
-  preflightPerfCheck,
-  runKeyOf,
-  runPerfCheck,
-  validatePerfCheckOptions,
-  validateReportFiles,
-  writeReportFiles,
-} from "../../perf/run";
-import { resolveThresholds, Thresholds } from "../../perf/thresholds";
+import { preflightPerfCheck, runKeyOf, runPerfCheck, writeReportFiles } from "../../perf/run";
+import { resolveThresholds } from "../../perf/thresholds";
+import { perfOptionsOf, SharePerformanceCheckSpec, validateCheckSpec } from "./sharePerformanceCheckArgs";
 
-export const ON_MISS = ["fail", "warn"] as const;
-export type OnMiss = (typeof ON_MISS)[number];
-
-/** The resolved inputs of one check (plain JSON). */
-export interface SharePerformanceCheckSpec {
-  /** Names the check in reports and metrics. */
-  name: string;
-  /** Directory fio runs in (a scratch subdirectory is created and removed there). */
-  path: string;
-  fio?: FioOptions;
-  thresholds?: Thresholds;
-  loss?: LossOptions;
-  /** "fail": a missed threshold fails the update; "warn": it is reported and the update succeeds. */
-  onMiss: OnMiss;
-  /** JSON report on the host (also the state `refresh` reads back). */
-  reportPath: string;
-  /** Optional Prometheus textfile-collector file on the host. */
-  prometheusPath?: string;
-  /** Any value; changing it re-runs the check. */
-  trigger?: string;
-  cpuSampleMs?: number;
-  [k: string]: unknown;
-}
+export type { OnMiss, SharePerformanceCheckSpec } from "./sharePerformanceCheckArgs";
+export { ON_MISS, perfOptionsOf, validateCheckSpec } from "./sharePerformanceCheckArgs";
 
 /** Observed state: the report as the host holds it. */
 export type SharePerformanceCheckState = State & { runKey?: string };
@@ -65,31 +34,6 @@ export const CHECK_OUTPUTS = [
   "misses",
   "measuredAt",
 ] as const;
-
-export function perfOptionsOf(spec: SharePerformanceCheckSpec): PerfCheckOptions {
-  const o: PerfCheckOptions = { name: spec.name, path: spec.path };
-  if (spec.fio !== undefined) o.fio = spec.fio;
-  if (spec.thresholds !== undefined) o.thresholds = spec.thresholds;
-  if (spec.loss !== undefined) o.loss = spec.loss;
-  if (spec.cpuSampleMs !== undefined) o.cpuSampleMs = spec.cpuSampleMs;
-  return o;
-}
-
-/** Every problem with a resolved spec (field, value, fix). */
-export function validateCheckSpec(spec: SharePerformanceCheckSpec): Problem[] {
-  if (isUnknown(spec)) return []; // the whole spec is not known yet (preview): checked again at update
-  const c = new Checker("SharePerformanceCheck");
-  c.required("onMiss", spec.onMiss).oneOf("onMiss", spec.onMiss, ON_MISS);
-  c.required("reportPath", spec.reportPath);
-  if (spec.trigger !== undefined && !isUnknown(spec.trigger) && typeof spec.trigger !== "string") {
-    c.add("trigger", spec.trigger, "must be a string (e.g. String(Date.now()) or a dataset's guid)");
-  }
-  const files = validateReportFiles({ jsonPath: spec.reportPath, promPath: spec.prometheusPath });
-  if (typeof spec.reportPath === "string" && spec.reportPath === spec.prometheusPath) {
-    c.add("prometheusPath", spec.prometheusPath, "must differ from reportPath");
-  }
-  return [...validatePerfCheckOptions(perfOptionsOf(spec)), ...c.problems, ...files];
-}
 
 /** What decides a measurement: a new key means the check runs again. */
 export function checkRunKey(spec: SharePerformanceCheckSpec): string {

@@ -1,4 +1,12 @@
 export * from "./parallelTransfer";
-export type { ParallelTransferSpec, ParallelTransferState, TransferRun } from "./parallelTransferKind";
-export { validateTransferSpec, CHANGE_DETECTION } from "./parallelTransferKind";
+export type { ParallelTransferArgs, ParallelTransferSpec, ResolvedParallelTransfer, ResolvedParallelTransferArgs } from "./parallelTransferArgs";
+export {
+  PARALLEL_TRANSFER_DEFAULTS,
+  CHANGE_DETECTION,
+  resolveParallelTransfer,
+  resolveParallelTransferArgs,
+  validateParallelTransfer,
+  validateTransferSpec,
+} from "./parallelTransferArgs";
+export type { ParallelTransferState, TransferRun } from "./parallelTransferKind";
 export type { ChangeDetection } from "./fingerprint";

@@ -5,30 +5,17 @@
  * changed or the destination drifted, and nothing happens otherwise.
  */
 import { Host, SshHost } from "../../core/connection";
-import { Problem } from "../../core/errors";
 import { HostKind, Json } from "../../core/hostKind";
-import { Checker } from "../../core/validate";
 import * as os from "os";
 import { copy, Target } from "../../transfer/engine";
 import { LocalDestination } from "../../transfer/local";
-import { defaultStreams, MAX_CHUNK, MIN_CHUNK } from "../../transfer/plan";
+import { defaultStreams } from "../../transfer/plan";
 import { SftpDestination } from "../../transfer/sftp";
-import { ChangeDetection, fingerprintOf, listRemote } from "./fingerprint";
+import { fingerprintOf, listRemote } from "./fingerprint";
+import { ParallelTransferSpec, validateTransferSpec } from "./parallelTransferArgs";
 
-export interface ParallelTransferSpec {
-  /** Absolute local path of the source. */
-  source: string;
-  /** Absolute path of the copy on the host. */
-  destination: string;
-  /** `fingerprintOf(listLocal(source))`, taken by the component. */
-  sourceFingerprint: string;
-  changeDetection: ChangeDetection;
-  streams?: number;
-  chunkSizeBytes?: number;
-  verify: boolean;
-  allowDestroy: boolean;
-  [k: string]: unknown;
-}
+export type { ParallelTransferSpec } from "./parallelTransferArgs";
+export { validateTransferSpec, CHANGE_DETECTION } from "./parallelTransferArgs";
 
 export type ParallelTransferState = { fingerprint: string };
 
@@ -43,27 +30,6 @@ export interface TransferRun {
 }
 
 export const TRANSFER_OUTPUTS = ["bytes", "files", "seconds", "mibps", "streams", "copiedAt"] as const;
-
-export const CHANGE_DETECTION: readonly ChangeDetection[] = ["mtime", "sha256"];
-
-export function validateTransferSpec(spec: Partial<ParallelTransferSpec>): Problem[] {
-  const c = new Checker("ParallelTransfer");
-  c.required("source", spec.source).absPath("source", spec.source);
-  c.required("destination", spec.destination).absPath("destination", spec.destination);
-  if (typeof spec.destination === "string" && /\/$/.test(spec.destination) && spec.destination !== "/") {
-    c.add("destination", spec.destination, "must name the copy itself (no trailing '/'), e.g. /srv/images/disk.qcow2");
-  }
-  if (spec.changeDetection !== undefined && !CHANGE_DETECTION.includes(spec.changeDetection)) {
-    c.add("changeDetection", spec.changeDetection, `must be one of ${CHANGE_DETECTION.join(", ")}`);
-  }
-  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < 1 || spec.streams > 64)) {
-    c.add("streams", spec.streams, "must be an integer from 1 to 64 (leave unset for the default from cores and destination)");
-  }
-  if (spec.chunkSizeBytes !== undefined && (!Number.isInteger(spec.chunkSizeBytes) || spec.chunkSizeBytes < MIN_CHUNK || spec.chunkSizeBytes > MAX_CHUNK)) {
-    c.add("chunkSize", spec.chunkSizeBytes, "must be from 4K to 4G, e.g. '64M'");
-  }
-  return c.problems;
-}
 
 /**
  * Figures of copies made in this process, by destination: `apply` records them and `outputs`

@@ -128,3 +128,11 @@ describe("SharePerformanceCheck at preview, with a path not known yet", () => {
     expect(validateCheckSpec({ ...onTheWire, thresholds: { minIops: -1 } }).map((p) => p.field)).toEqual(["thresholds.minIops"]);
   });
 });
+
+describe("resolveSharePerformanceCheck", () => {
+  it("fills onMiss from the defaults table and the report path from the resource name", async () => {
+    const { SHARE_PERFORMANCE_CHECK_DEFAULTS, resolveSharePerformanceCheck } = await import("../../components/perf");
+    expect(resolveSharePerformanceCheck("a b", { path: "/x" })).toEqual({ path: "/x", ...SHARE_PERFORMANCE_CHECK_DEFAULTS, reportPath: "/var/lib/kvmshare/perf/a_b.json" });
+    expect(resolveSharePerformanceCheck("a", { path: "/x", onMiss: "warn", reportPath: "/r.json" })).toEqual({ path: "/x", onMiss: "warn", reportPath: "/r.json" });
+  });
+});

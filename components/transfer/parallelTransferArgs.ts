@@ -1,0 +1,110 @@
+/**
+ * `ParallelTransferArgs`: the one declaration of the component's fields, its defaults table,
+ * `resolveParallelTransfer()` and the pure validation. The spec the kind receives is derived
+ * from the Args here, never re-declared.
+ */
+import * as fs from "fs";
+import type * as pulumi from "@pulumi/pulumi";
+import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
+import type { ConnectionSpec } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { Checker, parseSize } from "../../core/validate";
+import { MAX_CHUNK, MIN_CHUNK } from "../../transfer/plan";
+import type { ChangeDetection } from "./fingerprint";
+
+export interface ParallelTransferArgs {
+  /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. */
+  source: string;
+  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent. */
+  destination: pulumi.Input<string>;
+  /** The host that receives the copy. @default unset: this machine (a local or mounted path) */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** Parallel streams (SFTP sessions over SSH), 1 to 64. @default unset: chosen from the cores and the destination type */
+  streams?: number;
+  /** Chunk size, e.g. "64M" (4K to 4G). @default unset: chosen from the file size (8M-256M) */
+  chunkSize?: string | number;
+  /** Read every chunk back and compare hashes. @default true: every copy is verified */
+  verify?: boolean;
+  /**
+   * What counts as a changed source: "mtime" (size + modification time of every file; cheap)
+   * or "sha256" (content hashes; reads the whole source on every preview and the whole
+   * destination on every refresh). @default "mtime"
+   */
+  changeDetection?: ChangeDetection;
+  /** Delete the copy on the host when this resource is destroyed. @default false: the copy stays on the host */
+  allowDestroy?: boolean;
+}
+
+/** Optional fields without a default value: unset means "the engine chooses" or "this machine". */
+type Unset = "connection" | "streams" | "chunkSize";
+
+export const PARALLEL_TRANSFER_DEFAULTS: Defaults<ParallelTransferArgs, Unset> = {
+  verify: true,
+  changeDetection: "mtime",
+  allowDestroy: false,
+};
+
+export const CHANGE_DETECTION: readonly ChangeDetection[] = ["mtime", "sha256"];
+
+/** The args with their defaults filled in, and the chunk size in bytes. */
+export type ResolvedParallelTransfer = Resolved<ParallelTransferArgs, Unset> & {
+  /** `chunkSize` in bytes (NaN when malformed; validation reports it). */
+  chunkSizeBytes?: number;
+};
+
+/** The resolved inputs of one copy, as the kind receives them (plain JSON). */
+export type ParallelTransferSpec = Resolved<Plain<Omit<ParallelTransferArgs, "connection" | "chunkSize">>, "streams"> & {
+  /** `fingerprintOf(listLocal(source))`, taken by the component. */
+  sourceFingerprint: string;
+  /** `chunkSize` in bytes. */
+  chunkSizeBytes?: number;
+  [k: string]: unknown;
+};
+
+export function resolveParallelTransfer(args: ParallelTransferArgs): ResolvedParallelTransfer {
+  const r: ResolvedParallelTransfer = resolveDefaults<ParallelTransferArgs, Unset>(args, PARALLEL_TRANSFER_DEFAULTS);
+  if (args.chunkSize !== undefined) r.chunkSizeBytes = parseSize(args.chunkSize) ?? NaN;
+  return r;
+}
+
+/** Every problem with a (possibly partial) spec: field, value, fix. */
+export function validateTransferSpec(spec: Partial<ParallelTransferSpec>): Problem[] {
+  const c = new Checker("ParallelTransfer");
+  c.required("source", spec.source).absPath("source", spec.source);
+  c.required("destination", spec.destination).absPath("destination", spec.destination);
+  if (typeof spec.destination === "string" && /\/$/.test(spec.destination) && spec.destination !== "/") {
+    c.add("destination", spec.destination, "must name the copy itself (no trailing '/'), e.g. /srv/images/disk.qcow2");
+  }
+  if (spec.changeDetection !== undefined && !CHANGE_DETECTION.includes(spec.changeDetection)) {
+    c.add("changeDetection", spec.changeDetection, `must be one of ${CHANGE_DETECTION.join(", ")}`);
+  }
+  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < 1 || spec.streams > 64)) {
+    c.add("streams", spec.streams, "must be an integer from 1 to 64 (leave unset for the default from cores and destination)");
+  }
+  if (spec.chunkSizeBytes !== undefined && (!Number.isInteger(spec.chunkSizeBytes) || spec.chunkSizeBytes < MIN_CHUNK || spec.chunkSizeBytes > MAX_CHUNK)) {
+    c.add("chunkSize", spec.chunkSizeBytes, "must be from 4K to 4G, e.g. '64M'");
+  }
+  return c.problems;
+}
+
+/** Every problem with the args (the destination is checked later when it is an output). */
+export function validateParallelTransfer(args: ParallelTransferArgs): Problem[] {
+  const d = resolveParallelTransfer(args);
+  const destination = typeof args.destination === "string" ? args.destination : "/unknown";
+  const problems = validateTransferSpec({
+    source: args.source,
+    destination,
+    changeDetection: d.changeDetection,
+    streams: args.streams,
+    chunkSizeBytes: d.chunkSizeBytes,
+  });
+  if (typeof args.source === "string" && args.source.startsWith("/") && !fs.existsSync(args.source)) {
+    problems.push({ field: "source", value: args.source, message: "does not exist on the machine running Pulumi" });
+  }
+  return problems;
+}
+
+/** @deprecated use ResolvedParallelTransfer */
+export type ResolvedParallelTransferArgs = ResolvedParallelTransfer;
+/** @deprecated use resolveParallelTransfer */
+export const resolveParallelTransferArgs = resolveParallelTransfer;

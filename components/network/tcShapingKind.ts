@@ -8,8 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker, isCidr } from "../../core/validate";
-import { linkInfo } from "./linkMtuKind";
-import { checkDevice, checkTarget, NetTarget, runIn, where, netnsProblems } from "./netHost";
+import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, linkInfo, runIn, where } from "./netHost";
 import { ClassState, FilterState, parseHtbClasses, parseRootQdisc, parseU32Filters, QdiscState } from "./tcParse";
 
 export interface TbfShaping {
@@ -48,8 +47,7 @@ export interface HtbShaping {
 
 export type Shaping = TbfShaping | HtbShaping;
 
-export interface TcShapingSpec extends NetTarget {
-  device: string;
+export interface TcShapingSpec extends DeviceTarget {
   shaping: Shaping;
   [k: string]: unknown;
 }
@@ -217,18 +215,9 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 export const kind: HostKind<TcShapingSpec, TcShapingState> = {
-  name: "TcShaping",
-  version: 1,
-  validate: (spec) => validateTcShaping(spec),
-  id: (spec) => `TcShaping:${spec.netns ?? "host"}:${spec.device}`,
-  replaceOn: ["device", "netns"],
+  ...deviceKind("TcShaping", (spec: TcShapingSpec) => validateTcShaping(spec)),
 
-  async preflight(host, spec) {
-    const ns = await netnsProblems(host, spec.netns);
-    if (ns.length) return ns;
-    const info = await linkInfo(host, spec.netns, spec.device);
-    return info ? [] : [{ field: "device", value: spec.device, message: `no such network interface on ${where(host, spec.netns)}` }];
-  },
+  preflight: (host, spec) => devicePreflight(host, spec, () => linkInfo(host, spec.netns, spec.device)),
 
   render: (spec) => renderShaping(spec.shaping),
   probe: (host, spec) => probeTc(host, spec.netns, spec.device),

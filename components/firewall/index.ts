@@ -1,6 +1,5 @@
 export * from "./shareFirewall";
 export type { ShareFirewallState } from "./shareFirewallKind";
-export type { ShareFirewallOptions, ShareFirewallSpec, ExtraPort, FirewallService, FirewallAction, PortProtocol } from "./spec";
-export { resolveShareFirewall, protectedPorts, SERVICE_PORTS } from "./spec";
-export { validateShareFirewall } from "./shareFirewallArgs";
+export type { ShareFirewallArgs, ShareFirewallOptions, ShareFirewallSpec, ExtraPort, FirewallService, FirewallAction, PortProtocol } from "./shareFirewallArgs";
+export { resolveShareFirewall, protectedPorts, SERVICE_PORTS, validateShareFirewall } from "./shareFirewallArgs";
 export { parseAddress } from "./address";

@@ -8,7 +8,7 @@
  *                              then an optional rate-limited log, then drop or reject
  */
 import { parseAddress } from "./address";
-import { PortProtocol, protectedPorts, PROTOCOLS, ShareFirewallSpec } from "./spec";
+import { PortProtocol, protectedPorts, PROTOCOLS, ShareFirewallSpec } from "./shareFirewallArgs";
 
 /** The base chain's header as nft prints it (`priority 0` reads back as `prio: 0`). */
 export const INPUT_BASE = "type filter hook input priority 0; policy accept;";

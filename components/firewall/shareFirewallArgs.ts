@@ -1,12 +1,213 @@
 /**
- * Pure input checks of a ShareFirewall: every problem at once, each naming the field, the
- * value and the fix. Values not known yet at preview (`isUnknown`) are skipped; the provider's
- * `check` runs these again once they are known.
+ * ShareFirewall's arguments, declared once: the documented `ShareFirewallArgs`, the plain
+ * options derived from it (what validation and the host kind read), its defaults table,
+ * `resolveShareFirewall` (the only place defaults are applied), the one table of per-service
+ * ports, and the pure `validateShareFirewall`: every problem at once, each naming the field,
+ * the value and the fix. Values not known yet at preview (`isUnknown`) are skipped; the
+ * provider's `check` runs the checks again once they are known.
  */
+import type * as pulumi from "@pulumi/pulumi";
+import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
+import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { parseAddress } from "./address";
-import { ACTIONS, PROTOCOLS, SERVICES, ShareFirewallOptions } from "./spec";
+
+/** A service whose ports the firewall protects. */
+export type FirewallService = "nfs" | "smb";
+export const SERVICES: readonly FirewallService[] = ["nfs", "smb"];
+
+export type PortProtocol = "tcp" | "udp";
+export const PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp"];
+
+export type FirewallAction = "drop" | "reject";
+export const ACTIONS: readonly FirewallAction[] = ["drop", "reject"];
+
+/** One extra port (or range) to protect with the same allow-list. */
+export interface ExtraPort {
+  /** First (or only) port, 1-65535. */
+  port: number;
+  /** Last port of a range (inclusive). @default `port` (a single port) */
+  endPort?: number;
+  /** @default "tcp" */
+  protocol?: PortProtocol;
+}
+
+export interface ShareFirewallArgs {
+  /** The host whose input traffic is filtered. @default this machine (`{ kind: "local" }`) */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /**
+   * Services whose ports are protected: `nfs` = 2049/tcp, `smb` = 445/tcp.
+   * @default ["nfs", "smb"]
+   */
+  services?: FirewallService[];
+  /**
+   * Also protect what NFSv3 needs: rpcbind 111/tcp+udp and mountd (`mountdPort`) tcp+udp.
+   * lockd/statd use random ports unless pinned; pin them and add them as `extraPorts`.
+   * @default false (NFSv4 needs only 2049/tcp)
+   */
+  nfsV3?: boolean;
+  /** mountd's port (pin it in /etc/nfs.conf `[mountd] port=`). Only with `nfsV3`. @default 20048 */
+  mountdPort?: number;
+  /** More ports or ranges protected with the same allow-list. @default [] */
+  extraPorts?: ExtraPort[];
+  /**
+   * Clients allowed to reach the protected ports: IPv4/IPv6 addresses and CIDRs
+   * (`192.168.122.10`, `192.168.122.0/24`, `fd00:122::/64`). Feed it `NfsExport`/`SmbShare`'s
+   * `allowedSources` so the export and the firewall cannot disagree. Host names and `*` are refused.
+   * @default []
+   */
+  allowedSources?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Interfaces whose traffic is allowed (`iifname`), e.g. `virbr0`; a trailing `*` matches a prefix. @default [] */
+  allowedInterfaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Block every client on purpose. Required when both allow-lists are empty, so an empty list
+   * computed by mistake cannot cut all guests off silently.
+   * @default false
+   */
+  denyAll?: boolean;
+  /** Allow the host's own connections over `lo` (e.g. `smbclient //localhost`). @default true */
+  allowLoopback?: boolean;
+  /**
+   * What happens to everything else sent to the protected ports: `reject` (TCP reset / ICMP
+   * port unreachable: a misconfigured guest fails at once) or `drop` (silently; it times out).
+   * @default "reject"
+   */
+  action?: FirewallAction;
+  /** Count packets on every allow and deny rule (`nft list table inet kvmshare` shows them). @default true */
+  counter?: boolean;
+  /** Log refused packets to the kernel log, at most this many lines a minute. @default 0 (no logging) */
+  logRatePerMinute?: number;
+  /** Prefix of those log lines (max 127 characters). @default "<tableName> refused: " */
+  logPrefix?: string;
+  /** Name of the `inet` table kvmshare owns; nothing outside it is touched. @default "kvmshare" */
+  tableName?: string;
+  /**
+   * Run nft inside this network namespace (`ip netns exec <netns> nft ...`), for hosts whose
+   * guest bridge lives in a namespace.
+   * @default the host's own namespace
+   */
+  netns?: pulumi.Input<string>;
+  /** Write the table to `persistPath` so it can be loaded at boot. @default true */
+  persist?: boolean;
+  /** Where the table is persisted (include it from /etc/nftables.conf). @default "/etc/nftables.d/<tableName>.nft" */
+  persistPath?: string;
+}
+
+/**
+ * The user-facing options as plain values (what `ShareFirewallArgs` resolves to once its
+ * outputs are known), plus the `owner` the component sets.
+ */
+export type ShareFirewallOptions = Omit<Plain<Omit<ShareFirewallArgs, "connection">>, "allowedSources" | "allowedInterfaces"> & {
+  allowedSources?: string[];
+  allowedInterfaces?: string[];
+  /**
+   * Set by the ShareFirewall component (`<project>/<stack>/<name>`), not by users: recorded on
+   * the table so two firewalls (in one stack or two) cannot fight over one table unnoticed.
+   */
+  owner?: string;
+};
+
+/** Options whose default depends on others (or that have none): resolved by hand below. */
+type Derived = "logPrefix" | "netns" | "persistPath" | "owner";
+
+/** The one defaults table of a ShareFirewall (what each default does is in `ShareFirewallArgs`). */
+export const SHARE_FIREWALL_DEFAULTS: Defaults<ShareFirewallOptions, Derived> = {
+  services: ["nfs", "smb"],
+  nfsV3: false,
+  /** The port RHEL/Fedora pin mountd to; pin it on Debian in /etc/nfs.conf `[mountd] port=20048`. */
+  mountdPort: 20048,
+  extraPorts: [],
+  allowedSources: [],
+  allowedInterfaces: [],
+  denyAll: false,
+  allowLoopback: true,
+  action: "reject",
+  counter: true,
+  logRatePerMinute: 0,
+  tableName: "kvmshare",
+  persist: true,
+};
+
+/** Where persisted tables go by default (`include "/etc/nftables.d/*.nft"` in /etc/nftables.conf). */
+export const NFT_PERSIST_DIR = "/etc/nftables.d";
+
+/** Plain (resolved) inputs as the host-side kind receives them. */
+export type ShareFirewallSpec = Omit<Resolved<ShareFirewallOptions, Derived>, Derived | "persist"> & {
+  logPrefix: string;
+  /** `null`: run nft in the host's own network namespace. */
+  netns: string | null;
+  /** `null`: not persisted. */
+  persistPath: string | null;
+  /** Who owns the table (`<project>/<stack>/<component>`), recorded in its marker comment; `""`: anonymous. */
+  owner: string;
+  [k: string]: unknown;
+};
+
+/** A port range on one protocol, both ends inclusive. */
+export interface PortRange {
+  protocol: PortProtocol;
+  from: number;
+  to: number;
+  /** Why it is protected (for docs and messages), e.g. `nfs`, `rpcbind`, `extraPorts[0]`. */
+  purpose: string;
+}
+
+/** Per-service ports (one table, not sprinkled through the code). */
+export const SERVICE_PORTS: Record<FirewallService | "nfsV3", (s: { mountdPort: number }) => PortRange[]> = {
+  nfs: () => [{ protocol: "tcp", from: 2049, to: 2049, purpose: "nfs" }],
+  smb: () => [{ protocol: "tcp", from: 445, to: 445, purpose: "smb" }],
+  nfsV3: ({ mountdPort }) => [
+    { protocol: "tcp", from: 111, to: 111, purpose: "rpcbind" },
+    { protocol: "udp", from: 111, to: 111, purpose: "rpcbind" },
+    { protocol: "tcp", from: mountdPort, to: mountdPort, purpose: "mountd" },
+    { protocol: "udp", from: mountdPort, to: mountdPort, purpose: "mountd" },
+  ],
+};
+
+/** The owner as it can sit in an nft comment (no quotes; nft caps comments at 128 bytes). */
+export function ownerTag(owner: string | undefined): string {
+  return (owner ?? "").replace(/[^A-Za-z0-9_.:/@+-]/g, "_").slice(0, 100);
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/** Fill every default once. Values are not validated here (see `validateShareFirewall`). */
+export function resolveShareFirewall(o: ShareFirewallOptions): ShareFirewallSpec {
+  const d = resolveDefaults<ShareFirewallOptions, Derived>(o, SHARE_FIREWALL_DEFAULTS);
+  const tableName = d.tableName;
+  return {
+    services: uniq(d.services),
+    nfsV3: d.nfsV3,
+    mountdPort: d.mountdPort,
+    extraPorts: d.extraPorts.map((p) => ({ port: p.port, endPort: p.endPort ?? p.port, protocol: p.protocol ?? "tcp" })),
+    allowedSources: uniq(d.allowedSources),
+    allowedInterfaces: uniq(d.allowedInterfaces),
+    denyAll: d.denyAll,
+    allowLoopback: d.allowLoopback,
+    action: d.action,
+    counter: d.counter,
+    logRatePerMinute: d.logRatePerMinute,
+    logPrefix: o.logPrefix ?? `${tableName} refused: `,
+    tableName,
+    netns: o.netns ?? null,
+    persistPath: d.persist ? (o.persistPath ?? `${NFT_PERSIST_DIR}/${tableName}.nft`) : null,
+    owner: ownerTag(o.owner),
+  };
+}
+
+/** Every protected port range of a spec (before merging). */
+export function protectedPorts(spec: Pick<ShareFirewallSpec, "services" | "nfsV3" | "mountdPort" | "extraPorts">): PortRange[] {
+  const out: PortRange[] = [];
+  for (const s of spec.services) out.push(...SERVICE_PORTS[s]({ mountdPort: spec.mountdPort }));
+  if (spec.nfsV3) out.push(...SERVICE_PORTS.nfsV3({ mountdPort: spec.mountdPort }));
+  spec.extraPorts.forEach((p, i) =>
+    out.push({ protocol: p.protocol ?? "tcp", from: p.port, to: p.endPort ?? p.port, purpose: `extraPorts[${i}]` }),
+  );
+  return out;
+}
 
 /** Linux interface names are at most 15 bytes; nft accepts a trailing `*` wildcard. */
 const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}\*?$/;

@@ -12,8 +12,7 @@ import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { isManaged, kvmshareTables, normalizeTable, ownerOf } from "./nftJson";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
-import { DEFAULTS, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec } from "./spec";
-import { validateShareFirewall } from "./shareFirewallArgs";
+import { NFT_PERSIST_DIR, resolveShareFirewall, ShareFirewallOptions, ShareFirewallSpec, validateShareFirewall } from "./shareFirewallArgs";
 
 export const FAMILY = "inet";
 
@@ -45,7 +44,7 @@ export function renderNftFile(spec: ShareFirewallSpec): string {
     table: spec.tableName,
     protects: `${protects} (${spec.services.join(", ") || "extra ports"})`,
     fileName: spec.persistPath ?? `${spec.tableName}.nft`,
-    includeGlob: `${spec.persistPath ? path.posix.dirname(spec.persistPath) : DEFAULTS.persistDir}/*.nft`,
+    includeGlob: `${spec.persistPath ? path.posix.dirname(spec.persistPath) : NFT_PERSIST_DIR}/*.nft`,
     chains: Object.entries(chains).map(([name, c]) => ({ name, lines: [...(c.base ? [c.base] : []), ...c.rules] })),
   });
 }

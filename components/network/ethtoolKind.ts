@@ -10,13 +10,11 @@ import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
 import { isUnsupported, offloadName, parseChannels, parseCoalesce, parseFeatures, parseRings } from "./ethtoolParse";
-import { linkInfo } from "./linkMtuKind";
-import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where, netnsProblems } from "./netHost";
+import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, linkInfo, originalsPath, readOriginals, recordOriginals, runIn, where } from "./netHost";
 
 export type EthtoolGroup = "rings" | "channels" | "coalesce";
 
-export interface EthtoolSpec extends NetTarget {
-  device: string;
+export interface EthtoolSpec extends DeviceTarget {
   /** Offload -> on/off; keys are `-K` aliases (tso, gro) or feature names (rx-gro-list). */
   offloads: Record<string, boolean>;
   /** `-G` parameters: rx, rx-mini, rx-jumbo, tx. */
@@ -161,24 +159,16 @@ export function ethtoolCommands(spec: Pick<EthtoolSpec, "device" | "offloads" | 
 }
 
 export const kind: HostKind<EthtoolSpec, EthtoolState> = {
-  name: "EthtoolSettings",
-  version: 1,
-  validate: (spec) => validateEthtool(spec),
-  id: (spec) => `EthtoolSettings:${spec.netns ?? "host"}:${spec.device}`,
-  replaceOn: ["device", "netns"],
+  ...deviceKind("EthtoolSettings", (spec: EthtoolSpec) => validateEthtool(spec)),
 
-  async preflight(host, spec) {
-    const ns = await netnsProblems(host, spec.netns);
-    if (ns.length) return ns;
-    const at = where(host, spec.netns);
-    const live = await probeAll(host, spec);
-    if (!live) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];
-    if (!spec.failOnUnsupported) return [];
-    return unsupportedOf(spec, kind.render(spec, {}), live, at).map((u) => ({
-      field: `ethtool.${u.field}`,
-      message: `${u.message} (set ethtool.failOnUnsupported: false to skip what the driver cannot do)`,
-    }));
-  },
+  preflight: (host, spec) =>
+    devicePreflight(host, spec, () => probeAll(host, spec), (live, at) => {
+      if (!spec.failOnUnsupported) return [];
+      return unsupportedOf(spec, kind.render(spec, {}), live, at).map((u) => ({
+        field: `ethtool.${u.field}`,
+        message: `${u.message} (set ethtool.failOnUnsupported: false to skip what the driver cannot do)`,
+      }));
+    }),
 
   render: (spec) => ({
     offloads: Object.fromEntries(Object.entries(spec.offloads).map(([k, v]) => [offloadName(k), v])),

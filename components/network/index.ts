@@ -4,5 +4,6 @@ export * from "./resources";
 export { renderBootUnit, bootCommands, systemdQuote } from "./bootUnit";
 export type { SysctlProfileSpec, SysctlSetting } from "./sysctlProfileKind";
 export type { LinkMtuSpec } from "./linkMtuKind";
-export type { TcShapingSpec, Shaping, TbfShaping, HtbShaping, HtbClass } from "./tcShapingKind";
+export type { TcShapingSpec } from "./tcShapingKind";
+export type { Shaping, TbfShaping, HtbShaping, HtbClass } from "./tcShapingArgs";
 export type { EthtoolSpec } from "./ethtoolKind";

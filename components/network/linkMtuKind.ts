@@ -3,28 +3,18 @@
  * (`ip -j -d link` min_mtu/max_mtu) before anything changes, set with `ip link set mtu`,
  * read back. Removing it puts back the MTU found before the first apply.
  */
-import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
-import { checkDevice, checkTarget, NetTarget, originalsPath, readOriginals, recordOriginals, runIn, where, netnsProblems } from "./netHost";
+import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, LinkInfo, linkInfo, originalsPath, readOriginals, recordOriginals, runIn, where } from "./netHost";
 
-export interface LinkMtuSpec extends NetTarget {
-  device: string;
+export interface LinkMtuSpec extends DeviceTarget {
   /** Bytes of IP payload per frame (1500 standard, 9000 jumbo). */
   mtu: number;
   [k: string]: unknown;
 }
 
 export type LinkMtuState = { mtu: number };
-
-export interface LinkInfo {
-  mtu: number;
-  minMtu?: number;
-  maxMtu?: number;
-  operstate?: string;
-  kind?: string;
-}
 
 export function mtuArgv(device: string, mtu: number): string[] {
   return ["ip", "link", "set", "dev", device, "mtu", String(mtu)];
@@ -36,17 +26,6 @@ export function validateLinkMtu(spec: LinkMtuSpec, prefix = ""): Problem[] {
   checkTarget(c, prefix, spec);
   c.int(`${prefix}mtu`, spec.mtu, 68, 16_777_216, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree; the device's max_mtu is checked on the host");
   return c.problems;
-}
-
-/** `ip -j -d link show dev X`, or undefined when there is no such device. */
-export async function linkInfo(host: Host, netns: string | undefined, device: string): Promise<LinkInfo | undefined> {
-  const r = await runIn(host, netns, ["ip", "-j", "-d", "link", "show", "dev", device], { check: false });
-  if (r.code !== 0) {
-    if (/does not exist|Cannot find device/i.test(r.stderr)) return undefined;
-    throw new Error(`ip link show ${device} on ${where(host, netns)} failed: ${r.stderr.trim()}`);
-  }
-  const [l] = JSON.parse(r.stdout) as { mtu: number; min_mtu?: number; max_mtu?: number; operstate?: string; linkinfo?: { info_kind?: string } }[];
-  return { mtu: l.mtu, minMtu: l.min_mtu, maxMtu: l.max_mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind };
 }
 
 function boundsProblem(spec: LinkMtuSpec, info: LinkInfo, at: string): string | undefined {
@@ -61,21 +40,13 @@ function boundsProblem(spec: LinkMtuSpec, info: LinkInfo, at: string): string | 
 }
 
 export const kind: HostKind<LinkMtuSpec, LinkMtuState> = {
-  name: "LinkMtu",
-  version: 1,
-  validate: (spec) => validateLinkMtu(spec),
-  id: (spec) => `LinkMtu:${spec.netns ?? "host"}:${spec.device}`,
-  replaceOn: ["device", "netns"],
+  ...deviceKind("LinkMtu", (spec: LinkMtuSpec) => validateLinkMtu(spec)),
 
-  async preflight(host, spec) {
-    const ns = await netnsProblems(host, spec.netns);
-    if (ns.length) return ns;
-    const at = where(host, spec.netns);
-    const info = await linkInfo(host, spec.netns, spec.device);
-    if (!info) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];
-    const p = boundsProblem(spec, info, at);
-    return p ? [{ field: "mtu", value: spec.mtu, message: p }] : [];
-  },
+  preflight: (host, spec) =>
+    devicePreflight(host, spec, () => linkInfo(host, spec.netns, spec.device), (info, at) => {
+      const p = boundsProblem(spec, info, at);
+      return p ? [{ field: "mtu", value: spec.mtu, message: p }] : [];
+    }),
 
   render: (spec) => ({ mtu: spec.mtu }),
 

@@ -6,6 +6,7 @@
  */
 import { Host, RunOptions, RunResult } from "../../core/connection";
 import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
 
 /** The fields every network kind has. */
@@ -16,6 +17,12 @@ export interface NetTarget {
   stateDir: string;
   /** Put the recorded original values back when the resource is removed. */
   restoreOnRemove: boolean;
+}
+
+/** The fields of a kind that manages one interface (`LinkMtu`, `TcShaping`, `EthtoolSettings`). */
+export interface DeviceTarget extends NetTarget {
+  /** The interface, e.g. `br0`. */
+  device: string;
 }
 
 /** `argv`, run inside `netns` when one is given. */
@@ -131,4 +138,53 @@ export async function netnsProblems(host: Host, netns: string | undefined): Prom
   const names = r.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
   if (names.includes(netns)) return [];
   return [{ field: "netns", value: netns, message: `no such network namespace on ${host.label} (create it first, e.g. 'ip netns add ${netns}'; existing: ${names.join(", ") || "none"})` }];
+}
+
+/** What `ip -j -d link` says about an interface. */
+export interface LinkInfo {
+  mtu: number;
+  minMtu?: number;
+  maxMtu?: number;
+  operstate?: string;
+  kind?: string;
+}
+
+/** `ip -j -d link show dev X`, or undefined when there is no such device. */
+export async function linkInfo(host: Host, netns: string | undefined, device: string): Promise<LinkInfo | undefined> {
+  const r = await runIn(host, netns, ["ip", "-j", "-d", "link", "show", "dev", device], { check: false });
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/i.test(r.stderr)) return undefined;
+    throw new Error(`ip link show ${device} on ${where(host, netns)} failed: ${r.stderr.trim()}`);
+  }
+  const [l] = JSON.parse(r.stdout) as { mtu: number; min_mtu?: number; max_mtu?: number; operstate?: string; linkinfo?: { info_kind?: string } }[];
+  return { mtu: l.mtu, minMtu: l.min_mtu, maxMtu: l.max_mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind };
+}
+
+/**
+ * The part every per-device kind shares: its name and version, its id
+ * (`<name>:<netns or host>:<device>`), and replacement when the device or the namespace changes.
+ */
+export function deviceKind<Spec extends DeviceTarget>(
+  name: string,
+  validate: (spec: Spec) => Problem[],
+): Pick<HostKind<Spec, never>, "name" | "version" | "validate" | "id" | "replaceOn"> {
+  return { name, version: 1, validate, id: (spec) => `${name}:${spec.netns ?? "host"}:${spec.device}`, replaceOn: ["device", "netns"] };
+}
+
+/**
+ * The preflight every per-device kind starts with: the namespace must exist, then `find`
+ * must find the device (else "no such network interface"); `check` adds the kind's own problems.
+ */
+export async function devicePreflight<T>(
+  host: Host,
+  spec: DeviceTarget,
+  find: () => Promise<T | undefined>,
+  check: (found: T, at: string) => Problem[] = () => [],
+): Promise<Problem[]> {
+  const ns = await netnsProblems(host, spec.netns);
+  if (ns.length) return ns;
+  const at = where(host, spec.netns);
+  const found = await find();
+  if (!found) return [{ field: "device", value: spec.device, message: `no such network interface on ${at}` }];
+  return check(found, at);
 }

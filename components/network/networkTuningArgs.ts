@@ -1,8 +1,11 @@
 /**
- * NetworkTuning's arguments, their defaults (resolved once into the kinds' full specs) and the
- * pure `validateNetworkTuning` that reports every bad input before anything is created.
+ * NetworkTuning's arguments, declared once and documented, their defaults (one table per
+ * argument object, resolved once into the kinds' full specs) and the pure
+ * `validateNetworkTuning` that reports every bad input before anything is created. The tc
+ * shaping arguments are in tcShapingArgs.ts (the TcShaping kind's specs derive from them).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Defaults, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
@@ -11,27 +14,33 @@ import { EthtoolSpec, validateEthtool } from "./ethtoolKind";
 import { LinkMtuSpec, validateLinkMtu } from "./linkMtuKind";
 import { checkDevice, checkTarget } from "./netHost";
 import { CONGESTION_KEY, SysctlProfileSpec, SysctlSetting, validateSysctlProfile } from "./sysctlProfileKind";
-import { HtbClass, Shaping, TcShapingSpec, validateShaping } from "./tcShapingKind";
+import { resolveShaping, ShapingArgs, TBF_DEFAULTS } from "./tcShapingArgs";
+import { TcShapingSpec, validateShaping } from "./tcShapingKind";
+
+export type { HtbArgs, HtbClassArgs, ShapingArgs, TbfArgs } from "./tcShapingArgs";
 
 /** Kernel sysctls with typed fields. Persisted in `<dir>/<fileName>.conf` (survives reboot). */
 export interface SysctlArgs {
-  /** `net.ipv4.tcp_congestion_control`, e.g. `bbr`; checked against `tcp_available_congestion_control`, `tcp_<name>` loaded when needed. */
+  /**
+   * `net.ipv4.tcp_congestion_control`, e.g. `bbr`; checked against `tcp_available_congestion_control`, `tcp_<name>` loaded when needed.
+   * @default unset: not managed (the kernel's algorithm stays)
+   */
   tcpCongestionControl?: string;
-  /** `net.core.somaxconn`: listen() backlog cap. */
+  /** `net.core.somaxconn`: listen() backlog cap. @default unset: not managed */
   somaxconn?: number;
-  /** `net.ipv4.tcp_rmem`: [min, default, max] receive buffer, bytes. */
+  /** `net.ipv4.tcp_rmem`: [min, default, max] receive buffer, bytes. @default unset: not managed */
   tcpRmem?: [number, number, number];
-  /** `net.ipv4.tcp_wmem`: [min, default, max] send buffer, bytes. */
+  /** `net.ipv4.tcp_wmem`: [min, default, max] send buffer, bytes. @default unset: not managed */
   tcpWmem?: [number, number, number];
-  /** `net.core.rmem_max`, bytes. Global: cannot be set inside a network namespace. */
+  /** `net.core.rmem_max`, bytes. Global: cannot be set inside a network namespace. @default unset: not managed */
   rmemMax?: number;
-  /** `net.core.wmem_max`, bytes. Global: cannot be set inside a network namespace. */
+  /** `net.core.wmem_max`, bytes. Global: cannot be set inside a network namespace. @default unset: not managed */
   wmemMax?: number;
-  /** `net.ipv4.tcp_window_scaling`. */
+  /** `net.ipv4.tcp_window_scaling`. @default unset: not managed */
   tcpWindowScaling?: boolean;
-  /** `net.core.netdev_max_backlog`: packets queued per CPU before the stack drops them. */
+  /** `net.core.netdev_max_backlog`: packets queued per CPU before the stack drops them. @default unset: not managed */
   netdevMaxBacklog?: number;
-  /** Any other keys, e.g. `{ "net.ipv4.tcp_mtu_probing": 1 }`. A key may not repeat a typed field. */
+  /** Any other keys, e.g. `{ "net.ipv4.tcp_mtu_probing": 1 }`. A key may not repeat a typed field. @default unset: no other key managed */
   extra?: Record<string, string | number | boolean>;
   /**
    * The sysctl.d directory.
@@ -43,53 +52,18 @@ export interface SysctlArgs {
   fileName?: string;
 }
 
-/** Shape everything leaving `device` to one rate (tc tbf). Runtime only (see `bootUnit`). */
-export interface TbfArgs {
-  kind: "tbf";
-  /** Rate in Mbit/s. */
-  rateMbit: number;
-  /** Bucket size in KiB. @default max(32, 1.25 × rateMbit), ~10 ms of traffic at the rate */
-  burstKiB?: number;
-  /** Longest a packet waits before it is dropped, ms. @default 50 */
-  latencyMs?: number;
-}
-
-export interface HtbClassArgs {
-  /** Class number 2-65535 (tc shows it in hex). */
-  id: number;
-  /** Guaranteed rate, Mbit/s. */
-  rateMbit: number;
-  /** Upper bound when borrowing, Mbit/s. @default the root rateMbit */
-  ceilMbit?: number;
-  /** Priority when borrowing, 0 (first) - 7. @default 0 */
-  prio?: number;
-  /** IPv4 destinations (e.g. a guest's address) sent to this class. @default [] */
-  matchDst?: string[];
-  /** IPv4 sources sent to this class. @default [] */
-  matchSrc?: string[];
-}
-
-/** Split `rateMbit` into classes for guest traffic (tc htb + u32 filters). Runtime only. */
-export interface HtbArgs {
-  kind: "htb";
-  /** Total rate of the device, Mbit/s. */
-  rateMbit: number;
-  classes: HtbClassArgs[];
-  /** Class for traffic no filter matched. @default the last class */
-  defaultClass?: number;
-}
-
-export type ShapingArgs = TbfArgs | HtbArgs;
-
 /** ethtool settings of `device`. Runtime only (see `bootUnit`). */
 export interface EthtoolArgs {
-  /** `-K`: offload -> on/off, e.g. `{ tso: true, gro: true, lro: false }` or feature names from `ethtool -k`. */
+  /**
+   * `-K`: offload -> on/off, e.g. `{ tso: true, gro: true, lro: false }` or feature names from `ethtool -k`.
+   * @default unset: no offload managed
+   */
   offloads?: Record<string, boolean>;
-  /** `-G` ring sizes. */
+  /** `-G` ring sizes. @default unset: ring sizes not managed */
   rings?: { rx?: number; tx?: number; rxMini?: number; rxJumbo?: number };
-  /** `-L` channel counts. */
+  /** `-L` channel counts. @default unset: channel counts not managed */
   channels?: { rx?: number; tx?: number; other?: number; combined?: number };
-  /** `-C` interrupt coalescing. */
+  /** `-C` interrupt coalescing. @default unset: coalescing not managed */
   coalesce?: { rxUsecs?: number; txUsecs?: number; rxFrames?: number; txFrames?: number; adaptiveRx?: boolean; adaptiveTx?: boolean };
   /**
    * What the driver cannot do (veth has no `-G`/`-C`; a `[fixed]` offload): `true` fails at
@@ -99,6 +73,7 @@ export interface EthtoolArgs {
   failOnUnsupported?: boolean;
 }
 
+/** The systemd unit that re-applies the runtime-only settings at boot. */
 export interface BootUnitArgs {
   /** Where the unit goes. @default "/etc/systemd/system" */
   dir?: string;
@@ -109,23 +84,26 @@ export interface BootUnitArgs {
 export interface NetworkTuningArgs {
   /** The host to tune. @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The interface `mtu`, `shaping` and `ethtool` apply to (e.g. `br0`, a guest's `vnet3`). Required with any of them. */
+  /**
+   * The interface `mtu`, `shaping` and `ethtool` apply to (e.g. `br0`, a guest's `vnet3`). Required with any of them.
+   * @default unset: only sysctls can be tuned
+   */
   device?: string;
-  /** Run every command inside this network namespace (`ip netns exec <netns> ...`). @default the host's namespace */
+  /** Run every command inside this network namespace (`ip netns exec <netns> ...`). @default unset: the host's namespace */
   netns?: string;
-  /** Kernel sysctls. @default none managed */
+  /** Kernel sysctls. @default unset: no sysctl managed */
   sysctl?: SysctlArgs;
-  /** MTU of `device` (9000 for jumbo frames; checked against the device's max_mtu). Runtime only. @default unchanged */
+  /** MTU of `device` (9000 for jumbo frames; checked against the device's max_mtu). Runtime only. @default unset: the MTU is not managed */
   mtu?: number;
-  /** Root qdisc of `device`. @default unchanged (the kernel's default qdisc) */
+  /** Root qdisc of `device`. @default unset: not managed (the kernel's default qdisc stays) */
   shaping?: ShapingArgs;
-  /** ethtool settings of `device`. @default unchanged */
+  /** ethtool settings of `device`. @default unset: not managed */
   ethtool?: EthtoolArgs;
   /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" */
   stateDir?: string;
   /** Put back the values found before the first apply when this is removed. @default true */
   restoreOnRemove?: boolean;
-  /** Write a systemd unit that re-applies the runtime-only settings at boot. @default no unit */
+  /** Write a systemd unit that re-applies the runtime-only settings at boot. @default unset: no unit */
   bootUnit?: BootUnitArgs;
 }
 
@@ -138,14 +116,32 @@ export interface ResolvedNetworkTuning {
   bootUnit?: { path: string; content: string; enable: boolean; wantsLink: string; unitName: string };
 }
 
+/** The optional NetworkTuning fields without a default: unset means "not managed". */
+type Unmanaged = "connection" | "device" | "netns" | "sysctl" | "mtu" | "shaping" | "ethtool" | "bootUnit";
+
+/** NetworkTuning's defaults. */
+const NETWORK_TUNING_DEFAULTS: Defaults<NetworkTuningArgs, Unmanaged> = { stateDir: "/var/lib/kvmshare/network", restoreOnRemove: true };
+/** ethtool's defaults (the setting groups have none: unset is not managed). */
+const ETHTOOL_DEFAULTS: Defaults<EthtoolArgs, "offloads" | "rings" | "channels" | "coalesce"> = { failOnUnsupported: true };
+/** The boot unit's defaults. */
+const BOOT_UNIT_DEFAULTS: Defaults<BootUnitArgs> = { dir: "/etc/systemd/system", enable: true };
+/** Where sysctl profiles go (`SysctlArgs.dir`'s default depends on `netns`). */
+const SYSCTL_DIRS = {
+  /** Loaded by systemd-sysctl at boot. */
+  host: "/etc/sysctl.d",
+  /** Out of systemd-sysctl's way: a namespace's values must not be loaded into the host's. */
+  netns: "/etc/kvmshare/sysctl.d",
+} as const;
+
+/** Every NetworkTuning default in one public table, read from the tables above (one value, one place). */
 export const NETWORK_DEFAULTS = {
-  stateDir: "/var/lib/kvmshare/network",
-  sysctlDir: "/etc/sysctl.d",
-  netnsSysctlDir: "/etc/kvmshare/sysctl.d",
-  unitDir: "/etc/systemd/system",
-  latencyMs: 50,
-  restoreOnRemove: true,
-  failOnUnsupported: true,
+  stateDir: NETWORK_TUNING_DEFAULTS.stateDir,
+  sysctlDir: SYSCTL_DIRS.host,
+  netnsSysctlDir: SYSCTL_DIRS.netns,
+  unitDir: BOOT_UNIT_DEFAULTS.dir,
+  latencyMs: TBF_DEFAULTS.latencyMs,
+  restoreOnRemove: NETWORK_TUNING_DEFAULTS.restoreOnRemove,
+  failOnUnsupported: ETHTOOL_DEFAULTS.failOnUnsupported,
 } as const;
 
 const TYPED_SYSCTLS: { field: keyof SysctlArgs; key: string }[] = [
@@ -194,27 +190,6 @@ function renameKeys(obj: Record<string, unknown> | undefined, names: Record<stri
   return out;
 }
 
-function resolveShaping(sh: ShapingArgs): Shaping {
-  if (sh.kind === "tbf") {
-    return {
-      kind: "tbf",
-      rateMbit: sh.rateMbit,
-      burstKiB: sh.burstKiB ?? Math.max(32, Math.ceil(sh.rateMbit * 1.25)),
-      latencyMs: sh.latencyMs ?? NETWORK_DEFAULTS.latencyMs,
-    };
-  }
-  if (sh.kind !== "htb") return { ...(sh as object) } as Shaping; // unknown kind: validateShaping names it
-  const classes: HtbClass[] = (Array.isArray(sh.classes) ? sh.classes : []).map((k) => ({
-    id: k.id,
-    rateMbit: k.rateMbit,
-    ceilMbit: k.ceilMbit ?? sh.rateMbit,
-    prio: k.prio ?? 0,
-    matchDst: k.matchDst ?? [],
-    matchSrc: k.matchSrc ?? [],
-  }));
-  return { kind: "htb", rateMbit: sh.rateMbit, classes, defaultClass: sh.defaultClass ?? classes[classes.length - 1]?.id ?? 0 };
-}
-
 /**
  * Resolve every default and validate every field. Returns the problems (all of them) and,
  * when there are none, the kinds' specs.
@@ -222,11 +197,8 @@ function resolveShaping(sh: ShapingArgs): Shaping {
 export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { problems: Problem[]; resolved: ResolvedNetworkTuning } {
   const c = new Checker("NetworkTuning");
   const problems: Problem[] = c.problems;
-  const base = {
-    netns: args.netns,
-    stateDir: args.stateDir ?? NETWORK_DEFAULTS.stateDir,
-    restoreOnRemove: args.restoreOnRemove ?? NETWORK_DEFAULTS.restoreOnRemove,
-  };
+  const d = resolveDefaults<NetworkTuningArgs, Unmanaged>(args, NETWORK_TUNING_DEFAULTS);
+  const base = { netns: d.netns, stateDir: d.stateDir, restoreOnRemove: d.restoreOnRemove };
   checkTarget(c, "", base);
   if (typeof base.restoreOnRemove !== "boolean") c.add("restoreOnRemove", base.restoreOnRemove, "must be true or false");
   const resolved: ResolvedNetworkTuning = {};
@@ -265,7 +237,7 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
     const spec: SysctlProfileSpec = {
       ...base,
       name: s.fileName ?? `90-kvmshare-${name}`,
-      dir: s.dir ?? (args.netns ? NETWORK_DEFAULTS.netnsSysctlDir : NETWORK_DEFAULTS.sysctlDir),
+      dir: s.dir ?? (args.netns ? SYSCTL_DIRS.netns : SYSCTL_DIRS.host),
       settings: sysctlSettings(s).filter((x) => !(x.field?.startsWith("sysctl.extra") && typedKeys.has(x.key))),
     };
     problems.push(...validateSysctlProfile(spec).map((p) => (p.field === "name" ? { ...p, field: "sysctl.fileName" } : p.field === "dir" ? { ...p, field: "sysctl.dir" } : p)).filter((p) => !["netns", "stateDir"].includes(p.field)));
@@ -289,7 +261,7 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
       rings: renameKeys(e.rings, RING_KEYS, "rings", c),
       channels: renameKeys(e.channels, CHANNEL_KEYS, "channels", c),
       coalesce: renameKeys(e.coalesce, COALESCE_KEYS, "coalesce", c),
-      failOnUnsupported: e.failOnUnsupported ?? NETWORK_DEFAULTS.failOnUnsupported,
+      failOnUnsupported: e.failOnUnsupported ?? ETHTOOL_DEFAULTS.failOnUnsupported,
     };
     const own = validateEthtool(spec).filter((p) => !["device", "netns", "stateDir"].includes(p.field));
     problems.push(...own.map((p) => ({ ...p, field: `ethtool.${p.field}` })));
@@ -299,7 +271,8 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
     resolved.ethtool = spec;
   }
   if (args.bootUnit !== undefined) {
-    const dir = args.bootUnit.dir ?? NETWORK_DEFAULTS.unitDir;
+    const unit = resolveDefaults(args.bootUnit, BOOT_UNIT_DEFAULTS);
+    const dir = unit.dir;
     c.absPath("bootUnit.dir", dir);
     c.name("name", name, 200);
     const input: BootUnitInput = { name, device: args.device, netns: args.netns, ...resolved };
@@ -311,7 +284,7 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
         path: `${dir.replace(/\/+$/, "")}/${bootUnitName(name)}`,
         unitName: bootUnitName(name),
         content: renderBootUnit(input),
-        enable: args.bootUnit.enable ?? true,
+        enable: unit.enable,
         wantsLink: wantsLink(dir, input),
       };
     }

@@ -10,9 +10,11 @@ import { LinkMtuSpec, LinkMtuState } from "./linkMtuKind";
 import { SysctlProfileSpec, SysctlProfileState } from "./sysctlProfileKind";
 import { TcShapingSpec, TcShapingState } from "./tcShapingKind";
 
+/** The arguments of each network resource: where, and the kind's fully resolved spec. */
 export interface NetResourceArgs<Spec> {
   /** Where to apply it. @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
+  /** The kind's spec with every default filled in (as `resolveNetworkTuning` builds it). */
   spec: pulumi.Input<Spec>;
 }
 

@@ -8,48 +8,11 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker, isCidr } from "../../core/validate";
-import { linkInfo } from "./linkMtuKind";
-import { checkDevice, checkTarget, NetTarget, runIn, where, netnsProblems } from "./netHost";
+import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, linkInfo, runIn, where } from "./netHost";
+import { Shaping } from "./tcShapingArgs";
 import { ClassState, FilterState, parseHtbClasses, parseRootQdisc, parseU32Filters, QdiscState } from "./tcParse";
 
-export interface TbfShaping {
-  kind: "tbf";
-  /** Rate everything leaving the device is capped to, in Mbit/s. */
-  rateMbit: number;
-  /** Bucket size in KiB (must hold at least rate × one timer tick). */
-  burstKiB: number;
-  /** How long a packet may wait in the bucket before it is dropped, in ms. */
-  latencyMs: number;
-}
-
-export interface HtbClass {
-  /** Class number, 2-65535 (tc shows it in hex: 16 is `1:10`). */
-  id: number;
-  /** Guaranteed rate in Mbit/s. */
-  rateMbit: number;
-  /** Rate it may borrow up to, in Mbit/s (≤ the root rate). */
-  ceilMbit: number;
-  /** Lower is served first when borrowing. */
-  prio: number;
-  /** IPv4 destinations (addresses/CIDRs) whose traffic goes to this class. */
-  matchDst: string[];
-  /** IPv4 sources whose traffic goes to this class. */
-  matchSrc: string[];
-}
-
-export interface HtbShaping {
-  kind: "htb";
-  /** Total rate of the device (root class 1:1), in Mbit/s. */
-  rateMbit: number;
-  /** Class id for traffic no filter matched. */
-  defaultClass: number;
-  classes: HtbClass[];
-}
-
-export type Shaping = TbfShaping | HtbShaping;
-
-export interface TcShapingSpec extends NetTarget {
-  device: string;
+export interface TcShapingSpec extends DeviceTarget {
   shaping: Shaping;
   [k: string]: unknown;
 }
@@ -217,18 +180,9 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 export const kind: HostKind<TcShapingSpec, TcShapingState> = {
-  name: "TcShaping",
-  version: 1,
-  validate: (spec) => validateTcShaping(spec),
-  id: (spec) => `TcShaping:${spec.netns ?? "host"}:${spec.device}`,
-  replaceOn: ["device", "netns"],
+  ...deviceKind("TcShaping", (spec: TcShapingSpec) => validateTcShaping(spec)),
 
-  async preflight(host, spec) {
-    const ns = await netnsProblems(host, spec.netns);
-    if (ns.length) return ns;
-    const info = await linkInfo(host, spec.netns, spec.device);
-    return info ? [] : [{ field: "device", value: spec.device, message: `no such network interface on ${where(host, spec.netns)}` }];
-  },
+  preflight: (host, spec) => devicePreflight(host, spec, () => linkInfo(host, spec.netns, spec.device)),
 
   render: (spec) => renderShaping(spec.shaping),
   probe: (host, spec) => probeTc(host, spec.netns, spec.device),

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { allowedSourcesOf } from "../../core/clients";
 import { ShareFirewall, validateShareFirewall } from "../../components/firewall";
 import { buildChains } from "../../components/firewall/ruleset";
-import { resolveShareFirewall } from "../../components/firewall/spec";
+import { resolveShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { mockPulumi, resolved } from "./mocks";
 
 const { registered } = mockPulumi();

@@ -5,7 +5,7 @@
 import { buildChains, mergeRanges, portSetText } from "../../components/firewall/ruleset";
 import { isManaged, kvmshareTables, normalizeTable, ownerOf, protectedPortsOf } from "../../components/firewall/nftJson";
 import { kind, nftArgv, overlapProblems, removalScript, renderNftFile } from "../../components/firewall/shareFirewallKind";
-import { resolveShareFirewall, ShareFirewallOptions } from "../../components/firewall/spec";
+import { resolveShareFirewall, ShareFirewallOptions } from "../../components/firewall/shareFirewallArgs";
 
 const FULL: ShareFirewallOptions = {
   allowedSources: ["10.231.1.2", "fd31:1::/64"],

@@ -162,9 +162,10 @@ export function defaultExportId(name: string): number {
 
 function resolveClient(c: string | NfsClient, d: NfsClientOptions): ResolvedNfsClient {
   const o: NfsClient = typeof c === "string" ? { host: c } : c;
-  const merged: Record<string, unknown> = { host: o.host };
-  for (const k of Object.keys(CLIENT_OPTIONS) as (keyof NfsClientOptions)[]) merged[k] = o[k] ?? d[k];
-  return resolveDefaults<NfsClient, ClientUnset>(merged as unknown as NfsClient, NFS_CLIENT_DEFAULTS);
+  const options: NfsClientOptions = {};
+  for (const k of Object.keys(CLIENT_OPTIONS) as (keyof NfsClientOptions)[]) (options as Record<string, unknown>)[k] = o[k] ?? d[k];
+  // host first: the spec is compared as JSON, key order included.
+  return { host: o.host, ...resolveDefaults<NfsClientOptions, ClientUnset>(options, NFS_CLIENT_DEFAULTS) };
 }
 
 /** Fill every default: the spec the host-side kind gets. */

@@ -1,5 +1,5 @@
 export * from "./nfsExport";
 export * from "./kernelNfsServer";
-export type { NfsAccess, NfsBackend, NfsClient, NfsClientOptions, NfsSec, NfsSquash, NfsExportSpec } from "./nfsSpec";
-export type { NfsGaneshaArgs, NfsKernelArgs } from "./nfsExportArgs";
+export type { NfsExportArgs, NfsAccess, NfsBackend, NfsClient, NfsClientOptions, NfsSec, NfsSquash, NfsExportSpec, NfsGaneshaArgs, NfsKernelArgs } from "./nfsExportArgs";
 export { validateNfsExportArgs, validateNfsExport, resolveNfsExport } from "./nfsExportArgs";
+export type { KernelNfsServerArgs } from "./kernelNfsServerArgs";

@@ -7,24 +7,9 @@
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { Checker } from "../../core/validate";
 import { probeFile } from "../files/managedFileKind";
 import { hasCommand } from "../../core/hostChecks";
-
-export interface KernelNfsServerSpec {
-  name: string;
-  /** The drop-in file. */
-  confPath: string;
-  /** Refuse NFSv3 (and v2): `vers3=n`. */
-  nfsv4Only: boolean;
-  /** Also refuse NFSv4.0 (4.1+ only: sessions, no callbacks through firewalls). */
-  disableNfs40: boolean;
-  /** nfsd threads (`threads=`), unset: the distribution's default. */
-  threads?: number;
-  restartCommand: string[];
-  check: boolean;
-  [k: string]: unknown;
-}
+import { KernelNfsServerSpec, validateKernelNfsServer } from "./kernelNfsServerArgs";
 
 export type KernelNfsServerState = { content: string; mode: string };
 
@@ -53,20 +38,6 @@ export function nfsdSettings(s: KernelNfsServerSpec): { key: string; value: stri
 
 export function renderKernelNfsServer(s: KernelNfsServerSpec): string {
   return render("exports-nfsconf.hbs", { name: s.name, settings: nfsdSettings(s) });
-}
-
-export function validateKernelNfsServer(s: KernelNfsServerSpec) {
-  const c = new Checker("KernelNfsServer");
-  c.absPath("confPath", s.confPath);
-  if (typeof s.confPath === "string" && !s.confPath.endsWith(".conf")) c.add("confPath", s.confPath, "must end in .conf (nfs-utils only reads *.conf from /etc/nfs.conf.d)");
-  if (typeof s.nfsv4Only !== "boolean") c.add("nfsv4Only", s.nfsv4Only, "must be true or false");
-  if (typeof s.disableNfs40 !== "boolean") c.add("disableNfs40", s.disableNfs40, "must be true or false");
-  if (s.disableNfs40 && !s.nfsv4Only) c.add("disableNfs40", true, "leaves NFSv3 on while turning NFSv4.0 off; set nfsv4Only: true as well (or drop disableNfs40)");
-  c.int("threads", s.threads, 1, 1024, "nfsd threads; 8 per core is a common start");
-  if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((a) => typeof a !== "string" || !a)) {
-    c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'nfs-server']");
-  }
-  return c.problems;
 }
 
 async function check(host: Host, s: KernelNfsServerSpec, content: string): Promise<void> {

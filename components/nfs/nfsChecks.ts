@@ -14,7 +14,7 @@
  */
 import { CommandError, Host } from "../../core/connection";
 import { inactiveClients } from "./nfsParse";
-import { NfsExportSpec } from "./nfsSpec";
+import { NfsExportSpec } from "./nfsExportArgs";
 
 export const EXPORTFS_CHECK = `set -eu
 dir=$1 self=$2 main=$3

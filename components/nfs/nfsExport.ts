@@ -5,54 +5,7 @@ import { HostResource } from "../../core/hostResource";
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { NfsExportState } from "./nfsExportKind";
-import { NfsAccess, NfsBackend, NfsClient, NfsExportSpec, NfsSec, NfsSquash } from "./nfsSpec";
-import { conflictsBetween, NfsGaneshaArgs, NfsKernelArgs, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
-
-export interface NfsExportArgs {
-  /** The NFS server. @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. */
-  path: pulumi.Input<string>;
-  /**
-   * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
-   * `allowAnyClient`); an entry may be an object overriding the export-wide options.
-   */
-  clients: (string | NfsClient)[];
-  /** `kernel` (nfsd, `exports.d`) or `ganesha` (NFS-Ganesha EXPORT block). @default "kernel" */
-  backend?: NfsBackend;
-  /** Name of the export file on the host (`<exportName>.exports` / `.conf`). @default the resource name */
-  exportName?: string;
-  /** Read-write or read-only, for clients that do not set it. @default "ro" */
-  access?: NfsAccess;
-  /** Squashing for clients that do not set it. @default "root_squash" */
-  squash?: NfsSquash;
-  /** Kernel: synchronous writes, for clients that do not set it. @default true */
-  sync?: boolean;
-  /** Security flavours, for clients that do not set them. @default ["sys"] */
-  sec?: NfsSec[];
-  /** Uid squashed users become. @default the server's (65534) */
-  anonuid?: number;
-  /** Gid squashed users become. @default the server's (65534) */
-  anongid?: number;
-  /** Kernel: `fsid=` (integer, `root` or UUID; needed for exports of FUSE/ZFS file systems without a stable UUID). @default none */
-  fsid?: number | string;
-  /** Ganesha: serve NFSv4.x only (`Protocols = 4`); `false` adds NFSv3. @default true */
-  nfsv4Only?: boolean;
-  /** Allow the client `*` (every host that can reach the server). @default false */
-  allowAnyClient?: boolean;
-  /** Allow `no_root_squash` (or `anonuid: 0`): root on the client is root on the export. @default false */
-  acknowledgeNoRootSquash?: boolean;
-  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) */
-  exportsDir?: string;
-  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) */
-  reloadCommand?: string[];
-  /** Have the server's own parser accept the file before it goes live (needs root for `unshare`). @default true */
-  check?: boolean;
-  /** Kernel-backend settings. */
-  kernel?: NfsKernelArgs;
-  /** NFS-Ganesha settings. */
-  ganesha?: NfsGaneshaArgs;
-}
+import { conflictsBetween, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 
 // Exports declared in this program run (one list per engine connection), to find conflicts
 // between them before anything runs.

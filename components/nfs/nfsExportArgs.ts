@@ -1,39 +1,77 @@
 /**
- * NfsExport validation: pure functions, every problem at once, each naming the field, the value
- * and the fix. `resolveNfsExport` turns plain args into the fully defaulted spec.
+ * NfsExport: the args (declared once, documented), their defaults, the resolved spec the
+ * host-side kind gets (derived from the args), and validation: pure functions, every problem at
+ * once, each naming the field, the value and the fix.
  */
 import * as path from "path";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../../core/connection";
+import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { clientKind } from "../../core/clients";
-import {
-  DEFAULT_ETAB,
-  DEFAULT_GANESHA_CONFIG,
-  DEFAULT_MAIN_EXPORTS,
-  defaultExportId,
-  MANAGED_GANESHA_PARAMETERS,
-  MANAGED_KERNEL_OPTIONS,
-  NFS_ACCESS,
-  NFS_BACKEND_DEFAULTS,
-  NFS_BACKENDS,
-  NFS_SEC,
-  NFS_SQUASH,
-  NfsBackend,
-  NfsClient,
-  NfsClientOptions,
-  NfsExportSpec,
-  ResolvedNfsClient,
-} from "./nfsSpec";
+import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
+
+/** Which NFS server serves the export. */
+export type NfsBackend = "kernel" | "ganesha";
+export type NfsAccess = "rw" | "ro";
+export type NfsSquash = "root_squash" | "all_squash" | "no_root_squash";
+export type NfsSec = "sys" | "krb5" | "krb5i" | "krb5p";
+
+export const NFS_BACKENDS: readonly NfsBackend[] = ["kernel", "ganesha"];
+export const NFS_ACCESS: readonly NfsAccess[] = ["rw", "ro"];
+export const NFS_SQUASH: readonly NfsSquash[] = ["root_squash", "all_squash", "no_root_squash"];
+export const NFS_SEC: readonly NfsSec[] = ["sys", "krb5", "krb5i", "krb5p"];
+
+/**
+ * Options that apply to one client (or, at the export level, to every client that does not set
+ * them: there they are `NfsExportArgs` fields).
+ */
+export interface NfsClientOptions {
+  /** Read-write or read-only. @default "ro" */
+  access?: NfsAccess;
+  /**
+   * Root (or every user) mapped to the anonymous uid. `no_root_squash` lets the client's root act
+   * as root on the export and needs `acknowledgeNoRootSquash: true`. @default "root_squash"
+   */
+  squash?: NfsSquash;
+  /** Kernel backend: reply only after data is on stable storage (`sync`); `false` writes `async`. @default true */
+  sync?: boolean;
+  /** Security flavours, in order of preference. @default ["sys"] */
+  sec?: NfsSec[];
+  /** The uid squashed users become. @default unset: the server's (65534) */
+  anonuid?: number;
+  /** The gid squashed users become. @default unset: the server's (65534) */
+  anongid?: number;
+}
+
+/** One client: a host name, an IP, a CIDR, a `*.domain` wildcard or `*` (with `allowAnyClient`). */
+export interface NfsClient extends NfsClientOptions {
+  host: string;
+}
+
+/** The client options, one flag each (the compiler keeps this in step with NfsClientOptions). */
+const CLIENT_OPTIONS: Record<keyof NfsClientOptions, true> = { access: true, squash: true, sync: true, sec: true, anonuid: true, anongid: true };
+
+/** The client options without a default (unset: the server's own). */
+type ClientUnset = "anonuid" | "anongid";
+
+/** A client with every option resolved. */
+export type ResolvedNfsClient = Resolved<NfsClient, ClientUnset>;
+
+const NFS_CLIENT_DEFAULTS: Defaults<NfsClientOptions, ClientUnset> = { access: "ro", squash: "root_squash", sync: true, sec: ["sys"] };
 
 /** Kernel-backend settings. */
 export interface NfsKernelArgs {
   /** The main exports file, read by the check so conflicts with it are found ("" = none). @default "/etc/exports" */
   mainExportsFile?: string;
-  /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default [] */
+  /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default []: none */
   extraOptions?: string[];
   /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" */
   etabPath?: string;
 }
+
+const NFS_KERNEL_DEFAULTS: Defaults<NfsKernelArgs> = { mainExportsFile: NFS_DEBIAN.mainExportsFile, extraOptions: [], etabPath: NFS_DEBIAN.etabPath };
 
 /** NFS-Ganesha settings. */
 export interface NfsGaneshaArgs {
@@ -43,25 +81,127 @@ export interface NfsGaneshaArgs {
   pseudo?: string;
   /** The main ganesha config; it must include the exports directory with `%dir`. @default "/etc/ganesha/ganesha.conf" */
   configPath?: string;
-  /** Further EXPORT block parameters (e.g. `{ Attr_Expiration_Time: "60" }`). @default {} */
+  /** Further EXPORT block parameters (e.g. `{ Attr_Expiration_Time: "60" }`). @default {}: none */
   extraParameters?: Record<string, string>;
 }
 
-/** NfsExport args as plain values (what the validators see). */
-export interface PlainNfsExportArgs extends NfsClientOptions {
-  exportName?: string;
-  backend?: NfsBackend;
-  path: string;
+const NFS_GANESHA_DEFAULTS: Defaults<NfsGaneshaArgs, "exportId" | "pseudo"> = { configPath: NFS_DEBIAN.ganeshaConfigPath, extraParameters: {} };
+
+export interface NfsExportArgs extends NfsClientOptions {
+  /** The NFS server. @default this machine (a local connection) */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. */
+  path: pulumi.Input<string>;
+  /**
+   * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
+   * `allowAnyClient`); an entry may be an object overriding the export-wide options (`access`,
+   * `squash`, `sync`, `sec`, `anonuid`, `anongid`, which apply to the clients that do not set them).
+   */
   clients: (string | NfsClient)[];
+  /** `kernel` (nfsd, `exports.d`) or `ganesha` (NFS-Ganesha EXPORT block). @default "kernel" */
+  backend?: NfsBackend;
+  /** Name of the export file on the host (`<exportName>.exports` / `.conf`). @default the resource name */
+  exportName?: string;
+  /** Kernel: `fsid=` (integer, `root` or UUID; needed for exports of FUSE/ZFS file systems without a stable UUID). @default unset: no fsid= option */
   fsid?: number | string;
+  /** Ganesha: serve NFSv4.x only (`Protocols = 4`); `false` adds NFSv3. @default true */
   nfsv4Only?: boolean;
+  /** Allow the client `*` (every host that can reach the server). @default false */
   allowAnyClient?: boolean;
+  /** Allow `no_root_squash` (or `anonuid: 0`): root on the client is root on the export. @default false */
   acknowledgeNoRootSquash?: boolean;
+  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) */
   exportsDir?: string;
+  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) */
   reloadCommand?: string[];
+  /** Have the server's own parser accept the file before it goes live (needs root for `unshare`). @default true */
   check?: boolean;
+  /** Kernel-backend settings. @default {}: every kernel setting at its default */
   kernel?: NfsKernelArgs;
+  /** NFS-Ganesha settings. @default {}: every ganesha setting at its default */
   ganesha?: NfsGaneshaArgs;
+}
+
+/** NfsExport args as plain values (what the validators see). */
+export type PlainNfsExportArgs = Plain<Omit<NfsExportArgs, "connection">>;
+
+/** The export-level fields with a fixed default (the others depend on the backend or the name). */
+type FixedDefaults = "backend" | "allowAnyClient" | "acknowledgeNoRootSquash" | "check";
+
+const NFS_EXPORT_DEFAULTS: Defaults<Pick<PlainNfsExportArgs, FixedDefaults>> = { backend: "kernel", allowAnyClient: false, acknowledgeNoRootSquash: false, check: true };
+
+/**
+ * What the host-side kind gets: every default resolved (plain JSON). The kernel and ganesha
+ * settings are flattened in (only the chosen backend's are present); `ganesha.configPath` is
+ * `ganeshaConfigPath`, `nfsv4Only` becomes `protocols`.
+ */
+export type NfsExportSpec = Resolved<Pick<PlainNfsExportArgs, FixedDefaults | "path" | "exportsDir" | "reloadCommand">> & {
+  /** File name stem and identity of the export on the host (the resolved `exportName`). */
+  name: string;
+  clients: ResolvedNfsClient[];
+  /** The export file: `<exportsDir>/<name>.exports` (kernel) or `.conf` (ganesha). */
+  file: string;
+  /** Kernel `fsid=` as a string. */
+  fsid?: string;
+  /** Ganesha: `Protocols` (4, or 3 and 4). */
+  protocols?: number[];
+  /** Ganesha: the main config, which must include `exportsDir` (`%dir`). */
+  ganeshaConfigPath?: string;
+} & Partial<Resolved<NfsKernelArgs>> &
+  Partial<Resolved<Omit<NfsGaneshaArgs, "configPath">>>;
+
+/** A stable default ganesha Export_Id for a name (1000-60999), so ids survive re-ordering. */
+export function defaultExportId(name: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(name, "utf8")) {
+    h ^= ch;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return 1000 + (h % 60000);
+}
+
+function resolveClient(c: string | NfsClient, d: NfsClientOptions): ResolvedNfsClient {
+  const o: NfsClient = typeof c === "string" ? { host: c } : c;
+  const options: NfsClientOptions = {};
+  for (const k of Object.keys(CLIENT_OPTIONS) as (keyof NfsClientOptions)[]) (options as Record<string, unknown>)[k] = o[k] ?? d[k];
+  // host first: the spec is compared as JSON, key order included.
+  return { host: o.host, ...resolveDefaults<NfsClientOptions, ClientUnset>(options, NFS_CLIENT_DEFAULTS) };
+}
+
+/** Fill every default: the spec the host-side kind gets. */
+export function resolveNfsExport(name: string, a: PlainNfsExportArgs): NfsExportSpec {
+  const fixed = resolveDefaults({ backend: a.backend, allowAnyClient: a.allowAnyClient, acknowledgeNoRootSquash: a.acknowledgeNoRootSquash, check: a.check }, NFS_EXPORT_DEFAULTS);
+  const backend = fixed.backend;
+  const facts = NFS_DEBIAN[NFS_BACKENDS.includes(backend) ? backend : "kernel"];
+  const exportName = a.exportName ?? name;
+  const exportsDir = a.exportsDir ?? facts.exportsDir;
+  const spec: NfsExportSpec = {
+    name: exportName,
+    backend,
+    path: a.path,
+    clients: (Array.isArray(a.clients) ? a.clients : []).map((c) => resolveClient(c, a)),
+    allowAnyClient: fixed.allowAnyClient,
+    acknowledgeNoRootSquash: fixed.acknowledgeNoRootSquash,
+    exportsDir,
+    file: path.posix.join(exportsDir, `${exportName}${facts.suffix}`),
+    reloadCommand: a.reloadCommand ?? facts.reloadCommand,
+    check: fixed.check,
+  };
+  if (backend === "kernel") {
+    if (a.fsid !== undefined) spec.fsid = String(a.fsid);
+    const k = resolveDefaults(a.kernel ?? {}, NFS_KERNEL_DEFAULTS);
+    spec.mainExportsFile = k.mainExportsFile;
+    spec.extraOptions = k.extraOptions;
+    spec.etabPath = k.etabPath;
+  } else {
+    const g = resolveDefaults<NfsGaneshaArgs, "exportId" | "pseudo">(a.ganesha ?? {}, NFS_GANESHA_DEFAULTS);
+    spec.exportId = g.exportId ?? defaultExportId(exportName);
+    spec.pseudo = g.pseudo ?? a.path;
+    spec.protocols = a.nfsv4Only === false ? [3, 4] : [4];
+    spec.ganeshaConfigPath = g.configPath;
+    spec.extraParameters = g.extraParameters;
+  }
+  return spec;
 }
 
 const UUID = /^([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|[0-9a-f]{32})$/i;
@@ -74,55 +214,6 @@ const FORBIDDEN: { field: string; when: (a: PlainNfsExportArgs, b: NfsBackend) =
   { field: "nfsv4Only", when: (a, b) => b === "kernel" && a.nfsv4Only !== undefined, value: (a) => a.nfsv4Only, message: "the kernel server picks NFS versions server-wide, not per export; remove nfsv4Only and declare a KernelNfsServer (nfsv4Only: true writes [nfsd] vers3=n), or use backend 'ganesha'" },
   { field: "sync", when: (a, b) => b === "ganesha" && (a.sync === false || a.clients?.some?.((c) => typeof c === "object" && c.sync === false)), value: () => false, message: "ganesha has no async exports (it honours the client's stable-write requests); remove sync: false" },
 ];
-
-function resolveClient(c: string | NfsClient, d: PlainNfsExportArgs): ResolvedNfsClient {
-  const o: NfsClient = typeof c === "string" ? { host: c } : c;
-  const r: ResolvedNfsClient = {
-    host: o.host,
-    access: o.access ?? d.access ?? "ro",
-    squash: o.squash ?? d.squash ?? "root_squash",
-    sync: o.sync ?? d.sync ?? true,
-    sec: o.sec ?? d.sec ?? ["sys"],
-  };
-  const anonuid = o.anonuid ?? d.anonuid;
-  const anongid = o.anongid ?? d.anongid;
-  if (anonuid !== undefined) r.anonuid = anonuid;
-  if (anongid !== undefined) r.anongid = anongid;
-  return r;
-}
-
-/** Fill every default: the spec the host-side kind gets. */
-export function resolveNfsExport(name: string, a: PlainNfsExportArgs): NfsExportSpec {
-  const backend = a.backend ?? "kernel";
-  const defaults = NFS_BACKEND_DEFAULTS[backend] ?? NFS_BACKEND_DEFAULTS.kernel;
-  const exportName = a.exportName ?? name;
-  const exportsDir = a.exportsDir ?? defaults.exportsDir;
-  const spec: NfsExportSpec = {
-    name: exportName,
-    backend,
-    path: a.path,
-    clients: (Array.isArray(a.clients) ? a.clients : []).map((c) => resolveClient(c, a)),
-    allowAnyClient: a.allowAnyClient ?? false,
-    acknowledgeNoRootSquash: a.acknowledgeNoRootSquash ?? false,
-    exportsDir,
-    file: path.posix.join(exportsDir, `${exportName}${defaults.suffix}`),
-    reloadCommand: a.reloadCommand ?? defaults.reloadCommand,
-    check: a.check ?? true,
-  };
-  if (backend === "kernel") {
-    if (a.fsid !== undefined) spec.fsid = String(a.fsid);
-    spec.mainExportsFile = a.kernel?.mainExportsFile ?? DEFAULT_MAIN_EXPORTS;
-    spec.extraOptions = a.kernel?.extraOptions ?? [];
-    spec.etabPath = a.kernel?.etabPath ?? DEFAULT_ETAB;
-  } else {
-    spec.exportId = a.ganesha?.exportId ?? defaultExportId(exportName);
-    spec.pseudo = a.ganesha?.pseudo ?? a.path;
-    spec.protocols = a.nfsv4Only === false ? [3, 4] : [4];
-    spec.ganeshaConfigPath = a.ganesha?.configPath ?? DEFAULT_GANESHA_CONFIG;
-    spec.extraParameters = a.ganesha?.extraParameters ?? {};
-  }
-  return spec;
-}
 
 function argv(c: Checker, field: string, v: unknown): void {
   if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "")) {
@@ -216,6 +307,8 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
   return c.problems;
 }
 
+const CLIENT_OPTION_FIELD = new RegExp(`^clients\\[(\\d+)\\]\\.(${Object.keys(CLIENT_OPTIONS).join("|")})(.*)$`);
+
 /** Every problem with plain args: forbidden combinations, then the resolved spec. */
 export function validateNfsExportArgs(name: string, a: PlainNfsExportArgs): Problem[] {
   const c = new Checker("NfsExport");
@@ -234,7 +327,7 @@ export function validateNfsExportArgs(name: string, a: PlainNfsExportArgs): Prob
   const seen = new Set<string>();
   const out: Problem[] = [];
   for (const p of [...c.problems, ...validateNfsExport(resolveNfsExport(name, a))]) {
-    const m = /^clients\[(\d+)\]\.(access|squash|sync|sec|anonuid|anongid)(.*)$/.exec(p.field);
+    const m = CLIENT_OPTION_FIELD.exec(p.field);
     const cl = m ? a.clients[Number(m[1])] : undefined;
     const inherited = m && (typeof cl === "string" || (cl as NfsClient)[m[2] as keyof NfsClient] === undefined);
     const q = inherited ? { ...p, field: `${m![2]}${m![3]}` } : p;

@@ -12,8 +12,7 @@ import { hasCommand, isDirectory } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
-import { NfsExportSpec } from "./nfsSpec";
-import { validateNfsExport } from "./nfsExportArgs";
+import { NfsExportSpec, validateNfsExport } from "./nfsExportArgs";
 
 /** The export file; for the kernel server also the declared clients missing from its export table. */
 export type NfsExportState = { content: string; mode: string; inactiveClients?: string[] };

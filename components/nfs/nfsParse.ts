@@ -2,7 +2,7 @@
  * Just enough parsing of export files found on a host (written by hand or by other tools) to
  * report conflicts before the server does: kernel exports(5) lines and ganesha EXPORT ids/paths.
  */
-import { NfsAccess, NfsSec, NfsSquash } from "./nfsSpec";
+import { NfsAccess, NfsSec, NfsSquash } from "./nfsExportArgs";
 
 /** One client of one path in an exports(5) file, with the options that decide a conflict. */
 export interface KernelEntry {

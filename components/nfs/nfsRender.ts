@@ -1,6 +1,6 @@
 /** Pure rendering of an export file from its resolved spec (kernel exports(5) line or ganesha EXPORT block). */
 import { render } from "../../core/render";
-import { NfsExportSpec, ResolvedNfsClient } from "./nfsSpec";
+import { NfsExportSpec, ResolvedNfsClient } from "./nfsExportArgs";
 
 /** The exports(5) option list of one client. */
 export function kernelOptions(cl: ResolvedNfsClient, s: NfsExportSpec): string {

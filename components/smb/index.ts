@@ -1,6 +1,10 @@
 export * from "./sambaServer";
 export * from "./smbShare";
 export * from "./smbUser";
-export type { SambaServerSpec, SmbShareSpec, SmbUserSpec, SmbMinProtocol } from "./smbSpec";
-export { HARDENING as SAMBA_HARDENING } from "./smbSpec";
-export { validateSambaServer, validateSmbShare, validateSmbUser, resolveSambaServer, resolveSmbShare } from "./smbValidate";
+export type { SambaServerArgs, SambaServerSpec, SmbMinProtocol } from "./sambaServerArgs";
+export type { SmbShareArgs, SmbShareSpec } from "./smbShareArgs";
+export type { SmbUserArgs, SmbUserSpec } from "./smbUserArgs";
+export { HARDENING as SAMBA_HARDENING } from "./smbConf";
+export { validateSambaServer, resolveSambaServer } from "./sambaServerArgs";
+export { validateSmbShare, resolveSmbShare } from "./smbShareArgs";
+export { validateSmbUser } from "./smbUserArgs";

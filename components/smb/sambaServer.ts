@@ -2,44 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { SambaConfigState } from "./sambaServerKind";
-import { SambaServerSpec, SmbMinProtocol } from "./smbSpec";
-import { resolveSambaServer, validateSambaServer } from "./smbValidate";
-
-export interface SambaServerArgs {
-  /** The Samba host. @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" */
-  configPath?: string;
-  /** Directory of the share files. @default "/etc/samba/kvmshare.d" */
-  sharesDir?: string;
-  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" */
-  sharesIndexPath?: string;
-  /** NetBIOS workgroup. @default "WORKGROUP" */
-  workgroup?: string;
-  /** `server string`. @default "kvmshare" */
-  serverString?: string;
-  /** Lowest dialect accepted (SMB2 and NT1 clients are refused). @default "SMB3_00" */
-  minProtocol?: SmbMinProtocol;
-  /** TCP ports smbd listens on. @default [445] */
-  ports?: number[];
-  /** Interfaces/addresses to bind (`bind interfaces only`), e.g. `["virbr0"]`. @default [] (all) */
-  interfaces?: string[];
-  /** Server-wide `hosts allow` (IPs/CIDRs/names). @default [] (each share sets its own) */
-  hostsAllow?: string[];
-  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default Samba's passdb */
-  passdbPath?: string;
-  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default Samba's */
-  stateDir?: string;
-  /** `log file`. @default Samba's (syslog/`/var/log/samba`) */
-  logFile?: string;
-  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] */
-  reloadCommand?: string[];
-  /** Run `testparm -s` on the new config before it goes live. @default true */
-  check?: boolean;
-  /** Further [global] parameters; the hardening rows cannot be overridden. @default {} */
-  extraParameters?: Record<string, string>;
-}
+import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 
 /**
  * A Samba server with hardened globals: SMB3 only (`server min protocol = SMB3_00`), signing

@@ -9,10 +9,7 @@ import { probeFile } from "../files/managedFileKind";
 import { hasCommand } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
-import { SambaServerSpec } from "./smbSpec";
-import { validateSambaServer } from "./smbValidate";
-
-export type SambaConfigState = { content: string; mode: string };
+import { SambaConfigState, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 
 const MARK = "# Managed by kvmshare";
 

@@ -1,7 +1,9 @@
 /** Pure rendering of the Samba files from resolved specs. */
 import * as path from "path";
 import { render } from "../../core/render";
-import { HARDENING, SambaServerSpec, SHARE_HARDENING, SmbShareSpec } from "./smbSpec";
+import { SambaServerSpec } from "./sambaServerArgs";
+import { HARDENING, SHARE_HARDENING } from "./smbConf";
+import { SmbShareSpec } from "./smbShareArgs";
 
 type Setting = { key: string; value: string };
 

@@ -9,8 +9,7 @@ import { probeFile } from "../files/managedFileKind";
 import { hasCommand, isDirectory } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
-import { SmbShareSpec } from "./smbSpec";
-import { validateSmbShare } from "./smbValidate";
+import { SmbShareSpec, validateSmbShare } from "./smbShareArgs";
 
 export type SmbShareState = { content: string; mode: string; indexed: boolean };
 

@@ -1,24 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { SambaServer } from "./sambaServer";
-import { SAMBA_DEFAULTS, SmbUserSpec } from "./smbSpec";
+import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
-import { validateSmbUser } from "./smbValidate";
-
-export interface SmbUserArgs {
-  /** The server whose passdb holds the user (its connection and config are used). */
-  server?: SambaServer;
-  /** The Samba host, when `server` is not given. @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** The smb.conf naming the passdb, when `server` is not given. @default "/etc/samba/smb.conf" */
-  configPath?: string;
-  /** The user name; a Unix account of that name must exist. @default the resource name */
-  userName?: string;
-  /** The password: pass a `pulumi.secret`. It reaches `smbpasswd -s` on stdin only. */
-  password: pulumi.Input<string>;
-}
 
 /**
  * A Samba user in the server's passdb, password set with `smbpasswd -s` over stdin. A user
@@ -34,7 +18,7 @@ export class SmbUser extends pulumi.ComponentResource {
 
   constructor(name: string, args: SmbUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:SmbUser", name, {}, opts);
-    const spec: SmbUserSpec = { name: args.userName ?? name, configPath: args.server?.settings.configPath ?? args.configPath ?? SAMBA_DEFAULTS.configPath };
+    const spec = resolveSmbUser(name, args);
     const problems = validateSmbUser(spec);
     if (args.password === undefined || args.password === "") problems.push({ field: "password", message: "is required (use pulumi.secret(...) or config.requireSecret(...))" });
     if (problems.length) throw new ValidationError(`SmbUser ${name}`, problems);

@@ -10,8 +10,7 @@
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { passwordMatches } from "./ntHash";
-import { SmbUserSpec } from "./smbSpec";
-import { validateSmbUser } from "./smbValidate";
+import { SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 
 export type SmbUserState = { present: boolean; enabled: boolean; passwordCurrent: boolean | null };
 

@@ -8,9 +8,10 @@ import { allowedHostNamesOf, allowedSourcesOf, clientKind } from "../../core/cli
 import { checkArgv, EXPORTFS_CHECK, GANESHA_CHECK } from "../../components/nfs/nfsChecks";
 import { inactiveClients, parseEtab, parseGaneshaExports, parseKernelExports } from "../../components/nfs/nfsParse";
 import { kernelOptions, renderNfsExport } from "../../components/nfs/nfsRender";
-import { defaultExportId } from "../../components/nfs/nfsSpec";
+import { defaultExportId } from "../../components/nfs/nfsExportArgs";
 import { conflictsBetween, PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
-import { KernelNfsServerSpec, renderKernelNfsServer, validateKernelNfsServer } from "../../components/nfs/kernelNfsServerKind";
+import { renderKernelNfsServer } from "../../components/nfs/kernelNfsServerKind";
+import { KernelNfsServerSpec, validateKernelNfsServer } from "../../components/nfs/kernelNfsServerArgs";
 import { formatProblem } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
 import { mockPulumi } from "./mocks";

@@ -7,7 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { md4, ntHash, passwordMatches } from "../../components/smb/ntHash";
 import { INDEX_WRITE, TESTPARM_CHECK } from "../../components/smb/smbChecks";
 import { renderSambaServer, renderSmbIndex, renderSmbShare, serverSettings } from "../../components/smb/smbRender";
-import { resolveSambaServer, resolveSmbShare, validateSambaServer, validateSmbShare, validateSmbUser } from "../../components/smb/smbValidate";
+import { resolveSambaServer, validateSambaServer } from "../../components/smb/sambaServerArgs";
+import { resolveSmbShare, validateSmbShare } from "../../components/smb/smbShareArgs";
+import { validateSmbUser } from "../../components/smb/smbUserArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi } from "./mocks";
 

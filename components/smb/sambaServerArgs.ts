@@ -1,0 +1,114 @@
+/**
+ * SambaServer: the args (declared once, documented), their defaults, the resolved spec the
+ * host-side kind gets (derived from the args) and its validation (pure; every problem at once).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../../core/connection";
+import { Defaults, Resolved, resolveDefaults } from "../../core/args";
+import { Problem } from "../../core/errors";
+import { Checker } from "../../core/validate";
+import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
+
+/** Lowest SMB dialect the server accepts. */
+export type SmbMinProtocol = "SMB3_00" | "SMB3_02" | "SMB3_11";
+export const SMB_MIN_PROTOCOLS: readonly SmbMinProtocol[] = ["SMB3_00", "SMB3_02", "SMB3_11"];
+
+export interface SambaServerArgs {
+  /** The Samba host. @default this machine (a local connection) */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" */
+  configPath?: string;
+  /** Directory of the share files. @default "/etc/samba/kvmshare.d" */
+  sharesDir?: string;
+  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" */
+  sharesIndexPath?: string;
+  /** NetBIOS workgroup. @default "WORKGROUP" */
+  workgroup?: string;
+  /** `server string`. @default "kvmshare" */
+  serverString?: string;
+  /** Lowest dialect accepted (SMB2 and NT1 clients are refused). @default "SMB3_00" */
+  minProtocol?: SmbMinProtocol;
+  /** TCP ports smbd listens on. @default [445] */
+  ports?: number[];
+  /** Interfaces/addresses to bind (`bind interfaces only`), e.g. `["virbr0"]`. @default []: all */
+  interfaces?: string[];
+  /** Server-wide `hosts allow` (IPs/CIDRs/names). @default []: no server-wide restriction (each share sets its own) */
+  hostsAllow?: string[];
+  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default unset: Samba's passdb */
+  passdbPath?: string;
+  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default unset: Samba's */
+  stateDir?: string;
+  /** `log file`. @default unset: Samba's (syslog/`/var/log/samba`) */
+  logFile?: string;
+  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] */
+  reloadCommand?: string[];
+  /** Run `testparm -s` on the new config before it goes live. @default true */
+  check?: boolean;
+  /** Further [global] parameters; the hardening rows cannot be overridden. @default {}: none */
+  extraParameters?: Record<string, string>;
+}
+
+/** SambaServer args as plain values (the documented args without the connection). */
+export type PlainSambaServerArgs = Omit<SambaServerArgs, "connection">;
+
+/**
+ * The config file as observed on the host (the kind's state; declared here so the component
+ * does not import its kind, which imports the share and user args that name SambaServer).
+ */
+export type SambaConfigState = { content: string; mode: string };
+
+/** The fields that stay unset without a value (Samba's own default applies). */
+type Unset = "passdbPath" | "stateDir" | "logFile";
+
+/** The server's [global] section (plain JSON; every default resolved). */
+export type SambaServerSpec = Resolved<PlainSambaServerArgs, Unset> & {
+  /** Resource name (for messages and the file header). */
+  name: string;
+};
+
+const SAMBA_SERVER_DEFAULTS: Defaults<PlainSambaServerArgs, Unset> = {
+  configPath: SAMBA_DEBIAN.configPath,
+  sharesDir: SAMBA_DEBIAN.sharesDir,
+  sharesIndexPath: SAMBA_DEBIAN.sharesIndexPath,
+  workgroup: "WORKGROUP",
+  serverString: "kvmshare",
+  minProtocol: "SMB3_00",
+  ports: [445],
+  interfaces: [],
+  hostsAllow: [],
+  reloadCommand: SAMBA_DEBIAN.reloadCommand,
+  check: true,
+  extraParameters: {},
+};
+
+/** [global] parameters that have their own field (parameter -> field). */
+const MANAGED_GLOBAL: Record<string, string> = {
+  "server min protocol": "minProtocol", "min protocol": "minProtocol", "smb ports": "ports", interfaces: "interfaces",
+  "bind interfaces only": "interfaces", "hosts allow": "hostsAllow", "passdb backend": "passdbPath", workgroup: "workgroup",
+  "server string": "serverString", "log file": "logFile", include: "(managed)", "guest ok": "(never)", "server role": "(standalone)",
+};
+
+/** Fill every default: the spec the host-side kind gets. */
+export function resolveSambaServer(name: string, a: PlainSambaServerArgs): SambaServerSpec {
+  return { name, ...resolveDefaults<PlainSambaServerArgs, Unset>(a, SAMBA_SERVER_DEFAULTS) };
+}
+
+export function validateSambaServer(s: SambaServerSpec): Problem[] {
+  const c = new Checker("SambaServer");
+  for (const f of ["configPath", "sharesDir", "sharesIndexPath"] as const) confPath(c, f, s[f]);
+  if (s.passdbPath !== undefined) confPath(c, "passdbPath", s.passdbPath);
+  if (s.stateDir !== undefined) confPath(c, "stateDir", s.stateDir);
+  if (s.logFile !== undefined) confPath(c, "logFile", s.logFile);
+  if (typeof s.workgroup !== "string" || !/^[A-Za-z0-9_-]{1,15}$/.test(s.workgroup)) c.add("workgroup", s.workgroup, "must be 1-15 letters, digits, '_' or '-' (a NetBIOS name)");
+  if (typeof s.serverString !== "string" || !PLAIN_VALUE.test(s.serverString)) c.add("serverString", s.serverString, "must be a one-line string");
+  c.oneOf("minProtocol", s.minProtocol, SMB_MIN_PROTOCOLS);
+  if (!Array.isArray(s.ports) || !s.ports.length) c.add("ports", s.ports, "must list at least one TCP port, e.g. [445]");
+  else s.ports.forEach((p, i) => c.port(`ports[${i}]`, p));
+  (s.interfaces ?? []).forEach((x, i) => {
+    if (typeof x !== "string" || !/^[A-Za-z0-9_.:\/-]+$/.test(x)) c.add(`interfaces[${i}]`, x, "must be an interface name, an IP or a CIDR");
+  });
+  hostList(c, "hostsAllow", s.hostsAllow, false, false);
+  argv(c, "reloadCommand", s.reloadCommand);
+  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL);
+  return c.problems;
+}

@@ -1,0 +1,84 @@
+/**
+ * Samba facts shared by the server, shares and users: Debian's paths and commands (one table),
+ * the hardening rows every config gets, and the checks of values written into smb.conf.
+ */
+import { Checker, isUnknown } from "../../core/validate";
+import { clientKind } from "../../core/clients";
+
+/** Debian's Samba: paths and commands. */
+export const SAMBA_DEBIAN = {
+  configPath: "/etc/samba/smb.conf",
+  sharesDir: "/etc/samba/kvmshare.d",
+  sharesIndexPath: "/etc/samba/kvmshare-shares.conf",
+  // smbd.service: ExecReload=/bin/kill -HUP $MAINPID
+  reloadCommand: ["systemctl", "reload", "smbd"],
+};
+
+/**
+ * The hardening every server gets, one row each: parameter, value, why. Weaker values are not
+ * offered as arguments; `extraParameters` may not override these (validation says so).
+ */
+export const HARDENING: { key: string; value: string; why: string }[] = [
+  { key: "server signing", value: "mandatory", why: "no unsigned sessions (tampering)" },
+  { key: "server smb encrypt", value: "required", why: "every session and share encrypted (AES-GCM/CCM)" },
+  { key: "ntlm auth", value: "ntlmv2-only", why: "NTLMv1 off" },
+  { key: "restrict anonymous", value: "2", why: "no anonymous (null session) access" },
+  { key: "map to guest", value: "never", why: "a bad user or password is refused, never mapped to guest" },
+  { key: "usershare allow guests", value: "no", why: "no guest user shares" },
+  { key: "usershare max shares", value: "0", why: "only declared shares" },
+  { key: "disable netbios", value: "yes", why: "no NetBIOS name service" },
+  { key: "load printers", value: "no", why: "no printer shares" },
+  { key: "printing", value: "bsd", why: "(with printcap /dev/null) no printing subsystem" },
+  { key: "printcap name", value: "/dev/null", why: "no printers" },
+  { key: "disable spoolss", value: "yes", why: "no print spooler RPC" },
+];
+
+/** Per-share settings kvmshare always writes. */
+export const SHARE_HARDENING: { key: string; value: string }[] = [
+  { key: "guest ok", value: "no" },
+  { key: "smb encrypt", value: "required" },
+];
+
+/** A Unix user (or group) name. */
+export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+/** smb.conf values end at the line end; `;`/`#` at a line start are comments. */
+export const PLAIN_VALUE = /^[^\n\r\0]*$/;
+const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => h.key));
+
+export function argv(c: Checker, field: string, v: unknown): void {
+  if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "")) {
+    c.add(field, v, "must be a non-empty argv array of strings, e.g. ['systemctl', 'reload', 'smbd']");
+  }
+}
+
+/** A path smb.conf reads as written. */
+export function confPath(c: Checker, field: string, v: string | undefined): void {
+  c.absPath(field, v);
+  if (typeof v === "string" && !isUnknown(v) && /[\s"'\\]|%/.test(v)) c.add(field, v, "must not contain spaces, quotes, backslashes or '%' (smb.conf would read them differently)");
+}
+
+/** Further parameters: names smb.conf knows, not hardened, not set by a field (`managed`: parameter -> field). */
+export function extraParameters(c: Checker, field: string, params: Record<string, string>, managed: Record<string, string>): void {
+  for (const [k, v] of Object.entries(params ?? {})) {
+    const key = k.trim().toLowerCase().replace(/\s+/g, " ");
+    const f = `${field}.${k}`;
+    if (!/^[a-z][a-z0-9 :_-]*$/.test(key)) c.add(f, k, "must be an smb.conf parameter name (letters, digits, spaces, ':', '_', '-')");
+    else if (HARDENED_KEYS.has(key)) c.add(f, k, "is part of kvmshare's hardening and cannot be overridden");
+    else if (key in managed) c.add(f, k, `is set by the '${managed[key]}' field; use that instead`);
+    if (typeof v !== "string" || !PLAIN_VALUE.test(v) || v.trim() === "") c.add(f, v, "must be a one-line, non-empty string");
+  }
+}
+
+/** A `hosts allow` list: IPs, CIDRs, host names, `*` only with `allowAny`. */
+export function hostList(c: Checker, field: string, hosts: string[], allowAny: boolean, required: boolean): void {
+  if (!Array.isArray(hosts) || (required && hosts.length === 0)) {
+    c.add(field, hosts, "must list the clients that may connect (IPs, CIDRs like 192.168.122.0/24, or host names)");
+    return;
+  }
+  hosts.forEach((h, i) => {
+    if (isUnknown(h)) return;
+    const k = typeof h === "string" ? clientKind(h) : "invalid";
+    if (k === "invalid" || k === "wildcard") c.add(`${field}[${i}]`, h, "must be an IP address, a CIDR like 192.168.122.0/24, a host name, or '*'");
+    if (k === "any" && !allowAny) c.add(`${field}[${i}]`, h, "lets every host that can reach the server connect; list the guests' addresses, or set allowAnyClient: true if that is really meant");
+  });
+}

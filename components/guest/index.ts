@@ -1,5 +1,17 @@
 export * from "./guestMount";
-export type { GuestMountSpec, NfsMountSpec, SmbMountSpec, VirtioFsMountSpec, NinePMountSpec, MountStyle, Activation } from "./guestMountArgs";
+export type {
+  GuestMountSpec,
+  NfsMountArgs,
+  SmbMountArgs,
+  VirtioFsMountArgs,
+  NinePMountArgs,
+  NfsMountSpec,
+  SmbMountSpec,
+  VirtioFsMountSpec,
+  NinePMountSpec,
+  MountStyle,
+  Activation,
+} from "./guestMountArgs";
 export { validateGuestMount } from "./guestMountArgs";
 export { escapePath, mountUnitName } from "./systemdEscape";
 export type { GuestMountState } from "./guestMountKind";

@@ -9,6 +9,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { applyPassthrough, desiredPassthrough, observePassthrough, PassthroughState, removePassthrough } from "./domainEdit";
+import { PASSTHROUGH_HOST_TOOLS } from "./guestFacts";
 import { PassthroughSpec, validatePassthrough } from "./virtioFsPassthroughArgs";
 
 export const DEFAULT_URI = "qemu:///system";
@@ -58,16 +59,9 @@ async function probe(host: Host, spec: PassthroughSpec): Promise<PassthroughStat
   return observed;
 }
 
-/** The host tools this kind runs (Debian package names), checked at preview. */
-export const HOST_TOOLS = [
-  { command: "virsh", install: "apt-get install libvirt-clients" },
-  { command: "virt-xml-validate", install: "apt-get install libvirt-clients (and libxml2-utils for xmllint)" },
-  { command: "xmllint", install: "apt-get install libxml2-utils" },
-];
-
 async function preflight(host: Host): Promise<Problem[]> {
   const problems: Problem[] = [];
-  for (const t of HOST_TOOLS) {
+  for (const t of PASSTHROUGH_HOST_TOOLS) {
     const r = await host.run(["sh", "-c", 'command -v "$1" >/dev/null 2>&1', "sh", t.command], { check: false });
     if (r.code !== 0) problems.push({ field: "connection", value: host.label, message: `has no ${t.command}: ${t.install}` });
   }

@@ -16,6 +16,6 @@ export { validateGuestMount } from "./guestMountArgs";
 export { escapePath, mountUnitName } from "./systemdEscape";
 export type { GuestMountState } from "./guestMountKind";
 export * from "./virtioFsPassthrough";
-export type { PassthroughSpec, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
+export type { PassthroughSpec, SharedFilesystemArgs, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
 export { validatePassthrough } from "./virtioFsPassthroughArgs";
 export type { PassthroughState } from "./domainEdit";

@@ -10,9 +10,10 @@ import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { applyPassthrough, desiredPassthrough, observePassthrough, PassthroughState, removePassthrough } from "./domainEdit";
 import { PASSTHROUGH_HOST_TOOLS } from "./guestFacts";
-import { PassthroughSpec, validatePassthrough } from "./virtioFsPassthroughArgs";
+import { PASSTHROUGH_DEFAULTS, PassthroughSpec, SHARED_FILESYSTEM_DEFAULTS, validatePassthrough } from "./virtioFsPassthroughArgs";
 
-export const DEFAULT_URI = "qemu:///system";
+/** The libvirt URI when `uri` is unset. */
+export const DEFAULT_URI = PASSTHROUGH_DEFAULTS.uri;
 
 const virsh = (spec: PassthroughSpec, ...args: string[]) => ["virsh", "-q", "-c", spec.uri ?? DEFAULT_URI, ...args];
 
@@ -89,7 +90,7 @@ export const kind: HostKind<PassthroughSpec, PassthroughState> = {
     }
     const edited = applyPassthrough(xml, spec);
     await defineChecked(host, spec.uri ?? DEFAULT_URI, edited);
-    log(`defined ${spec.domain} with ${(spec.filesystems ?? []).map((f) => `${f.driver ?? "virtiofs"}:${f.tag}`).join(", ") || "pinning"} in ${Date.now() - t0} ms`);
+    log(`defined ${spec.domain} with ${(spec.filesystems ?? []).map((f) => `${f.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver}:${f.tag}`).join(", ") || "pinning"} in ${Date.now() - t0} ms`);
   },
   async remove(host, spec, _observed, log) {
     const xml = await dumpDomain(host, spec);

@@ -1,3 +1,5 @@
 export * from "./managedFile";
-export type { ManagedFileSpec, ManagedFileState } from "./managedFileKind";
-export { validateManagedFile, probeFile, writeCheckedFile } from "./managedFileKind";
+export type { ManagedFileSpec } from "./managedFileArgs";
+export { validateManagedFile, MANAGED_FILE_DEFAULTS } from "./managedFileArgs";
+export type { ManagedFileState } from "./managedFileKind";
+export { probeFile, writeCheckedFile } from "./managedFileKind";

@@ -1,14 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
 import { HostResource } from "../../core/hostResource";
-import { ManagedFileSpec, ManagedFileState } from "./managedFileKind";
+import { ManagedFileArgs, ManagedFileSpec } from "./managedFileArgs";
+import { ManagedFileState } from "./managedFileKind";
 
-export interface ManagedFileArgs {
-  /** Where the file lives. @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** Absolute path, content, mode, owner, optional check/reload commands. */
-  file: pulumi.Input<ManagedFileSpec>;
-}
+export type { ManagedFileArgs } from "./managedFileArgs";
 
 /**
  * A file on a host whose content kvmshare owns: written atomically, checked before it goes

@@ -4,46 +4,17 @@
  * when the content changed.
  */
 import { Host } from "../../core/connection";
-import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { Checker, parseMode } from "../../core/validate";
+import { parseMode } from "../../core/validate";
+import { MANAGED_FILE_DEFAULTS, ManagedFileSpec, validateManagedFile } from "./managedFileArgs";
 
-export interface ManagedFileSpec {
-  /** Absolute path of the file on the host. */
-  path: string;
-  /** Full content. */
-  content: string;
-  /** @default "0644" */
-  mode?: string;
-  owner?: string;
-  group?: string;
-  /** argv that must exit 0 for the candidate file; the token `{}` is replaced by its path. */
-  checkCommand?: string[];
-  /** argv run after the content changed (e.g. a reload). */
-  reloadCommand?: string[];
-  /** argv run after the file was removed. */
-  removeCommand?: string[];
-  [k: string]: unknown;
-}
+export type { ManagedFileSpec } from "./managedFileArgs";
 
+/** What is observed of a managed file on the host. */
 export type ManagedFileState = { content: string; mode: string; owner?: string; group?: string };
 
-export function validateManagedFile(spec: ManagedFileSpec, prefix = ""): Problem[] {
-  const c = new Checker("ManagedFile");
-  c.required(`${prefix}path`, spec.path).absPath(`${prefix}path`, spec.path);
-  if (typeof spec.content !== "string") c.add(`${prefix}content`, spec.content, "must be a string");
-  c.mode(`${prefix}mode`, spec.mode);
-  for (const f of ["checkCommand", "reloadCommand", "removeCommand"] as const) {
-    const v = spec[f];
-    if (v !== undefined && (!Array.isArray(v) || !v.length || v.some((a) => typeof a !== "string"))) {
-      c.add(`${prefix}${f}`, v, "must be a non-empty argv array of strings, e.g. ['exportfs', '-ra']");
-    }
-  }
-  return c.problems;
-}
-
 function normMode(mode: string | undefined): string {
-  return "0" + (parseMode(mode ?? "0644") ?? 0o644).toString(8).padStart(3, "0");
+  return "0" + (parseMode(mode ?? MANAGED_FILE_DEFAULTS.mode) ?? 0o644).toString(8).padStart(3, "0");
 }
 
 /** Read a file's content, mode, owner and group; undefined when absent. */

@@ -5,7 +5,7 @@
  * element libvirt keeps), so removal takes out exactly that and leaves the rest of the VM alone.
  * Also extracts the managed parts of a domain into plain JSON for drift detection.
  */
-import { PassthroughSpec, SharedFilesystemSpec } from "./virtioFsPassthroughArgs";
+import { NUMA_MODE_DEFAULT, PassthroughSpec, SHARED_FILESYSTEM_DEFAULTS, SharedFilesystemArgs } from "./virtioFsPassthroughArgs";
 import {
   append, attr, buildXml, childrenOf, el, ensure, find, first, parseXml, removeWhere, rootElement, setAttr, tagOf, XNode,
 } from "./xmlTree";
@@ -52,8 +52,8 @@ export interface Ownership {
 const onOff = (v: boolean | undefined) => (v === undefined ? undefined : v ? "on" : "off");
 const fromOnOff = (v: string | undefined) => (v === undefined ? null : v === "on");
 
-function filesystemElement(fs: SharedFilesystemSpec): XNode {
-  const driver = fs.driver ?? "virtiofs";
+function filesystemElement(fs: SharedFilesystemArgs): XNode {
+  const driver = fs.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver;
   const children: XNode[] = [];
   if (driver === "virtiofs") {
     children.push(el("driver", { type: "virtiofs", queue: fs.queueSize?.toString() }));
@@ -67,16 +67,16 @@ function filesystemElement(fs: SharedFilesystemSpec): XNode {
   }
   children.push(el("source", { dir: fs.source }), el("target", { dir: fs.tag }));
   if (fs.readOnly) children.push(el("readonly"));
-  return el("filesystem", { type: "mount", accessmode: driver === "9p" ? fs.accessMode ?? "mapped" : "passthrough" }, children);
+  return el("filesystem", { type: "mount", accessmode: driver === "9p" ? fs.accessMode ?? SHARED_FILESYSTEM_DEFAULTS.accessMode : "passthrough" }, children);
 }
 
-function normalizeFs(fs: SharedFilesystemSpec): ObservedFilesystem {
-  const driver = fs.driver ?? "virtiofs";
+function normalizeFs(fs: SharedFilesystemArgs): ObservedFilesystem {
+  const driver = fs.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver;
   const v = driver === "virtiofs";
   return {
     driver,
     source: fs.source,
-    accessMode: v ? "passthrough" : fs.accessMode ?? "mapped",
+    accessMode: v ? "passthrough" : fs.accessMode ?? SHARED_FILESYSTEM_DEFAULTS.accessMode,
     readOnly: fs.readOnly === true,
     binaryPath: v ? fs.binaryPath ?? null : null,
     cache: v ? fs.cache ?? null : null,
@@ -110,7 +110,7 @@ function readFs(n: XNode): ObservedFilesystem {
   };
 }
 
-const usesVirtiofs = (spec: PassthroughSpec) => (spec.filesystems ?? []).some((f) => (f.driver ?? "virtiofs") === "virtiofs");
+const usesVirtiofs = (spec: PassthroughSpec) => (spec.filesystems ?? []).some((f) => (f.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver) === "virtiofs");
 
 /** The desired managed state for a spec (pure). */
 export function desiredPassthrough(spec: PassthroughSpec): PassthroughState {
@@ -119,7 +119,7 @@ export function desiredPassthrough(spec: PassthroughSpec): PassthroughState {
   if (usesVirtiofs(spec)) s.memoryBacking = { source: "memfd", access: "shared" };
   if (spec.vcpuPins?.length) s.vcpuPins = Object.fromEntries(spec.vcpuPins.map((p) => [String(p.vcpu), p.cpuset]));
   if (spec.emulatorPin !== undefined) s.emulatorPin = spec.emulatorPin;
-  if (spec.numaTune) s.numaTune = { mode: spec.numaTune.mode ?? "strict", nodeset: spec.numaTune.nodeset };
+  if (spec.numaTune) s.numaTune = { mode: spec.numaTune.mode ?? NUMA_MODE_DEFAULT, nodeset: spec.numaTune.nodeset };
   return s;
 }
 
@@ -266,7 +266,7 @@ export function applyPassthrough(xml: string, spec: PassthroughSpec): string {
   if (spec.numaTune) {
     const nt = ensure(domain, "numatune");
     removeWhere(nt, (c) => tagOf(c) === "memory");
-    append(nt, el("memory", { mode: spec.numaTune.mode ?? "strict", nodeset: spec.numaTune.nodeset }));
+    append(nt, el("memory", { mode: spec.numaTune.mode ?? NUMA_MODE_DEFAULT, nodeset: spec.numaTune.nodeset }));
     next.numaTune = true;
   }
   pruneEmpty(domain);

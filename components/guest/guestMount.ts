@@ -1,53 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { GuestMountState } from "./guestMountKind";
-import { Inputs, knownNow } from "./inputs";
-import { OptionValue } from "./mountOptions";
+import { knownNow } from "./inputs";
 import { unitNames } from "./mountPlan";
-import { Activation, GuestMountSpec, MountStyle, NfsMountSpec, NinePMountSpec, SmbMountSpec, validateGuestMount, VirtioFsMountSpec } from "./guestMountArgs";
+import { GuestMountArgs, GuestMountSpec, validateGuestMount } from "./guestMountArgs";
 
-export interface GuestMountArgs {
-  /** The guest to configure (usually `{ kind: "ssh", ... }`). @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). */
-  where: pulumi.Input<string>;
-  /** An NFS mount (NFSv4.2, hard, timeo=600, retrans=2, sec=sys unless set). */
-  nfs?: Inputs<NfsMountSpec>;
-  /** An SMB3 mount (3.1.1 with `seal` unless set); the password goes in `password`. */
-  smb?: Inputs<SmbMountSpec>;
-  /** The SMB password: written to the root-only 0600 credentials file, never on a command line or in state in plain text. */
-  password?: pulumi.Input<string>;
-  /** A virtiofs mount of a libvirt `<filesystem>` tag. */
-  virtiofs?: Inputs<VirtioFsMountSpec>;
-  /** A 9p (virtio) mount of a libvirt `<filesystem>` tag. */
-  ninep?: Inputs<NinePMountSpec>;
-  /** Mount read-only. @default false */
-  readOnly?: pulumi.Input<boolean>;
-  /** Further mount options, checked against a per-type table (unknown ones are refused). @default {} */
-  options?: Record<string, OptionValue>;
-  /** systemd `.mount` units, or a managed block in `/etc/fstab`. @default "systemd" */
-  style?: MountStyle;
-  /** Mount on first access (an `.automount` unit / `x-systemd.automount`). @default false */
-  automount?: boolean;
-  /** Idle seconds before an automount is unmounted (0: never). @default 600 */
-  automountIdleSec?: number;
-  /** `start` (daemon-reload, enable, start), `enable` (offline enable only) or `none` (files only). @default "start" */
-  activation?: Activation;
-  /** Alternate filesystem root for every file (image builds, sandboxes); needs activation `enable` or `none`. @default "/" */
-  root?: string;
-  /** Unit file directory (below `root`). @default "/etc/systemd/system" */
-  unitDir?: string;
-  /** fstab path for `style: "fstab"` (below `root`). @default "/etc/fstab" */
-  fstabPath?: string;
-  /** Run `systemd-analyze verify` on the units before installing them. @default true */
-  verify?: boolean;
-  /** Unit `Description=`. @default "kvmshare <type> mount of <source>" */
-  description?: string;
-  /** Seconds systemd waits for the mount (`TimeoutSec=`). @default 90 */
-  timeoutSec?: number;
-}
+export type { GuestMountArgs } from "./guestMountArgs";
 
 /**
  * A mount inside a guest: NFS, SMB3, virtiofs or 9p, as systemd units (or an fstab entry),
@@ -68,26 +27,9 @@ export class GuestMount extends pulumi.ComponentResource {
 
   constructor(name: string, args: GuestMountArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:guest:GuestMount", name, {}, opts);
-    const spec = {
-      where: args.where,
-      nfs: args.nfs,
-      smb: args.smb,
-      virtiofs: args.virtiofs,
-      ninep: args.ninep,
-      readOnly: args.readOnly,
-      options: args.options,
-      style: args.style,
-      automount: args.automount,
-      automountIdleSec: args.automountIdleSec,
-      activation: args.activation,
-      root: args.root,
-      unitDir: args.unitDir,
-      fstabPath: args.fstabPath,
-      verify: args.verify,
-      description: args.description,
-      timeoutSec: args.timeoutSec,
-    };
-    for (const k of Object.keys(spec) as (keyof typeof spec)[]) if (spec[k] === undefined) delete spec[k];
+    // The spec is every field but the connection and the password (that one goes in secrets).
+    const { connection: _connection, password: _password, ...given } = args;
+    const spec = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
     const problems = validateGuestMount(knownNow(spec) as unknown as GuestMountSpec);
     if (args.smb && args.password === undefined) problems.push({ field: "password", message: "is required for an SMB mount (use a pulumi secret)" });
     if (!args.smb && args.password !== undefined) problems.push({ field: "password", message: "only applies to smb mounts; remove it" });

@@ -1,26 +1,33 @@
 /**
- * What a guest mount is (plain JSON, the `GuestMount` kind's spec), its defaults, and its
- * validation. Pure: runs in the component's constructor and again in the provider's `check`.
+ * GuestMount's arguments, declared once (`GuestMountArgs` and its nested mount sources), the
+ * kind's spec derived from them, the defaults table, and validation. Pure: runs in the
+ * component's constructor and again in the provider's `check`.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
+import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
+import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isHostname, isUnknown } from "../../core/validate";
+import { Inputs } from "./inputs";
+import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
-import { validateExtraOptions, OptionValue } from "./mountOptions";
+
+export type { MountType } from "./mountOptions";
 
 /** NFS client mount (kernel `nfs`, NFSv4.x by default). */
-export interface NfsMountSpec {
+export interface NfsMountArgs {
   /** Server address or host name (from the guest's point of view). */
   server: string;
   /** Path exported by the server, e.g. `/tank/share`. */
   exportPath: string;
   /** NFS protocol version (`vers=`). @default "4.2" */
   version?: "3" | "4" | "4.0" | "4.1" | "4.2";
-  /** TCP connections to the server (`nconnect=`, 1-16, Linux 5.3+). @default unset (kernel: 1) */
+  /** TCP connections to the server (`nconnect=`, 1-16, Linux 5.3+). @default unset: no `nconnect=`, the kernel uses 1 */
   nconnect?: number;
-  /** Read size in bytes (`rsize=`; a multiple of 1024, up to 1 MiB). @default unset (negotiated) */
+  /** Read size in bytes (`rsize=`; a multiple of 1024, up to 1 MiB). @default unset: negotiated with the server */
   rsizeBytes?: number;
-  /** Write size in bytes (`wsize=`; a multiple of 1024, up to 1 MiB). @default unset (negotiated) */
+  /** Write size in bytes (`wsize=`; a multiple of 1024, up to 1 MiB). @default unset: negotiated with the server */
   wsizeBytes?: number;
   /** `hard` (retry forever, no silent data loss) or `soft`. @default true */
   hard?: boolean;
@@ -30,46 +37,46 @@ export interface NfsMountSpec {
   retrans?: number;
   /** Security flavours (`sec=`), e.g. `sys`, `krb5p`, or `krb5i:krb5p`. @default "sys" */
   sec?: string;
-  /** Server port (`port=`). @default unset (2049) */
+  /** Server port (`port=`). @default unset: no `port=`, the client uses 2049 */
   port?: number;
 }
 
 /** SMB3 client mount (kernel `cifs`). The password comes from `secrets.password`. */
-export interface SmbMountSpec {
+export interface SmbMountArgs {
   /** Server address or host name. */
   server: string;
   /** Share name, e.g. `data`. */
   share: string;
   /** User name written to the credentials file. */
   username: string;
-  /** Domain/workgroup written to the credentials file. @default unset */
+  /** Domain/workgroup written to the credentials file. @default unset: no `domain=` line (the server's own domain) */
   domain?: string;
   /** SMB dialect (`vers=`); only SMB3 dialects are accepted. @default "3.1.1" */
   version?: "3.1.1" | "3.02" | "3.0";
   /** Require SMB3 encryption (`seal`). @default true */
   seal?: boolean;
-  /** Server port (`port=`). @default unset (445) */
+  /** Server port (`port=`). @default unset: no `port=`, the client uses 445 */
   port?: number;
-  /** Owner of the files as the guest sees them (`uid=`). @default unset (0) */
+  /** Owner of the files as the guest sees them (`uid=`). @default unset: no `uid=` (files show as uid 0) */
   uid?: number;
-  /** Group of the files (`gid=`). @default unset (0) */
+  /** Group of the files (`gid=`). @default unset: no `gid=` (files show as gid 0) */
   gid?: number;
-  /** `file_mode=`, octal. @default unset (0755) */
+  /** `file_mode=`, octal. @default unset: no `file_mode=` (cifs uses 0755) */
   fileMode?: string;
-  /** `dir_mode=`, octal. @default unset (0755) */
+  /** `dir_mode=`, octal. @default unset: no `dir_mode=` (cifs uses 0755) */
   dirMode?: string;
   /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` */
   credentialsFile?: string;
 }
 
 /** virtiofs mount of a libvirt/QEMU `<filesystem>` tag. */
-export interface VirtioFsMountSpec {
+export interface VirtioFsMountArgs {
   /** The tag (`<target dir='...'/>` in the domain XML). */
   tag: string;
 }
 
 /** 9p (virtio transport) mount of a libvirt/QEMU `<filesystem>` tag. */
-export interface NinePMountSpec {
+export interface NinePMountArgs {
   /** The mount tag (`<target dir='...'/>`). */
   tag: string;
   /** 9p protocol (`version=`). @default "9p2000.L" */
@@ -80,20 +87,41 @@ export interface NinePMountSpec {
   cache?: "none" | "loose" | "fscache" | "mmap";
 }
 
+/** @deprecated use NfsMountArgs */
+export type NfsMountSpec = NfsMountArgs;
+/** @deprecated use SmbMountArgs */
+export type SmbMountSpec = SmbMountArgs;
+/** @deprecated use VirtioFsMountArgs */
+export type VirtioFsMountSpec = VirtioFsMountArgs;
+/** @deprecated use NinePMountArgs */
+export type NinePMountSpec = NinePMountArgs;
+
 export type MountStyle = "systemd" | "fstab";
 export type Activation = "start" | "enable" | "none";
 
-/** The GuestMount kind's spec: one mount in a guest. Exactly one of nfs/smb/virtiofs/ninep. */
-export interface GuestMountSpec {
-  /** Mount point in the guest. */
-  where: string;
-  nfs?: NfsMountSpec;
-  smb?: SmbMountSpec;
-  virtiofs?: VirtioFsMountSpec;
-  ninep?: NinePMountSpec;
+/** One mount in a guest. Exactly one of nfs/smb/virtiofs/ninep. */
+export interface GuestMountArgs {
+  /** The guest to configure (usually `{ kind: "ssh", ... }`). @default this machine */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). */
+  where: pulumi.Input<string>;
+  /** An NFS mount (NFSv4.2, hard, timeo=600, retrans=2, sec=sys unless set). @default unset: not an NFS mount (set exactly one of nfs, smb, virtiofs, ninep) */
+  nfs?: Inputs<NfsMountArgs>;
+  /** An SMB3 mount (3.1.1 with `seal` unless set); the password goes in `password`. @default unset: not an SMB mount */
+  smb?: Inputs<SmbMountArgs>;
+  /**
+   * The SMB password: written to the root-only 0600 credentials file, never on a command line or
+   * in state in plain text. Required with `smb`, refused otherwise.
+   * @default unset: no credentials file (only valid without `smb`)
+   */
+  password?: pulumi.Input<string>;
+  /** A virtiofs mount of a libvirt `<filesystem>` tag. @default unset: not a virtiofs mount */
+  virtiofs?: Inputs<VirtioFsMountArgs>;
+  /** A 9p (virtio) mount of a libvirt `<filesystem>` tag. @default unset: not a 9p mount */
+  ninep?: Inputs<NinePMountArgs>;
   /** Mount read-only. @default false */
-  readOnly?: boolean;
-  /** Further mount options (checked against a per-type table; unknown ones are refused). */
+  readOnly?: pulumi.Input<boolean>;
+  /** Further mount options, checked against a per-type table (unknown ones are refused). @default {} (none beyond the typed fields) */
   options?: Record<string, OptionValue>;
   /** systemd `.mount` units, or a managed block in fstab. @default "systemd" */
   style?: MountStyle;
@@ -109,7 +137,8 @@ export interface GuestMountSpec {
   activation?: Activation;
   /**
    * An alternate filesystem root that every file goes under (unit dir, fstab, credentials), as
-   * `systemctl --root` does. For building images and sandboxes; implies no running systemd there.
+   * `systemctl --root` does. For building images and sandboxes; implies no running systemd
+   * there, so it needs activation `enable` or `none`.
    * @default "/" (the guest itself)
    */
   root?: string;
@@ -123,13 +152,65 @@ export interface GuestMountSpec {
   description?: string;
   /** Seconds systemd waits for the mount (`TimeoutSec=`). @default 90 */
   timeoutSec?: number;
-  [k: string]: unknown;
 }
 
-export type MountType = "nfs" | "smb" | "virtiofs" | "9p";
+/** The fields that say what is mounted (exactly one is set). */
+export type MountSource = "nfs" | "smb" | "virtiofs" | "ninep";
+export const MOUNT_SOURCES: readonly MountSource[] = ["nfs", "smb", "virtiofs", "ninep"];
+
+/**
+ * The GuestMount kind's spec: the args without the connection and the password (that one goes
+ * in `secrets`), every Input as its plain value, the mount source objects included.
+ */
+export type GuestMountSpec = Plain<Omit<GuestMountArgs, "connection" | "password" | MountSource>> & {
+  [K in MountSource]?: Plain<NonNullable<GuestMountArgs[K]>>;
+};
+
+/** Fields without a default (unset stays unset) or with one derived from other fields. */
+type NfsKeep = "nconnect" | "rsizeBytes" | "wsizeBytes" | "port";
+type SmbKeep = "domain" | "port" | "uid" | "gid" | "fileMode" | "dirMode" | "credentialsFile";
+type MountKeep = MountSource | "description";
+
+/** GuestMount's defaults (the `@default`s above); `description` and `smb.credentialsFile` derive from other fields. */
+export const GUEST_MOUNT_DEFAULTS: Defaults<GuestMountSpec, MountKeep> = {
+  readOnly: false,
+  options: {},
+  style: "systemd",
+  automount: false,
+  automountIdleSec: 600,
+  activation: "start",
+  root: "/",
+  unitDir: "/etc/systemd/system",
+  fstabPath: "/etc/fstab",
+  verify: true,
+  timeoutSec: 90,
+};
+export const NFS_MOUNT_DEFAULTS: Defaults<NfsMountArgs, NfsKeep> = { version: "4.2", hard: true, timeoDeciseconds: 600, retrans: 2, sec: "sys" };
+export const SMB_MOUNT_DEFAULTS: Defaults<SmbMountArgs, SmbKeep> = { version: "3.1.1", seal: true };
+export const NINEP_MOUNT_DEFAULTS: Defaults<NinePMountArgs> = { version: "9p2000.L", msizeBytes: 262144, cache: "mmap" };
+/** Where the SMB credentials files go when `smb.credentialsFile` is not set. */
+export const CREDENTIALS_DIR = "/etc/kvmshare";
+
+/** A spec with every default filled in, the mount source's own defaults too (what the plan renders). */
+export type ResolvedGuestMount = Omit<Resolved<GuestMountSpec, MountKeep>, MountSource> & {
+  nfs?: Resolved<NfsMountArgs, NfsKeep>;
+  smb?: Resolved<SmbMountArgs, SmbKeep>;
+  virtiofs?: VirtioFsMountArgs;
+  ninep?: Resolved<NinePMountArgs>;
+};
+
+/** Fill in every default (pure); the spec itself stays as given, so state and diffs do not change. */
+export function resolveGuestMount(spec: GuestMountSpec): ResolvedGuestMount {
+  const { nfs: _nfs, smb: _smb, ninep: _ninep, ...rest } = resolveDefaults<GuestMountSpec, MountKeep>(spec, GUEST_MOUNT_DEFAULTS);
+  const r: ResolvedGuestMount = rest;
+  if (spec.nfs) r.nfs = resolveDefaults<NfsMountArgs, NfsKeep>(spec.nfs, NFS_MOUNT_DEFAULTS);
+  if (spec.smb) r.smb = resolveDefaults<SmbMountArgs, SmbKeep>(spec.smb, SMB_MOUNT_DEFAULTS);
+  if (spec.ninep) r.ninep = resolveDefaults<NinePMountArgs>(spec.ninep, NINEP_MOUNT_DEFAULTS);
+  return r;
+}
 
 /** The mount's type, from which of nfs/smb/virtiofs/ninep is set. */
-export function mountType(spec: GuestMountSpec): MountType | undefined {
+export function mountType(spec: Pick<GuestMountSpec, MountSource>): MountType | undefined {
   if (spec.nfs) return "nfs";
   if (spec.smb) return "smb";
   if (spec.virtiofs) return "virtiofs";
@@ -202,7 +283,7 @@ const FORBIDDEN: { field: string; when: (s: GuestMountSpec) => boolean; value: (
 export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[] {
   const c = new Checker("GuestMount");
   const f = (n: string) => `${prefix}${n}`;
-  const types = (["nfs", "smb", "virtiofs", "ninep"] as const).filter((k) => spec[k] !== undefined);
+  const types = MOUNT_SOURCES.filter((k) => spec[k] !== undefined);
   if (types.length !== 1) {
     c.add(f("nfs|smb|virtiofs|ninep"), types.length ? types : undefined, "set exactly one of nfs, smb, virtiofs or ninep");
   }

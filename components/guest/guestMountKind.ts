@@ -9,6 +9,7 @@ import { Host } from "../../core/connection";
 import { redact } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
+import { FSTAB_GENERATORS } from "./guestFacts";
 import { guestMountPreflight } from "./guestPreflight";
 import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
 import { GuestMountSpec, validateGuestMount } from "./guestMountArgs";
@@ -25,8 +26,6 @@ export type GuestMountState = {
 
 /** Create a missing directory as root-only 0700 (constant script; the path is $1). */
 const MAKE_PRIVATE_DIR = 'if [ ! -d "$1" ]; then mkdir -p -- "$(dirname -- "$1")" && mkdir -m 0700 -- "$1" && chown root:root -- "$1"; fi';
-
-const FSTAB_GENERATORS = ["/lib/systemd/system-generators/systemd-fstab-generator", "/usr/lib/systemd/system-generators/systemd-fstab-generator"];
 
 /** What `render` returns: the state the guest should be in. */
 function desiredState(plan: MountPlan): GuestMountState {

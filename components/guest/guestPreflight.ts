@@ -1,20 +1,13 @@
 /**
  * Checks against the guest that run at preview (the provider's `check`), so a guest that cannot
  * do what was declared fails before anything changes, with what to install or change.
- * Per-distro facts (helper binaries, Debian package names) sit in one table.
+ * Per-distro facts (helper binaries, Debian package names) sit in guestFacts.ts.
  */
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { planGuestMount } from "./mountPlan";
-import { GuestMountSpec, MountType } from "./guestMountArgs";
-
-/** What a mount of each type needs in the guest to really mount (Debian names). */
-export const GUEST_NEEDS: Record<MountType, { kind: "command" | "filesystem"; name: string; install: string }[]> = {
-  nfs: [{ kind: "command", name: "mount.nfs", install: "apt-get install nfs-common" }],
-  smb: [{ kind: "command", name: "mount.cifs", install: "apt-get install cifs-utils" }],
-  virtiofs: [{ kind: "filesystem", name: "virtiofs", install: "a kernel with virtiofs (Linux 5.4+, CONFIG_VIRTIO_FS)" }],
-  "9p": [{ kind: "filesystem", name: "9p", install: "a kernel with 9p over virtio (CONFIG_9P_FS, CONFIG_NET_9P_VIRTIO)" }],
-};
+import { GuestMountSpec } from "./guestMountArgs";
+import { FSTAB_GENERATORS, GUEST_NEEDS } from "./guestFacts";
 
 // Constant scripts; the name is $1.
 const HAS_COMMAND = 'command -v "$1" >/dev/null 2>&1 || [ -x "/sbin/$1" ] || [ -x "/usr/sbin/$1" ]';
@@ -33,9 +26,8 @@ export async function guestMountPreflight(host: Host, spec: GuestMountSpec): Pro
     problems.push({ field: "verify", value: true, message: `${host.label} has no systemd-analyze to check the units with: install systemd, or set verify: false` });
   }
   if (plan.style === "fstab" && plan.verify) {
-    const gens = ["/lib/systemd/system-generators/systemd-fstab-generator", "/usr/lib/systemd/system-generators/systemd-fstab-generator"];
     let found = false;
-    for (const g of gens) found ||= await ok(host, HAS_FILE, g);
+    for (const g of FSTAB_GENERATORS) found ||= await ok(host, HAS_FILE, g);
     if (!found) problems.push({ field: "style", value: "fstab", message: `${host.label} has no systemd-fstab-generator to check the fstab entry with: set verify: false or use style 'systemd'` });
   }
   if (plan.activation !== "none" && !(await ok(host, HAS_COMMAND, "systemctl"))) {

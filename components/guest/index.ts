@@ -1,9 +1,21 @@
 export * from "./guestMount";
-export type { GuestMountSpec, NfsMountSpec, SmbMountSpec, VirtioFsMountSpec, NinePMountSpec, MountStyle, Activation } from "./guestMountArgs";
+export type {
+  GuestMountSpec,
+  NfsMountArgs,
+  SmbMountArgs,
+  VirtioFsMountArgs,
+  NinePMountArgs,
+  NfsMountSpec,
+  SmbMountSpec,
+  VirtioFsMountSpec,
+  NinePMountSpec,
+  MountStyle,
+  Activation,
+} from "./guestMountArgs";
 export { validateGuestMount } from "./guestMountArgs";
 export { escapePath, mountUnitName } from "./systemdEscape";
 export type { GuestMountState } from "./guestMountKind";
 export * from "./virtioFsPassthrough";
-export type { PassthroughSpec, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
+export type { PassthroughSpec, SharedFilesystemArgs, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
 export { validatePassthrough } from "./virtioFsPassthroughArgs";
 export type { PassthroughState } from "./domainEdit";

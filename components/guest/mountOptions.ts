@@ -1,11 +1,15 @@
 /**
  * Mount options: the table of options each filesystem type accepts beyond the typed fields
- * (unknown ones are refused, with the list of known ones), and the option string a spec renders to.
+ * (unknown ones are refused, with the list of known ones). Depends on nothing else in the area
+ * (the option string a spec renders to is built in mountPlan.ts).
  */
 import { Problem } from "../../core/errors";
-import type { GuestMountSpec, MountStyle, MountType } from "./guestMountArgs";
 
+/** A value in `options`: `true` for a flag, else `key=value`. */
 export type OptionValue = string | number | boolean;
+
+/** The filesystem types a GuestMount can be (`9p` is set through the `ninep` field). */
+export type MountType = "nfs" | "smb" | "virtiofs" | "9p";
 
 /** How one option's value is checked. `flag`: no value (`true` to set it). */
 type Rule =
@@ -80,7 +84,7 @@ const MANAGED: Record<MountType, Record<string, string>> = {
 };
 
 /** Problems with the free-form `options` of a mount of `type` (unknown options are refused). */
-export function validateExtraOptions(type: MountType, options: Record<string, OptionValue>, style: MountStyle): Problem[] {
+export function validateExtraOptions(type: MountType, options: Record<string, OptionValue>, style: string): Problem[] {
   const problems: Problem[] = [];
   const table = { ...COMMON, ...TABLE[type] };
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -116,50 +120,4 @@ export function validateExtraOptions(type: MountType, options: Record<string, Op
     }
   }
   return problems;
-}
-
-function fmt(key: string, value: OptionValue): string {
-  return value === true ? key : `${key}=${value}`;
-}
-
-/** NFS `timeo` default: 60 s, as nfs(5) uses for TCP. */
-export const DEFAULT_TIMEO_DECISECONDS = 600;
-export const DEFAULT_RETRANS = 2;
-export const DEFAULT_NINEP_MSIZE = 262144;
-
-/**
- * The mount options a spec renders to, in a stable order: typed fields (with defaults), then
- * `options` in the order given. `credentialsFile` is the resolved path for SMB.
- */
-export function renderOptions(spec: GuestMountSpec, credentialsFile?: string): string[] {
-  const out: string[] = [];
-  if (spec.nfs) {
-    const n = spec.nfs;
-    out.push(`vers=${n.version ?? "4.2"}`);
-    if (n.nconnect !== undefined) out.push(`nconnect=${n.nconnect}`);
-    if (n.rsizeBytes !== undefined) out.push(`rsize=${n.rsizeBytes}`);
-    if (n.wsizeBytes !== undefined) out.push(`wsize=${n.wsizeBytes}`);
-    out.push(n.hard === false ? "soft" : "hard");
-    out.push(`timeo=${n.timeoDeciseconds ?? DEFAULT_TIMEO_DECISECONDS}`);
-    out.push(`retrans=${n.retrans ?? DEFAULT_RETRANS}`);
-    out.push(`sec=${n.sec ?? "sys"}`);
-    if (n.port !== undefined) out.push(`port=${n.port}`);
-  } else if (spec.smb) {
-    const s = spec.smb;
-    out.push(`vers=${s.version ?? "3.1.1"}`);
-    if (s.seal !== false) out.push("seal");
-    out.push(`credentials=${credentialsFile}`);
-    if (s.port !== undefined) out.push(`port=${s.port}`);
-    if (s.uid !== undefined) out.push(`uid=${s.uid}`);
-    if (s.gid !== undefined) out.push(`gid=${s.gid}`);
-    if (s.fileMode !== undefined) out.push(`file_mode=${s.fileMode}`);
-    if (s.dirMode !== undefined) out.push(`dir_mode=${s.dirMode}`);
-  } else if (spec.ninep) {
-    const p = spec.ninep;
-    out.push("trans=virtio", `version=${p.version ?? "9p2000.L"}`, `msize=${p.msizeBytes ?? DEFAULT_NINEP_MSIZE}`, `cache=${p.cache ?? "mmap"}`);
-  }
-  if (spec.readOnly) out.push("ro");
-  const have = new Set(out.map((o) => o.split("=")[0]));
-  for (const [k, v] of Object.entries(spec.options ?? {})) if (v !== false && !have.has(k)) out.push(fmt(k, v));
-  return out;
 }

@@ -4,8 +4,8 @@
  */
 import * as path from "path";
 import { render } from "../../core/render";
-import { renderOptions } from "./mountOptions";
-import { GuestMountSpec, mountType, MountType } from "./guestMountArgs";
+import { OptionValue } from "./mountOptions";
+import { CREDENTIALS_DIR, GuestMountSpec, mountType, MountType, ResolvedGuestMount, resolveGuestMount } from "./guestMountArgs";
 import { escapePath, simplifyPath } from "./systemdEscape";
 
 /** Per-type facts: the filesystem type systemd/mount use and whether it needs the network. */
@@ -15,16 +15,6 @@ export const TYPE_FACTS: Record<MountType, { fsType: string; network: boolean; w
   virtiofs: { fsType: "virtiofs", network: false, wantedBy: "local-fs.target" },
   "9p": { fsType: "9p", network: false, wantedBy: "local-fs.target" },
 };
-
-export const DEFAULTS = {
-  unitDir: "/etc/systemd/system",
-  fstabPath: "/etc/fstab",
-  credentialsDir: "/etc/kvmshare",
-  automountIdleSec: 600,
-  timeoutSec: 90,
-  activation: "start",
-  style: "systemd",
-} as const;
 
 export interface MountPlan {
   type: MountType;
@@ -68,7 +58,7 @@ export function fstabEscape(v: string): string {
 }
 
 /** The source of the mount as mount(8) takes it. */
-export function mountSource(spec: GuestMountSpec): string {
+export function mountSource(spec: Pick<GuestMountSpec, "nfs" | "smb" | "virtiofs" | "ninep">): string {
   if (spec.nfs) {
     const host = spec.nfs.server.includes(":") ? `[${spec.nfs.server}]` : spec.nfs.server;
     return `${host}:${spec.nfs.exportPath}`;
@@ -87,20 +77,61 @@ export function unitNames(where: string, automount = false): { mountUnit: string
   return { mountUnit, automountUnit, primaryUnit: automountUnit ?? mountUnit };
 }
 
+function fmt(key: string, value: OptionValue): string {
+  return value === true ? key : `${key}=${value}`;
+}
+
+/**
+ * The mount options a spec renders to, in a stable order: typed fields (defaults filled in), then
+ * `options` in the order given. `credentialsFile` is the resolved path for SMB.
+ */
+export function renderOptions(given: GuestMountSpec, credentialsFile?: string): string[] {
+  const spec = resolveGuestMount(given);
+  const out: string[] = [];
+  if (spec.nfs) {
+    const n = spec.nfs;
+    out.push(`vers=${n.version}`);
+    if (n.nconnect !== undefined) out.push(`nconnect=${n.nconnect}`);
+    if (n.rsizeBytes !== undefined) out.push(`rsize=${n.rsizeBytes}`);
+    if (n.wsizeBytes !== undefined) out.push(`wsize=${n.wsizeBytes}`);
+    out.push(n.hard === false ? "soft" : "hard");
+    out.push(`timeo=${n.timeoDeciseconds}`, `retrans=${n.retrans}`, `sec=${n.sec}`);
+    if (n.port !== undefined) out.push(`port=${n.port}`);
+  } else if (spec.smb) {
+    const s = spec.smb;
+    out.push(`vers=${s.version}`);
+    if (s.seal !== false) out.push("seal");
+    out.push(`credentials=${credentialsFile}`);
+    if (s.port !== undefined) out.push(`port=${s.port}`);
+    if (s.uid !== undefined) out.push(`uid=${s.uid}`);
+    if (s.gid !== undefined) out.push(`gid=${s.gid}`);
+    if (s.fileMode !== undefined) out.push(`file_mode=${s.fileMode}`);
+    if (s.dirMode !== undefined) out.push(`dir_mode=${s.dirMode}`);
+  } else if (spec.ninep) {
+    const p = spec.ninep;
+    out.push("trans=virtio", `version=${p.version}`, `msize=${p.msizeBytes}`, `cache=${p.cache}`);
+  }
+  if (spec.readOnly) out.push("ro");
+  const have = new Set(out.map((o) => o.split("=")[0]));
+  for (const [k, v] of Object.entries(spec.options)) if (v !== false && !have.has(k)) out.push(fmt(k, v));
+  return out;
+}
+
 /** Resolve defaults and render every file (pure). `secrets.password` is needed for SMB. */
-export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, string> = {}): MountPlan {
-  const type = mountType(spec);
+export function planGuestMount(given: GuestMountSpec, secrets: Record<string, string> = {}): MountPlan {
+  const type = mountType(given);
   if (!type) throw new Error("GuestMount: set exactly one of nfs, smb, virtiofs or ninep");
+  const spec: ResolvedGuestMount = resolveGuestMount(given);
   const facts = TYPE_FACTS[type];
   const where = simplifyPath(spec.where);
-  const root = spec.root ?? "/";
-  const style = spec.style ?? DEFAULTS.style;
+  const root = spec.root;
+  const style = spec.style;
   const automount = spec.automount === true;
   const { mountUnit, automountUnit, primaryUnit } = unitNames(where, automount);
   const what = mountSource(spec);
   let credentials: MountPlan["credentials"];
   if (spec.smb) {
-    const credPath = spec.smb.credentialsFile ?? `${DEFAULTS.credentialsDir}/${escapePath(where).replace(/\\/g, "_")}.cred`;
+    const credPath = spec.smb.credentialsFile ?? `${CREDENTIALS_DIR}/${escapePath(where).replace(/\\/g, "_")}.cred`;
     credentials = {
       path: credPath,
       hostPath: underRoot(root, credPath),
@@ -111,7 +142,7 @@ export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, str
       }),
     };
   }
-  const options = renderOptions(spec, credentials?.path);
+  const options = renderOptions(given, credentials?.path);
   const description = spec.description ?? `kvmshare ${type} mount of ${what}`;
   const plan: MountPlan = {
     type,
@@ -123,16 +154,16 @@ export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, str
     automountUnit,
     primaryUnit,
     style,
-    activation: spec.activation ?? DEFAULTS.activation,
+    activation: spec.activation,
     root,
     units: {},
     systemctl: root === "/" ? ["systemctl"] : ["systemctl", `--root=${root}`],
-    verify: spec.verify !== false,
+    verify: spec.verify,
     credentials,
   };
-  const idleSec = spec.automountIdleSec ?? DEFAULTS.automountIdleSec;
+  const idleSec = spec.automountIdleSec;
   if (style === "systemd") {
-    const unitDir = spec.unitDir ?? DEFAULTS.unitDir;
+    const unitDir = spec.unitDir;
     plan.units[mountUnit] = {
       path: underRoot(root, path.posix.join(unitDir, mountUnit)),
       content: render("systemd-mount.hbs", {
@@ -142,7 +173,7 @@ export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, str
         where: unitValue(where),
         type: facts.fsType,
         options: unitValue(options.join(",")),
-        timeoutSec: spec.timeoutSec ?? DEFAULTS.timeoutSec,
+        timeoutSec: spec.timeoutSec,
         install: automount ? [] : [facts.wantedBy],
       }),
     };
@@ -161,7 +192,7 @@ export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, str
     const fstabOptions = [...options];
     if (facts.network) fstabOptions.push("_netdev");
     if (automount) fstabOptions.push("x-systemd.automount", `x-systemd.idle-timeout=${idleSec}`);
-    fstabOptions.push(`x-systemd.mount-timeout=${spec.timeoutSec ?? DEFAULTS.timeoutSec}`);
+    fstabOptions.push(`x-systemd.mount-timeout=${spec.timeoutSec}`);
     const block = render("fstab-entry.hbs", {
       unit: mountUnit,
       what: fstabEscape(what),
@@ -170,7 +201,7 @@ export function planGuestMount(spec: GuestMountSpec, secrets: Record<string, str
       options: fstabEscape(fstabOptions.join(",")),
     });
     plan.fstab = {
-      path: underRoot(root, spec.fstabPath ?? DEFAULTS.fstabPath),
+      path: underRoot(root, spec.fstabPath),
       block,
       begin: `# kvmshare begin ${mountUnit} `,
       end: `# kvmshare end ${mountUnit}`,

@@ -1,30 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { PassthroughState } from "./domainEdit";
-import { Inputs, knownNow } from "./inputs";
-import { NumaTune, PassthroughSpec, SharedFilesystemSpec, validatePassthrough, VcpuPin } from "./virtioFsPassthroughArgs";
+import { knownNow } from "./inputs";
+import { PASSTHROUGH_DEFAULTS, PassthroughSpec, validatePassthrough, VirtioFsPassthroughArgs } from "./virtioFsPassthroughArgs";
 
-export interface VirtioFsPassthroughArgs {
-  /** The KVM host libvirt runs on (where `virsh` is run). @default this machine */
-  connection?: pulumi.Input<ConnectionSpec>;
-  /**
-   * Name of an existing libvirt domain. An Input, so it can come from whatever created the VM
-   * (a Terraform-bridged libvirt provider, a command, cloud-init tooling): Pulumi then orders them.
-   */
-  domain: pulumi.Input<string>;
-  /** libvirt URI (`virsh -c`), e.g. `qemu:///system` or `qemu:///system?socket=/run/x/libvirt-sock`. @default "qemu:///system" */
-  uri?: pulumi.Input<string>;
-  /** Host directories to share (virtiofs by default, or 9p). @default [] */
-  filesystems?: Inputs<SharedFilesystemSpec>[];
-  /** Pin vCPUs to host CPUs. @default none */
-  vcpuPins?: VcpuPin[];
-  /** Pin the emulator threads to host CPUs, e.g. `"0"`. @default none */
-  emulatorPin?: string;
-  /** Memory NUMA policy. @default none */
-  numaTune?: NumaTune;
-}
+export type { VirtioFsPassthroughArgs } from "./virtioFsPassthroughArgs";
 
 /**
  * Shares host directories with a libvirt guest (virtiofs with shared memfd memory, or 9p) and
@@ -44,14 +25,9 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
 
   constructor(name: string, args: VirtioFsPassthroughArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:guest:VirtioFsPassthrough", name, {}, opts);
-    const spec: Record<string, unknown> = {
-      domain: args.domain,
-      uri: args.uri,
-      filesystems: args.filesystems ?? [],
-      vcpuPins: args.vcpuPins,
-      emulatorPin: args.emulatorPin,
-      numaTune: args.numaTune,
-    };
+    // The spec is every field but the connection; `filesystems` is always there (default []).
+    const { connection: _connection, ...given } = args;
+    const spec: Record<string, unknown> = { ...given, filesystems: args.filesystems ?? PASSTHROUGH_DEFAULTS.filesystems };
     for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
     const problems = validatePassthrough(knownNow(spec) as PassthroughSpec);
     if (problems.length) throw new ValidationError(`VirtioFsPassthrough ${name}`, problems);

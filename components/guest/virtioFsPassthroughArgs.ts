@@ -1,12 +1,17 @@
 /**
- * What a libvirt passthrough is (plain JSON, the VirtioFsPassthrough kind's spec) and its
- * validation. Pure: runs in the component's constructor and in the provider's `check`.
+ * VirtioFsPassthrough's arguments, declared once (`VirtioFsPassthroughArgs` and the shared
+ * filesystem it lists), the kind's spec derived from them, the defaults table, and validation.
+ * Pure: runs in the component's constructor and in the provider's `check`.
  */
+import * as pulumi from "@pulumi/pulumi";
+import { Defaults, Plain } from "../../core/args";
+import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
+import { Inputs } from "./inputs";
 
 /** One directory of the host shared into the guest. */
-export interface SharedFilesystemSpec {
+export interface SharedFilesystemArgs {
   /** Host directory to share (e.g. a ZFS dataset's mountpoint). */
   source: string;
   /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. */
@@ -15,23 +20,28 @@ export interface SharedFilesystemSpec {
   driver?: "virtiofs" | "9p";
   /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs. @default false */
   readOnly?: boolean;
-  /** virtiofs: the virtiofsd binary. @default libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
+  /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
   binaryPath?: string;
-  /** virtiofs: guest page cache policy (`always`: fastest, host-side changes may show late; `none`: coherent). @default virtiofsd's default */
+  /** virtiofs: guest page cache policy (`always`: fastest, host-side changes may show late; `none`: coherent). @default unset: virtiofsd's default */
   cache?: "always" | "none";
-  /** virtiofs: extended attributes. @default virtiofsd's default (off) */
+  /** virtiofs: extended attributes. @default unset: virtiofsd's default (off) */
   xattr?: boolean;
-  /** virtiofs: POSIX locks / flock. @default virtiofsd's defaults */
+  /** virtiofs: POSIX locks (`<lock posix>`). @default unset: virtiofsd's default */
   posixLock?: boolean;
+  /** virtiofs: flock(2) locks (`<lock flock>`). @default unset: virtiofsd's default */
   flock?: boolean;
-  /** virtiofs: virtqueue size (`<driver queue>`, a power of two). @default QEMU's */
+  /** virtiofs: virtqueue size (`<driver queue>`, a power of two). @default unset: QEMU's */
   queueSize?: number;
-  /** virtiofs: virtiofsd worker threads (`<thread_pool size>`). @default virtiofsd's */
+  /** virtiofs: virtiofsd worker threads (`<thread_pool size>`). @default unset: virtiofsd's */
   threadPoolSize?: number;
-  /** 9p: how guest users/permissions map to the host (`accessmode`). @default "mapped" */
+  /** 9p: how guest users/permissions map to the host (`accessmode`; virtiofs is always `passthrough`). @default "mapped" */
   accessMode?: "passthrough" | "mapped" | "squash";
 }
 
+/** @deprecated use SharedFilesystemArgs */
+export type SharedFilesystemSpec = SharedFilesystemArgs;
+
+/** One vCPU pinned to host CPUs (`<cputune><vcpupin>`). */
 export interface VcpuPin {
   /** vCPU number (0-based). */
   vcpu: number;
@@ -39,29 +49,52 @@ export interface VcpuPin {
   cpuset: string;
 }
 
+/** The memory NUMA policy (`<numatune><memory>`). */
 export interface NumaTune {
-  /** @default "strict" */
+  /** How strictly memory stays on `nodeset`. @default "strict" */
   mode?: "strict" | "preferred" | "interleave" | "restrictive";
   /** Host NUMA nodes, e.g. `0` or `0-1`. */
   nodeset: string;
 }
 
-/** The VirtioFsPassthrough kind's spec. */
-export interface PassthroughSpec {
-  /** libvirt domain name (the VM must exist; defined by anything: virsh, virt-install, a Terraform-bridged provider). */
-  domain: string;
-  /** libvirt connection URI, as `virsh -c` takes it. @default "qemu:///system" */
-  uri?: string;
-  /** Directories to share; at least one unless only pinning is wanted. @default [] */
-  filesystems?: SharedFilesystemSpec[];
-  /** Pin vCPUs to host CPUs (`<cputune><vcpupin>`). @default none */
+/** Host directories shared with a libvirt guest, plus optional vCPU/emulator pinning and NUMA policy. */
+export interface VirtioFsPassthroughArgs {
+  /** The KVM host libvirt runs on (where `virsh` is run). @default this machine */
+  connection?: pulumi.Input<ConnectionSpec>;
+  /**
+   * Name of an existing libvirt domain. An Input, so it can come from whatever created the VM
+   * (virsh, virt-install, a Terraform-bridged libvirt provider, a command): Pulumi then orders them.
+   */
+  domain: pulumi.Input<string>;
+  /** libvirt URI (`virsh -c`), e.g. `qemu:///system` or `qemu:///system?socket=/run/x/libvirt-sock`. @default "qemu:///system" */
+  uri?: pulumi.Input<string>;
+  /** Host directories to share (virtiofs by default, or 9p); at least one unless only pinning is wanted. @default [] */
+  filesystems?: Inputs<SharedFilesystemArgs>[];
+  /** Pin vCPUs to host CPUs (`<cputune><vcpupin>`). @default unset: no vCPU pinning is managed */
   vcpuPins?: VcpuPin[];
-  /** Pin the emulator threads (`<cputune><emulatorpin>`), e.g. `0`. @default none */
+  /** Pin the emulator threads to host CPUs (`<cputune><emulatorpin>`), e.g. `"0"`. @default unset: not managed */
   emulatorPin?: string;
-  /** Memory NUMA policy (`<numatune><memory>`). @default none */
+  /** Memory NUMA policy (`<numatune><memory>`). @default unset: not managed */
   numaTune?: NumaTune;
-  [k: string]: unknown;
 }
+
+/** The VirtioFsPassthrough kind's spec: the args without the connection, every Input as its value. */
+export type PassthroughSpec = Plain<Omit<VirtioFsPassthroughArgs, "connection" | "filesystems">> & {
+  filesystems?: SharedFilesystemArgs[];
+};
+
+/** VirtioFsPassthrough's defaults (the `@default`s above). */
+export const PASSTHROUGH_DEFAULTS: Defaults<PassthroughSpec, "vcpuPins" | "emulatorPin" | "numaTune"> = {
+  uri: "qemu:///system",
+  filesystems: [],
+};
+/** A shared filesystem's defaults; the virtiofs-only fields are left to libvirt/virtiofsd when unset. */
+export const SHARED_FILESYSTEM_DEFAULTS: Defaults<
+  SharedFilesystemArgs,
+  "binaryPath" | "cache" | "xattr" | "posixLock" | "flock" | "queueSize" | "threadPoolSize"
+> = { driver: "virtiofs", readOnly: false, accessMode: "mapped" };
+/** `numaTune.mode` when unset. */
+export const NUMA_MODE_DEFAULT: NonNullable<NumaTune["mode"]> = "strict";
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
 /** libvirt cpuset syntax: `0-3,^2,5`. */
@@ -96,7 +129,7 @@ export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem
       else tags.set(fs.tag, i);
     }
     c.oneOf(p("driver"), fs.driver, ["virtiofs", "9p"]);
-    const driver = fs.driver ?? "virtiofs";
+    const driver = fs.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver;
     const vOnly = ["binaryPath", "cache", "xattr", "posixLock", "flock", "queueSize", "threadPoolSize"] as const;
     if (driver === "9p") {
       for (const k of vOnly) if (fs[k] !== undefined) c.add(p(k), fs[k], "only applies to driver 'virtiofs'");

@@ -9,9 +9,11 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { applyPassthrough, desiredPassthrough, observePassthrough, PassthroughState, removePassthrough } from "./domainEdit";
-import { PassthroughSpec, validatePassthrough } from "./virtioFsPassthroughArgs";
+import { PASSTHROUGH_HOST_TOOLS } from "./guestFacts";
+import { PASSTHROUGH_DEFAULTS, PassthroughSpec, SHARED_FILESYSTEM_DEFAULTS, validatePassthrough } from "./virtioFsPassthroughArgs";
 
-export const DEFAULT_URI = "qemu:///system";
+/** The libvirt URI when `uri` is unset. */
+export const DEFAULT_URI = PASSTHROUGH_DEFAULTS.uri;
 
 const virsh = (spec: PassthroughSpec, ...args: string[]) => ["virsh", "-q", "-c", spec.uri ?? DEFAULT_URI, ...args];
 
@@ -58,16 +60,9 @@ async function probe(host: Host, spec: PassthroughSpec): Promise<PassthroughStat
   return observed;
 }
 
-/** The host tools this kind runs (Debian package names), checked at preview. */
-export const HOST_TOOLS = [
-  { command: "virsh", install: "apt-get install libvirt-clients" },
-  { command: "virt-xml-validate", install: "apt-get install libvirt-clients (and libxml2-utils for xmllint)" },
-  { command: "xmllint", install: "apt-get install libxml2-utils" },
-];
-
 async function preflight(host: Host): Promise<Problem[]> {
   const problems: Problem[] = [];
-  for (const t of HOST_TOOLS) {
+  for (const t of PASSTHROUGH_HOST_TOOLS) {
     const r = await host.run(["sh", "-c", 'command -v "$1" >/dev/null 2>&1', "sh", t.command], { check: false });
     if (r.code !== 0) problems.push({ field: "connection", value: host.label, message: `has no ${t.command}: ${t.install}` });
   }
@@ -95,7 +90,7 @@ export const kind: HostKind<PassthroughSpec, PassthroughState> = {
     }
     const edited = applyPassthrough(xml, spec);
     await defineChecked(host, spec.uri ?? DEFAULT_URI, edited);
-    log(`defined ${spec.domain} with ${(spec.filesystems ?? []).map((f) => `${f.driver ?? "virtiofs"}:${f.tag}`).join(", ") || "pinning"} in ${Date.now() - t0} ms`);
+    log(`defined ${spec.domain} with ${(spec.filesystems ?? []).map((f) => `${f.driver ?? SHARED_FILESYSTEM_DEFAULTS.driver}:${f.tag}`).join(", ") || "pinning"} in ${Date.now() - t0} ms`);
   },
   async remove(host, spec, _observed, log) {
     const xml = await dumpDomain(host, spec);

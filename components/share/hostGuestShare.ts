@@ -82,11 +82,7 @@ export class HostGuestShare extends pulumi.ComponentResource {
       } else {
         const smb = args.smb!;
         const shareName = smb.shareName ?? defaultTag(name);
-        const made = smbLeg(
-          `${name}-share`,
-          { connection: host, server: smb.server, user: smb.user, share: smb.share, path: hostPath, shareName, username: smb.username, password: smb.password, guestAddress: address },
-          after(),
-        );
+        const made = smbLeg(`${name}-share`, { ...smb, connection: host, path: hostPath, shareName, guestAddress: address }, after());
         this.smbShare = made.component;
         exportPath = pulumi.output(shareName);
         allowedSources = made.allowedSources;
@@ -125,20 +121,12 @@ export class HostGuestShare extends pulumi.ComponentResource {
               after(),
             );
     } else {
-      const v = args.virtiofs!;
-      const tag = v.tag ?? defaultTag(name);
+      const { tag: givenTag, filesystem, ninepMount, ...passthrough } = args.virtiofs!;
+      const tag = givenTag ?? defaultTag(name);
       const driver = args.protocol === "9p" ? "9p" : "virtiofs";
       this.passthrough = new VirtioFsPassthrough(
         `${name}-passthrough`,
-        {
-          connection: host,
-          domain: v.domain,
-          uri: v.uri,
-          filesystems: [{ ...(v.filesystem ?? {}), source: hostPath, tag, driver }],
-          vcpuPins: v.vcpuPins,
-          emulatorPin: v.emulatorPin,
-          numaTune: v.numaTune,
-        },
+        { ...passthrough, connection: host, filesystems: [{ ...(filesystem ?? {}), source: hostPath, tag, driver }] },
         after(),
       );
       before.push(this.passthrough);
@@ -150,7 +138,7 @@ export class HostGuestShare extends pulumi.ComponentResource {
           ...(guest.mount ?? {}),
           connection: guest.connection,
           where: mountPoint,
-          ...(driver === "9p" ? { ninep: { ...(v.ninepMount ?? {}), tag } } : { virtiofs: { tag } }),
+          ...(driver === "9p" ? { ninep: { ...(ninepMount ?? {}), tag } } : { virtiofs: { tag } }),
         },
         after(),
       );

@@ -1,6 +1,7 @@
 /**
  * HostGuestShare's arguments, defaults and validation (pure), kept apart from the component so
- * they can be tested and reused.
+ * they can be tested and reused. The parts that are another component's own settings are that
+ * component's Args (picked or omitted), never a copy of its fields.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
@@ -10,36 +11,39 @@ import { Checker, isHostname, isUnknown, UNKNOWN } from "../../core/validate";
 import type { NfsExportArgs } from "../nfs";
 import type { SambaServer, SmbShareArgs, SmbUserArgs } from "../smb";
 import type { ShareFirewallArgs } from "../firewall";
-import type { GuestMountArgs } from "../guest/guestMount";
-import type { NfsMountSpec, NinePMountSpec, SmbMountSpec } from "../guest/guestMountArgs";
-import type { NumaTune, SharedFilesystemSpec, VcpuPin } from "../guest/virtioFsPassthroughArgs";
+import type { GuestMountArgs, MountSource, NfsMountArgs, NinePMountArgs, SmbMountArgs } from "../guest/guestMountArgs";
+import type { SharedFilesystemArgs, VirtioFsPassthroughArgs } from "../guest/virtioFsPassthroughArgs";
 import type { NetworkTuningArgs } from "../network";
 import type { ZfsDatasetArgs } from "../storage";
 
 export type ShareProtocol = "nfs" | "smb" | "virtiofs" | "9p";
 export const PROTOCOLS: readonly ShareProtocol[] = ["nfs", "smb", "virtiofs", "9p"];
 
+/** The guest's side of a share: how to reach it, its address, and where it mounts. */
 export interface ShareGuestArgs {
   /** How kvmshare reaches the guest to install the mount (usually SSH). @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
   /**
    * The guest's address as the host sees it: the NFS client / SMB `hosts allow` entry and the
    * firewall's allowed source (an IP or CIDR, or a host name for NFS). Required for nfs and smb.
+   * @default unset: only valid for virtiofs/9p (no network between host and guest)
    */
   address?: string;
   /** Mount point in the guest. @default "/mnt/<component name>" */
   mountPoint?: string;
   /** GuestMount settings (automount, activation, style, root, readOnly, options...). @default GuestMount's defaults */
-  mount?: Omit<GuestMountArgs, "connection" | "where" | "nfs" | "smb" | "virtiofs" | "ninep" | "password">;
+  mount?: Omit<GuestMountArgs, "connection" | "where" | "password" | MountSource>;
 }
 
+/** NFS settings of a share: the export's and the guest mount's, besides what the share sets. */
 export interface ShareNfsArgs {
   /** NfsExport settings besides path and clients. @default kernel backend, `access: "rw"` (a share is for exchanging files) */
   export?: Omit<NfsExportArgs, "connection" | "path" | "clients">;
   /** Guest NFS mount settings besides server and path. @default NFSv4.2, `nconnect: 4`, hard, timeo=600 */
-  mount?: Omit<NfsMountSpec, "server" | "exportPath">;
+  mount?: Omit<NfsMountArgs, "server" | "exportPath">;
 }
 
+/** SMB settings of a share: the user, the share, and the guest mount. */
 export interface ShareSmbArgs {
   /** Share name. @default the component name */
   shareName?: string;
@@ -48,7 +52,7 @@ export interface ShareSmbArgs {
   /** Its password (a pulumi secret): written to the guest's 0600 credentials file. */
   password: pulumi.Input<string>;
   /** Guest SMB mount settings besides server, share, user. @default SMB 3.1.1 with seal */
-  mount?: Omit<SmbMountSpec, "server" | "share" | "username">;
+  mount?: Omit<SmbMountArgs, "server" | "share" | "username">;
   /** A `SambaServer` component the user and share belong to (its connection and config are used). @default none: `host` and SmbShare's defaults */
   server?: SambaServer;
   /** Further `SmbUser` arguments (e.g. `configPath`). @default its defaults */
@@ -57,43 +61,38 @@ export interface ShareSmbArgs {
   share?: Partial<SmbShareArgs>;
 }
 
-export interface ShareVirtioFsArgs {
-  /** libvirt domain name of the guest (an Input: it can come from the resource that creates the VM). */
-  domain: pulumi.Input<string>;
-  /** libvirt URI. @default "qemu:///system" */
-  uri?: pulumi.Input<string>;
+/**
+ * virtiofs/9p settings of a share: the libvirt domain and its pinning are VirtioFsPassthrough's
+ * own fields (`domain`, `uri`, `vcpuPins`, `emulatorPin`, `numaTune`, documented there).
+ */
+export interface ShareVirtioFsArgs extends Pick<VirtioFsPassthroughArgs, "domain" | "uri" | "vcpuPins" | "emulatorPin" | "numaTune"> {
   /** Tag the guest mounts. @default the component name (letters, digits, '_', '.', '-'; cut to 36) */
   tag?: string;
   /** virtiofs/9p details of the `<filesystem>` (cache, xattr, locks, queue, threads, accessMode for 9p). @default libvirt's */
-  filesystem?: Omit<SharedFilesystemSpec, "source" | "tag" | "driver">;
+  filesystem?: Omit<SharedFilesystemArgs, "source" | "tag" | "driver">;
   /** 9p guest mount settings. @default 9p2000.L, msize 256 KiB, cache=mmap */
-  ninepMount?: Omit<NinePMountSpec, "tag">;
-  /** vCPU pinning for the guest. @default none */
-  vcpuPins?: VcpuPin[];
-  /** Emulator thread pinning. @default none */
-  emulatorPin?: string;
-  /** NUMA memory policy. @default none */
-  numaTune?: NumaTune;
+  ninepMount?: Omit<NinePMountArgs, "tag">;
 }
 
+/** One share between a KVM host and one guest, end to end. */
 export interface HostGuestShareArgs {
   /** The KVM host: dataset, export, tuning, firewall and libvirt live there. @default this machine */
   host?: pulumi.Input<ConnectionSpec>;
   /** How the guest reaches the data: NFS, SMB3, virtiofs or 9p. */
   protocol: ShareProtocol;
-  /** A ZFS dataset created for the share; its mountpoint is what is shared. Exactly one of `dataset` and `hostPath`. */
+  /** A ZFS dataset created for the share; its mountpoint is what is shared. Exactly one of `dataset` and `hostPath`. @default unset: `hostPath` is shared instead */
   dataset?: Omit<ZfsDatasetArgs, "connection">;
-  /** An existing directory on the host to share instead of a new dataset. */
+  /** An existing directory on the host to share instead of a new dataset. @default unset: the new `dataset` is shared */
   hostPath?: pulumi.Input<string>;
   /** The guest side. */
   guest: ShareGuestArgs;
-  /** The host's address as the guest sees it (NFS/SMB server), e.g. `192.168.122.1`. Required for nfs and smb. */
+  /** The host's address as the guest sees it (NFS/SMB server), e.g. `192.168.122.1`. Required for nfs and smb. @default unset: only valid for virtiofs/9p */
   serverAddress?: pulumi.Input<string>;
   /** NFS settings (protocol `nfs`). @default see ShareNfsArgs */
   nfs?: ShareNfsArgs;
-  /** SMB settings (protocol `smb`; required there for the user). */
+  /** SMB settings (protocol `smb`; required there for the user). @default unset: only valid for nfs, virtiofs and 9p */
   smb?: ShareSmbArgs;
-  /** virtiofs/9p settings (protocol `virtiofs` or `9p`; required there for the domain). */
+  /** virtiofs/9p settings (protocol `virtiofs` or `9p`; required there for the domain). @default unset: only valid for nfs and smb */
   virtiofs?: ShareVirtioFsArgs;
   /** Host network tuning (sysctl, MTU, shaping, ethtool) for NFS/SMB. @default none */
   network?: Omit<NetworkTuningArgs, "connection">;
@@ -105,7 +104,7 @@ export interface HostGuestShareArgs {
   firewall?: boolean | Omit<ShareFirewallArgs, "connection" | "allowedSources" | "services">;
 }
 
-/** The defaults HostGuestShare applies. */
+/** The defaults HostGuestShare applies over its children's own (`access: "rw"` on the export, `nconnect: 4` on the NFS mount). */
 export const SHARE_DEFAULTS = {
   nfsAccess: "rw",
   nfsConnections: 4,

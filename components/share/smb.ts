@@ -4,21 +4,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { SambaServer, SmbShare, SmbShareArgs, SmbUser, SmbUserArgs } from "../smb";
+import { SmbShare, SmbUser } from "../smb";
+import type { ShareSmbArgs } from "./hostGuestShareArgs";
 
-export interface SmbLegArgs {
+/** What the SMB leg needs: the share's SMB settings (`ShareSmbArgs`) plus what the share decides. */
+export interface SmbLegArgs extends Pick<ShareSmbArgs, "username" | "password" | "server" | "user" | "share"> {
+  /** The KVM host the user and share live on (unused when `server` is given). @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
+  /** The directory shared (the dataset's mountpoint or the given host path). */
   path: pulumi.Input<string>;
+  /** The share name (ShareSmbArgs.shareName with its default applied). */
   shareName: string;
-  username: string;
-  password: pulumi.Input<string>;
+  /** The guest's address: the share's only `hosts allow` entry. */
   guestAddress: string;
-  /** A SambaServer component: its connection/config are used for the user and the share. */
-  server?: SambaServer;
-  /** Extra SmbUser args (e.g. configPath). */
-  user?: Partial<SmbUserArgs>;
-  /** Extra SmbShare args (e.g. sharesDir, reloadCommand, readOnly). */
-  share?: Partial<SmbShareArgs>;
 }
 
 /** Create the user and the share; the share waits for the user. */

@@ -42,7 +42,7 @@ export function libvirtdAvailable(): boolean {
 }
 
 export async function startLibvirtd(): Promise<Libvirtd> {
-  // /dev/kvm usable by the kvm group, or libvirt's capability probing is slow.
+  // /dev/kvm usable by the kvm group, or libvirt's capability probing (QEMU started per probe) is slow.
   try {
     execFileSync("chgrp", ["kvm", "/dev/kvm"], { stdio: "pipe" });
     execFileSync("chmod", ["660", "/dev/kvm"], { stdio: "pipe" });

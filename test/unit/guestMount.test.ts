@@ -3,9 +3,9 @@
  * child resource under Pulumi mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { planGuestMount, spliceFstab, extractFstabBlock, fstabEscape } from "../../components/guest/mountPlan";
+import { planGuestMount, renderOptions, spliceFstab, extractFstabBlock, fstabEscape } from "../../components/guest/mountPlan";
 import { GuestMountSpec, validateGuestMount } from "../../components/guest/guestMountArgs";
-import { renderOptions } from "../../components/guest/mountOptions";
+
 import { formatProblem } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
 import { mockPulumi } from "./mocks";

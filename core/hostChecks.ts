@@ -1,5 +1,6 @@
 /** Small host probes the export kinds share (argv only; values as positional parameters). */
 import { Host } from "./connection";
+import { Problem } from "./errors";
 
 /** Does the host have `cmd` on its PATH? */
 export async function hasCommand(host: Host, cmd: string): Promise<boolean> {
@@ -10,4 +11,10 @@ export async function hasCommand(host: Host, cmd: string): Promise<boolean> {
 /** Is `path` an existing directory on the host? */
 export async function isDirectory(host: Host, path: string): Promise<boolean> {
   return (await host.run(["test", "-d", path], { check: false })).code === 0;
+}
+
+/** The problem of a shared directory that is not there (none when it is). */
+export async function sharedDirectoryProblems(host: Host, field: string, path: string): Promise<Problem[]> {
+  if (await isDirectory(host, path)) return [];
+  return [{ field, value: path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` }];
 }

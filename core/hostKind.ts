@@ -50,8 +50,14 @@ export interface HostKind<Spec, S extends State = State> {
   apply(host: Host, ctx: ApplyContext<Spec, S>): Promise<void>;
   /** Undo `apply`. Never destroys data unless the spec says `allowDestroy`. */
   remove(host: Host, spec: Spec, observed: S | undefined, log: (m: string) => void): Promise<void>;
-  /** Names of the fields that differ between desired and observed. @default per-key JSON equality */
-  compare?(desired: S, observed: S | undefined): string[];
+  /**
+   * Names of the fields that differ between desired and what is on the host (the provider
+   * reports an absent resource itself, so `observed` is always present here).
+   * @default per-key JSON equality
+   */
+  compare?(desired: S, observed: S): string[];
+  /** What `diff` names when `probe` finds nothing. @default "(absent on host)" */
+  absentAs?: string;
   /** The inputs as the host now has them (for `refresh --diff` to name the drifted field). */
   project?(spec: Spec, observed: S): Spec;
   /** Extra outputs derived from what was observed (e.g. a pool's guid). */
@@ -62,8 +68,16 @@ export interface HostKind<Spec, S extends State = State> {
   id?(spec: Spec): string;
 }
 
-/** Per-key JSON comparison of desired against observed. */
-export function defaultCompare(desired: State, observed: State | undefined): string[] {
-  if (!observed) return ["(absent on host)"];
-  return Object.keys(desired).filter((k) => JSON.stringify(desired[k]) !== JSON.stringify(observed[k]));
+/** What `diff` reports for a resource that is not on the host. */
+export const ABSENT = "(absent on host)";
+
+/** Per-key JSON comparison of desired against observed (all keys, or only `keys`). */
+export function defaultCompare<S extends State>(desired: S, observed: S, keys: readonly (keyof S & string)[] = Object.keys(desired)): string[] {
+  return keys.filter((k) => JSON.stringify(desired[k]) !== JSON.stringify(observed[k]));
+}
+
+/** The drifted fields of an observation, or `[ABSENT]` when there is none. */
+export function compareObserved<S extends State>(kind: { compare?(d: S, o: S): string[]; absentAs?: string }, desired: S, observed: S | undefined): string[] {
+  if (!observed) return [kind.absentAs ?? ABSENT];
+  return kind.compare ? kind.compare(desired, observed) : defaultCompare(desired, observed);
 }

@@ -36,7 +36,7 @@ export interface HostResourceArgs<Spec> {
   connection?: pulumi.Input<ConnectionSpec>;
   /** The kind's inputs (plain JSON once resolved). */
   spec: pulumi.Input<Spec>;
-  /** Secret inputs (passwords); always stored as Pulumi secrets. */
+  /** Secret inputs (passwords); always stored as Pulumi secrets. @default none: the kind takes no secret */
   secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

@@ -10,7 +10,7 @@
  */
 import { connect, ConnectionSpec, Host } from "./connection";
 import { formatProblem, Problem, redact } from "./errors";
-import { defaultCompare, HostKind, Json, State } from "./hostKind";
+import { compareObserved, HostKind, Json, State } from "./hostKind";
 import { isUnknown } from "./validate";
 
 type AnyKind = HostKind<Record<string, unknown>, State>;
@@ -174,7 +174,7 @@ export async function diff(kindPath: string, _id: string, olds: HostOutputs, new
   if (olds.kindVersion !== kind.version) diffs.add("kindVersion");
   const desired = kind.render(news.spec, news.secrets ?? {});
   const observed = olds.observed ?? undefined;
-  for (const f of (kind.compare ?? defaultCompare)(desired, observed)) diffs.add(`observed.${f}`);
+  for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 

@@ -26,6 +26,20 @@ export async function probeFile(host: Host, path: string): Promise<ManagedFileSt
   return { content, mode: normMode(mode), owner, group };
 }
 
+/** A config file's observed state as the file-backed kinds keep it: content and mode. */
+export type ConfigFileState = { content: string; mode: string };
+
+/** `probe` of a kind whose whole state is one config file at `path`. */
+export async function probeConfigFile(host: Host, path: string): Promise<ConfigFileState | undefined> {
+  const f = await probeFile(host, path);
+  return f ? { content: f.content, mode: f.mode } : undefined;
+}
+
+/** `compare` of such a kind: the content and the mode. */
+export function compareConfigFile(desired: ConfigFileState, observed: ConfigFileState): string[] {
+  return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+}
+
 /** Write `content` to `path` if it differs, after `checkCommand` accepted a candidate copy. Returns whether it changed. */
 export async function writeCheckedFile(host: Host, spec: ManagedFileSpec, live: ManagedFileState | undefined): Promise<boolean> {
   const mode = normMode(spec.mode);
@@ -57,7 +71,6 @@ export const kind: HostKind<ManagedFileSpec, ManagedFileState> = {
   },
   probe: (host, spec) => probeFile(host, spec.path),
   compare: (desired, observed) => {
-    if (!observed) return ["(absent on host)"];
     return (Object.keys(desired) as (keyof ManagedFileState)[]).filter((k) => desired[k] !== observed[k]);
   },
   project: (spec, observed) => ({ ...spec, content: observed.content, mode: observed.mode }),

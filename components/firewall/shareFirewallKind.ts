@@ -80,8 +80,7 @@ function desiredState(spec: ShareFirewallSpec): ShareFirewallState {
   };
 }
 
-function compareStates(desired: ShareFirewallState, observed: ShareFirewallState | undefined): string[] {
-  if (!observed) return ["(absent on host)"];
+function compareStates(desired: ShareFirewallState, observed: ShareFirewallState): string[] {
   const out: string[] = [];
   if (!observed.chains) out.push("table");
   else {
@@ -206,8 +205,7 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
     const owner = ownerOf(live?.chains);
     if (owner && spec.owner && owner !== spec.owner) throw new Error(`ShareFirewall: ${ownedByOtherMessage(spec, owner, host.label)}`);
     const content = renderNftFile(spec);
-    const drift = compareStates(desired, live);
-    if (!live || drift.some((d) => d !== "file")) {
+    if (!live || compareStates(desired, live).some((d) => d !== "file")) {
       // nft's own parser (and the kernel, in check mode) first; nothing is changed if it fails.
       await host.run(nftArgv(spec, ["-c", "-f", "-"]), { stdin: content });
       await host.run(nftArgv(spec, ["-f", "-"]), { stdin: content });

@@ -184,7 +184,6 @@ export const kind: HostKind<EthtoolSpec, EthtoolState> = {
   },
 
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     const strict = desired.failOnUnsupported !== false;
     const out: string[] = [];
     for (const [n, v] of Object.entries(desired.offloads)) {

@@ -171,7 +171,6 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
   },
 
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     const out: string[] = [];
     if (desired.file !== observed.file) out.push("file");
     for (const [k, v] of Object.entries(desired.values)) if (observed.values[k] !== v) out.push(`values.${k}`);

@@ -7,7 +7,7 @@
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { probeFile } from "../files/managedFileKind";
+import { compareConfigFile, probeConfigFile } from "../files/managedFileKind";
 import { hasCommand } from "../../core/hostChecks";
 import { KernelNfsServerSpec, validateKernelNfsServer } from "./kernelNfsServerArgs";
 
@@ -55,14 +55,8 @@ export const kind: HostKind<KernelNfsServerSpec, KernelNfsServerState> = {
     return s.check && !(await hasCommand(host, "nfsconf")) ? [{ field: "check", value: true, message: `nfsconf is not installed on ${host.label}; install nfs-common / nfs-kernel-server` }] : [];
   },
   render: (s) => ({ content: renderKernelNfsServer(s), mode: "0644" }),
-  async probe(host, s) {
-    const f = await probeFile(host, s.confPath);
-    return f ? { content: f.content, mode: f.mode } : undefined;
-  },
-  compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
-    return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
-  },
+  probe: (host, s) => probeConfigFile(host, s.confPath),
+  compare: compareConfigFile,
   async apply(host, { spec, desired, live, log }) {
     const rewrite = !live || live.content !== desired.content;
     if (rewrite && spec.check) await check(host, spec, desired.content);

@@ -8,7 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand, isDirectory } from "../../core/hostChecks";
+import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
@@ -96,10 +96,7 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
   validate: (spec) => validateNfsExport(spec),
 
   async preflight(host, s) {
-    const problems: Problem[] = [];
-    if (!(await isDirectory(host, s.path))) {
-      problems.push({ field: "path", value: s.path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` });
-    }
+    const problems = await sharedDirectoryProblems(host, "path", s.path);
     const server = s.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";
     if (s.check && !(await hasCommand(host, server))) {
       const pkg = s.backend === "ganesha" ? "nfs-ganesha nfs-ganesha-vfs" : "nfs-kernel-server";
@@ -137,7 +134,6 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
   },
 
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     const out: string[] = (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
     if (desired.inactiveClients && JSON.stringify(observed.inactiveClients ?? []) !== "[]") out.push("inactiveClients");
     return out;

@@ -69,8 +69,8 @@ export const kind: HostKind<SharePerformanceCheckSpec, SharePerformanceCheckStat
       return undefined; // unreadable: measure again
     }
   },
+  absentAs: "report (absent on host)",
   compare(desired, observed) {
-    if (!observed) return ["report (absent on host)"];
     return desired.runKey === observed.runKey ? [] : ["runKey"];
   },
   async apply(host, { spec, desired, previous, log }) {

@@ -5,7 +5,7 @@
  * `<configPath>.kvmshare-orig` and put back on destroy.
  */
 import { HostKind } from "../../core/hostKind";
-import { probeFile } from "../files/managedFileKind";
+import { compareConfigFile, probeConfigFile } from "../files/managedFileKind";
 import { hasCommand } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
@@ -23,14 +23,8 @@ export const kind: HostKind<SambaServerSpec, SambaConfigState> = {
       : [];
   },
   render: (s) => ({ content: renderSambaServer(s), mode: "0644" }),
-  async probe(host, s) {
-    const f = await probeFile(host, s.configPath);
-    return f ? { content: f.content, mode: f.mode } : undefined;
-  },
-  compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
-    return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
-  },
+  probe: (host, s) => probeConfigFile(host, s.configPath),
+  compare: compareConfigFile,
   async apply(host, { spec, desired, live, log }) {
     await host.run(["mkdir", "-p", "--", spec.sharesDir, ...stateDirs(spec)]);
     if (spec.stateDir) await host.run(["chmod", "0700", "--", `${spec.stateDir}/private`]);

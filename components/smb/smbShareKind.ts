@@ -6,7 +6,7 @@
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../files/managedFileKind";
-import { hasCommand, isDirectory } from "../../core/hostChecks";
+import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -18,10 +18,7 @@ export const kind: HostKind<SmbShareSpec, SmbShareState> = {
   version: 1,
   validate: (spec) => validateSmbShare(spec),
   async preflight(host, s) {
-    const problems: Problem[] = [];
-    if (!(await isDirectory(host, s.path))) {
-      problems.push({ field: "path", value: s.path, message: `does not exist (or is not a directory) on ${host.label}; create it first (e.g. with a ZfsDataset) or fix the path` });
-    }
+    const problems = await sharedDirectoryProblems(host, "path", s.path);
     if (s.check && !(await hasCommand(host, "testparm"))) {
       problems.push({ field: "check", value: true, message: `testparm is not installed on ${host.label}; install samba` });
     }
@@ -36,7 +33,6 @@ export const kind: HostKind<SmbShareSpec, SmbShareState> = {
     return { content: f.content, mode: f.mode, indexed };
   },
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     return (["content", "mode", "indexed"] as const).filter((k) => desired[k] !== observed[k]);
   },
   async apply(host, { spec, desired, live, previous, log }) {

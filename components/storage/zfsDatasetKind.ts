@@ -76,7 +76,6 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
   render,
   probe,
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     const out: string[] = [];
     out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.acl && JSON.stringify(desired.acl) !== JSON.stringify(observed.acl)) out.push("acl");

@@ -158,7 +158,6 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
   render,
   probe,
   compare(desired, observed) {
-    if (!observed) return ["(absent on host)"];
     const out: string[] = [];
     if (!sameVdevs(desired.vdevs, observed.vdevs)) out.push("vdevs");
     out.push(...driftedProperties(desired.properties, observed.properties));

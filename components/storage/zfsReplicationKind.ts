@@ -304,8 +304,8 @@ export const kind: HostKind<ZfsReplicationSpec, ZfsReplicationState> = {
   },
   render: (spec) => ({ sourceSnapshots: [], newestCreation: 0, targetExists: true, targetLatest: null, inSync: true, schedule: { ...spec } }) as Desired,
   probe,
+  absentAs: "(source absent on host)",
   compare(desired, observed) {
-    if (!observed) return ["(source absent on host)"];
     const spec = (desired as Desired).schedule!;
     if (spec.dryRun) return ["plan"];
     const out: string[] = [];

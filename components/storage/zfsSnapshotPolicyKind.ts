@@ -77,8 +77,8 @@ export const kind: HostKind<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState> = {
   validate: (spec) => validateSnapshotPolicySpec(spec),
   render: (spec) => ({ snapshots: [], creations: [], newestCreation: 0, schedule: { ...spec } }) as Desired,
   probe,
+  absentAs: "(dataset absent on host)",
   compare(desired, observed) {
-    if (!observed) return ["(dataset absent on host)"];
     const spec = (desired as Desired).schedule!;
     return dueReasons(spec, observed, Math.floor(Date.now() / 1000));
   },

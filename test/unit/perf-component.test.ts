@@ -1,5 +1,6 @@
 /** SharePerformanceCheck under setMocks: what it hands the engine, defaults, validation; the kind's pure parts. */
 import * as pulumi from "@pulumi/pulumi";
+import { compareObserved } from "../../core/hostKind";
 import { SharePerformanceCheck, validateSharePerformanceCheck } from "../../components/perf";
 import { checkRunKey, kind, SharePerformanceCheckSpec, validateCheckSpec } from "../../components/perf/sharePerformanceCheckKind";
 import { mockPulumi, resolved, unwrapSecret as unwrap } from "./mocks";
@@ -95,7 +96,7 @@ describe("SharePerformanceCheck kind (pure parts)", () => {
 
   it("compares by run key; a missing report is drift", () => {
     const desired = kind.render(spec, {});
-    expect(kind.compare!(desired, undefined)).toEqual(["report (absent on host)"]);
+    expect(compareObserved(kind, desired, undefined)).toEqual(["report (absent on host)"]);
     expect(kind.compare!(desired, { ...desired, measured: {} })).toEqual([]);
     expect(kind.compare!(desired, { runKey: "stale" })).toEqual(["runKey"]);
   });

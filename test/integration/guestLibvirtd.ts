@@ -24,6 +24,8 @@ const START = [
   'T="$1"',
   "mount -t tmpfs tmpfs /run",
   "mkdir -p /run/libvirt",
+  // A machine without libvirt-daemon-system has none of these mount points (a fresh one failed here).
+  "mkdir -p /etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt",
   'mount --bind "$T/etc" /etc/libvirt',
   'mount --bind "$T/lib" /var/lib/libvirt',
   'mount --bind "$T/cache" /var/cache/libvirt',

@@ -111,7 +111,7 @@ describe("kvmshare check", () => {
   });
 
   it("the kvmshare entry runs check with the same exit codes (1 on a miss, 0 when met, 2 on bad input)", () => {
-    const bin = path.join(__dirname, "..", "..", "transfer", "bin", "kvmshare.ts");
+    const bin = path.join(__dirname, "..", "..", "cli", "kvmshare.ts");
     const run = (...args: string[]) =>
       spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", bin, "check", share, "--runtime", "1", "--size", "8M", ...args], {
         encoding: "utf8",

@@ -4,7 +4,7 @@ const base = {
   preset: "ts-jest",
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
-  moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/(.*)$": "<rootDir>/$1" },
+  moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/dist/(.*)$": "<rootDir>/$1", "^kvmshare/(.*)$": "<rootDir>/$1" },
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   setupFiles: ["<rootDir>/test/setupEnv.js"],
 };

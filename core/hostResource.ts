@@ -2,9 +2,9 @@
 /**
  * `HostResource`: the one Pulumi dynamic resource behind every host-side kind.
  *
- * The provider object Pulumi serializes into state holds two strings (the paths of
- * `providerImpl` and of the kind's module) and forwards each call with `require()`, as
- * DESIGN.md prescribes: nothing with a native handle is captured.
+ * The provider object Pulumi serializes into state holds the kind's id and a loader that finds
+ * kvmshare by package name, and forwards each call: nothing with a native handle, and no path
+ * of the checkout that wrote the state, is captured (see docs/architecture.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "./connection";
@@ -12,21 +12,57 @@ import { State } from "./hostKind";
 
 const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
 
-/** The dynamic provider for the kind whose module is at `kindPath` (absolute; use `__filename`). */
-export function providerFor(kindPath: string): pulumi.dynamic.ResourceProvider {
-  let p = providers.get(kindPath);
+/**
+ * kvmshare's provider implementation, loaded at run time inside the dynamic-provider host by
+ * *package name*, never by a path of the checkout that wrote the state: from the program's
+ * `node_modules/kvmshare` (the compiled `dist/`), or, for kvmshare's own tests, quick start and
+ * examples, from the kvmshare checkout the program runs in (its TypeScript sources, through
+ * ts-node). Serialized into state as source text: it must only use `require` and globals.
+ */
+export function loadProviderImpl(): any {
+  try {
+    return require("kvmshare/dist/core/providerImpl");
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code !== "MODULE_NOT_FOUND" || !String(err.message).includes("kvmshare")) throw e;
+  }
+  const path = require("path");
+  const fs = require("fs");
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    const impl = path.join(dir, "core", "providerImpl.ts");
+    if (fs.existsSync(pkg) && fs.existsSync(impl) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "kvmshare") {
+      if (!require.extensions?.[".ts"]) {
+        require(require.resolve("ts-node", { paths: [dir] })).register({ transpileOnly: true, project: path.join(dir, "tsconfig.json") });
+      }
+      return require(impl);
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new Error(
+    `kvmshare: cannot load its provider from ${process.cwd()}: no node_modules/kvmshare there (the provider in state loads kvmshare by package name, so that state works from any checkout); run 'npm install kvmshare' in the Pulumi program's directory`,
+  );
+}
+
+/**
+ * The dynamic provider for one host kind, named by its stable id in `core/kinds.ts` (the
+ * component's type name, e.g. `ZfsDataset`). The serialized provider holds that id and the
+ * loader above, nothing else: no absolute path, no handle.
+ */
+export function providerFor(kindId: string): pulumi.dynamic.ResourceProvider {
+  let p = providers.get(kindId);
   if (p === undefined) {
-    const impl = require.resolve("./providerImpl");
-    const kindModule = kindPath;
+    const kind = kindId;
+    const impl = loadProviderImpl;
     p = {
-      check: (olds: any, news: any) => require(impl).check(kindModule, olds, news),
-      diff: (id: string, olds: any, news: any) => require(impl).diff(kindModule, id, olds, news),
-      create: (inputs: any) => require(impl).create(kindModule, inputs),
-      read: (id: string, props: any) => require(impl).read(kindModule, id, props),
-      update: (id: string, olds: any, news: any) => require(impl).update(kindModule, id, olds, news),
-      delete: (id: string, props: any) => require(impl).remove(kindModule, id, props),
+      check: (olds: any, news: any) => impl().check(kind, olds, news),
+      diff: (id: string, olds: any, news: any) => impl().diff(kind, id, olds, news),
+      create: (inputs: any) => impl().create(kind, inputs),
+      read: (id: string, props: any) => impl().read(kind, id, props),
+      update: (id: string, olds: any, news: any) => impl().update(kind, id, olds, news),
+      delete: (id: string, props: any) => impl().remove(kind, id, props),
     };
-    providers.set(kindPath, p);
+    providers.set(kindId, p);
   }
   return p as pulumi.dynamic.ResourceProvider;
 }
@@ -51,9 +87,13 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
   declare public readonly spec: pulumi.Output<Spec>;
   declare public readonly kindVersion: pulumi.Output<number>;
 
+  /**
+   * @param typeName the kind's id in `core/kinds.ts` (also the resource type `kvmshare:<typeName>`)
+   * @param _kindPath unused (kinds are found by id); kept so existing call sites compile
+   */
   constructor(
     typeName: string,
-    kindPath: string,
+    _kindPath: string | undefined,
     name: string,
     args: HostResourceArgs<Spec>,
     opts: pulumi.CustomResourceOptions = {},
@@ -69,7 +109,7 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
     };
     for (const k of extraOutputs) props[k] = undefined;
     if (args.secrets !== undefined) props.secrets = pulumi.secret(args.secrets);
-    super(providerFor(kindPath), name, props, {
+    super(providerFor(typeName), name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "secrets", "connection"],
     }, "kvmshare", typeName);

@@ -11,6 +11,7 @@
 import { connect, ConnectionSpec, Host } from "./connection";
 import { formatProblem, Problem, redact } from "./errors";
 import { compareObserved, HostKind, Json, State } from "./hostKind";
+import { kindEntry } from "./kinds";
 import { isUnknown } from "./validate";
 
 type AnyKind = HostKind<Record<string, unknown>, State>;
@@ -28,11 +29,24 @@ export interface HostOutputs extends HostInputs {
   kindVersion: number;
 }
 
-function loadKind(kindPath: string): AnyKind {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(kindPath);
-  if (!mod.kind) throw new Error(`kvmshare: ${kindPath} does not export a 'kind'`);
-  return mod.kind as AnyKind;
+function loadKind(kindId: string): AnyKind {
+  return kindEntry(kindId).load();
+}
+
+/**
+ * Which host a connection reaches: `local`, or `ssh://host:port`. A change of anything else
+ * (user, key, passphrase, agent, host-key pin, timeouts) reaches the same host: an update in
+ * place, never a replacement.
+ */
+export function hostIdentity(c: ConnectionSpec | undefined): string {
+  if (!c || c.kind === "local") return "local";
+  return `ssh://${String(c.host).toLowerCase()}:${c.port ?? 22}`;
+}
+
+/** True when both connections are known and reach different hosts. */
+function moved(olds: ConnectionSpec | undefined, news: ConnectionSpec | undefined, hadOlds: boolean): boolean {
+  if (!hadOlds || containsUnknown(olds) || containsUnknown(news)) return false;
+  return hostIdentity(olds) !== hostIdentity(news);
 }
 
 /** True when any value inside is not known yet (preview of a resource whose inputs are outputs). */
@@ -83,9 +97,18 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
   return problems.map((p) => ({ property: p.field, reason: formatProblem(p) }));
 }
 
-export async function check(kindPath: string, _olds: HostInputs, news: HostInputs) {
-  const kind = loadKind(kindPath);
+export async function check(kindId: string, olds: HostInputs, news: HostInputs) {
+  const kind = loadKind(kindId);
   const problems = kind.validate(news.spec ?? {});
+  const holdsData = kindEntry(kindId).holdsData;
+  const hadOlds = olds !== undefined && olds !== null && "spec" in olds;
+  if (holdsData && hadOlds && moved(olds.connection, news.connection, hadOlds) && news.spec?.allowDestroy !== true) {
+    problems.push({
+      field: "connection",
+      value: `${hostIdentity(olds.connection)} -> ${hostIdentity(news.connection)}`,
+      message: `moves this ${kind.name} to another host: ${holdsData}. Keep the connection's host and port (a changed user, key, host-key pin or timeout is applied in place), or set allowDestroy: true if the data is meant to start over there`,
+    });
+  }
   if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
   }
@@ -132,19 +155,19 @@ async function applyAndObserve(kind: AnyKind, inputs: HostInputs, previous?: Hos
   });
 }
 
-export async function create(kindPath: string, inputs: HostInputs) {
-  const kind = loadKind(kindPath);
+export async function create(kindId: string, inputs: HostInputs) {
+  const kind = loadKind(kindId);
   const outs = await applyAndObserve(kind, inputs);
   return { id: idOf(kind, inputs.spec), outs };
 }
 
-export async function update(kindPath: string, _id: string, olds: HostOutputs, news: HostInputs) {
-  const kind = loadKind(kindPath);
+export async function update(kindId: string, _id: string, olds: HostOutputs, news: HostInputs) {
+  const kind = loadKind(kindId);
   return { outs: await applyAndObserve(kind, news, olds) };
 }
 
-export async function read(kindPath: string, id: string, props: HostOutputs) {
-  const kind = loadKind(kindPath);
+export async function read(kindId: string, id: string, props: HostOutputs) {
+  const kind = loadKind(kindId);
   const observed = await withKindHost(props, (host) => observe(kind, host, props));
   const outs = outputsOf(kind, props, observed);
   // The inputs as the host has them now, so `preview --refresh --diff` names the drifted field.
@@ -154,12 +177,12 @@ export async function read(kindPath: string, id: string, props: HostOutputs) {
   return { id, props: outs, inputs };
 }
 
-export async function diff(kindPath: string, _id: string, olds: HostOutputs, news: HostInputs) {
-  const kind = loadKind(kindPath);
+export async function diff(kindId: string, _id: string, olds: HostOutputs, news: HostInputs) {
+  const kind = loadKind(kindId);
   const replaces = [
-    ...(JSON.stringify(olds.connection ?? null) !== JSON.stringify(news.connection ?? null) && !containsUnknown(news.connection)
-      ? ["connection"]
-      : []),
+    // Another host: the resource is created there and removed here. Same host reached another way
+    // (user, key, pin, timeouts): an update in place, so no data is ever touched for it.
+    ...(moved(olds.connection, news.connection, true) ? ["connection"] : []),
     ...(kind.replaceOn ?? []).filter((k) => JSON.stringify(olds.spec?.[k]) !== JSON.stringify(news.spec?.[k])).map((k) => `spec.${k}`),
   ];
   if (containsUnknown(news.spec) || containsUnknown(news.secrets)) {
@@ -171,6 +194,7 @@ export async function diff(kindPath: string, _id: string, olds: HostOutputs, new
     if (JSON.stringify(olds.spec?.[k]) !== JSON.stringify(news.spec?.[k])) diffs.add(`spec.${k}`);
   }
   if (JSON.stringify(olds.secrets ?? {}) !== JSON.stringify(news.secrets ?? {})) diffs.add("secrets");
+  if (!replaces.length && JSON.stringify(olds.connection ?? null) !== JSON.stringify(news.connection ?? null)) diffs.add("connection");
   if (olds.kindVersion !== kind.version) diffs.add("kindVersion");
   const desired = kind.render(news.spec, news.secrets ?? {});
   const observed = olds.observed ?? undefined;
@@ -178,8 +202,8 @@ export async function diff(kindPath: string, _id: string, olds: HostOutputs, new
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 
-export async function remove(kindPath: string, _id: string, props: HostOutputs) {
-  const kind = loadKind(kindPath);
+export async function remove(kindId: string, _id: string, props: HostOutputs) {
+  const kind = loadKind(kindId);
   const log = logger(kind, secretValues(props.secrets));
   await withKindHost(props, (host) => kind.remove(host, props.spec, props.observed ?? undefined, log));
 }

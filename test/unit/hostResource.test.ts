@@ -18,6 +18,11 @@ describe("HostResource", () => {
     // The serialized provider only carries paths: small, and no native handles.
     expect(args.inputs.__provider.length).toBeLessThan(20_000);
     expect(args.inputs.__provider).toContain("providerImpl");
+    // Portable: the kind is named by id and kvmshare by package name, never by a path of this checkout.
+    expect(args.inputs.__provider).toContain('"ManagedFile"');
+    expect(args.inputs.__provider).toContain("kvmshare/dist/core/providerImpl");
+    expect(args.inputs.__provider).not.toContain(process.cwd());
+    expect(args.inputs.__provider).not.toContain(__dirname);
     expect(args.inputs.connection.value).toEqual({ kind: "local" });
   });
 

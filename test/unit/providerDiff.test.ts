@@ -2,7 +2,7 @@
 import * as impl from "../../core/providerImpl";
 import { UNKNOWN } from "../../core/validate";
 
-const KIND = require.resolve("../../components/files/managedFileKind");
+const KIND = "ManagedFile";
 const spec = { path: "/etc/kvmshare/x.conf", content: "a\n", mode: "0644" };
 const outputs = (observed: unknown, s: object = spec) => ({
   connection: { kind: "local" as const },
@@ -87,6 +87,58 @@ describe("provider check", () => {
   it("skips values not known until apply", async () => {
     const r = await impl.check(KIND, {} as never, { connection: { kind: "local" }, spec: { ...spec, path: UNKNOWN } });
     expect(r.failures).toEqual([]);
+  });
+});
+
+describe("a change of connection", () => {
+  const ssh = { kind: "ssh" as const, host: "guest1", port: 22, user: "root", hostKeySha256: "SHA256:x", readyTimeoutMs: 20_000 };
+  const observedOk = { content: "a\n", mode: "0644" };
+  const withConn = (connection: object) => ({ ...outputs(observedOk), connection });
+
+  it.each([
+    ["a timeout", { readyTimeoutMs: 60_000 }],
+    ["the user", { user: "admin" }],
+    ["the private key", { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnew" }],
+    ["the host-key pin", { hostKeySha256: "SHA256:rotated" }],
+    ["the host name's case", { host: "GUEST1" }],
+  ])("is an update in place when only %s changes", async (_what, change) => {
+    const d = await impl.diff(KIND, "id", withConn(ssh) as never, { connection: { ...ssh, ...change }, spec });
+    expect(d.replaces).toEqual([]);
+    expect(d.changes).toBe(true);
+    expect(d.diffs).toEqual(["connection"]);
+  });
+
+  it.each([
+    ["another host", { host: "guest2" }],
+    ["another port", { port: 2222 }],
+  ])("replaces a config file moved to %s (created there, removed here)", async (_what, change) => {
+    const d = await impl.diff(KIND, "id", withConn(ssh) as never, { connection: { ...ssh, ...change }, spec });
+    expect(d.replaces).toEqual(["connection"]);
+  });
+
+  // The name is not known yet (as at a preview), so check validates but never reaches for a host.
+  const dataset = { name: UNKNOWN, properties: {}, acls: [] };
+  it("refuses at preview to move a dataset to another host, saying what would happen to its data", async () => {
+    const r = await impl.check("ZfsDataset", { connection: ssh, spec: dataset } as never, { connection: { ...ssh, host: "guest2" }, spec: dataset });
+    const f = r.failures.find((x) => x.property === "connection");
+    expect(f?.reason).toMatch(/ssh:\/\/guest1:22 -> ssh:\/\/guest2:22/);
+    expect(f?.reason).toMatch(/created empty on the new host/);
+    expect(f?.reason).toMatch(/allowDestroy: true/);
+  });
+
+  it("lets a dataset move when allowDestroy says the data may start over", async () => {
+    const moved = { ...dataset, allowDestroy: true };
+    const r = await impl.check("ZfsDataset", { connection: ssh, spec: moved } as never, { connection: { ...ssh, host: "guest2" }, spec: moved });
+    expect(r.failures.filter((x) => x.property === "connection")).toEqual([]);
+  });
+
+  it("does not refuse a dataset whose key or timeout changed", async () => {
+    const r = await impl.check("ZfsDataset", { connection: ssh, spec: dataset } as never, { connection: { ...ssh, readyTimeoutMs: 1, privateKey: "k" }, spec: dataset });
+    expect(r.failures.filter((x) => x.property === "connection")).toEqual([]);
+  });
+
+  it("names the kinds an unknown state id could mean", async () => {
+    await expect(impl.check("NoSuchKind", {} as never, { connection: { kind: "local" }, spec })).rejects.toThrow(/no host kind 'NoSuchKind'.*ZfsDataset/);
   });
 });
 

@@ -87,13 +87,9 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
   declare public readonly spec: pulumi.Output<Spec>;
   declare public readonly kindVersion: pulumi.Output<number>;
 
-  /**
-   * @param typeName the kind's id in `core/kinds.ts` (also the resource type `kvmshare:<typeName>`)
-   * @param _kindPath unused (kinds are found by id); kept so existing call sites compile
-   */
+  /** @param typeName the kind's id in `core/kinds.ts` (also the resource type `kvmshare:<typeName>`) */
   constructor(
     typeName: string,
-    _kindPath: string | undefined,
     name: string,
     args: HostResourceArgs<Spec>,
     opts: pulumi.CustomResourceOptions = {},

@@ -11,6 +11,6 @@ export type { ManagedFileArgs } from "./managedFileArgs";
  */
 export class ManagedFile extends HostResource<ManagedFileSpec, ManagedFileState> {
   constructor(name: string, args: ManagedFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super("ManagedFile", require.resolve("./managedFileKind"), name, { connection: args.connection, spec: args.file }, opts);
+    super("ManagedFile", name, { connection: args.connection, spec: args.file }, opts);
   }
 }

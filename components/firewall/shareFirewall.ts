@@ -53,7 +53,6 @@ export class ShareFirewall extends pulumi.ComponentResource {
 
     this.nftables = new HostResource<ShareFirewallOptions, ShareFirewallState>(
       "ShareFirewall",
-      require.resolve("./shareFirewallKind"),
       `${name}-nftables`,
       { connection, spec },
       { parent: this },

@@ -37,7 +37,6 @@ export class GuestMount extends pulumi.ComponentResource {
 
     const res = new HostResource<GuestMountSpec, GuestMountState>(
       "GuestMount",
-      require.resolve("./guestMountKind"),
       `${name}-mount`,
       {
         connection: args.connection,

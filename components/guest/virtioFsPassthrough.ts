@@ -34,7 +34,6 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
 
     const res = new HostResource<PassthroughSpec, PassthroughState>(
       "VirtioFsPassthrough",
-      require.resolve("./virtioFsPassthroughKind"),
       `${name}-domain`,
       { connection: args.connection, spec: pulumi.output(spec) as unknown as pulumi.Output<PassthroughSpec> },
       { parent: this, dependsOn: opts.dependsOn },

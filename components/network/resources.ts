@@ -23,7 +23,7 @@ export class SysctlProfile extends HostResource<SysctlProfileSpec, SysctlProfile
   declare public readonly path: pulumi.Output<string>;
   declare public readonly values: pulumi.Output<Record<string, string | null> | null>;
   constructor(name: string, args: NetResourceArgs<SysctlProfileSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("SysctlProfile", require.resolve("./sysctlProfileKind"), name, { connection: args.connection, spec: args.spec }, opts, ["path", "values"]);
+    super("SysctlProfile", name, { connection: args.connection, spec: args.spec }, opts, ["path", "values"]);
   }
 }
 
@@ -31,7 +31,7 @@ export class SysctlProfile extends HostResource<SysctlProfileSpec, SysctlProfile
 export class LinkMtu extends HostResource<LinkMtuSpec, LinkMtuState> {
   declare public readonly mtu: pulumi.Output<number | null>;
   constructor(name: string, args: NetResourceArgs<LinkMtuSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("LinkMtu", require.resolve("./linkMtuKind"), name, { connection: args.connection, spec: args.spec }, opts, ["mtu"]);
+    super("LinkMtu", name, { connection: args.connection, spec: args.spec }, opts, ["mtu"]);
   }
 }
 
@@ -39,13 +39,13 @@ export class LinkMtu extends HostResource<LinkMtuSpec, LinkMtuState> {
 export class TcShaping extends HostResource<TcShapingSpec, TcShapingState> {
   declare public readonly qdisc: pulumi.Output<string | null>;
   constructor(name: string, args: NetResourceArgs<TcShapingSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("TcShaping", require.resolve("./tcShapingKind"), name, { connection: args.connection, spec: args.spec }, opts, ["qdisc"]);
+    super("TcShaping", name, { connection: args.connection, spec: args.spec }, opts, ["qdisc"]);
   }
 }
 
 /** ethtool offloads/rings/channels/coalescing of one interface. */
 export class EthtoolSettings extends HostResource<EthtoolSpec, EthtoolState> {
   constructor(name: string, args: NetResourceArgs<EthtoolSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("EthtoolSettings", require.resolve("./ethtoolKind"), name, { connection: args.connection, spec: args.spec }, opts);
+    super("EthtoolSettings", name, { connection: args.connection, spec: args.spec }, opts);
   }
 }

@@ -19,7 +19,7 @@ export class KernelNfsServer extends pulumi.ComponentResource {
     const spec = resolveKernelNfsServer(name, plain);
     const problems = validateKernelNfsServer(spec);
     if (problems.length) throw new ValidationError(`KernelNfsServer ${name}`, problems);
-    const res = new HostResource<KernelNfsServerSpec, KernelNfsServerState>("KernelNfsServer", require.resolve("./kernelNfsServerKind"), `${name}-nfsconf`, { connection: args.connection, spec }, { parent: this });
+    const res = new HostResource<KernelNfsServerSpec, KernelNfsServerState>("KernelNfsServer", `${name}-nfsconf`, { connection: args.connection, spec }, { parent: this });
     this.confPath = pulumi.output(spec.confPath);
     this.observed = res.observed;
     this.registerOutputs({ confPath: this.confPath, observed: this.observed });

@@ -68,7 +68,7 @@ export class NfsExport extends pulumi.ComponentResource {
     if (typeof args.path === "string") declared.push({ label: name, spec: resolved, connection: conn });
 
     const spec = pulumi.output(args.path).apply((p) => resolveNfsExport(name, { ...plain, path: p }));
-    const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", require.resolve("./nfsExportKind"), `${name}-export`, { connection: args.connection, spec }, { parent: this });
+    const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", `${name}-export`, { connection: args.connection, spec }, { parent: this });
 
     const hosts = resolved.clients.map((c) => c.host);
     this.allowedSources = pulumi.output(allowedSourcesOf(hosts));

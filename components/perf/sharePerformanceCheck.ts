@@ -54,7 +54,6 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
 
     const run = new HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
       "SharePerformanceCheck",
-      require.resolve("./sharePerformanceCheckKind"),
       `${name}-run`,
       { connection: args.connection, spec: spec as pulumi.Input<SharePerformanceCheckSpec> },
       { parent: this, dependsOn: opts.dependsOn },

@@ -28,7 +28,7 @@ export class SambaServer extends pulumi.ComponentResource {
     const problems = validateSambaServer(this.settings);
     if (problems.length) throw new ValidationError(`SambaServer ${name}`, problems);
     this.connection = args.connection;
-    const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", require.resolve("./sambaServerKind"), `${name}-config`, { connection: args.connection, spec: this.settings }, { parent: this });
+    const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: this.settings }, { parent: this });
     this.configResource = res;
     this.configPath = pulumi.output(this.settings.configPath);
     this.observed = res.observed;

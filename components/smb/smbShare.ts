@@ -51,7 +51,6 @@ export class SmbShare extends pulumi.ComponentResource {
     ];
     const res = new HostResource<SmbShareSpec, SmbShareState>(
       "SmbShare",
-      require.resolve("./smbShareKind"),
       `${name}-share`,
       { connection: args.server?.connection ?? args.connection, spec },
       { parent: this, dependsOn },

@@ -25,7 +25,6 @@ export class SmbUser extends pulumi.ComponentResource {
     this.userName = spec.name;
     const res = new HostResource<SmbUserSpec, SmbUserState>(
       "SmbUser",
-      require.resolve("./smbUserKind"),
       `${name}-user`,
       { connection: args.server?.connection ?? args.connection, spec, secrets: { password: pulumi.secret(args.password) } },
       { parent: this, dependsOn: args.server ? [args.server.configResource] : [] },

@@ -14,7 +14,7 @@ export class ZfsDatasetResource extends HostResource<ZfsDatasetSpec, ZfsDatasetS
   declare public readonly usedBytes: pulumi.Output<number | null>;
   declare public readonly availableBytes: pulumi.Output<number | null>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsDatasetSpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsDataset", require.resolve("./zfsDatasetKind"), name, args, opts, ["name", "guid", "mountpoint", "usedBytes", "availableBytes"]);
+    super("ZfsDataset", name, args, opts, ["name", "guid", "mountpoint", "usedBytes", "availableBytes"]);
   }
 }
 

@@ -12,7 +12,7 @@ export class ZfsPoolResource extends HostResource<ZfsPoolSpec, ZfsPoolState> {
   declare public readonly sizeBytes: pulumi.Output<number | null>;
   declare public readonly health: pulumi.Output<string | null>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsPoolSpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsPool", require.resolve("./zfsPoolKind"), name, args, opts, ["name", "guid", "sizeBytes", "health"]);
+    super("ZfsPool", name, args, opts, ["name", "guid", "sizeBytes", "health"]);
   }
 }
 

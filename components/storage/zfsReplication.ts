@@ -13,7 +13,7 @@ export class ZfsReplicationResource extends HostResource<ZfsReplicationSpec, Zfs
     args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsReplicationSpec; secrets?: pulumi.Input<Record<string, pulumi.Input<string>>> },
     opts?: pulumi.CustomResourceOptions,
   ) {
-    super("ZfsReplication", require.resolve("./zfsReplicationKind"), name, args, opts, ["lastSnapshot", "inSync", "plan"]);
+    super("ZfsReplication", name, args, opts, ["lastSnapshot", "inSync", "plan"]);
   }
 }
 

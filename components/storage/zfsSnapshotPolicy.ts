@@ -9,7 +9,7 @@ export class ZfsSnapshotPolicyResource extends HostResource<ZfsSnapshotPolicySpe
   declare public readonly latestSnapshot: pulumi.Output<string | null>;
   declare public readonly snapshotCount: pulumi.Output<number>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsSnapshotPolicySpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsSnapshotPolicy", require.resolve("./zfsSnapshotPolicyKind"), name, args, opts, ["policy", "latestSnapshot", "snapshotCount"]);
+    super("ZfsSnapshotPolicy", name, args, opts, ["policy", "latestSnapshot", "snapshotCount"]);
   }
 }
 

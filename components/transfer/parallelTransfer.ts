@@ -50,7 +50,6 @@ export class ParallelTransfer extends pulumi.ComponentResource {
     });
     const copy = new HostResource<ParallelTransferSpec, ParallelTransferState>(
       "ParallelTransfer",
-      require.resolve("./parallelTransferKind"),
       `${name}-copy`,
       { connection: args.connection, spec },
       { parent: this },

@@ -99,7 +99,7 @@ describe("harness life cycle on a managed config file", () => {
 
   it("keeps secret inputs out of the state file and the outputs in plain text", async () => {
     const r = await engine.up(() => {
-      new HostResource("ManagedFile", require.resolve("../../components/files/managedFileKind"), "with-secret", {
+      new HostResource("ManagedFile", "with-secret", {
         spec: { path: file, content: "no secret here\n" },
         secrets: { password: "hunter2-very-secret" },
       });

@@ -7,10 +7,9 @@ const { registered } = mockPulumi();
 
 
 describe("HostResource", () => {
-  const kindPath = require.resolve("../../components/files/managedFileKind");
 
   it("registers as a kvmshare dynamic type with the serialized provider", async () => {
-    const r = new HostResource("ManagedFile", kindPath, "cfg", { spec: { path: "/tmp/x", content: "" } });
+    const r = new HostResource("ManagedFile", "cfg", { spec: { path: "/tmp/x", content: "" } });
     await resolved(r.urn);
     const args = registered.find((a) => a.name === "cfg")!;
     expect(args.type).toBe("pulumi-nodejs:dynamic/kvmshare:ManagedFile");
@@ -27,7 +26,7 @@ describe("HostResource", () => {
   });
 
   it("marks secrets and the connection as secret outputs", async () => {
-    const r = new HostResource("ManagedFile", kindPath, "withsecret", {
+    const r = new HostResource("ManagedFile", "withsecret", {
       connection: { kind: "ssh", host: "guest", privateKey: "KEY", hostKeySha256: "SHA256:x" },
       spec: { path: "/tmp/y", content: "" },
       secrets: { password: "hunter2" },
@@ -45,6 +44,6 @@ describe("HostResource", () => {
   });
 
   it("reuses one provider object per kind", () => {
-    expect(providerFor(kindPath)).toBe(providerFor(kindPath));
+    expect(providerFor("ManagedFile")).toBe(providerFor("ManagedFile"));
   });
 });

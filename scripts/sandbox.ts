@@ -1,9 +1,10 @@
 /**
  * `npm run sandbox [-- up|preview|refresh|destroy] [--refresh]`: run the quick-start stack.
  *
- * With the `pulumi` CLI on the PATH it uses the Automation API (LocalWorkspace, file backend in
- * `.sandbox/.pulumi`); without it, the in-process engine the tests use (test/harness), which
- * calls the same dynamic providers for real. It says which one it used.
+ * It runs the real Pulumi engine through the Automation API (LocalWorkspace, file backend in
+ * `.sandbox/.pulumi`, offline settings from core/pulumiEnv.ts); `scripts/setup.sh` builds the CLI.
+ * Only when no `pulumi` CLI is on the PATH does it fall back to kvmshare's in-process engine
+ * (test/harness), and it says so.
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -80,9 +81,10 @@ async function withAutomationApi(withZfs: boolean): Promise<void> {
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
   const backend = path.join(sandboxDir, ".pulumi");
   fs.mkdirSync(backend, { recursive: true });
+  const { offlinePulumiEnv } = await import("../core/pulumiEnv");
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: "sandbox", workDir: root },
-    { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "sandbox" } },
+    { envVars: offlinePulumiEnv({ backendDir: backend, passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? "sandbox" }) },
   );
   await stack.setConfig("sandboxDir", { value: sandboxDir });
   await stack.setConfig("withZfs", { value: String(withZfs) });
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
     console.log(`kvmshare sandbox: pulumi CLI found, using the Automation API (state in ${sandboxDir}/.pulumi)`);
     await withAutomationApi(withZfs);
   } else {
-    console.log(`kvmshare sandbox: no pulumi CLI on PATH, using kvmshare's in-process engine (state in ${sandboxDir}/state.json)`);
+    console.log(`kvmshare sandbox: FALLBACK: no pulumi CLI on PATH (run scripts/setup.sh to build it); using kvmshare's in-process engine instead of the real one (state in ${sandboxDir}/state.json)`);
     await withInProcessEngine(withZfs);
   }
   if (command === "destroy" && process.exitCode === undefined) stopOwnZfs();

@@ -20,3 +20,6 @@ fi
 # Debian starts some daemons on install; the tests start their own on private ports and
 # never rely on (or stop) the system's ones.
 npm ci --no-audit --no-fund
+# The real Pulumi engine: the CLI and its Node.js language host, built from Go modules and cached
+# by version (minutes the first time, a second afterwards); see scripts/pulumi-cli.sh.
+bash scripts/pulumi-cli.sh

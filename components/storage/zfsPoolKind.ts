@@ -165,8 +165,15 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     return out;
   },
   project(spec, observed) {
-    const p: ZfsPoolSpec = { ...spec, properties: { ...(spec.properties ?? {}), ...observed.properties } };
-    if (observed.mountpoint !== undefined) p.mountpoint = observed.mountpoint;
+    // Only the fields the program declares, in the user's spelling where the host agrees: a
+    // refresh without drift must leave the inputs as they were (the real engine shows any change).
+    const props: Record<string, unknown> = { ...(spec.properties ?? {}) };
+    for (const [k, v] of Object.entries(props)) {
+      const seen = observed.properties?.[k];
+      if (seen !== undefined && String(seen) !== String(v)) props[k] = seen;
+    }
+    const p: ZfsPoolSpec = spec.properties === undefined ? { ...spec } : { ...spec, properties: props as ZfsPoolSpec["properties"] };
+    if (spec.mountpoint !== undefined && observed.mountpoint !== undefined && observed.mountpoint !== spec.mountpoint) p.mountpoint = observed.mountpoint;
     if (!sameVdevs(render(spec).vdevs, observed.vdevs)) p.vdevs = observed.vdevs as VdevSpec[];
     return p;
   },

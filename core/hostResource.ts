@@ -102,6 +102,7 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
       observed: undefined,
       kind: undefined,
       kindVersion: undefined,
+      providerFormat: undefined,
     };
     for (const k of extraOutputs) props[k] = undefined;
     if (args.secrets !== undefined) props.secrets = pulumi.secret(args.secrets);

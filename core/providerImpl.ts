@@ -4,7 +4,7 @@
  * the call, so what is stored in Pulumi state stays tiny and serializable.
  *
  * Inputs:  { connection, spec, secrets? }
- * Outputs: { connection, spec, secrets?, observed, kind, kindVersion, ...kind.outputs }
+ * Outputs: { connection, spec, secrets?, observed, kind, kindVersion, providerFormat, ...kind.outputs }
  * `read` re-probes the host; `diff` compares what the new inputs render to with what was
  * observed, so a hand edit on the host shows up after refresh.
  */
@@ -27,7 +27,15 @@ export interface HostOutputs extends HostInputs {
   observed: State | null;
   kind: string;
   kindVersion: number;
+  providerFormat?: number;
 }
+
+/**
+ * The format of the provider kvmshare stores in state. 2: kinds by id, kvmshare by package
+ * name (portable). State of an older format is updated in place by the next `pulumi up`, which
+ * stores the new provider: until then, a refresh runs the old provider (see docs/engine.md).
+ */
+export const PROVIDER_FORMAT = 2;
 
 function loadKind(kindId: string): AnyKind {
   return kindEntry(kindId).load();
@@ -128,6 +136,7 @@ function outputsOf(kind: AnyKind, inputs: HostInputs, observed: State | undefine
     observed: scrub(observed ?? null, secrets),
     kind: kind.name,
     kindVersion: kind.version,
+    providerFormat: PROVIDER_FORMAT,
   };
 }
 
@@ -196,6 +205,7 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
   if (JSON.stringify(olds.secrets ?? {}) !== JSON.stringify(news.secrets ?? {})) diffs.add("secrets");
   if (!replaces.length && JSON.stringify(olds.connection ?? null) !== JSON.stringify(news.connection ?? null)) diffs.add("connection");
   if (olds.kindVersion !== kind.version) diffs.add("kindVersion");
+  if (olds.providerFormat !== PROVIDER_FORMAT) diffs.add("providerFormat");
   const desired = kind.render(news.spec, news.secrets ?? {});
   const observed = olds.observed ?? undefined;
   for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);

@@ -10,6 +10,7 @@ const outputs = (observed: unknown, s: object = spec) => ({
   observed,
   kind: "ManagedFile",
   kindVersion: 1,
+  providerFormat: 2,
 });
 
 describe("provider diff", () => {
@@ -87,6 +88,14 @@ describe("provider check", () => {
   it("skips values not known until apply", async () => {
     const r = await impl.check(KIND, {} as never, { connection: { kind: "local" }, spec: { ...spec, path: UNKNOWN } });
     expect(r.failures).toEqual([]);
+  });
+});
+
+describe("state written by an older kvmshare", () => {
+  it("is updated in place (never replaced) so the next up stores the portable provider", async () => {
+    const { providerFormat: _, ...old } = outputs({ content: "a\n", mode: "0644" });
+    const d = await impl.diff(KIND, "id", old as never, { connection: { kind: "local" }, spec });
+    expect(d).toMatchObject({ changes: true, replaces: [], diffs: ["providerFormat"] });
   });
 });
 

@@ -117,7 +117,11 @@ export async function check(kindId: string, olds: HostInputs, news: HostInputs) 
       message: `moves this ${kind.name} to another host: ${holdsData}. Keep the connection's host and port (a changed user, key, host-key pin or timeout is applied in place), or set allowDestroy: true if the data is meant to start over there`,
     });
   }
-  if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
+  // Host checks guard a change: inputs that did not change since the last apply have passed them,
+  // and an update (drift repaired) runs them again before it touches the host. Skipping them
+  // here keeps a no-change preview or up from opening a connection per resource.
+  const unchanged = hadOlds && JSON.stringify(olds.spec) === JSON.stringify(news.spec) && JSON.stringify(olds.connection ?? null) === JSON.stringify(news.connection ?? null);
+  if (!problems.length && !unchanged && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
   }
   return { inputs: news, failures: prefixed(problems) };

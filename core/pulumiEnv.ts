@@ -22,6 +22,8 @@ export function offlinePulumiEnv(o: OfflinePulumiOptions): Record<string, string
     // declares one (and fails, slowly, offline).
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
+    // TypeScript programs are run by ts-node; type checking is the job of `tsc`, not of every run.
+    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
   };
   if (o.home) env.PULUMI_HOME = o.home;

@@ -4,5 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { quickstart } from "./stack";
 
 const config = new pulumi.Config();
-const out = quickstart({ sandboxDir: path.resolve(config.get("sandboxDir") ?? ".sandbox"), withZfs: config.getBoolean("withZfs") });
+const out = quickstart({
+  sandboxDir: path.resolve(config.get("sandboxDir") ?? ".sandbox"),
+  withZfs: config.getBoolean("withZfs"),
+  poolName: config.get("poolName"),
+});
 export const outputs = out;

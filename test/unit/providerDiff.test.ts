@@ -91,6 +91,21 @@ describe("provider check", () => {
   });
 });
 
+describe("provider check and host checks", () => {
+  // Nothing listens on port 1 of loopback: a check that connects fails at once.
+  const unreachable = { kind: "ssh" as const, host: "127.0.0.1", port: 1, hostKeySha256: "SHA256:x" };
+  const ds = { name: "tank/vm", properties: {}, acls: [] };
+
+  it("does not reach for the host when the inputs did not change (no-change preview or up)", async () => {
+    const r = await impl.check("ZfsDataset", { connection: unreachable, spec: ds } as never, { connection: unreachable, spec: ds });
+    expect(r.failures).toEqual([]);
+  });
+
+  it("runs the host checks when the inputs changed", async () => {
+    await expect(impl.check("ZfsDataset", { connection: unreachable, spec: ds } as never, { connection: unreachable, spec: { ...ds, name: "tank/vm2" } })).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+});
+
 describe("state written by an older kvmshare", () => {
   it("is updated in place (never replaced) so the next up stores the portable provider", async () => {
     const { providerFormat: _, ...old } = outputs({ content: "a\n", mode: "0644" });

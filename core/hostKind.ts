@@ -73,11 +73,26 @@ export const ABSENT = "(absent on host)";
 
 /** Per-key JSON comparison of desired against observed (all keys, or only `keys`). */
 export function defaultCompare<S extends State>(desired: S, observed: S, keys: readonly (keyof S & string)[] = Object.keys(desired)): string[] {
-  return keys.filter((k) => JSON.stringify(desired[k]) !== JSON.stringify(observed[k]));
+  return keys.filter((k) => !sameJson(desired[k], observed[k]));
 }
 
 /** The drifted fields of an observation, or `[ABSENT]` when there is none. */
 export function compareObserved<S extends State>(kind: { compare?(d: S, o: S): string[]; absentAs?: string }, desired: S, observed: S | undefined): string[] {
   if (!observed) return [kind.absentAs ?? ABSENT];
   return kind.compare ? kind.compare(desired, observed) : defaultCompare(desired, observed);
+}
+
+/**
+ * JSON with object keys in sorted order. The engine stores state with sorted keys, so a value
+ * read back from state must compare equal to the same value built in another key order.
+ */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x,
+  );
+}
+
+/** Equal as JSON, whatever the order of object keys (array order still counts). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }

@@ -10,7 +10,7 @@
  */
 import { connect, ConnectionSpec, Host } from "./connection";
 import { formatProblem, Problem, redact } from "./errors";
-import { compareObserved, HostKind, Json, State } from "./hostKind";
+import { compareObserved, HostKind, Json, State, sameJson } from "./hostKind";
 import { kindEntry } from "./kinds";
 import { isUnknown } from "./validate";
 
@@ -120,7 +120,7 @@ export async function check(kindId: string, olds: HostInputs, news: HostInputs) 
   // Host checks guard a change: inputs that did not change since the last apply have passed them,
   // and an update (drift repaired) runs them again before it touches the host. Skipping them
   // here keeps a no-change preview or up from opening a connection per resource.
-  const unchanged = hadOlds && JSON.stringify(olds.spec) === JSON.stringify(news.spec) && JSON.stringify(olds.connection ?? null) === JSON.stringify(news.connection ?? null);
+  const unchanged = hadOlds && sameJson(olds.spec, news.spec) && sameJson(olds.connection ?? null, news.connection ?? null);
   if (!problems.length && !unchanged && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
   }
@@ -196,7 +196,7 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
     // Another host: the resource is created there and removed here. Same host reached another way
     // (user, key, pin, timeouts): an update in place, so no data is ever touched for it.
     ...(moved(olds.connection, news.connection, true) ? ["connection"] : []),
-    ...(kind.replaceOn ?? []).filter((k) => JSON.stringify(olds.spec?.[k]) !== JSON.stringify(news.spec?.[k])).map((k) => `spec.${k}`),
+    ...(kind.replaceOn ?? []).filter((k) => !sameJson(olds.spec?.[k], news.spec?.[k])).map((k) => `spec.${k}`),
   ];
   if (containsUnknown(news.spec) || containsUnknown(news.secrets)) {
     return { changes: true, replaces, deleteBeforeReplace: true, diffs: ["spec"] };
@@ -204,15 +204,17 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
   const diffs = new Set<string>();
   const specKeys = new Set([...Object.keys(olds.spec ?? {}), ...Object.keys(news.spec ?? {})]);
   for (const k of specKeys) {
-    if (JSON.stringify(olds.spec?.[k]) !== JSON.stringify(news.spec?.[k])) diffs.add(`spec.${k}`);
+    if (!sameJson(olds.spec?.[k], news.spec?.[k])) diffs.add(`spec.${k}`);
   }
-  if (JSON.stringify(olds.secrets ?? {}) !== JSON.stringify(news.secrets ?? {})) diffs.add("secrets");
-  if (!replaces.length && JSON.stringify(olds.connection ?? null) !== JSON.stringify(news.connection ?? null)) diffs.add("connection");
+  if (!sameJson(olds.secrets ?? {}, news.secrets ?? {})) diffs.add("secrets");
+  if (!replaces.length && !sameJson(olds.connection ?? null, news.connection ?? null)) diffs.add("connection");
   if (olds.kindVersion !== kind.version) diffs.add("kindVersion");
   if (olds.providerFormat !== PROVIDER_FORMAT) diffs.add("providerFormat");
   const desired = kind.render(news.spec, news.secrets ?? {});
   const observed = olds.observed ?? undefined;
   for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
+  // The engine shows only input keys; name what differs on the host too (secrets never named by value).
+  if (diffs.size || replaces.length) logger(kind, secretValues(news.secrets))(`differs: ${[...replaces.map((r) => `${r} (replace)`), ...diffs].join(", ")}`);
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 

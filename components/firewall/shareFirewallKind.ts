@@ -8,7 +8,7 @@
 import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { HostKind } from "../../core/hostKind";
+import { HostKind, sameJson } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { isManaged, kvmshareTables, normalizeTable, ownerOf } from "./nftJson";
 import { ALLOW_CHAIN, allowedAddresses, buildChains, Chains, portsByProtocol, portSetText } from "./ruleset";
@@ -86,9 +86,9 @@ function compareStates(desired: ShareFirewallState, observed: ShareFirewallState
   else {
     const names = new Set([...Object.keys(desired.chains ?? {}), ...Object.keys(observed.chains)]);
     for (const n of names) {
-      if (JSON.stringify(desired.chains?.[n] ?? null) !== JSON.stringify(observed.chains[n] ?? null)) out.push(`chains.${n}`);
+      if (!sameJson(desired.chains?.[n] ?? null, observed.chains[n] ?? null)) out.push(`chains.${n}`);
     }
-    if (JSON.stringify(desired.other) !== JSON.stringify(observed.other)) out.push("other");
+    if (!sameJson(desired.other, observed.other)) out.push("other");
   }
   if (desired.file !== observed.file) out.push("file");
   return out;
@@ -184,10 +184,10 @@ export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
     const ifaces = allow.map((r) => /^iifname "([^"]+)" (?:counter )?accept$/.exec(r)?.[1]).filter((s): s is string => !!s && s !== "lo");
     const spec = resolveShareFirewall(o);
     const { v4, v6 } = allowedAddresses(spec);
-    const same = JSON.stringify([...v4, ...v6]) === JSON.stringify(sources);
+    const same = sameJson([...v4, ...v6], sources);
     const out: ShareFirewallOptions = { ...o };
     if (!same) out.allowedSources = sources;
-    if (JSON.stringify([...spec.allowedInterfaces].sort()) !== JSON.stringify(ifaces)) out.allowedInterfaces = ifaces;
+    if (!sameJson([...spec.allowedInterfaces].sort(), ifaces)) out.allowedInterfaces = ifaces;
     return out;
   },
   outputs: (o, observed) => {

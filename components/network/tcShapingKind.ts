@@ -6,7 +6,7 @@
  */
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { HostKind } from "../../core/hostKind";
+import { HostKind, sameJson } from "../../core/hostKind";
 import { Checker, isCidr } from "../../core/validate";
 import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, linkInfo, runIn, where } from "./netHost";
 import { Shaping } from "./tcShapingArgs";
@@ -176,7 +176,7 @@ async function probeTc(host: Host, netns: string | undefined, device: string): P
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return sameJson(a, b);
 }
 
 export const kind: HostKind<TcShapingSpec, TcShapingState> = {

@@ -7,7 +7,7 @@
  */
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { HostKind } from "../../core/hostKind";
+import { HostKind, sameJson } from "../../core/hostKind";
 import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
 import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
 import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
@@ -78,7 +78,7 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
   compare(desired, observed) {
     const out: string[] = [];
     out.push(...driftedProperties(desired.properties, observed.properties));
-    if (desired.acl && JSON.stringify(desired.acl) !== JSON.stringify(observed.acl)) out.push("acl");
+    if (desired.acl && !sameJson(desired.acl, observed.acl)) out.push("acl");
     return out;
   },
   project(spec, observed) {
@@ -124,7 +124,7 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
     }
     if (spec.acl?.length) {
       const now = await probe(host, spec);
-      if (JSON.stringify(now?.acl) !== JSON.stringify(desired.acl)) {
+      if (!sameJson(now?.acl, desired.acl)) {
         if (!now?.mountpoint?.startsWith("/")) throw new Error(`acl: ${spec.name} has no mount point (${now?.mountpoint}); ACL entries need a mounted file system`);
         await applyAcl(host, now.mountpoint, spec.acl);
         log(`set ACL entries on ${now.mountpoint}`);

@@ -50,7 +50,8 @@ export class RealEngine {
 
   constructor(private readonly o: RealEngineOptions) {
     this.backendDir = o.backendDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ks-pulumi-state-"));
-    this.env = offlinePulumiEnv({ backendDir: this.backendDir, home: path.join(this.backendDir, ".home"), passphrase: "kvmshare-test" });
+    // The provider's progress and `differs:` lines land in lastOutput, for assertions and failures.
+    this.env = { ...offlinePulumiEnv({ backendDir: this.backendDir, home: path.join(this.backendDir, ".home"), passphrase: "kvmshare-test" }), KVMSHARE_QUIET: "0" };
   }
 
   stack(): Promise<Stack> {
@@ -113,9 +114,19 @@ export class RealEngine {
     return this.run("destroy", (s, onEvent, onOutput) => s.destroy({ onEvent, onOutput }));
   }
 
-  /** `pulumi stack export` as text (secrets stay encrypted there). */
-  async exportState(): Promise<string> {
-    return JSON.stringify((await (await this.stack()).exportStack()).deployment);
+  /** The backend's files as stored on disk (state and its backups): secrets must be ciphertext there. */
+  stateFiles(): string[] {
+    const out: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== ".home") walk(p);
+        } else if (/\.json(\.bak|\.gz)?$|\.json\.attrs$/.test(e.name) || /history/.test(p)) out.push(p);
+      }
+    };
+    walk(this.backendDir);
+    return out;
   }
 
   /** The same stack (backend and state) run from another project directory. */

@@ -1,6 +1,7 @@
 /**
- * The runnable examples, each run through the in-process engine on this machine in sandbox
- * mode (`sandbox` config: every file below a temp dir, no reload/start), with the parts that
+ * The runnable examples, each run through the REAL Pulumi engine (the CLI, Automation API) as a
+ * copy of its project directory with kvmshare installed from the `npm pack` tarball, on this
+ * machine in sandbox mode (`sandbox` config: every file below a temp dir, no reload/start), with the parts that
  * need the kernel done for real: exportfs checks the export, systemd-analyze verifies the guest
  * units, network tuning and the firewall run in network namespaces this test makes, and the
  * virtiofs example edits a real domain on a libvirtd started by hand.
@@ -13,43 +14,41 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Engine } from "../harness/engine";
+import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
 import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
 
-// Examples import "kvmshare" the way users do (jest maps it to the sources).
-process.env.KVMSHARE_QUIET = "1";
-// Real tools on a 2-core machine that other test lanes share: give each step room.
-jest.setTimeout(120_000);
-type Program = () => Promise<Record<string, pulumi.Output<unknown>>>;
+// Real tools and the real engine on a 2-core machine that other test lanes share: give each step room.
+jest.setTimeout(300_000);
+const EXAMPLES = path.resolve(__dirname, "../../examples");
 
-/** Run an example's exported program with its stack config; resolve its outputs. */
-function withConfig(project: string, config: Record<string, string>, program: Program): () => Promise<void> {
-  return async () => {
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])));
-    await program();
-  };
+const made: { dir: string; engine: RealEngine }[] = [];
+afterAll(() => {
+  for (const m of made) {
+    m.engine.remove();
+    fs.rmSync(m.dir, { recursive: true, force: true });
+  }
+});
+
+/** The example as a user has it: its own directory and node_modules, kvmshare from the tarball. */
+function exampleEngine(name: string, config: Record<string, string | { secret: string }>): RealEngine {
+  requirePulumiCli();
+  const dir = projectFromDir(path.join(EXAMPLES, name), packKvmshare());
+  const engine = new RealEngine({ workDir: dir, stack: `ex${process.pid}`, config });
+  made.push({ dir, engine });
+  return engine;
 }
 
 describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netns tuning + firewall)", () => {
   let dir: string;
   let pair: VethPair;
-  let engine: Engine;
-  let run: () => Promise<void>;
-  const project = "kvmshare-nfs-share";
+  let engine: RealEngine;
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-example-nfs-"));
     fs.mkdirSync(path.join(dir, "srv/vmshare"), { recursive: true });
     pair = createVethPair("exn", 241);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../../examples/nfs-share/index") as Program;
-    run = withConfig(
-      project,
-      { sandbox: dir, device: pair.devA, netns: pair.nsA, firewall: "true", guestAddress: pair.ipB, serverAddress: pair.ipA },
-      program,
-    );
-    engine = new Engine({ stateFile: path.join(dir, "state.json"), project });
+    engine = exampleEngine("nfs-share", { sandbox: dir, device: pair.devA, netns: pair.nsA, firewall: "true", guestAddress: pair.ipB, serverAddress: pair.ipA });
   });
   afterAll(() => {
     deleteVethPair(pair);
@@ -58,7 +57,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
 
   it("pulumi up: export, tuning, firewall and guest unit, all checked by the real tools", async () => {
     const t0 = Date.now();
-    const r = await engine.up(run);
+    const r = await engine.up();
     const ms = Date.now() - t0;
     expect(r.errors).toEqual([]);
     expect(r.changes.every((s) => s.op === "create")).toBe(true);
@@ -76,7 +75,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
   });
 
   it("a second up changes nothing", async () => {
-    const r = await engine.up(run);
+    const r = await engine.up();
     expect(r.errors).toEqual([]);
     expect(r.changes).toEqual([]);
   });
@@ -84,10 +83,11 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
   it("preview --refresh --expect-no-changes would fail after the guest unit is edited by hand", async () => {
     const f = path.join(dir, "guest/etc/systemd/system/mnt-vmshare.mount");
     fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace("nconnect=4", "nconnect=1"));
-    const p = await engine.preview(run, { refresh: true });
+    const p = await engine.preview({ refresh: true });
     expect(p.errors).toEqual([]);
     expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["vmshare-guest-mount"]);
-    await engine.up(run);
+    expect(engine.lastOutput).toMatch(/nconnect=1/);
+    expect((await engine.up({ refresh: true })).errors).toEqual([]);
     expect(fs.readFileSync(f, "utf8")).toContain("nconnect=4");
   });
 
@@ -103,9 +103,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
 
 (libvirtdAvailable() ? describe : describe.skip)("examples/virtiofs against a libvirtd started by hand", () => {
   let lv: Libvirtd;
-  let engine: Engine;
-  let run: () => Promise<void>;
-  const project = "kvmshare-virtiofs";
+  let engine: RealEngine;
   const domain = `ks-ex-vfs-${process.pid}`;
 
   beforeAll(async () => {
@@ -113,14 +111,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
     fs.mkdirSync(path.join(lv.dir, "vmdata"));
     fs.writeFileSync(path.join(lv.dir, "d.xml"), tcgDomainXml(domain, lv.dir));
     lv.virsh("define", path.join(lv.dir, "d.xml"));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../../examples/virtiofs/index") as Program;
-    run = withConfig(
-      project,
-      { sandbox: lv.dir, domain, libvirtUri: lv.uri, hostPath: path.join(lv.dir, "vmdata"), vcpuPins: JSON.stringify([{ vcpu: 0, cpuset: "0" }]), emulatorPin: "1" },
-      program,
-    );
-    engine = new Engine({ stateFile: path.join(lv.dir, "state.json"), project });
+    engine = exampleEngine("virtiofs", { sandbox: lv.dir, domain, libvirtUri: lv.uri, hostPath: path.join(lv.dir, "vmdata"), vcpuPins: JSON.stringify([{ vcpu: 0, cpuset: "0" }]), emulatorPin: "1" });
   }, 60_000);
   afterAll(async () => {
     if (lv) await lv.stop();
@@ -128,7 +119,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
 
   it("pulumi up: the domain gets the virtiofs filesystem, shared memory and pins; the guest a verified unit", async () => {
     const t0 = Date.now();
-    const r = await engine.up(run);
+    const r = await engine.up();
     const ms = Date.now() - t0;
     expect(r.errors).toEqual([]);
     const xml = lv.virsh("dumpxml", "--inactive", "--domain", domain);
@@ -145,10 +136,10 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
     const xml = lv.virsh("dumpxml", "--inactive", "--domain", domain).replace(/<filesystem[\s\S]*?<\/filesystem>/, "");
     fs.writeFileSync(path.join(lv.dir, "hand.xml"), xml);
     lv.virsh("define", path.join(lv.dir, "hand.xml"));
-    const p = await engine.preview(run, { refresh: true });
+    const p = await engine.preview({ refresh: true });
     expect(p.errors).toEqual([]);
     expect(p.changes.filter((s) => s.op === "update").map((s) => s.name)).toEqual(["vmdata-passthrough-domain"]);
-    expect((await engine.up(run)).errors).toEqual([]);
+    expect((await engine.up({ refresh: true })).errors).toEqual([]);
     expect(lv.virsh("dumpxml", "--inactive", "--domain", domain)).toContain("<target dir='vmdata'/>");
   });
 
@@ -160,10 +151,8 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
 
 describe("examples/smb-share in a sandbox, then a real smbd authenticates the guest's credentials file", () => {
   let dir: string;
-  let engine: Engine;
-  let run: () => Promise<void>;
+  let engine: RealEngine;
   let smbd: ChildProcess | undefined;
-  const project = "kvmshare-smb-share";
   const port = 25000 + (process.pid % 1000);
   const password = `Ex-${crypto.randomBytes(9).toString("base64url")}`;
 
@@ -172,10 +161,7 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
     fs.mkdirSync(path.join(dir, "srv/smbshare"), { recursive: true });
     fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700: the share's owner must be able to walk in
     fs.chownSync(path.join(dir, "srv/smbshare"), 5, 0); // "games", an existing system account, owns the share
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../../examples/smb-share/index") as Program;
-    run = withConfig(project, { sandbox: dir, smbUser: "games", smbPassword: password, port: String(port), interface: "127.0.0.1", guestAddress: "127.0.0.1", serverAddress: "127.0.0.1" }, program);
-    engine = new Engine({ stateFile: path.join(dir, "state.json"), project });
+    engine = exampleEngine("smb-share", { sandbox: dir, smbUser: "games", smbPassword: { secret: password }, port: String(port), interface: "127.0.0.1", guestAddress: "127.0.0.1", serverAddress: "127.0.0.1" });
   });
   afterAll(async () => {
     if (smbd?.pid && smbd.exitCode === null) {
@@ -193,7 +179,7 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
 
   it("pulumi up: hardened server, user, share; the guest gets a 0600 credentials file and a verified unit", async () => {
     const t0 = Date.now();
-    const r = await engine.up(run);
+    const r = await engine.up();
     const ms = Date.now() - t0;
     expect(r.errors).toEqual([]);
     const cred = path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred");
@@ -203,7 +189,10 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
     expect(unit).toContain("What=//127.0.0.1/vmshare");
     expect(unit).toContain(`Options=vers=3.1.1,seal,credentials=/etc/kvmshare/mnt-smbshare.cred,port=${port},uid=1000,gid=1000`);
     expect(unit).not.toContain(password);
-    expect(fs.readFileSync(path.join(dir, "state.json"), "utf8")).not.toContain(password);
+    // Neither the stored state (encrypted by the passphrase provider) nor anything the engine printed holds the password.
+    expect(engine.stateFiles().length).toBeGreaterThan(0);
+    for (const f of engine.stateFiles()) expect(fs.readFileSync(f, "utf8")).not.toContain(password);
+    expect(engine.lastOutput).not.toContain(password);
     process.stdout.write(`examples/smb-share up: ${ms} ms\n`);
   });
 
@@ -233,7 +222,9 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
   });
 
   it("a second up changes nothing; destroy removes the share and the guest's files", async () => {
-    expect((await engine.up(run)).changes).toEqual([]);
+    const again = await engine.up();
+    // On failure, show what the provider said differs (its `differs:` lines).
+    expect({ changes: again.changes, differs: engine.lastOutput.match(/differs: .*/g) ?? [] }).toEqual({ changes: [], differs: [] });
     const d = await engine.destroy();
     expect(d.errors).toEqual([]);
     expect(fs.existsSync(path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred"))).toBe(false);

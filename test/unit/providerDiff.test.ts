@@ -1,5 +1,6 @@
 /** The drift logic of the one dynamic provider, exercised on the ManagedFile kind (pure parts). */
 import * as impl from "../../core/providerImpl";
+import { sameJson } from "../../core/hostKind";
 import { UNKNOWN } from "../../core/validate";
 
 const KIND = "ManagedFile";
@@ -88,6 +89,16 @@ describe("provider check", () => {
   it("skips values not known until apply", async () => {
     const r = await impl.check(KIND, {} as never, { connection: { kind: "local" }, spec: { ...spec, path: UNKNOWN } });
     expect(r.failures).toEqual([]);
+  });
+});
+
+describe("state as the engine stores it", () => {
+  it("compares values whatever the order of their keys (the engine sorts them)", async () => {
+    const observedSorted = JSON.parse(JSON.stringify({ mode: "0644", content: "a\n" }));
+    const d = await impl.diff(KIND, "id", outputs(observedSorted) as never, { connection: { kind: "local" }, spec: { mode: "0644", path: spec.path, content: "a\n" } });
+    expect(d).toMatchObject({ changes: false, diffs: [] });
+    expect(sameJson({ a: { b: 1, c: [1, 2] } }, { a: { c: [1, 2], b: 1 } })).toBe(true);
+    expect(sameJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
   });
 });
 

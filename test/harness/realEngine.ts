@@ -74,7 +74,9 @@ export class RealEngine {
     let out = "";
     const onEvent = (e: EngineEvent) => {
       const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
-      if (m && m.type !== "pulumi:pulumi:Stack") {
+      // Host resources only, as the in-process engine reports them (components and the default
+      // provider have no host side).
+      if (m && m.type.startsWith("pulumi-nodejs:dynamic/")) {
         const name = m.urn.split("::").pop() as string;
         const prev = byUrn.get(m.urn);
         // A refresh step is followed by the plan's own step for the same resource: keep the plan's.

@@ -44,6 +44,42 @@ export function isHostname(v: string): boolean {
   return v.length <= 253 && /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/.test(v);
 }
 
+/**
+ * Characters that end or split a line in some reader of a rendered file: C0 controls (NUL, CR,
+ * LF, TAB, VT, FF...), DEL, C1 controls (NEL U+0085 among them) and the Unicode line and
+ * paragraph separators U+2028/U+2029.
+ */
+export const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** What a secret may be, as the program that reads it takes it. */
+export interface SecretRules {
+  /** Longest value in UTF-8 bytes the reader takes (`why` says whose limit it is). */
+  maxBytes: number;
+  /** The reader and its limit, for the message (e.g. "smbpasswd -s reads lines of at most 255 bytes"). */
+  why: string;
+  /** A multi-line value is allowed (PEM keys): then only NUL and other controls but `\n`/`\r` are refused. @default false */
+  multiline?: boolean;
+}
+
+/**
+ * Problems with a secret. The value itself never goes into a problem (no `value`), only the
+ * field and what is wrong with it. Values not known yet (preview) are skipped.
+ */
+export function secretProblems(field: string, v: unknown, rules: SecretRules): Problem[] {
+  if (v === undefined || isUnknown(v)) return [];
+  const out = (message: string): Problem[] => [{ field, message }];
+  if (typeof v !== "string") return out("must be a string (pass it as a pulumi.secret)");
+  if (v === "") return out("is empty; set a password (as a pulumi.secret)");
+  if (v.includes("\0")) return out("contains a NUL character, which ends the value early for the program that reads it; remove it");
+  if (!rules.multiline && /[\r\n\u0085\u2028\u2029]/.test(v)) {
+    return out(`contains a line break, which would end it early or add a line to what it is written to (${rules.why}); remove it`);
+  }
+  const controls = rules.multiline ? /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/ : LINE_BREAKING;
+  if (controls.test(v)) return out("contains a control character; use printable characters only");
+  if (Buffer.byteLength(v, "utf8") > rules.maxBytes) return out(`is longer than ${rules.maxBytes} bytes (${rules.why}); use a shorter one`);
+  return [];
+}
+
 /** Collects problems; `throwIfAny` raises one `ValidationError` listing them all. */
 export class Checker {
   readonly problems: Problem[] = [];
@@ -56,6 +92,24 @@ export class Checker {
 
   private skip(v: unknown): boolean {
     return v === undefined || isUnknown(v);
+  }
+
+  /** Problems with a secret (see `secretProblems`): the value never goes into the message. */
+  secret(field: string, v: unknown, rules: SecretRules): this {
+    this.problems.push(...secretProblems(field, v, rules));
+    return this;
+  }
+
+  /**
+   * Free text that goes verbatim into one line of a rendered file: no line breaks or other
+   * control characters (see `LINE_BREAKING`), at most `max` characters.
+   */
+  line(field: string, v: unknown, max = 1024): this {
+    if (this.skip(v)) return this;
+    if (typeof v !== "string") this.add(field, v, "must be a string");
+    else if (LINE_BREAKING.test(v)) this.add(field, v, "must be one line of printable text (no line breaks, tabs, NUL or other control characters)");
+    else if (v.length > max) this.add(field, `${v.slice(0, 40)}...`, `must be at most ${max} characters`);
+    return this;
   }
 
   /** A required value is present. */
@@ -77,7 +131,7 @@ export class Checker {
   absPath(field: string, v: string | undefined): this {
     if (this.skip(v)) return this;
     if (typeof v !== "string" || !v.startsWith("/")) this.add(field, v, "must be an absolute path (start with '/')");
-    else if (/[\0\n\r]/.test(v)) this.add(field, v, "must not contain NUL or newline characters");
+    else if (LINE_BREAKING.test(v)) this.add(field, v, "must not contain NUL, line breaks or other control characters");
     else if (path.posix.normalize(v) !== v && path.posix.normalize(v) + "/" !== v)
       this.add(field, v, `must be normalized (did you mean '${path.posix.normalize(v)}'?)`);
     return this;

@@ -3,7 +3,7 @@
  * the hardening rows every config gets, and the checks of values written into smb.conf.
  */
 import { Checker, isUnknown } from "../../core/validate";
-import { clientKind } from "../../core/clients";
+import { anyHostProblem, clientKind } from "../../core/clients";
 
 /** Debian's Samba: paths and commands. */
 export const SAMBA_DEBIAN = {
@@ -69,6 +69,9 @@ export function extraParameters(c: Checker, field: string, params: Record<string
   }
 }
 
+/** Words `hosts allow` reads as patterns, not names (hosts_access(5) as Samba implements it); ALL is an any-host entry. */
+const SAMBA_HOST_KEYWORDS = /^(local|except|known|unknown|paranoid)$/i;
+
 /** A `hosts allow` list: IPs, CIDRs, host names, `*` only with `allowAny`. */
 export function hostList(c: Checker, field: string, hosts: string[], allowAny: boolean, required: boolean): void {
   if (!Array.isArray(hosts) || (required && hosts.length === 0)) {
@@ -79,6 +82,7 @@ export function hostList(c: Checker, field: string, hosts: string[], allowAny: b
     if (isUnknown(h)) return;
     const k = typeof h === "string" ? clientKind(h) : "invalid";
     if (k === "invalid" || k === "wildcard") c.add(`${field}[${i}]`, h, "must be an IP address, a CIDR like 192.168.122.0/24, a host name, or '*'");
-    if (k === "any" && !allowAny) c.add(`${field}[${i}]`, h, "lets every host that can reach the server connect; list the guests' addresses, or set allowAnyClient: true if that is really meant");
+    else if (k === "hostname" && SAMBA_HOST_KEYWORDS.test(h)) c.add(`${field}[${i}]`, h, "is a keyword of Samba's 'hosts allow' (it matches more than one host), not a host name; list the guests' addresses");
+    if (k === "any" && !allowAny) c.problems.push(anyHostProblem(`${field}[${i}]`, h, "allowAnyClient"));
   });
 }

@@ -53,7 +53,11 @@ describe("validation", () => {
 
   describe.each([
     [{ hostsAllow: [] }, /hostsAllow: must list the clients that may connect/],
-    [{ hostsAllow: ["*"] }, /hostsAllow\[0\]: lets every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["*"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["0.0.0.0/0"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["::/0"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["ALL"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["LOCAL"] }, /hostsAllow\[0\]: is a keyword of Samba's 'hosts allow'/],
     [{ hostsAllow: ["10.0.0.0/99"] }, /hostsAllow\[0\]: must be an IP address, a CIDR/],
     [{ validUsers: [] }, /validUsers: must name at least one user/],
     [{ validUsers: ["bad user"] }, /validUsers\[0\]: must be a Unix user name/],

@@ -80,6 +80,43 @@ export function secretProblems(field: string, v: unknown, rules: SecretRules): P
   return [];
 }
 
+/** PEM (`-----BEGIN ... PRIVATE KEY-----`) or OpenSSH private key text, as ssh2 parses it. */
+const PRIVATE_KEY = /^\s*-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END ([A-Z0-9]+ )*PRIVATE KEY-----\s*$/;
+
+/** Secrets of an SSH connection: private keys are at most 16 KiB (an 8192-bit RSA key is ~6.4 KiB). */
+export const SSH_KEY_RULES: SecretRules = { maxBytes: 16384, why: "an SSH private key of any usual type fits in 16 KiB", multiline: true };
+export const SSH_PASSPHRASE_RULES: SecretRules = { maxBytes: 1024, why: "kvmshare's limit for key passphrases" };
+
+/**
+ * Problems with a connection (`{ kind: "local" }` or `{ kind: "ssh", ... }`), fields prefixed
+ * `connection.`; the private key and passphrase are checked without their value reaching a message.
+ */
+export function connectionProblems(conn: unknown): Problem[] {
+  if (conn === undefined || conn === null || isUnknown(conn)) return [];
+  const c = new Checker("connection");
+  if (typeof conn !== "object") return c.add("connection", conn, "must be { kind: 'local' } or { kind: 'ssh', host, ... }").problems;
+  const o = conn as Record<string, unknown>;
+  if (o.kind === "local" || isUnknown(o.kind)) return [];
+  if (o.kind !== "ssh") return c.add("connection.kind", o.kind, "must be 'local' or 'ssh'").problems;
+  if (!isUnknown(o.host) && (typeof o.host !== "string" || !(net.isIP(o.host) || isHostname(o.host)))) {
+    c.add("connection.host", o.host, "must be an IP address or a host name");
+  }
+  c.port("connection.port", o.port as number | undefined);
+  if (o.user !== undefined && !isUnknown(o.user) && (typeof o.user !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/.test(o.user))) {
+    c.add("connection.user", o.user, "must be a user name (letters, digits, '_', '.', '@', '-'; at most 64)");
+  }
+  c.secret("connection.privateKey", o.privateKey, SSH_KEY_RULES);
+  if (typeof o.privateKey === "string" && !isUnknown(o.privateKey) && !c.problems.some((p) => p.field === "connection.privateKey") && !PRIVATE_KEY.test(o.privateKey)) {
+    c.add("connection.privateKey", undefined, "is not a private key (expected the text of a PEM or OpenSSH key, from '-----BEGIN ... PRIVATE KEY-----' to '-----END ... PRIVATE KEY-----')");
+  }
+  c.secret("connection.passphrase", o.passphrase, SSH_PASSPHRASE_RULES);
+  if (o.hostKeySha256 !== undefined && !isUnknown(o.hostKeySha256) && (typeof o.hostKeySha256 !== "string" || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(o.hostKeySha256))) {
+    c.add("connection.hostKeySha256", o.hostKeySha256, "must be a fingerprint as 'ssh-keygen -l' prints it: SHA256:<43 base64 characters>");
+  }
+  if (o.agent !== undefined && !isUnknown(o.agent)) c.absPath("connection.agent", o.agent as string);
+  return c.problems;
+}
+
 /** Collects problems; `throwIfAny` raises one `ValidationError` listing them all. */
 export class Checker {
   readonly problems: Problem[] = [];

@@ -18,6 +18,7 @@ import {
   readSysctls,
   recordOriginals,
   runIn,
+  sysctlPathConfined,
   where,
   writeOriginals,
   netnsProblems,
@@ -52,6 +53,23 @@ export const CONGESTION_KEY = "net.ipv4.tcp_congestion_control";
 const AVAILABLE_KEY = "net.ipv4.tcp_available_congestion_control";
 const KEY_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+$/;
 
+/**
+ * Why a key would not name a file under /proc/sys, or undefined when it does. A '/' inside a
+ * level stands for a '.' (sysctl(8): `net.ipv4.conf.eth0/100.rp_filter`), so a level of only
+ * '/'s would become '.' or '..' and climb out of /proc/sys: refused, as are empty levels.
+ */
+export function sysctlKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== "string" || !KEY_RE.test(key) || key.length > 256) {
+    return "must be a dotted sysctl key like 'net.core.somaxconn' (letters, digits, '_', '-', ':', '@', and '/' standing for a '.' inside one level)";
+  }
+  const levels = key.split(".").map((l) => l.replace(/\//g, "."));
+  if (levels.some((l) => l === "" || /^\.+$/.test(l))) {
+    return "has a level that is empty or only '/' (a '/' stands for '.', so it would name '.' or '..' and a file outside /proc/sys)";
+  }
+  if (!sysctlPathConfined(key)) return "does not name a file under /proc/sys";
+  return undefined;
+}
+
 export function profilePath(spec: Pick<SysctlProfileSpec, "dir" | "name">): string {
   return `${spec.dir.replace(/\/+$/, "")}/${spec.name}.conf`;
 }
@@ -68,13 +86,14 @@ export function validateSysctlProfile(spec: SysctlProfileSpec, prefix = ""): Pro
   const seen = new Set<string>();
   spec.settings.forEach((s, i) => {
     const field = s?.field ?? `${prefix}settings[${i}]`;
-    if (typeof s?.key !== "string" || !KEY_RE.test(s.key)) {
-      c.add(field, s?.key, "must be a dotted sysctl key like 'net.core.somaxconn' (letters, digits, '_', '-', '/')");
+    const keyProblem = sysctlKeyProblem(s?.key);
+    if (keyProblem) {
+      c.add(field, s?.key, keyProblem);
       return;
     }
     if (seen.has(s.key)) c.add(field, s.key, "is set twice; keep one entry per key (a typed field and an extra key may name the same sysctl)");
     seen.add(s.key);
-    if (typeof s.value !== "string" || s.value.trim() === "" || /[\0\n\r]/.test(s.value)) {
+    if (typeof s.value !== "string" || s.value.trim() === "" || /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/.test(s.value) || s.value.length > 4096) {
       c.add(field, s.value, `value of ${s.key} must be a non-empty single-line string`);
     }
   });

@@ -222,7 +222,7 @@ export const NFS_VERSIONS = ["3", "4", "4.0", "4.1", "4.2"] as const;
 export const SMB_VERSIONS = ["3.1.1", "3.02", "3.0"] as const;
 export const NFS_SEC = ["sys", "krb5", "krb5i", "krb5p"] as const;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
-const SHARE = /^[^\\/:*?"<>|\x00-\x1f]{1,80}$/;
+const SHARE = /^[^\\/:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]{1,80}$/;
 /**
  * What mount.cifs (cifs-utils 7.0, Debian 12) takes from a credentials file, measured: a
  * password of up to 512 bytes once each ',' is doubled for the kernel's option string (513+
@@ -262,7 +262,7 @@ function known(v: unknown): boolean {
 function lineSafe(c: Checker, field: string, v: string | undefined): void {
   if (!known(v)) return;
   if (typeof v !== "string") c.add(field, v, "must be a string");
-  else if (/[\0\r\n]/.test(v)) c.add(field, v, "must not contain newlines or NUL");
+  else if (LINE_BREAKING.test(v)) c.add(field, v, "must not contain line breaks, NUL or other control characters");
   else if (v.endsWith("\\")) c.add(field, v, "must not end with a backslash (systemd reads it as a line continuation)");
 }
 
@@ -349,7 +349,7 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     if (known(s.server) && !isServer(s.server)) c.add(f("smb.server"), s.server, "must be an IP address or a host name");
     c.required(f("smb.share"), s.share);
     if (known(s.share) && (typeof s.share !== "string" || !SHARE.test(s.share) || s.share.trim() !== s.share)) {
-      c.add(f("smb.share"), s.share, "must be a share name (1-80 characters, none of \\ / : * ? \" < > |, no leading/trailing spaces)");
+      c.add(f("smb.share"), s.share, "must be a share name (1-80 characters, none of \\ / : * ? \" < > |, no control characters, no leading/trailing spaces)");
     }
     c.required(f("smb.username"), s.username);
     for (const k of ["username", "domain"] as const) {

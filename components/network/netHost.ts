@@ -83,6 +83,16 @@ export function sysctlPathConfined(key: string): boolean {
   return confined("/proc/sys/" + key.split(".").map((l) => l.replace(/\//g, ".")).join("/"));
 }
 
+/**
+ * A value read from the host as a message may show it: a sysctl-looking value (letters,
+ * digits, spaces and `_.:,/-`, at most 200 characters) as is, anything else never (a message
+ * must not carry what a file on the host holds).
+ */
+export function shownValue(v: string | undefined): string {
+  if (v === undefined) return "(absent)";
+  return /^[A-Za-z0-9 _.:,\/-]{0,200}$/.test(v) ? v : "(a value kvmshare does not show)";
+}
+
 /** Current value of one sysctl inside `netns` (`undefined` when the key does not exist there). */
 export async function readSysctl(host: Host, netns: string | undefined, key: string): Promise<string | undefined> {
   const r = await runIn(host, netns, ["cat", "--", sysctlPath(key)], { check: false });

@@ -5,7 +5,7 @@
  * when `sysctl -w` exited 0 (it does so for `net.core.rmem_max` inside a namespace).
  */
 import { Host } from "../../core/connection";
-import { Problem } from "../../core/errors";
+import { escapeControl, Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { Checker } from "../../core/validate";
@@ -18,6 +18,7 @@ import {
   readSysctls,
   recordOriginals,
   runIn,
+  shownValue,
   sysctlPathConfined,
   where,
   writeOriginals,
@@ -133,8 +134,8 @@ async function ensureCongestionControl(host: Host, spec: SysctlProfileSpec, cc: 
   const why = mod.code === 0 ? "loaded but did not register it" : `failed: ${mod.stderr.trim().split("\n").pop()}`;
   throw new Error(
     `sysctl.tcpCongestionControl: '${cc}' is not available on ${where(host, spec.netns)} ` +
-      `(${AVAILABLE_KEY} = '${after}'); 'modprobe tcp_${cc}' ${why}. ` +
-      `Use one of: ${after.split(" ").join(", ")}, or install a kernel with tcp_${cc}.`,
+      `(${AVAILABLE_KEY} = '${shownValue(after)}'); 'modprobe tcp_${cc}' ${why}. ` +
+      `Use one of: ${shownValue(after).split(" ").join(", ")}, or install a kernel with tcp_${cc}.`,
   );
 }
 
@@ -147,7 +148,7 @@ async function setValues(host: Host, netns: string | undefined, values: Record<s
 
 function errorLineFor(stderr: string, key: string): string {
   const line = stderr.split("\n").find((l) => l.includes(`"${key}"`) || l.includes(key.replace(/\./g, "/")));
-  return line ? `; sysctl said: ${line.trim()}` : "";
+  return line ? `; sysctl said: ${escapeControl(line.trim()).slice(0, 300)}` : "";
 }
 
 export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
@@ -172,7 +173,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
     if (cc && !avail.split(" ").includes(cc.value)) {
       const probe = await host.run(["modprobe", "-n", "-q", "--", `tcp_${cc.value}`], { check: false });
       if (probe.code !== 0) {
-        c.add(cc.field ?? CONGESTION_KEY, cc.value, `is neither available on ${where(host, spec.netns)} (${avail}) nor loadable (no module tcp_${cc.value})`);
+        c.add(cc.field ?? CONGESTION_KEY, cc.value, `is neither available on ${where(host, spec.netns)} (${shownValue(avail)}) nor loadable (no module tcp_${cc.value})`);
       }
     }
     return c.problems;
@@ -246,7 +247,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
         : "";
       throw new Error(
         `sysctl: the kernel on ${at} did not take ${refused.length} value${refused.length > 1 ? "s" : ""}:\n` +
-          refused.map((s) => `  - ${label(s)}: wanted '${wanted[s.key]}', got '${after[s.key] ?? "(absent)"}'${errorLineFor(stderr, s.key)}`).join("\n") +
+          refused.map((s) => `  - ${label(s)}: wanted '${wanted[s.key]}', got '${shownValue(after[s.key])}'${errorLineFor(stderr, s.key)}`).join("\n") +
           (hint ? `\n${hint}` : ""),
       );
     }

@@ -93,7 +93,7 @@ export function ganeshaShape(text: string): string[] {
   if (BREAKS_A_LINE.test(text.replace(/\n/g, ""))) return ["BAD: a line break other than \\n"];
   const body = text.replace(/"[^"\n]*"/g, '""').replace(/#[^\n]*/g, "");
   const tokens: string[] = [];
-  for (const m of body.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=|\{)|\}|;|"/g)) tokens.push(m[1] ? (m[2] === "{" ? `${m[1].toLowerCase()}{` : "key=") : m[0]);
+  for (const m of body.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*(=|\{)|\}|;|"/g)) tokens.push(m[1] ? (m[2] === "{" ? `${m[1].toLowerCase()}{` : "key=") : m[0]);
   return tokens;
 }
 

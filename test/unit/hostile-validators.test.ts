@@ -14,7 +14,7 @@ import { resolveSmbShare, validateSmbShare } from "../../components/smb/smbShare
 import { validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { validateHostGuestShare } from "../../components/share/hostGuestShareArgs";
 import { sysctlKeyProblem } from "../../components/network/sysctlProfileKind";
-import { sysctlPath } from "../../components/network/netHost";
+import { shownValue, sysctlPath } from "../../components/network/netHost";
 import { validateDatasetName } from "../../components/storage/zfsNames";
 import { protectedPathReason, SYSTEM_DIRS, validateTransferSpec } from "../../components/transfer/parallelTransferArgs";
 import { validateSmbUser } from "../../components/smb/smbUserArgs";
@@ -101,6 +101,13 @@ describe("sysctl keys select files under /proc/sys only", () => {
       }),
       { numRuns: RUNS },
     );
+  });
+  it("a value read from the host reaches a message only when it looks like a sysctl value", () => {
+    expect(shownValue("4096 131072 6291456")).toBe("4096 131072 6291456");
+    expect(shownValue("reno cubic bbr")).toBe("reno cubic bbr");
+    expect(shownValue("root:x:0:0:root:/root:/bin/bash\n")).toBe("(a value kvmshare does not show)");
+    expect(shownValue("password=hunter2")).toBe("(a value kvmshare does not show)");
+    expect(shownValue(undefined)).toBe("(absent)");
   });
   it("the issue's key is refused, and sysctlPath itself refuses it", () => {
     expect(sysctlKeyProblem("net.//.//.//.etc.hostname")).toMatch(/only '\/'/);

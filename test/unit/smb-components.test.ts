@@ -65,7 +65,7 @@ describe("validation", () => {
     [{ directoryMask: "999" }, /directoryMask: must be an octal mode/],
     [{ shareName: "global" }, /shareName: must be .* not global, homes or printers/],
     [{ path: "relative" }, /path: must be an absolute path/],
-    [{ path: "/a%b" }, /path: must not contain quotes, '%' or newlines/],
+    [{ path: "/a%b" }, /path: must not contain quotes, '%' or backslashes/],
     [{ extraParameters: { "guest ok": "yes" } }, /extraParameters.guest ok: is part of kvmshare's hardening and cannot be overridden/],
     [{ extraParameters: { "smb encrypt": "off" } }, /extraParameters.smb encrypt: is part of kvmshare's hardening/],
     [{ extraParameters: { "valid users": "bob" } }, /extraParameters.valid users: is set by the 'validUsers' field/],

@@ -115,6 +115,21 @@ describe("sysctl keys select files under /proc/sys only", () => {
   });
 });
 
+describe("MTU", () => {
+  it("is refused in preflight above the device's own max_mtu, read from 'ip -d -j link'", async () => {
+    const { kind } = await import("../../components/network/linkMtuKind");
+    const ran: string[][] = [];
+    const host = { label: "h", run: async (argv: string[]) => (ran.push(argv), { stdout: '[{"mtu":1500,"min_mtu":68,"max_mtu":9216}]', stderr: "", code: 0 }) };
+    const spec = { device: "eth0", mtu: 9600, stateDir: "/var/lib/kvmshare/network", restoreOnRemove: true };
+    expect(kind.validate(spec)).toEqual([]);
+    const problems = await kind.preflight!(host as never, spec);
+    expect(problems.map(formatProblem)).toEqual(["mtu: is more than eth0 on h allows (max_mtu 9216); use at most 9216 (got 9600)"]);
+    expect(ran).toEqual([["ip", "-j", "-d", "link", "show", "dev", "eth0"]]);
+    expect(kind.validate({ ...spec, mtu: 65536 }).map(formatProblem)[0]).toMatch(/^mtu: must be an integer from 68 to 65535/);
+    expect(kind.validate({ ...spec, device: "lo", mtu: 65536 })).toEqual([]);
+  });
+});
+
 describe("dataset names", () => {
   it(`a name that passes has no empty, '.' or '..' component and no control character (${RUNS} runs)`, () => {
     const part = fc.oneof(fc.constantFrom(".", "..", "", "tank", "a.b", "x:y", "-", "@snap", "#b"), hostile);

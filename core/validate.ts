@@ -137,18 +137,6 @@ export class Checker {
     return this;
   }
 
-  /**
-   * Free text that goes verbatim into one line of a rendered file: no line breaks or other
-   * control characters (see `LINE_BREAKING`), at most `max` characters.
-   */
-  line(field: string, v: unknown, max = 1024): this {
-    if (this.skip(v)) return this;
-    if (typeof v !== "string") this.add(field, v, "must be a string");
-    else if (LINE_BREAKING.test(v)) this.add(field, v, "must be one line of printable text (no line breaks, tabs, NUL or other control characters)");
-    else if (v.length > max) this.add(field, `${v.slice(0, 40)}...`, `must be at most ${max} characters`);
-    return this;
-  }
-
   /** A required value is present. */
   required(field: string, v: unknown): this {
     if (v === undefined || v === null || v === "") this.add(field, v, "is required");

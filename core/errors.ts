@@ -7,22 +7,44 @@ export interface Problem {
   message: string;
 }
 
-function show(value: unknown): string {
-  if (value === undefined) return "";
-  const s = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
-  return ` (got ${s && s.length > 120 ? s.slice(0, 117) + "..." : s})`;
+/**
+ * Characters a message must not carry raw: C0 controls, DEL, C1 controls, the Unicode line and
+ * paragraph separators and the bidirectional overrides/isolates (which can reorder what a
+ * terminal shows).
+ */
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
+
+/**
+ * `s` with every control character written as an escape (`\n`, `\r`, `\t`, `\0`, `\u2028`...),
+ * so a value with line breaks shows on one line and cannot forge further lines of a message.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (ch) => NAMED[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Format one problem as `field: message (got 'value')`. */
+function show(value: unknown): string {
+  if (value === undefined) return "";
+  let s: string | undefined;
+  try {
+    s = typeof value === "string" ? `'${value}'` : typeof value === "number" && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
+  } catch {
+    s = String(value);
+  }
+  if (s === undefined) s = String(value);
+  return ` (got ${s.length > 120 ? s.slice(0, 117) + "..." : s})`;
+}
+
+/** Format one problem as `field: message (got 'value')`, control characters escaped. */
 export function formatProblem(p: Problem): string {
-  return `${p.field}: ${p.message}${show(p.value)}`;
+  return escapeControl(`${p.field}: ${p.message}${show(p.value)}`);
 }
 
 /** Thrown when inputs are invalid; lists every problem, not just the first. */
 export class ValidationError extends Error {
   constructor(public readonly context: string, public readonly problems: Problem[]) {
     super(
-      `${context}: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n` +
+      `${escapeControl(context)}: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n` +
         problems.map((p) => `  - ${formatProblem(p)}`).join("\n"),
     );
     this.name = "ValidationError";

@@ -32,8 +32,12 @@ export interface HostKind<Spec, S extends State = State> {
   name: string;
   /** Bump when probe/apply behaviour changes; stored in outputs as `kindVersion`. */
   version: number;
-  /** Pure checks of the inputs; every problem at once. Runs at preview time (`check`). */
-  validate(spec: Spec): Problem[];
+  /**
+   * Pure checks of the inputs; every problem at once. Runs at preview time (`check`). `secrets`
+   * are the secret inputs when known (undefined while unknown at preview): a kind checks their
+   * shape here, never putting a secret's value into a problem.
+   */
+  validate(spec: Spec, secrets?: Record<string, string>): Problem[];
   /**
    * Checks against the host that must pass before anything changes (e.g. the host's ZFS lacks
    * lz4, a device already carries a pool). Runs in `check` too, so preview reports them.

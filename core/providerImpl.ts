@@ -12,7 +12,13 @@ import { connect, ConnectionSpec, Host } from "./connection";
 import { formatProblem, Problem, redact } from "./errors";
 import { compareObserved, HostKind, Json, State, sameJson } from "./hostKind";
 import { kindEntry } from "./kinds";
-import { isUnknown } from "./validate";
+import { connectionProblems, isUnknown } from "./validate";
+
+/** The secrets when known (an object), `{}` when there are none, undefined while unknown (preview). */
+function knownSecrets(s: unknown): Record<string, string> | undefined {
+  if (s === undefined || s === null) return {};
+  return typeof s === "object" ? (s as Record<string, string>) : undefined;
+}
 
 type AnyKind = HostKind<Record<string, unknown>, State>;
 
@@ -107,7 +113,7 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
 
 export async function check(kindId: string, olds: HostInputs, news: HostInputs) {
   const kind = loadKind(kindId);
-  const problems = kind.validate(news.spec ?? {});
+  const problems = [...connectionProblems(news.connection), ...kind.validate(news.spec ?? {}, knownSecrets(news.secrets))];
   const holdsData = kindEntry(kindId).holdsData;
   const hadOlds = olds !== undefined && olds !== null && "spec" in olds;
   if (holdsData && hadOlds && moved(olds.connection, news.connection, hadOlds) && news.spec?.allowDestroy !== true) {
@@ -147,7 +153,7 @@ function outputsOf(kind: AnyKind, inputs: HostInputs, observed: State | undefine
 async function applyAndObserve(kind: AnyKind, inputs: HostInputs, previous?: HostOutputs): Promise<HostOutputs> {
   const secrets = inputs.secrets ?? {};
   const log = logger(kind, secretValues(secrets));
-  const problems = kind.validate(inputs.spec);
+  const problems = kind.validate(inputs.spec, knownSecrets(inputs.secrets));
   if (problems.length) throw new Error(`${kind.name}: invalid inputs:\n${problems.map((p) => "  - " + formatProblem(p)).join("\n")}`);
   return withKindHost(inputs, async (host) => {
     if (kind.preflight) {

@@ -34,15 +34,19 @@ function compile(name: string, source: string): HandlebarsTemplateDelegate {
   return hbs.compile(source, { noEscape: true, strict: true });
 }
 
-/** Render a template source string (tests, and templates not on disk). */
-export function renderString(name: string, source: string, view: object): string {
+function run(name: string, tpl: HandlebarsTemplateDelegate, view: object): string {
   try {
-    return compile(name, source)(view);
+    return tpl(view);
   } catch (e) {
     const msg = (e as Error).message;
     const m = /"([^"]+)" not defined in .*? - (\d+:\d+)/.exec(msg);
     throw new TemplateError(name, m ? `missing field "${m[1]}" at ${m[2]}` : msg);
   }
+}
+
+/** Render a template source string (tests, and templates not on disk). */
+export function renderString(name: string, source: string, view: object): string {
+  return run(name, compile(name, source), view);
 }
 
 /** Render `templates/<name>` (e.g. `"exports.hbs"`) with a view-model. */
@@ -51,8 +55,9 @@ export function render(name: string, view: object): string {
   if (!tpl) {
     const file = path.join(templatesDir(), name);
     if (!fs.existsSync(file)) throw new TemplateError(name, `no such template in ${templatesDir()}`);
-    const source = fs.readFileSync(file, "utf8");
-    tpl = (view: object) => renderString(name, source, view);
+    // Compiled once per template (Handlebars compiles on first use and keeps the result).
+    const compiled = compile(name, fs.readFileSync(file, "utf8"));
+    tpl = (view: object) => run(name, compiled, view);
     cache.set(name, tpl);
   }
   return tpl(view);

@@ -44,6 +44,79 @@ export function isHostname(v: string): boolean {
   return v.length <= 253 && /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/.test(v);
 }
 
+/**
+ * Characters that end or split a line in some reader of a rendered file: C0 controls (NUL, CR,
+ * LF, TAB, VT, FF...), DEL, C1 controls (NEL U+0085 among them) and the Unicode line and
+ * paragraph separators U+2028/U+2029.
+ */
+export const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** What a secret may be, as the program that reads it takes it. */
+export interface SecretRules {
+  /** Longest value in UTF-8 bytes the reader takes (`why` says whose limit it is). */
+  maxBytes: number;
+  /** The reader and its limit, for the message (e.g. "smbpasswd -s reads lines of at most 255 bytes"). */
+  why: string;
+  /** A multi-line value is allowed (PEM keys): then only NUL and other controls but `\n`/`\r` are refused. @default false */
+  multiline?: boolean;
+}
+
+/**
+ * Problems with a secret. The value itself never goes into a problem (no `value`), only the
+ * field and what is wrong with it. Values not known yet (preview) are skipped.
+ */
+export function secretProblems(field: string, v: unknown, rules: SecretRules): Problem[] {
+  if (v === undefined || isUnknown(v)) return [];
+  const out = (message: string): Problem[] => [{ field, message }];
+  if (typeof v !== "string") return out("must be a string (pass it as a pulumi.secret)");
+  if (v === "") return out("is empty; set a password (as a pulumi.secret)");
+  if (v.includes("\0")) return out("contains a NUL character, which ends the value early for the program that reads it; remove it");
+  if (!rules.multiline && /[\r\n\u0085\u2028\u2029]/.test(v)) {
+    return out(`contains a line break, which would end it early or add a line to what it is written to (${rules.why}); remove it`);
+  }
+  const controls = rules.multiline ? /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/ : LINE_BREAKING;
+  if (controls.test(v)) return out("contains a control character; use printable characters only");
+  if (Buffer.byteLength(v, "utf8") > rules.maxBytes) return out(`is longer than ${rules.maxBytes} bytes (${rules.why}); use a shorter one`);
+  return [];
+}
+
+/** PEM (`-----BEGIN ... PRIVATE KEY-----`) or OpenSSH private key text, as ssh2 parses it. */
+const PRIVATE_KEY = /^\s*-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END ([A-Z0-9]+ )*PRIVATE KEY-----\s*$/;
+
+/** Secrets of an SSH connection: private keys are at most 16 KiB (an 8192-bit RSA key is ~6.4 KiB). */
+export const SSH_KEY_RULES: SecretRules = { maxBytes: 16384, why: "an SSH private key of any usual type fits in 16 KiB", multiline: true };
+export const SSH_PASSPHRASE_RULES: SecretRules = { maxBytes: 1024, why: "kvmshare's limit for key passphrases" };
+
+/**
+ * Problems with a connection (`{ kind: "local" }` or `{ kind: "ssh", ... }`), fields prefixed
+ * `connection.`; the private key and passphrase are checked without their value reaching a message.
+ */
+export function connectionProblems(conn: unknown): Problem[] {
+  if (conn === undefined || conn === null || isUnknown(conn)) return [];
+  const c = new Checker("connection");
+  if (typeof conn !== "object") return c.add("connection", conn, "must be { kind: 'local' } or { kind: 'ssh', host, ... }").problems;
+  const o = conn as Record<string, unknown>;
+  if (o.kind === "local" || isUnknown(o.kind)) return [];
+  if (o.kind !== "ssh") return c.add("connection.kind", o.kind, "must be 'local' or 'ssh'").problems;
+  if (!isUnknown(o.host) && (typeof o.host !== "string" || !(net.isIP(o.host) || isHostname(o.host)))) {
+    c.add("connection.host", o.host, "must be an IP address or a host name");
+  }
+  c.port("connection.port", o.port as number | undefined);
+  if (o.user !== undefined && !isUnknown(o.user) && (typeof o.user !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/.test(o.user))) {
+    c.add("connection.user", o.user, "must be a user name (letters, digits, '_', '.', '@', '-'; at most 64)");
+  }
+  c.secret("connection.privateKey", o.privateKey, SSH_KEY_RULES);
+  if (typeof o.privateKey === "string" && !isUnknown(o.privateKey) && !c.problems.some((p) => p.field === "connection.privateKey") && !PRIVATE_KEY.test(o.privateKey)) {
+    c.add("connection.privateKey", undefined, "is not a private key (expected the text of a PEM or OpenSSH key, from '-----BEGIN ... PRIVATE KEY-----' to '-----END ... PRIVATE KEY-----')");
+  }
+  c.secret("connection.passphrase", o.passphrase, SSH_PASSPHRASE_RULES);
+  if (o.hostKeySha256 !== undefined && !isUnknown(o.hostKeySha256) && (typeof o.hostKeySha256 !== "string" || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(o.hostKeySha256))) {
+    c.add("connection.hostKeySha256", o.hostKeySha256, "must be a fingerprint as 'ssh-keygen -l' prints it: SHA256:<43 base64 characters>");
+  }
+  if (o.agent !== undefined && !isUnknown(o.agent)) c.absPath("connection.agent", o.agent as string);
+  return c.problems;
+}
+
 /** Collects problems; `throwIfAny` raises one `ValidationError` listing them all. */
 export class Checker {
   readonly problems: Problem[] = [];
@@ -56,6 +129,12 @@ export class Checker {
 
   private skip(v: unknown): boolean {
     return v === undefined || isUnknown(v);
+  }
+
+  /** Problems with a secret (see `secretProblems`): the value never goes into the message. */
+  secret(field: string, v: unknown, rules: SecretRules): this {
+    this.problems.push(...secretProblems(field, v, rules));
+    return this;
   }
 
   /** A required value is present. */
@@ -77,7 +156,7 @@ export class Checker {
   absPath(field: string, v: string | undefined): this {
     if (this.skip(v)) return this;
     if (typeof v !== "string" || !v.startsWith("/")) this.add(field, v, "must be an absolute path (start with '/')");
-    else if (/[\0\n\r]/.test(v)) this.add(field, v, "must not contain NUL or newline characters");
+    else if (LINE_BREAKING.test(v)) this.add(field, v, "must not contain NUL, line breaks or other control characters");
     else if (path.posix.normalize(v) !== v && path.posix.normalize(v) + "/" !== v)
       this.add(field, v, `must be normalized (did you mean '${path.posix.normalize(v)}'?)`);
     return this;

@@ -10,7 +10,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { Checker, isUnknown } from "../../core/validate";
+import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
+import { anyHostProblem, isAnyHost } from "../../core/clients";
 import { parseAddress } from "./address";
 
 /** A service whose ports the firewall protects. */
@@ -54,10 +55,18 @@ export interface ShareFirewallArgs {
   /**
    * Clients allowed to reach the protected ports: IPv4/IPv6 addresses and CIDRs
    * (`192.168.122.10`, `192.168.122.0/24`, `fd00:122::/64`). Feed it `NfsExport`/`SmbShare`'s
-   * `allowedSources` so the export and the firewall cannot disagree. Host names and `*` are refused.
+   * `allowedSources` so the export and the firewall cannot disagree. Host names and `*` are refused,
+   * and so are any-host sources (`0.0.0.0/0`, `::/0`, IPv4 shorter than /8...) unless `allowAnySource`.
    * @default []
    */
   allowedSources?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Allow any-host sources in `allowedSources` (`0.0.0.0/0`, `::/0`, any prefix 0, IPv4 shorter
+   * than /8, global IPv6 shorter than /16): the protected ports are then open to everyone who can
+   * reach the host. Set it with an export's or share's `allowAnyClient`.
+   * @default false
+   */
+  allowAnySource?: boolean;
   /** Interfaces whose traffic is allowed (`iifname`), e.g. `virbr0`; a trailing `*` matches a prefix. @default [] */
   allowedInterfaces?: pulumi.Input<pulumi.Input<string>[]>;
   /**
@@ -109,7 +118,7 @@ export type ShareFirewallOptions = Omit<Plain<Omit<ShareFirewallArgs, "connectio
 };
 
 /** Options whose default depends on others (or that have none): resolved by hand below. */
-type Derived = "logPrefix" | "netns" | "persistPath" | "owner";
+type Derived = "logPrefix" | "netns" | "persistPath" | "owner" | "allowAnySource";
 
 /** The one defaults table of a ShareFirewall (what each default does is in `ShareFirewallArgs`). */
 export const SHARE_FIREWALL_DEFAULTS: Defaults<ShareFirewallOptions, Derived> = {
@@ -141,6 +150,8 @@ export type ShareFirewallSpec = Omit<Resolved<ShareFirewallOptions, Derived>, De
   persistPath: string | null;
   /** Who owns the table (`<project>/<stack>/<component>`), recorded in its marker comment; `""`: anonymous. */
   owner: string;
+  /** Present (true) only when any-host sources are allowed, so specs of existing firewalls do not change. */
+  allowAnySource?: boolean;
   [k: string]: unknown;
 };
 
@@ -195,6 +206,7 @@ export function resolveShareFirewall(o: ShareFirewallOptions): ShareFirewallSpec
     netns: o.netns ?? null,
     persistPath: d.persist ? (o.persistPath ?? `${NFT_PERSIST_DIR}/${tableName}.nft`) : null,
     owner: ownerTag(o.owner),
+    ...(o.allowAnySource === true ? { allowAnySource: true } : {}),
   };
 }
 
@@ -280,6 +292,7 @@ export function validateShareFirewall(o: ShareFirewallOptions): Problem[] {
     if (isUnknown(s)) return;
     const r = parseAddress(s as string);
     if (!r.ok) c.add(`allowedSources[${i}]`, s, r.message);
+    else if (isAnyHost(s) && o.allowAnySource !== true) c.problems.push(anyHostProblem(`allowedSources[${i}]`, s as string, "allowAnySource"));
   });
   const ifaces = plainList(o.allowedInterfaces);
   if (o.allowedInterfaces !== undefined && !ifaces && !isUnknown(o.allowedInterfaces)) {
@@ -301,15 +314,15 @@ export function validateShareFirewall(o: ShareFirewallOptions): Problem[] {
     );
   }
 
-  for (const f of ["denyAll", "nfsV3", "allowLoopback", "counter", "persist"] as const) {
+  for (const f of ["allowAnySource", "denyAll", "nfsV3", "allowLoopback", "counter", "persist"] as const) {
     const v = o[f];
     if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") c.add(f, v, "must be true or false");
   }
   c.oneOf("action", o.action, ACTIONS);
   c.int("logRatePerMinute", o.logRatePerMinute, 0, 100000, "log lines per minute; 0 turns logging off");
   if (o.logPrefix !== undefined && !isUnknown(o.logPrefix)) {
-    if (typeof o.logPrefix !== "string" || o.logPrefix.length > 127 || /["\\\n\r\0]/.test(o.logPrefix)) {
-      c.add("logPrefix", o.logPrefix, "must be at most 127 characters without quotes, backslashes or newlines");
+    if (typeof o.logPrefix !== "string" || o.logPrefix.length > 127 || /["\\]/.test(o.logPrefix) || LINE_BREAKING.test(o.logPrefix)) {
+      c.add("logPrefix", o.logPrefix, "must be at most 127 characters without quotes, backslashes, line breaks or other control characters");
     }
   }
   if (o.tableName !== undefined && !isUnknown(o.tableName) && (typeof o.tableName !== "string" || !TABLE.test(o.tableName))) {

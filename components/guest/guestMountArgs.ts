@@ -8,7 +8,7 @@ import * as net from "net";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { Checker, isHostname, isUnknown } from "../../core/validate";
+import { Checker, isHostname, isUnknown, LINE_BREAKING, secretProblems, SecretRules } from "../../core/validate";
 import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
@@ -222,9 +222,33 @@ export const NFS_VERSIONS = ["3", "4", "4.0", "4.1", "4.2"] as const;
 export const SMB_VERSIONS = ["3.1.1", "3.02", "3.0"] as const;
 export const NFS_SEC = ["sys", "krb5", "krb5i", "krb5p"] as const;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
-const SHARE = /^[^\\/:*?"<>|\x00-\x1f]{1,80}$/;
-/** Characters a credentials-file line cannot carry (mount.cifs reads `key=value` lines). */
-const CRED_BAD = /[\0\r\n]/;
+const SHARE = /^[^\\/:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]{1,80}$/;
+/**
+ * What mount.cifs (cifs-utils 7.0, Debian 12) takes from a credentials file, measured: a
+ * password of up to 512 bytes once each ',' is doubled for the kernel's option string (513+
+ * "Converted password too long!"); user and domain names are cut at 256 bytes without a word.
+ */
+export const CIFS_PASSWORD_RULES: SecretRules = { maxBytes: 512, why: "mount.cifs takes at most 512 bytes, each ',' counting twice" };
+export const CIFS_NAME_MAX_BYTES = 256;
+
+/**
+ * Problems with a GuestMount's password (in `secrets`, checked by the provider's check at
+ * preview): required with `smb` (and refused otherwise), one line, no NUL or control characters,
+ * within mount.cifs's limit. The password never reaches a message. `secrets` undefined: not
+ * known yet, not checked.
+ */
+export function guestMountSecretProblems(spec: Pick<GuestMountSpec, "smb">, secrets: Record<string, unknown> | undefined, prefix = ""): Problem[] {
+  if (secrets === undefined || isUnknown(secrets)) return [];
+  const field = `${prefix}password`;
+  const pw = secrets.password;
+  if (!spec.smb) return pw === undefined ? [] : [{ field, message: "only applies to smb mounts; remove it" }];
+  if (pw === undefined) return [{ field, message: "is required for an SMB mount (use a pulumi secret)" }];
+  const out = secretProblems(field, pw, CIFS_PASSWORD_RULES);
+  if (!out.length && typeof pw === "string" && !isUnknown(pw) && Buffer.byteLength(pw, "utf8") + pw.split(",").length - 1 > CIFS_PASSWORD_RULES.maxBytes) {
+    out.push({ field, message: `is longer than ${CIFS_PASSWORD_RULES.maxBytes} bytes once its commas are doubled (${CIFS_PASSWORD_RULES.why}); use a shorter one` });
+  }
+  return out;
+}
 
 function isServer(v: string): boolean {
   return net.isIP(v) !== 0 || isHostname(v);
@@ -238,7 +262,7 @@ function known(v: unknown): boolean {
 function lineSafe(c: Checker, field: string, v: string | undefined): void {
   if (!known(v)) return;
   if (typeof v !== "string") c.add(field, v, "must be a string");
-  else if (/[\0\r\n]/.test(v)) c.add(field, v, "must not contain newlines or NUL");
+  else if (LINE_BREAKING.test(v)) c.add(field, v, "must not contain line breaks, NUL or other control characters");
   else if (v.endsWith("\\")) c.add(field, v, "must not end with a backslash (systemd reads it as a line continuation)");
 }
 
@@ -325,12 +349,16 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     if (known(s.server) && !isServer(s.server)) c.add(f("smb.server"), s.server, "must be an IP address or a host name");
     c.required(f("smb.share"), s.share);
     if (known(s.share) && (typeof s.share !== "string" || !SHARE.test(s.share) || s.share.trim() !== s.share)) {
-      c.add(f("smb.share"), s.share, "must be a share name (1-80 characters, none of \\ / : * ? \" < > |, no leading/trailing spaces)");
+      c.add(f("smb.share"), s.share, "must be a share name (1-80 characters, none of \\ / : * ? \" < > |, no control characters, no leading/trailing spaces)");
     }
     c.required(f("smb.username"), s.username);
     for (const k of ["username", "domain"] as const) {
       const v = s[k];
-      if (known(v) && (typeof v !== "string" || CRED_BAD.test(v))) c.add(f(`smb.${k}`), v, "must be a single line of text");
+      if (!known(v)) continue;
+      if (typeof v !== "string" || LINE_BREAKING.test(v)) c.add(f(`smb.${k}`), v, "must be a single line of text without control characters");
+      else if (v === "" || /[,%/\\=\s]/.test(v)) {
+        c.add(f(`smb.${k}`), v, "must be a plain name: not empty, no commas, '%', '/', '\\', '=' or spaces (mount.cifs passes it on as a mount option and splits user%password and domain/user)");
+      } else if (Buffer.byteLength(v, "utf8") > CIFS_NAME_MAX_BYTES) c.add(f(`smb.${k}`), `${v.slice(0, 40)}...`, `must be at most ${CIFS_NAME_MAX_BYTES} bytes (mount.cifs cuts longer names)`);
     }
     if (known(s.version) && !(SMB_VERSIONS as readonly string[]).includes(s.version as string)) {
       c.add(f("smb.version"), s.version, `must be an SMB3 dialect: ${SMB_VERSIONS.join(", ")} (SMB1/SMB2 are refused: no encryption)`);

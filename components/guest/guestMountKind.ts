@@ -12,7 +12,7 @@ import { probeFile } from "../files/managedFileKind";
 import { FSTAB_GENERATORS } from "./guestFacts";
 import { guestMountPreflight } from "./guestPreflight";
 import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
-import { GuestMountSpec, validateGuestMount } from "./guestMountArgs";
+import { GuestMountSpec, guestMountSecretProblems, validateGuestMount } from "./guestMountArgs";
 
 /** What was observed (never a secret: the credentials file is reported as current or not). */
 export type GuestMountState = {
@@ -172,7 +172,7 @@ async function uninstall(host: Host, plan: MountPlan, log: (m: string) => void):
 export const kind: HostKind<GuestMountSpec, GuestMountState> = {
   name: "GuestMount",
   version: 1,
-  validate: (spec) => validateGuestMount(spec),
+  validate: (spec, secrets) => [...validateGuestMount(spec), ...guestMountSecretProblems(spec, secrets)],
   preflight: (host, spec) => guestMountPreflight(host, spec),
   render: (spec, secrets) => desiredState(planGuestMount(spec, secrets)),
   probe,

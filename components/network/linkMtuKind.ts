@@ -24,7 +24,11 @@ export function validateLinkMtu(spec: LinkMtuSpec, prefix = ""): Problem[] {
   const c = new Checker("LinkMtu");
   checkDevice(c, `${prefix}device`, spec.device);
   checkTarget(c, prefix, spec);
-  c.int(`${prefix}mtu`, spec.mtu, 68, 16_777_216, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree; the device's max_mtu is checked on the host");
+  // IPv4's minimum (68) to ETH_MAX_MTU (65535), what Linux accepts on Ethernet-like links
+  // (veth, bridges, virtio-net, tap); loopback alone goes to 65536. The device's own
+  // min_mtu/max_mtu (`ip -d -j link`) are checked in preflight.
+  const max = spec.device === "lo" ? 65536 : 65535;
+  c.int(`${prefix}mtu`, spec.mtu, 68, max, "1500 is standard Ethernet, 9000 jumbo frames; every hop must agree; the device's max_mtu is checked on the host");
   return c.problems;
 }
 

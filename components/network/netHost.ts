@@ -5,7 +5,7 @@
  * resource puts them back).
  */
 import { Host, RunOptions, RunResult } from "../../core/connection";
-import { Problem } from "../../core/errors";
+import { escapeControl, Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { Checker } from "../../core/validate";
 
@@ -67,7 +67,30 @@ export function normSysctl(v: string | number | boolean): string {
 /** The `/proc/sys` path of a sysctl key (`net.core.somaxconn` -> `/proc/sys/net/core/somaxconn`). */
 export function sysctlPath(key: string): string {
   // sysctl(8): '.' separates levels; a '/' stands for a '.' inside one level (vlan eth0.100 -> eth0/100).
-  return "/proc/sys/" + key.split(".").map((p) => p.replace(/\//g, ".")).join("/");
+  const p = "/proc/sys/" + key.split(".").map((l) => l.replace(/\//g, ".")).join("/");
+  // Never a file outside /proc/sys, whatever the key (validation refuses such keys first).
+  if (!confined(p)) throw new Error(`sysctl key '${escapeControl(String(key))}' does not name a file under /proc/sys`);
+  return p;
+}
+
+function confined(p: string): boolean {
+  const levels = p.slice("/proc/sys/".length).split("/");
+  return p.startsWith("/proc/sys/") && levels.every((l) => l !== "" && l !== "." && l !== "..") && !/[\0\n\r]/.test(p);
+}
+
+/** Does `key` map to a file under /proc/sys (no empty, '.' or '..' level)? */
+export function sysctlPathConfined(key: string): boolean {
+  return confined("/proc/sys/" + key.split(".").map((l) => l.replace(/\//g, ".")).join("/"));
+}
+
+/**
+ * A value read from the host as a message may show it: a sysctl-looking value (letters,
+ * digits, spaces and `_.:,/-`, at most 200 characters) as is, anything else never (a message
+ * must not carry what a file on the host holds).
+ */
+export function shownValue(v: string | undefined): string {
+  if (v === undefined) return "(absent)";
+  return /^[A-Za-z0-9 _.:,\/-]{0,200}$/.test(v) ? v : "(a value kvmshare does not show)";
 }
 
 /** Current value of one sysctl inside `netns` (`undefined` when the key does not exist there). */

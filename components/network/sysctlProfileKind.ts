@@ -5,7 +5,7 @@
  * when `sysctl -w` exited 0 (it does so for `net.core.rmem_max` inside a namespace).
  */
 import { Host } from "../../core/connection";
-import { Problem } from "../../core/errors";
+import { escapeControl, Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { Checker } from "../../core/validate";
@@ -18,6 +18,8 @@ import {
   readSysctls,
   recordOriginals,
   runIn,
+  shownValue,
+  sysctlPathConfined,
   where,
   writeOriginals,
   netnsProblems,
@@ -52,6 +54,23 @@ export const CONGESTION_KEY = "net.ipv4.tcp_congestion_control";
 const AVAILABLE_KEY = "net.ipv4.tcp_available_congestion_control";
 const KEY_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+$/;
 
+/**
+ * Why a key would not name a file under /proc/sys, or undefined when it does. A '/' inside a
+ * level stands for a '.' (sysctl(8): `net.ipv4.conf.eth0/100.rp_filter`), so a level of only
+ * '/'s would become '.' or '..' and climb out of /proc/sys: refused, as are empty levels.
+ */
+export function sysctlKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== "string" || !KEY_RE.test(key) || key.length > 256) {
+    return "must be a dotted sysctl key like 'net.core.somaxconn' (letters, digits, '_', '-', ':', '@', and '/' standing for a '.' inside one level)";
+  }
+  const levels = key.split(".").map((l) => l.replace(/\//g, "."));
+  if (levels.some((l) => l === "" || /^\.+$/.test(l))) {
+    return "has a level that is empty or only '/' (a '/' stands for '.', so it would name '.' or '..' and a file outside /proc/sys)";
+  }
+  if (!sysctlPathConfined(key)) return "does not name a file under /proc/sys";
+  return undefined;
+}
+
 export function profilePath(spec: Pick<SysctlProfileSpec, "dir" | "name">): string {
   return `${spec.dir.replace(/\/+$/, "")}/${spec.name}.conf`;
 }
@@ -68,14 +87,15 @@ export function validateSysctlProfile(spec: SysctlProfileSpec, prefix = ""): Pro
   const seen = new Set<string>();
   spec.settings.forEach((s, i) => {
     const field = s?.field ?? `${prefix}settings[${i}]`;
-    if (typeof s?.key !== "string" || !KEY_RE.test(s.key)) {
-      c.add(field, s?.key, "must be a dotted sysctl key like 'net.core.somaxconn' (letters, digits, '_', '-', '/')");
+    const keyProblem = sysctlKeyProblem(s?.key);
+    if (keyProblem) {
+      c.add(field, s?.key, keyProblem);
       return;
     }
     if (seen.has(s.key)) c.add(field, s.key, "is set twice; keep one entry per key (a typed field and an extra key may name the same sysctl)");
     seen.add(s.key);
-    if (typeof s.value !== "string" || s.value.trim() === "" || /[\0\n\r]/.test(s.value)) {
-      c.add(field, s.value, `value of ${s.key} must be a non-empty single-line string`);
+    if (typeof s.value !== "string" || s.value.trim() === "" || /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/.test(s.value) || s.value.length > 4096 || s.value.endsWith("\\")) {
+      c.add(field, s.value, `value of ${s.key} must be a non-empty single-line string (no control characters, no trailing backslash, at most 4096 characters)`);
     }
   });
   return c.problems;
@@ -114,8 +134,8 @@ async function ensureCongestionControl(host: Host, spec: SysctlProfileSpec, cc: 
   const why = mod.code === 0 ? "loaded but did not register it" : `failed: ${mod.stderr.trim().split("\n").pop()}`;
   throw new Error(
     `sysctl.tcpCongestionControl: '${cc}' is not available on ${where(host, spec.netns)} ` +
-      `(${AVAILABLE_KEY} = '${after}'); 'modprobe tcp_${cc}' ${why}. ` +
-      `Use one of: ${after.split(" ").join(", ")}, or install a kernel with tcp_${cc}.`,
+      `(${AVAILABLE_KEY} = '${shownValue(after)}'); 'modprobe tcp_${cc}' ${why}. ` +
+      `Use one of: ${shownValue(after).split(" ").join(", ")}, or install a kernel with tcp_${cc}.`,
   );
 }
 
@@ -128,7 +148,7 @@ async function setValues(host: Host, netns: string | undefined, values: Record<s
 
 function errorLineFor(stderr: string, key: string): string {
   const line = stderr.split("\n").find((l) => l.includes(`"${key}"`) || l.includes(key.replace(/\./g, "/")));
-  return line ? `; sysctl said: ${line.trim()}` : "";
+  return line ? `; sysctl said: ${escapeControl(line.trim()).slice(0, 300)}` : "";
 }
 
 export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
@@ -153,7 +173,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
     if (cc && !avail.split(" ").includes(cc.value)) {
       const probe = await host.run(["modprobe", "-n", "-q", "--", `tcp_${cc.value}`], { check: false });
       if (probe.code !== 0) {
-        c.add(cc.field ?? CONGESTION_KEY, cc.value, `is neither available on ${where(host, spec.netns)} (${avail}) nor loadable (no module tcp_${cc.value})`);
+        c.add(cc.field ?? CONGESTION_KEY, cc.value, `is neither available on ${where(host, spec.netns)} (${shownValue(avail)}) nor loadable (no module tcp_${cc.value})`);
       }
     }
     return c.problems;
@@ -227,7 +247,7 @@ export const kind: HostKind<SysctlProfileSpec, SysctlProfileState> = {
         : "";
       throw new Error(
         `sysctl: the kernel on ${at} did not take ${refused.length} value${refused.length > 1 ? "s" : ""}:\n` +
-          refused.map((s) => `  - ${label(s)}: wanted '${wanted[s.key]}', got '${after[s.key] ?? "(absent)"}'${errorLineFor(stderr, s.key)}`).join("\n") +
+          refused.map((s) => `  - ${label(s)}: wanted '${wanted[s.key]}', got '${shownValue(after[s.key])}'${errorLineFor(stderr, s.key)}`).join("\n") +
           (hint ? `\n${hint}` : ""),
       );
     }

@@ -48,6 +48,12 @@ export interface HtbArgs {
 
 export type ShapingArgs = TbfArgs | HtbArgs;
 
+/** ~10 ms of traffic at `rateMbit` (at least 32 KiB, at most tbf's 1 GiB bucket); 32 for an invalid rate. */
+export function defaultBurstKiB(rateMbit: unknown): number {
+  if (typeof rateMbit !== "number" || !Number.isFinite(rateMbit) || rateMbit <= 0) return 32;
+  return Math.min(1_048_576, Math.max(32, Math.ceil(rateMbit * 1.25)));
+}
+
 /** tbf's defaults that do not depend on the rate (`burstKiB` does). */
 export const TBF_DEFAULTS: Defaults<TbfArgs, "burstKiB"> = { latencyMs: 50 };
 /** An htb class's defaults that do not depend on the root (`ceilMbit` does). */
@@ -67,7 +73,9 @@ export function resolveShaping(sh: ShapingArgs): Shaping {
     return {
       kind: "tbf",
       rateMbit: sh.rateMbit,
-      burstKiB: sh.burstKiB ?? Math.max(32, Math.ceil(sh.rateMbit * 1.25)),
+      // The default follows a valid rate; a bad rate is reported against rateMbit alone, never
+      // against a burstKiB the user did not set.
+      burstKiB: sh.burstKiB ?? defaultBurstKiB(sh.rateMbit),
       latencyMs: sh.latencyMs ?? TBF_DEFAULTS.latencyMs,
     };
   }

@@ -9,7 +9,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
-import { clientKind } from "../../core/clients";
+import { anyHostProblem, clientKind } from "../../core/clients";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */
@@ -248,9 +248,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
       if (isUnknown(cl.host)) return;
       const kind = typeof cl.host === "string" ? clientKind(cl.host) : "invalid";
       if (kind === "invalid") c.add(`${f}.host`, cl.host, "must be an IP address, a CIDR like 192.168.122.0/24, a host name, '*.domain' or '*'");
-      if (kind === "any" && !s.allowAnyClient) {
-        c.add(`${f}.host`, cl.host, "exports to every host on the network; list the guests' addresses, or set allowAnyClient: true if that is really meant");
-      }
+      if (kind === "any" && !s.allowAnyClient) c.problems.push(anyHostProblem(`${f}.host`, cl.host, "allowAnyClient"));
       if (seen.has(cl.host)) c.add(`${f}.host`, cl.host, `is listed twice (also clients[${seen.get(cl.host)}]); merge the entries into one`);
       else seen.set(cl.host, i);
       c.oneOf(`${f}.access`, cl.access, NFS_ACCESS);

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
+import { anyHostProblem, clientKind } from "../../core/clients";
 import { Checker, isHostname, isUnknown, UNKNOWN } from "../../core/validate";
 import type { NfsExportArgs } from "../nfs";
 import type { SambaServer, SmbShareArgs, SmbUserArgs } from "../smb";
@@ -143,8 +144,16 @@ export function validateHostGuestShare(name: string, a: HostGuestShareArgs): Pro
   if (networked) {
     c.required("guest.address", g.address);
     if (typeof g.address === "string" && !isUnknown(g.address)) {
-      const ok = net.isIP(g.address) !== 0 || /\/\d+$/.test(g.address) || (a.protocol === "nfs" && isHostname(g.address));
+      const k = clientKind(g.address);
+      const ok = k === "ip" || k === "cidr" || k === "any" || (a.protocol === "nfs" && k === "hostname");
       if (!ok) c.add("guest.address", g.address, a.protocol === "nfs" ? "must be an IP, a CIDR or a host name" : "must be an IP or a CIDR");
+      if (k === "any") {
+        const [flag, set] = a.protocol === "nfs" ? ["nfs.export.allowAnyClient", a.nfs?.export?.allowAnyClient] : ["smb.share.allowAnyClient", a.smb?.share?.allowAnyClient];
+        if (set !== true) c.problems.push(anyHostProblem("guest.address", g.address, flag));
+        else if (a.firewall && (typeof a.firewall !== "object" || a.firewall.allowAnySource !== true)) {
+          c.problems.push(anyHostProblem("guest.address", g.address, "firewall.allowAnySource"));
+        }
+      }
     }
     c.required("serverAddress", a.serverAddress);
     const s = plainOrUnknown(a.serverAddress);

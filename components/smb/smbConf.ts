@@ -2,8 +2,8 @@
  * Samba facts shared by the server, shares and users: Debian's paths and commands (one table),
  * the hardening rows every config gets, and the checks of values written into smb.conf.
  */
-import { Checker, isUnknown } from "../../core/validate";
-import { clientKind } from "../../core/clients";
+import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
+import { anyHostProblem, clientKind } from "../../core/clients";
 
 /** Debian's Samba: paths and commands. */
 export const SAMBA_DEBIAN = {
@@ -41,8 +41,11 @@ export const SHARE_HARDENING: { key: string; value: string }[] = [
 
 /** A Unix user (or group) name. */
 export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
-/** smb.conf values end at the line end; `;`/`#` at a line start are comments. */
-export const PLAIN_VALUE = /^[^\n\r\0]*$/;
+/**
+ * smb.conf values end at the line end (no line breaks or other control characters), and a
+ * trailing backslash continues the line, which would swallow the next parameter.
+ */
+export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*(?<!\\)$/;
 const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => h.key));
 
 export function argv(c: Checker, field: string, v: unknown): void {
@@ -62,12 +65,15 @@ export function extraParameters(c: Checker, field: string, params: Record<string
   for (const [k, v] of Object.entries(params ?? {})) {
     const key = k.trim().toLowerCase().replace(/\s+/g, " ");
     const f = `${field}.${k}`;
-    if (!/^[a-z][a-z0-9 :_-]*$/.test(key)) c.add(f, k, "must be an smb.conf parameter name (letters, digits, spaces, ':', '_', '-')");
+    if (!/^[a-z][a-z0-9 :_-]*$/.test(key) || LINE_BREAKING.test(k)) c.add(f, k, "must be an smb.conf parameter name (letters, digits, spaces, ':', '_', '-')");
     else if (HARDENED_KEYS.has(key)) c.add(f, k, "is part of kvmshare's hardening and cannot be overridden");
     else if (key in managed) c.add(f, k, `is set by the '${managed[key]}' field; use that instead`);
-    if (typeof v !== "string" || !PLAIN_VALUE.test(v) || v.trim() === "") c.add(f, v, "must be a one-line, non-empty string");
+    if (typeof v !== "string" || !PLAIN_VALUE.test(v) || v.trim() === "") c.add(f, v, "must be a one-line, non-empty string without control characters or a trailing backslash (smb.conf reads one as a line continuation)");
   }
 }
+
+/** Words `hosts allow` reads as patterns, not names (hosts_access(5) as Samba implements it); ALL is an any-host entry. */
+const SAMBA_HOST_KEYWORDS = /^(local|except|known|unknown|paranoid)$/i;
 
 /** A `hosts allow` list: IPs, CIDRs, host names, `*` only with `allowAny`. */
 export function hostList(c: Checker, field: string, hosts: string[], allowAny: boolean, required: boolean): void {
@@ -79,6 +85,7 @@ export function hostList(c: Checker, field: string, hosts: string[], allowAny: b
     if (isUnknown(h)) return;
     const k = typeof h === "string" ? clientKind(h) : "invalid";
     if (k === "invalid" || k === "wildcard") c.add(`${field}[${i}]`, h, "must be an IP address, a CIDR like 192.168.122.0/24, a host name, or '*'");
-    if (k === "any" && !allowAny) c.add(`${field}[${i}]`, h, "lets every host that can reach the server connect; list the guests' addresses, or set allowAnyClient: true if that is really meant");
+    else if (k === "hostname" && SAMBA_HOST_KEYWORDS.test(h)) c.add(`${field}[${i}]`, h, "is a keyword of Samba's 'hosts allow' (it matches more than one host), not a host name; list the guests' addresses");
+    if (k === "any" && !allowAny) c.problems.push(anyHostProblem(`${field}[${i}]`, h, "allowAnyClient"));
   });
 }

@@ -97,7 +97,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
   }
   c.required("path", s.path);
   c.absPath("path", s.path);
-  if (typeof s.path === "string" && !isUnknown(s.path) && /[\n\r"%]/.test(s.path)) c.add("path", s.path, "must not contain quotes, '%' or newlines (smb.conf would read them differently)");
+  if (typeof s.path === "string" && !isUnknown(s.path) && /["%\\]/.test(s.path)) c.add("path", s.path, "must not contain quotes, '%' or backslashes (smb.conf would read them differently; a trailing backslash continues the line)");
   if ((s.validUsers?.length ?? 0) + (s.validGroups?.length ?? 0) === 0) {
     c.add("validUsers", s.validUsers, "must name at least one user (or set validGroups): a share everyone with an account may open is a mistake");
   }

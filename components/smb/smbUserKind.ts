@@ -32,7 +32,7 @@ async function lookup(host: Host, s: SmbUserSpec): Promise<{ nt: string; flags: 
 export const kind: HostKind<SmbUserSpec, SmbUserState> = {
   name: "SmbUser",
   version: 1,
-  validate: (spec) => validateSmbUser(spec),
+  validate: (spec, secrets) => validateSmbUser(spec, secrets),
   async preflight(host, s) {
     const r = await host.run(["getent", "passwd", s.name], { check: false });
     return r.code === 0

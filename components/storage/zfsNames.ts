@@ -10,6 +10,9 @@ export function validateDatasetName(name: unknown, field = "name"): Problem[] {
   if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/.test(name) || name.length > 255) {
     return [{ field, value: name, message: "must be 'pool/dataset[/child...]' of letters, digits, '_', '.', ':', '-' (at most 255 characters; no '@' or '#')" }];
   }
+  if (name.split("/").some((part) => part === "." || part === "..")) {
+    return [{ field, value: name, message: "has a '.' or '..' component, which would name another dataset (or a directory outside the pool's mountpoint); use plain names such as 'tank/share'" }];
+  }
   return [];
 }
 

@@ -67,13 +67,40 @@ export function resolveParallelTransfer(args: ParallelTransferArgs): ResolvedPar
   return r;
 }
 
+/** Directories of the system a copy never replaces, and whose direct entries a destroy never deletes. */
+export const SYSTEM_DIRS = ["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"];
+
+function isSystemDir(p: string): boolean {
+  return SYSTEM_DIRS.includes(p) || /^\/lib[A-Za-z0-9_]*$/.test(p);
+}
+
+/**
+ * Why `p` is a path kvmshare must never delete, or undefined: `/`, a system directory
+ * (`SYSTEM_DIRS`, every `/lib*`) or an entry directly inside one (`/etc/ssh`, `/home/alice`).
+ */
+export function protectedPathReason(p: unknown): string | undefined {
+  if (typeof p !== "string") return undefined;
+  const n = p.replace(/\/+$/, "").replace(/\/{2,}/g, "/") || "/";
+  if (n === "/") return "is the root directory";
+  if (isSystemDir(n)) return `is the system directory ${n}`;
+  const parent = n.slice(0, n.lastIndexOf("/")) || "/";
+  if (isSystemDir(parent)) return `is directly inside the system directory ${parent}`;
+  return undefined;
+}
+
 /** Every problem with a (possibly partial) spec: field, value, fix. */
-export function validateTransferSpec(spec: Partial<ParallelTransferSpec>): Problem[] {
+export function validateTransferSpec(spec: Partial<ParallelTransferSpec>, chunkSizeGiven?: unknown): Problem[] {
   const c = new Checker("ParallelTransfer");
   c.required("source", spec.source).absPath("source", spec.source);
   c.required("destination", spec.destination).absPath("destination", spec.destination);
   if (typeof spec.destination === "string" && /\/$/.test(spec.destination) && spec.destination !== "/") {
     c.add("destination", spec.destination, "must name the copy itself (no trailing '/'), e.g. /srv/images/disk.qcow2");
+  }
+  const guarded = protectedPathReason(spec.destination);
+  if (guarded && (spec.destination === "/" || !guarded.startsWith("is directly inside"))) {
+    c.add("destination", spec.destination, `${guarded}: a copy must not replace it; name a path of its own, e.g. /srv/images/disk.qcow2`);
+  } else if (guarded && spec.allowDestroy === true) {
+    c.add("destination", spec.destination, `${guarded}, and allowDestroy would delete it on destroy; copy to a deeper path (e.g. /srv/images/disk.qcow2) or drop allowDestroy`);
   }
   if (spec.changeDetection !== undefined && !CHANGE_DETECTION.includes(spec.changeDetection)) {
     c.add("changeDetection", spec.changeDetection, `must be one of ${CHANGE_DETECTION.join(", ")}`);
@@ -82,7 +109,10 @@ export function validateTransferSpec(spec: Partial<ParallelTransferSpec>): Probl
     c.add("streams", spec.streams, "must be an integer from 1 to 64 (leave unset for the default from cores and destination)");
   }
   if (spec.chunkSizeBytes !== undefined && (!Number.isInteger(spec.chunkSizeBytes) || spec.chunkSizeBytes < MIN_CHUNK || spec.chunkSizeBytes > MAX_CHUNK)) {
-    c.add("chunkSize", spec.chunkSizeBytes, "must be from 4K to 4G, e.g. '64M'");
+    // Report what the user wrote ('64Q'), not the NaN it parsed to.
+    const given = chunkSizeGiven !== undefined ? chunkSizeGiven : Number.isNaN(spec.chunkSizeBytes) ? undefined : spec.chunkSizeBytes;
+    const parsed = Number.isFinite(spec.chunkSizeBytes);
+    c.add("chunkSize", given, parsed ? "must be from 4K to 4G, e.g. '64M'" : "must be a size from 4K to 4G such as '64M', '1G' or a number of bytes");
   }
   return c.problems;
 }
@@ -97,7 +127,8 @@ export function validateParallelTransfer(args: ParallelTransferArgs): Problem[] 
     changeDetection: d.changeDetection,
     streams: args.streams,
     chunkSizeBytes: d.chunkSizeBytes,
-  });
+    allowDestroy: d.allowDestroy,
+  }, args.chunkSize);
   if (typeof args.source === "string" && args.source.startsWith("/") && !fs.existsSync(args.source)) {
     problems.push({ field: "source", value: args.source, message: "does not exist on the machine running Pulumi" });
   }

@@ -11,8 +11,10 @@ import { copy, Target } from "../../transfer/engine";
 import { LocalDestination } from "../../transfer/local";
 import { defaultStreams } from "../../transfer/plan";
 import { SftpDestination } from "../../transfer/sftp";
-import { fingerprintOf, listRemote } from "./fingerprint";
-import { ParallelTransferSpec, validateTransferSpec } from "./parallelTransferArgs";
+import * as fs from "fs";
+import * as path from "path";
+import { fingerprintOf, listLocal, listRemote } from "./fingerprint";
+import { ParallelTransferSpec, protectedPathReason, validateTransferSpec } from "./parallelTransferArgs";
 
 export type { ParallelTransferSpec } from "./parallelTransferArgs";
 export { validateTransferSpec, CHANGE_DETECTION } from "./parallelTransferArgs";
@@ -94,13 +96,53 @@ export const kind: HostKind<ParallelTransferSpec, ParallelTransferState> = {
       copiedAt: new Date().toISOString(),
     });
   },
-  async remove(host, spec, _observed, log) {
+  /**
+   * Deletes only what this resource copied: never `/`, a system directory or an entry directly
+   * inside one (`protectedPathReason`), and of the destination only the files the source has
+   * (or every file when the destination still fingerprints as the copy kvmshare made), then the
+   * directories those leave empty. Files added by others stay, and so do their directories.
+   */
+  async remove(host, spec, observed, log) {
+    const dest = spec.destination;
     if (!spec.allowDestroy) {
-      log(`leaving ${spec.destination} on ${host.label} in place (set allowDestroy: true to delete it on destroy)`);
+      log(`leaving ${dest} on ${host.label} in place (set allowDestroy: true to delete it on destroy)`);
       return;
     }
-    await host.run(["rm", "-rf", "--", spec.destination]);
-    log(`removed ${spec.destination} on ${host.label}`);
+    const guarded = protectedPathReason(dest);
+    if (guarded || typeof dest !== "string" || !dest.startsWith("/") || path.posix.normalize(dest) !== dest) {
+      log(`not deleting ${dest} on ${host.label}: it ${guarded ?? "is not a normalized absolute path"}; kvmshare never deletes such a path (delete it by hand if it really is the copy)`);
+      return;
+    }
+    const there = await listRemote(host, dest, spec.changeDetection);
+    if (!there) {
+      log(`${dest} on ${host.label} is already gone`);
+      return;
+    }
+    const ours = new Set<string>();
+    const copied = observed?.fingerprint ?? spec.sourceFingerprint;
+    if (typeof copied === "string" && fingerprintOf(there) === copied) there.forEach((l) => ours.add(l.rel));
+    if (typeof spec.source === "string" && fs.existsSync(spec.source)) {
+      for (const l of listLocal(spec.source, "mtime")) ours.add(l.rel);
+    }
+    const mine = there.filter((l) => ours.has(l.rel));
+    const kept = there.length - mine.length;
+    if (mine.length === 1 && mine[0].rel === "" && there.length === 1) {
+      await host.run(["rm", "-f", "--", dest]);
+      log(`removed ${dest} on ${host.label}`);
+      return;
+    }
+    const files = mine.filter((l) => l.rel !== "" && !l.rel.split("/").some((x) => x === "" || x === "." || x === "..")).map((l) => path.posix.join(dest, l.rel));
+    for (let i = 0; i < files.length; i += 500) await host.run(["rm", "-f", "--", ...files.slice(i, i + 500)]);
+    // The directories the removed files leave empty, deepest first, then the destination itself.
+    const dirs = new Set<string>();
+    for (const f of files) for (let d = path.posix.dirname(f); d.length > dest.length; d = path.posix.dirname(d)) dirs.add(d);
+    const ordered = [...dirs].sort((a, b) => b.split("/").length - a.split("/").length || (a < b ? 1 : -1));
+    for (let i = 0; i < ordered.length; i += 500) await host.run(["rmdir", "--ignore-fail-on-non-empty", "--", ...ordered.slice(i, i + 500)], { check: false });
+    await host.run(["rmdir", "--ignore-fail-on-non-empty", "--", dest], { check: false });
+    log(
+      `removed ${files.length} file${files.length === 1 ? "" : "s"} kvmshare copied to ${dest} on ${host.label}` +
+        (kept ? `; left ${kept} file${kept === 1 ? "" : "s"} it did not write (and the directories holding them)` : ""),
+    );
   },
   outputs(spec) {
     const run = lastRuns.get(spec.destination);

@@ -187,7 +187,7 @@ exportfs -u "$2:$3"`;
       });
     });
     const all = p.errors.join("\n");
-    expect(all).toMatch(/clients\[0\]\.host: exports to every host .*allowAnyClient: true.*got '\*'/);
+    expect(all).toMatch(/clients\[0\]\.host: opens the share to every host .*allowAnyClient: true.*got '\*'/);
     expect(all).toMatch(/clients\[1\]\.host: must be an IP address, a CIDR.*got '10\.0\.0\.0\/33'/);
     expect(all).toMatch(/clients\[1\]\.squash: lets root on the client act as root.*acknowledgeNoRootSquash/);
     expect(all).toMatch(/clients\[2\]\.anonuid: must be an integer from 0 to 4294967294/);

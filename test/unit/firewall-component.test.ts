@@ -58,7 +58,8 @@ describe("ShareFirewall component", () => {
 
   it("accepts what an export's client list becomes, so the export and the firewall agree", () => {
     const sources = allowedSourcesOf(["192.168.122.10", "10.0.0.0/24", "guest.lan", "*"]);
-    expect(validateShareFirewall({ allowedSources: sources })).toEqual([]);
+    expect(validateShareFirewall({ allowedSources: sources, allowAnySource: true })).toEqual([]);
+    expect(validateShareFirewall({ allowedSources: sources }).map((p) => p.field)).toEqual(["allowedSources[2]", "allowedSources[3]"]);
     expect(buildChains(resolveShareFirewall({ allowedSources: sources })).shares.rules).toEqual(
       expect.arrayContaining(["ip saddr 0.0.0.0/0 counter accept", "ip6 saddr ::/0 counter accept", "ip saddr 10.0.0.0/24 counter accept"]),
     );

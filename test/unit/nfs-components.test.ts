@@ -49,7 +49,9 @@ describe("validation", () => {
 
   describe.each([
     ["no clients", base({ clients: [] }), /clients: must list at least one client/],
-    ["'*' without allowAnyClient", base({ clients: ["*"] }), /clients\[0\]\.host: exports to every host on the network; .*allowAnyClient: true.*\(got '\*'\)/],
+    ["'*' without allowAnyClient", base({ clients: ["*"] }), /clients\[0\]\.host: opens the share to every host .*allowAnyClient: true.*\(got '\*'\)/],
+    ["'0.0.0.0/0' without allowAnyClient", base({ clients: ["0.0.0.0/0"] }), /clients\[0\]\.host: opens the share to every host .*allowAnyClient: true.*\(got '0\.0\.0\.0\/0'\)/],
+    ["'::/0' without allowAnyClient", base({ clients: ["::/0"] }), /clients\[0\]\.host: opens the share to every host .*allowAnyClient: true.*\(got '::\/0'\)/],
     ["no_root_squash without acknowledgement", base({ squash: "no_root_squash" }), /^squash: lets root on the client act as root.*acknowledgeNoRootSquash: true.*\(got 'no_root_squash'\)/],
     ["anonuid 0 without acknowledgement", base({ anonuid: 0 }), /^anonuid: maps squashed users to root/],
     ["a bad CIDR", base({ clients: ["10.0.0.0/33"] }), /clients\[0\]\.host: must be an IP address, a CIDR.*\(got '10\.0\.0\.0\/33'\)/],

@@ -53,7 +53,11 @@ describe("validation", () => {
 
   describe.each([
     [{ hostsAllow: [] }, /hostsAllow: must list the clients that may connect/],
-    [{ hostsAllow: ["*"] }, /hostsAllow\[0\]: lets every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["*"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["0.0.0.0/0"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["::/0"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["ALL"] }, /hostsAllow\[0\]: opens the share to every host .* allowAnyClient: true/],
+    [{ hostsAllow: ["LOCAL"] }, /hostsAllow\[0\]: is a keyword of Samba's 'hosts allow'/],
     [{ hostsAllow: ["10.0.0.0/99"] }, /hostsAllow\[0\]: must be an IP address, a CIDR/],
     [{ validUsers: [] }, /validUsers: must name at least one user/],
     [{ validUsers: ["bad user"] }, /validUsers\[0\]: must be a Unix user name/],
@@ -61,7 +65,7 @@ describe("validation", () => {
     [{ directoryMask: "999" }, /directoryMask: must be an octal mode/],
     [{ shareName: "global" }, /shareName: must be .* not global, homes or printers/],
     [{ path: "relative" }, /path: must be an absolute path/],
-    [{ path: "/a%b" }, /path: must not contain quotes, '%' or newlines/],
+    [{ path: "/a%b" }, /path: must not contain quotes, '%' or backslashes/],
     [{ extraParameters: { "guest ok": "yes" } }, /extraParameters.guest ok: is part of kvmshare's hardening and cannot be overridden/],
     [{ extraParameters: { "smb encrypt": "off" } }, /extraParameters.smb encrypt: is part of kvmshare's hardening/],
     [{ extraParameters: { "valid users": "bob" } }, /extraParameters.valid users: is set by the 'validUsers' field/],

@@ -105,8 +105,42 @@ describe("source fingerprint", () => {
     await kind.remove(host as never, { destination: "/srv/x", allowDestroy: false } as never, undefined, (m) => logs.push(m));
     expect(ran).toEqual([]);
     expect(logs.join()).toMatch(/leaving \/srv\/x on test in place \(set allowDestroy: true/);
-    await kind.remove(host as never, { destination: "/srv/x", allowDestroy: true } as never, undefined, () => undefined);
-    expect(ran).toEqual([["rm", "-rf", "--", "/srv/x"]]);
+    await kind.remove(host as never, { destination: "/srv/x", allowDestroy: true } as never, undefined, (m) => logs.push(m));
+    expect(ran).toEqual([]); // directly inside /srv: never deleted
+    expect(logs.join()).toMatch(/not deleting \/srv\/x on test: it is directly inside the system directory \/srv/);
+  });
+
+  it("removes only the files it copied, then the directories they leave empty; never a system path", async () => {
+    const ran: string[][] = [];
+    const listing = "a\t5\t100.5\nsub/b\t4\t100.2\nsub/c\t1\t1.0\nnotes.txt\t3\t200.0\n";
+    const host = {
+      label: "test",
+      run: async (argv: string[]) => {
+        ran.push(argv);
+        if (argv[0] === "find") return { stdout: listing, stderr: "", code: 0 };
+        return { stdout: "", stderr: "", code: 0 };
+      },
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-rm-"));
+    fs.mkdirSync(path.join(dir, "src", "sub"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "src", "a"), "alpha");
+    fs.writeFileSync(path.join(dir, "src", "sub", "b"), "beta");
+    const logs: string[] = [];
+    const spec = { source: path.join(dir, "src"), destination: "/srv/data/tree", allowDestroy: true, changeDetection: "mtime", sourceFingerprint: "2:x" };
+    await kind.remove(host as never, spec as never, { fingerprint: "2:x" }, (m) => logs.push(m));
+    const rm = ran.filter((a) => a[0] === "rm");
+    expect(rm).toEqual([["rm", "-f", "--", "/srv/data/tree/a", "/srv/data/tree/sub/b"]]);
+    expect(ran.filter((a) => a[0] === "rmdir")).toEqual([
+      ["rmdir", "--ignore-fail-on-non-empty", "--", "/srv/data/tree/sub"],
+      ["rmdir", "--ignore-fail-on-non-empty", "--", "/srv/data/tree"],
+    ]);
+    expect(logs.join()).toMatch(/removed 2 files .*left 2 files it did not write/);
+    for (const destination of ["/", "/etc", "/usr/lib", "/home/alice", "/lib64", "/var/lib"]) {
+      ran.length = 0;
+      await kind.remove(host as never, { ...spec, destination } as never, undefined, () => undefined);
+      expect(ran).toEqual([]);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -18,7 +18,10 @@ import { ShareFirewallOptions, validateShareFirewall } from "../../components/fi
 import { HostGuestShareArgs, validateHostGuestShare } from "../../components/share/hostGuestShareArgs";
 import { ParallelTransferArgs, validateParallelTransfer, resolveParallelTransfer } from "../../components/transfer/parallelTransferArgs";
 
-const kindPath = (p: string) => require.resolve(`../../components/${p}`);
+jest.setTimeout(120_000);
+
+/** The kind id (its name) of a kind module under components/. */
+const kindPath = (p: string) => (require(`../../components/${p}`) as { kind: { name: string } }).kind.name;
 
 /** The provider's `check` at preview, with the connection not known yet (so no host is contacted). */
 async function previewCheck(kind: string, spec: unknown, secrets?: Record<string, string>, connection: unknown = UNKNOWN): Promise<Problem[]> {

@@ -9,6 +9,9 @@ import fc from "fast-check";
 import { formatProblem } from "../../core/errors";
 import { BREAKS_A_LINE, FIELDS, hostile, lines, smbpasswdProbe } from "./hostile-fields";
 
+// 1,000 generated values per field: room for a loaded 2-core machine (the default 5 s is not).
+jest.setTimeout(120_000);
+
 const RUNS = 1000;
 
 describe.each(FIELDS.map((f) => [`${f.component} ${f.field}`, f] as const))("%s", (_label, f) => {

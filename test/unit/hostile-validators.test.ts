@@ -21,6 +21,8 @@ import { validateSmbUser } from "../../components/smb/smbUserArgs";
 import { guestMountSecretProblems } from "../../components/guest/guestMountArgs";
 import { hostile, PIECES } from "./hostile-fields";
 
+jest.setTimeout(120_000);
+
 const RUNS = 1000;
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 

@@ -42,7 +42,7 @@ describe("provider diff", () => {
 
   it("replaces the resource when it moves to another host", async () => {
     const d = await impl.diff(KIND, "id", outputs({ content: "a\n", mode: "0644" }) as never, {
-      connection: { kind: "ssh", host: "guest1", hostKeySha256: "SHA256:x" },
+      connection: { kind: "ssh", host: "guest1", hostKeySha256: `SHA256:${"A".repeat(43)}` },
       spec,
     });
     expect(d.replaces).toEqual(["connection"]);
@@ -104,7 +104,7 @@ describe("state as the engine stores it", () => {
 
 describe("provider check and host checks", () => {
   // Nothing listens on port 1 of loopback: a check that connects fails at once.
-  const unreachable = { kind: "ssh" as const, host: "127.0.0.1", port: 1, hostKeySha256: "SHA256:x" };
+  const unreachable = { kind: "ssh" as const, host: "127.0.0.1", port: 1, hostKeySha256: `SHA256:${"A".repeat(43)}` };
   const ds = { name: "tank/vm", properties: {}, acls: [] };
 
   it("does not reach for the host when the inputs did not change (no-change preview or up)", async () => {
@@ -126,7 +126,7 @@ describe("state written by an older kvmshare", () => {
 });
 
 describe("a change of connection", () => {
-  const ssh = { kind: "ssh" as const, host: "guest1", port: 22, user: "root", hostKeySha256: "SHA256:x", readyTimeoutMs: 20_000 };
+  const ssh = { kind: "ssh" as const, host: "guest1", port: 22, user: "root", hostKeySha256: `SHA256:${"A".repeat(43)}`, readyTimeoutMs: 20_000 };
   const observedOk = { content: "a\n", mode: "0644" };
   const withConn = (connection: object) => ({ ...outputs(observedOk), connection });
 
@@ -134,7 +134,7 @@ describe("a change of connection", () => {
     ["a timeout", { readyTimeoutMs: 60_000 }],
     ["the user", { user: "admin" }],
     ["the private key", { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnew" }],
-    ["the host-key pin", { hostKeySha256: "SHA256:rotated" }],
+    ["the host-key pin", { hostKeySha256: `SHA256:${"B".repeat(43)}` }],
     ["the host name's case", { host: "GUEST1" }],
   ])("is an update in place when only %s changes", async (_what, change) => {
     const d = await impl.diff(KIND, "id", withConn(ssh) as never, { connection: { ...ssh, ...change }, spec });

@@ -42,6 +42,8 @@ export type Target =
        * agent, `ssh` installed), else sftp. @default "auto"
        */
       transport?: "auto" | "openssh" | "sftp";
+      /** OpenSSH transport: all streams over one TCP connection (ControlMaster), so one ssh process does all the crypto. @default false */
+      multiplex?: boolean;
     }
   /** Any other `Destination` implementation (opened and closed by the caller). */
   | { kind: "custom"; destination: Destination; path: string };
@@ -263,7 +265,7 @@ async function openSsh(target: Extract<Target, { kind: "ssh" }>, streams: number
   const transport = target.transport ?? "auto";
   if (transport !== "sftp" && target.connections === undefined) {
     try {
-      return await OpenSshDestination.open(target.connection, { streams });
+      return await OpenSshDestination.open(target.connection, { streams, multiplex: target.multiplex });
     } catch (e) {
       if (!(e instanceof OpenSshUnavailable)) throw e;
       if (transport === "openssh") throw new TransferError("CONNECTION", `${e.message} (or use the sftp transport)`, e);

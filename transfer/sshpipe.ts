@@ -54,9 +54,13 @@ class Pipe {
   /** The range being sent: data goes straight to stdin until `next === end`. */
   private cur: { path: string; next: number; end: number; ack: Promise<string> } | undefined;
   private held: string[] = [];
+  /** "ok"s still to come for ranges completely sent. */
+  private readonly acks = new Set<Promise<string>>();
 
   constructor(argv: string[], private readonly label: string) {
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group: a Ctrl-C at the terminal reaches kvmshare, which stops cleanly (and
+    // keeps the partial copy for --resume); the ssh processes are closed by it, not killed under it.
+    this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child.stdin!.on("error", () => undefined); // EPIPE: the exit tells why
     this.child.stderr!.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString("utf8")).slice(-2000)));
     this.ready = new Promise<void>((resolve, reject) => this.waiters.set(-1, { resolve: () => resolve(), reject }));
@@ -134,15 +138,28 @@ class Pipe {
     cur.next += length;
     const last = cur.next === cur.end;
     if (last) {
+      // Not waiting for the host's "ok" here keeps data flowing into the next range (measured:
+      // waiting stalled every stream at each chunk end); a failed write rejects the hash that
+      // follows it on this process, and `flush()` (before fsync) waits for every "ok".
       this.cur = undefined;
+      this.acks.add(cur.ack);
+      cur.ack.then(
+        () => this.acks.delete(cur.ack),
+        () => undefined,
+      );
       const held = this.held.splice(0);
       const sent = this.send(buf.subarray(0, length));
       for (const h of held) this.send(h).catch(() => undefined);
       await sent;
-      await cur.ack;
     } else {
       await this.send(buf.subarray(0, length));
     }
+  }
+
+  /** Wait until the host confirmed every write sent so far; throws the first failure. */
+  async flush(): Promise<void> {
+    if (this.dead) throw this.dead;
+    await Promise.all([...this.acks]);
   }
 
   /** SHA-256 of a range as the host's file has it (after every earlier write on this process). */
@@ -262,7 +279,10 @@ export class OpenSshDestination implements Destination {
       beginRange: (position, length, stream) => pipes[stream % pipes.length].begin(p, position, length),
       write: (buf, length, position, stream) => pipes[stream % pipes.length].write(p, buf, length, position).catch(explain),
       read: (buf, length, position, stream) => part.read(buf, length, position, stream),
-      sync: () => part.sync(),
+      sync: async () => {
+        await Promise.all(pipes.map((x) => x.flush())).catch(explain);
+        await part.sync();
+      },
       close: () => part.close(),
     };
   }

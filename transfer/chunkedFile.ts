@@ -138,7 +138,6 @@ export class ChunkedFile {
       let copied = 0;
       let hex: string;
       try {
-        if (chunk.length > 0) this.part.beginRange?.(chunk.offset, chunk.length, stream);
         hex = await pumpRange(
           ring,
           this.ctx.pool.begin(),

@@ -12,12 +12,6 @@ export interface DestStat {
 
 /** An open `<dest>.part` file. `stream` picks the stream's own session where that matters (SFTP). */
 export interface PartFile {
-  /**
-   * Optional: the stream's next writes cover exactly `length` bytes from `position`, in order
-   * (a chunk). Transports that announce a range once (OpenSSH processes) use it; a write outside
-   * an announced range is a range of its own.
-   */
-  beginRange?(position: number, length: number, stream: number): void;
   write(buf: Buffer, length: number, position: number, stream: number): Promise<void>;
   read(buf: Buffer, length: number, position: number, stream: number): Promise<number>;
   /** fsync the file's data. */

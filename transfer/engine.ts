@@ -346,7 +346,6 @@ async function copyWhole(ctx: FileContext, f: SourceEntry, destPath: string, str
       let copied = 0;
       let ok = true;
       try {
-        if (f.size > 0) pf.beginRange?.(0, f.size, stream);
         const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
           copied += n;
           ctx.progress(0, n);

@@ -126,6 +126,11 @@ export class OpenSshClient {
     return ["ssh", ...this.opts, this.spec.host, "--", remote.map(quote).join(" ")];
   }
 
+  /** argv that starts the host's `name` subsystem (e.g. sftp) with its protocol on stdin/stdout. */
+  subsystemArgv(name: string): string[] {
+    return ["ssh", ...this.opts, "-s", this.spec.host, name];
+  }
+
   /** Stop the control master (if any) and delete the key and known_hosts. */
   close(): void {
     if (this.master && this.master.exitCode === null) this.master.kill("SIGTERM");

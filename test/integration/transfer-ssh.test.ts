@@ -97,7 +97,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(notices).toEqual([]);
   });
 
-  it("the default transport is OpenSSH: ssh processes write with dd on the host, the key file and known_hosts are removed afterwards", async () => {
+  it("the OpenSSH transport: ssh -s sftp per stream plus a hashing ssh; the key file and known_hosts are removed afterwards", async () => {
     const tmpBefore = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("kvmshare-ssh-")));
     const d = await OpenSshDestination.open(conn, { streams: 2 });
     let ours: string[] = [];
@@ -107,16 +107,15 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
       expect(fs.statSync(path.join(os.tmpdir(), ours[0])).mode & 0o777).toBe(0o700);
       expect(fs.statSync(path.join(os.tmpdir(), ours[0], "id")).mode & 0o777).toBe(0o600);
       expect(fs.readFileSync(path.join(os.tmpdir(), ours[0], "known_hosts"), "utf8")).toMatch(/^10\.\d+\.\d+\.2 ssh-ed25519 AAAA\S+\n$/);
-      // the ssh processes are children of this process, running the remote loop
+      // the ssh processes are children of this process
       const kids = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" });
-      expect(kids.match(/^ssh .*-o StrictHostKeyChecking=yes .* -- sh -c /gm)).toHaveLength(2);
+      expect(kids.match(/^ssh .*-o StrictHostKeyChecking=yes .* -s 10\.\S+ sftp$/gm)).toHaveLength(2);
+      expect(kids.match(/^ssh .*-o StrictHostKeyChecking=yes .* -- sh -c /gm)).toHaveLength(1);
       const dst = path.join(dir, "remote", "direct.part");
       const pf = await d.openPart(dst, 10, true);
-      pf.beginRange!(0, 10, 1);
-      await pf.write(Buffer.from("hello"), 5, 0, 1);
-      await pf.write(Buffer.from("world"), 5, 5, 1);
+      await Promise.all([pf.write(Buffer.from("hello"), 5, 0, 1), pf.write(Buffer.from("world"), 5, 5, 0)]);
       expect(await d.hashRange(dst, 0, 10, 1)).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
-      await pf.write(Buffer.from("AB"), 2, 3, 0); // a write outside a range is a range of its own
+      await pf.write(Buffer.from("ABC"), 2, 3, 0);
       expect(fs.readFileSync(dst, "utf8")).toBe("helABworld");
       await pf.close();
     } finally {

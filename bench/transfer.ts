@@ -447,7 +447,7 @@ async function main(): Promise<void> {
   const lines = [
     `| group | tool | streams | MiB/s | seconds | CPU s local | CPU s remote | CPU s/GiB | x 1 stream |`,
     `|---|---|---:|---:|---:|---:|---:|---:|---:|`,
-    ...cases.map((c) => `| ${c.group} | ${c.tool} | ${c.streams} | ${c.MiBps.toFixed(0)} | ${c.seconds.toFixed(2)} | ${cell(c.cpuLocal)} | ${cell(c.cpuRemote)} | ${cell(c.cpuPerGiB)} | ${cell(c.speedup)} |`),
+    ...cases.map((c) => `| ${c.group} | ${c.tool.replace(/\|/g, "\\|")} | ${c.streams} | ${c.MiBps.toFixed(0)} | ${c.seconds.toFixed(2)} | ${cell(c.cpuLocal)} | ${cell(c.cpuRemote)} | ${cell(c.cpuPerGiB)} | ${cell(c.speedup)} |`),
     "",
     ...Object.entries(goals).map(([k, g]) => `${k}: ${(ratios as Record<string, unknown>)[k]} (goal >= ${g})`),
     `ssh best peer: ${ratios.ssh_best_peer}; disk_vs_cp: ${ratios.disk_vs_cp}`,

@@ -23,6 +23,8 @@ export interface CopyCliOptions {
   hostKey?: string;
   insecureIgnoreHostKey?: boolean;
   connections?: string;
+  transport?: "auto" | "openssh" | "sftp";
+  multiplex?: boolean;
   progress?: DisplayMode | "auto";
   json?: boolean;
   quiet?: boolean;
@@ -54,13 +56,17 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
   }
   if (parseRemote(src)) throw new TransferError("USAGE", `SRC must be a local path; copying from a remote host is not supported (got '${src}')`);
   const remote = parseRemote(dst);
-  const sshOnly = { port: o.port, identity: o.identity, cipher: o.cipher?.length ? "x" : undefined, "host-key": o.hostKey, "insecure-ignore-host-key": o.insecureIgnoreHostKey, connections: o.connections };
+  const sshOnly = { port: o.port, identity: o.identity, cipher: o.cipher?.length ? "x" : undefined, "host-key": o.hostKey, "insecure-ignore-host-key": o.insecureIgnoreHostKey, connections: o.connections, transport: o.transport, multiplex: o.multiplex };
   if (!remote) {
     const given = Object.entries(sshOnly).filter(([, v]) => v !== undefined && v !== false).map(([k]) => `--${k}`);
     if (given.length) throw new TransferError("USAGE", `${given.join(", ")} only apply to an SSH destination (user@host:/path); DST '${dst}' is local`);
     // A trailing "/" means "into this directory"; keep it through path.resolve.
     return { source: path.resolve(src), target: { kind: "local", path: path.resolve(dst) + (dst.endsWith("/") ? "/" : "") }, options };
   }
+  if (o.connections !== undefined && o.transport === "openssh") {
+    throw new TransferError("USAGE", "--connections spreads SFTP sessions over connections: it applies to --transport sftp (the openssh transport runs one ssh per stream; --multiplex shares one)");
+  }
+  if (o.multiplex && o.transport === "sftp") throw new TransferError("USAGE", "--multiplex applies to the openssh transport, not --transport sftp (use --connections there)");
   const connection = sshSpecFor(remote, {
     port: intOption("port", o.port, 1, 65535),
     identity: o.identity,
@@ -70,7 +76,7 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
   });
   return {
     source: path.resolve(src),
-    target: { kind: "ssh", connection, path: remote.path, connections: intOption("connections", o.connections, 1, 64) },
+    target: { kind: "ssh", connection, path: remote.path, connections: intOption("connections", o.connections, 1, 64), transport: o.transport, multiplex: o.multiplex },
     options,
   };
 }
@@ -100,7 +106,9 @@ export function register(program: Command): void {
     .option("--cipher <names>", "SSH cipher(s) in preference order, comma-separated or repeated, e.g. aes128-gcm@openssh.com", (v: string, prev: string[] = []) => [...prev, v])
     .option("--host-key <fingerprint>", "expected SSH host key, SHA256:... as ssh-keygen -lf prints it (default: from ~/.ssh/known_hosts)")
     .option("--insecure-ignore-host-key", "accept any SSH host key (throwaway test hosts only)")
-    .option("--connections <n>", "SSH connections to spread the streams over (default: one per stream)")
+    .option("--connections <n>", "SFTP transport: SSH connections to spread the streams over (default: one per stream)")
+    .addOption(new Option("--transport <how>", "SSH data path: openssh (an ssh process per stream, dd on the host), sftp (ssh2 in this process), auto").choices(["auto", "openssh", "sftp"]))
+    .option("--multiplex", "OpenSSH transport: all streams over one connection (ControlMaster)")
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
     .option("--json", "print the result as JSON on stdout")
     .option("-q, --quiet", "no progress, no summary")

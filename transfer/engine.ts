@@ -23,6 +23,7 @@ import { BlockMismatch, Ring, pumpRange } from "./pipe";
 import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MIN_CHUNK, MiB, parallelWork, planTree } from "./plan";
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
+import { OpenSshDestination, OpenSshUnavailable } from "./sshpipe";
 import { SourceEntry, walkSource } from "./tree";
 
 export type Target =
@@ -32,8 +33,17 @@ export type Target =
       connection: SshConnectionSpec;
       /** Absolute path on the remote host. */
       path: string;
-      /** ssh connections to spread the SFTP sessions over. @default one per stream */
+      /** ssh connections to spread the SFTP sessions over (SFTP transport). @default one per stream */
       connections?: number;
+      /**
+       * How the data travels: `openssh` = one OpenSSH `ssh` process per stream writing at offsets
+       * on the host (`dd`), hashing there (`sha256sum`); `sftp` = ssh2 SFTP sessions in this
+       * process; `auto` = openssh when the connection allows it (a key without passphrase or an
+       * agent, `ssh` installed), else sftp. @default "auto"
+       */
+      transport?: "auto" | "openssh" | "sftp";
+      /** OpenSSH transport: all streams over one TCP connection (ControlMaster), so one ssh process does all the crypto. @default false */
+      multiplex?: boolean;
     }
   /** Any other `Destination` implementation (opened and closed by the caller). */
   | { kind: "custom"; destination: Destination; path: string };
@@ -113,7 +123,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
 
   let dest: Destination;
   if (target.kind === "local") dest = new LocalDestination(streams);
-  else if (target.kind === "ssh") dest = await SftpDestination.open(target.connection, { streams, connections: target.connections });
+  else if (target.kind === "ssh") dest = await openSsh(target, streams, emit);
   else dest = target.destination;
 
   // Worker threads pay off above a few blocks; tiny copies hash on this thread.
@@ -248,6 +258,21 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
     await pool.close();
     if (target.kind !== "custom") await dest.close();
   }
+}
+
+/** The SSH destination for `target.transport` (see there); `auto` falls back to SFTP with a notice. */
+async function openSsh(target: Extract<Target, { kind: "ssh" }>, streams: number, emit: (e: ProgressEvent) => void): Promise<Destination> {
+  const transport = target.transport ?? "auto";
+  if (transport !== "sftp" && target.connections === undefined) {
+    try {
+      return await OpenSshDestination.open(target.connection, { streams, multiplex: target.multiplex });
+    } catch (e) {
+      if (!(e instanceof OpenSshUnavailable)) throw e;
+      if (transport === "openssh") throw new TransferError("CONNECTION", `${e.message} (or use the sftp transport)`, e);
+      emit({ type: "notice", message: `${e.message}; using SFTP (ssh2) instead` });
+    }
+  }
+  return SftpDestination.open(target.connection, { streams, connections: target.connections });
 }
 
 /**

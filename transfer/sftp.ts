@@ -245,7 +245,10 @@ export class SftpDestination implements Destination {
 }
 
 /** `h FILE OFFSET LENGTH` prints the SHA-256 hex of that range (a missing file hashes as empty). */
-const HASH_FN = 'h() { dd if="$1" bs=4M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none | sha256sum | cut -d" " -f1; }';
+const HASH_FN =
+  // openssl uses SHA-NI where coreutils sha256sum does not (measured: 0.2 vs 1.1 s of CPU per 256 MiB)
+  'if command -v openssl >/dev/null 2>&1; then S="openssl dgst -sha256 -r"; else S=sha256sum; fi; ' +
+  'h() { dd if="$1" bs=4M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none | $S | cut -d" " -f1; }';
 const DD_HASH = `${HASH_FN}; h`;
 
 function checkHex(hex: string, where: string): string {

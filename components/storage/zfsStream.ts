@@ -1,15 +1,17 @@
 /**
  * Streams one command's standard output into another's standard input, each on its own Host:
  * `zfs send` on the source piped to `zfs receive` on the target, locally (spawn, no shell) or
- * over SSH (an ssh2 exec channel, argv quoted with `quoteArgv`). The bytes flow through this
+ * over SSH (an OpenSSH `ssh` process when `opts.openssh` gives the side's connection spec, else
+ * an ssh2 exec channel; argv quoted with `quoteArgv`). The bytes flow through this
  * Node process with back-pressure (stream.pipe), so the source and target need not reach each
  * other directly. `Host.run` buffers its output and cannot do this; hence this module.
  */
 import { spawn } from "child_process";
 import { PassThrough, Readable, Writable } from "stream";
 import { Client } from "ssh2";
-import { CommandError, Host } from "../../core/connection";
+import { CommandError, Host, SshConnectionSpec } from "../../core/connection";
 import { quoteArgv } from "../../core/shell";
+import { OpenSshClient, opensshUnsupported } from "../../transfer/openssh";
 
 interface Proc {
   stdin: Writable;
@@ -25,9 +27,10 @@ function sshClientOf(host: Host): Client | undefined {
   return c && typeof c.exec === "function" ? c : undefined;
 }
 
-async function start(host: Host, argv: readonly string[]): Promise<Proc> {
+async function start(host: Host, argv: readonly string[], local?: readonly string[]): Promise<Proc> {
   const client = sshClientOf(host);
-  if (!client) {
+  if (!client || local) {
+    if (local) argv = local;
     const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     const err: Buffer[] = [];
     child.stderr.on("data", (d: Buffer) => err.push(d));
@@ -93,14 +96,56 @@ export async function pipeCommands(
   srcArgv: readonly string[],
   dst: Host,
   dstArgv: readonly string[],
-  opts: { onProgress?: (bytes: number) => void; timeoutMs?: number; countBytes?: boolean } = {},
+  opts: PipeOptions = {},
 ): Promise<PipeResult> {
-  if (!sshClientOf(src) && !sshClientOf(dst) && !opts.onProgress && !opts.countBytes) return directPipe(srcArgv, dstArgv, opts.timeoutMs);
+  const clients: OpenSshClient[] = [];
+  try {
+    // An SSH side whose connection spec is given runs as an OpenSSH `ssh` process on this machine.
+    const viaOpenSsh = async (host: Host, spec: SshConnectionSpec | undefined, argv: readonly string[]): Promise<string[] | undefined> => {
+      if (!sshClientOf(host)) return [...argv];
+      if (!spec || opensshUnsupported(spec)) return undefined;
+      const c = await OpenSshClient.prepare(spec);
+      clients.push(c);
+      return c.argv(argv);
+    };
+    const srcLocal = await viaOpenSsh(src, opts.openssh?.source, srcArgv);
+    const dstLocal = await viaOpenSsh(dst, opts.openssh?.target, dstArgv);
+    if (srcLocal && dstLocal && !opts.onProgress && !opts.countBytes) {
+      return await directPipe(srcLocal, dstLocal, opts.timeoutMs, { src: srcArgv, dst: dstArgv, srcLabel: src.label, dstLabel: dst.label });
+    }
+    return await relay(src, srcArgv, dst, dstArgv, opts, sshClientOf(src) ? srcLocal : undefined, sshClientOf(dst) ? dstLocal : undefined);
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+export interface PipeOptions {
+  onProgress?: (bytes: number) => void;
+  timeoutMs?: number;
+  countBytes?: boolean;
+  /**
+   * The connection specs of SSH sides: such a side runs as an OpenSSH `ssh` process on this
+   * machine (AES-NI crypto in C, host key pinned; see transfer/openssh.ts) instead of an ssh2
+   * exec channel, and with both sides local processes the bytes go through one kernel pipe.
+   * Without it (or when OpenSSH cannot carry the connection) ssh2 is used.
+   */
+  openssh?: { source?: SshConnectionSpec; target?: SshConnectionSpec };
+}
+
+async function relay(
+  src: Host,
+  srcArgv: readonly string[],
+  dst: Host,
+  dstArgv: readonly string[],
+  opts: PipeOptions,
+  srcLocal: readonly string[] | undefined,
+  dstLocal: readonly string[] | undefined,
+): Promise<PipeResult> {
   const t0 = process.hrtime.bigint();
-  const reader = await start(dst, dstArgv);
+  const reader = await start(dst, dstArgv, dstLocal);
   let writer: Proc;
   try {
-    writer = await start(src, srcArgv);
+    writer = await start(src, srcArgv, srcLocal);
   } catch (e) {
     reader.kill();
     throw e;
@@ -132,7 +177,12 @@ export async function pipeCommands(
  * go through one kernel pipe like `send | receive` in a shell (measured: a relay through Node ran
  * at 40-60 % of the shell pipe on a loaded 2-core host, the direct pipe at par).
  */
-async function directPipe(srcArgv: readonly string[], dstArgv: readonly string[], timeoutMs?: number): Promise<PipeResult> {
+async function directPipe(
+  srcArgv: readonly string[],
+  dstArgv: readonly string[],
+  timeoutMs?: number,
+  shown: { src: readonly string[]; dst: readonly string[]; srcLabel: string; dstLabel: string } = { src: srcArgv, dst: dstArgv, srcLabel: "local", dstLabel: "local" },
+): Promise<PipeResult> {
   const t0 = process.hrtime.bigint();
   const collect = (child: ReturnType<typeof spawn>, into: Buffer[]) => child.stderr?.on("data", (d: Buffer) => into.push(d));
   const rerr: Buffer[] = [];
@@ -158,7 +208,7 @@ async function directPipe(srcArgv: readonly string[], dstArgv: readonly string[]
   if (timer) clearTimeout(timer);
   const [se, re] = [Buffer.concat(werr).toString("utf8"), Buffer.concat(rerr).toString("utf8")];
   if (sc !== 0 || rc !== 0) {
-    const side = rc !== 0 ? `${quoteArgv(dstArgv)} on local (exit ${rc}): ${re.trim()}` : `${quoteArgv(srcArgv)} on local (exit ${sc}): ${se.trim()}`;
+    const side = rc !== 0 ? `${quoteArgv(shown.dst)} on ${shown.dstLabel} (exit ${rc}): ${re.trim()}` : `${quoteArgv(shown.src)} on ${shown.srcLabel} (exit ${sc}): ${se.trim()}`;
     throw new PipeError(`pipe failed: ${side}`, sc, se, rc, re);
   }
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, via: "direct" };

@@ -7,8 +7,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalHost } from "../../core/connection";
+import { LocalHost, SshConnectionSpec, SshHost } from "../../core/connection";
 import { PipeError, pipeCommands } from "../../components/storage/zfsStream";
+import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
 
 describe("streaming one command into another", () => {
   const host = new LocalHost();
@@ -56,5 +57,42 @@ describe("streaming one command into another", () => {
     expect(err).toBeInstanceOf(PipeError);
     expect(err.sourceCode).toBe(1);
     expect(err.message).toMatch(/cat .*missing on local \(exit 1\): cat: .*No such file or directory/);
+  });
+
+  describe("to an SSH host (sshd in a test network namespace)", () => {
+    let sshd: NetnsSshd;
+    let spec: SshConnectionSpec;
+    let ssh: SshHost;
+    beforeAll(async () => {
+      sshd = await startNetnsSshd();
+      spec = { kind: "ssh", host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeySha256: sshd.hostKeySha256 };
+      ssh = await SshHost.connect(spec);
+    }, 30_000);
+    afterAll(async () => {
+      await ssh?.close();
+      await sshd?.stop();
+    });
+
+    it.each([["direct pipe into OpenSSH", {}], ["relay into OpenSSH", { countBytes: true }], ["ssh2 channel", undefined]] as const)(
+      "%s arrives intact",
+      async (way, extra) => {
+        const out = path.join(dir, `ssh-${way.replace(/\W/g, "")}.bin`);
+        const opts = extra === undefined ? {} : { ...extra, openssh: { target: spec } };
+        const r = await pipeCommands(host, ["cat", src], ssh, ["sh", "-c", 'cat > "$1"', "sh", out], opts);
+        expect(r.via).toBe(extra === undefined || "countBytes" in extra ? "relay" : "direct");
+        expect(sha(out)).toBe(sum);
+      },
+      30_000,
+    );
+
+    it("OpenSSH refuses a host whose key does not match the pinned fingerprint; the receiver's failure names the host", async () => {
+      const wrong = { ...spec, hostKeySha256: "SHA256:" + "A".repeat(43) };
+      const err = await pipeCommands(host, ["cat", src], ssh, ["sh", "-c", "cat >/dev/null"], { openssh: { target: wrong } }).catch((e) => e);
+      expect(String(err.message)).toMatch(/no host key with fingerprint SHA256:A{43}/);
+      const fail = await pipeCommands(host, ["cat", src], ssh, ["sh", "-c", "head -c 10 >/dev/null; echo refused >&2; exit 4"], { openssh: { target: spec } }).catch((e) => e);
+      expect(fail).toBeInstanceOf(PipeError);
+      expect(fail.targetCode).toBe(4);
+      expect(fail.message).toMatch(new RegExp(`sh -c .* on ${sshd.user}@${sshd.host.replace(/\./g, "\\.")}:22 \\(exit 4\\): refused`));
+    }, 30_000);
   });
 });

@@ -2,7 +2,7 @@
  * Copies over SSH to a real sshd running in a network namespace this test creates (veth pair,
  * own keys and config, killed by PID, namespace deleted afterwards).
  */
-import { execFileSync, spawn } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -15,6 +15,8 @@ import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
+import { OpenSshClient } from "../../transfer/openssh";
+import { OpenSshDestination } from "../../transfer/sshpipe";
 
 /** SFTP, except that the first write at `badOffset` flips a byte on its way to the host. */
 function corrupting(inner: Destination, badOffset: number): Destination & { corrupted: number } {
@@ -83,13 +85,61 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(fs.existsSync(`/run/netns/${sshd.namespace}`)).toBe(true);
   });
 
-  it.each([0, 1, 64 * K - 1, 64 * K + 1, 9 * 64 * K + 17])("a %i-byte file over 4 SFTP sessions arrives byte-identical", async (size) => {
-    const src = randomFile(`s-${size}`, size);
-    const dst = path.join(dir, "remote", `s-${size}`);
-    const r = await copy(src, { kind: "ssh", connection: conn, path: dst }, { chunkSize: 64 * K, streams: 4 });
+  const sizes = [0, 1, 64 * K - 1, 64 * K + 1, 9 * 64 * K + 17];
+  it.each((["openssh", "sftp"] as const).flatMap((t) => sizes.map((size) => [t, size] as const)))("%s transport: a %i-byte file over 4 streams arrives byte-identical", async (transport, size) => {
+    const src = randomFile(`s-${transport}-${size}`, size);
+    const dst = path.join(dir, "remote", `s-${transport}-${size}`);
+    const notices: string[] = [];
+    const r = await copy(src, { kind: "ssh", connection: conn, path: dst, transport }, { chunkSize: 64 * K, streams: 4, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
     expect(same(src, dst)).toBe(true);
     expect(r).toMatchObject({ bytes: size, streams: 4, verify: true });
     expect(fs.existsSync(partPath(dst))).toBe(false);
+    expect(notices).toEqual([]);
+  });
+
+  it("the OpenSSH transport: ssh -s sftp per stream plus a hashing ssh; the key file and known_hosts are removed afterwards", async () => {
+    const tmpBefore = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("kvmshare-ssh-")));
+    const d = await OpenSshDestination.open(conn, { streams: 2 });
+    let ours: string[] = [];
+    try {
+      ours = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("kvmshare-ssh-") && !tmpBefore.has(n));
+      expect(ours).toHaveLength(1);
+      expect(fs.statSync(path.join(os.tmpdir(), ours[0])).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(path.join(os.tmpdir(), ours[0], "id")).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(path.join(os.tmpdir(), ours[0], "known_hosts"), "utf8")).toMatch(/^10\.\d+\.\d+\.2 ssh-ed25519 AAAA\S+\n$/);
+      // the ssh processes are children of this process
+      const kids = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+      expect(kids.match(/^ssh .*-o StrictHostKeyChecking=yes .* -s 10\.\S+ sftp$/gm)).toHaveLength(2);
+      expect(kids.match(/^ssh .*-o StrictHostKeyChecking=yes .* -- sh -c /gm)).toHaveLength(1);
+      const dst = path.join(dir, "remote", "direct.part");
+      const pf = await d.openPart(dst, 10, true);
+      await Promise.all([pf.write(Buffer.from("hello"), 5, 0, 1), pf.write(Buffer.from("world"), 5, 5, 0)]);
+      expect(await d.hashRange(dst, 0, 10, 1)).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
+      await pf.write(Buffer.from("ABC"), 2, 3, 0);
+      expect(fs.readFileSync(dst, "utf8")).toBe("helABworld");
+      await pf.close();
+    } finally {
+      await d.close();
+    }
+    expect(fs.existsSync(path.join(os.tmpdir(), ours[0]))).toBe(false);
+  });
+
+  it("the OpenSSH transport pins the host key: no scanned key with the pinned fingerprint, or known_hosts naming another key, and ssh runs nothing", async () => {
+    // only a scanned key whose fingerprint equals the pin goes into known_hosts
+    const err = await OpenSshClient.prepare({ ...conn, hostKeySha256: "SHA256:" + "B".repeat(43) }).catch((e) => e);
+    expect(String(err.message)).toMatch(/ssh-keyscan found no host key with fingerprint SHA256:B{43}/);
+    const c = await OpenSshClient.prepare(conn);
+    try {
+      // a known_hosts entry under another key: ssh refuses (exit 255), nothing runs
+      const kh = String(c.argv(["true"]).find((a) => a.startsWith("UserKnownHostsFile="))).slice("UserKnownHostsFile=".length);
+      const other = execFileSync("ssh-keygen", ["-y", "-f", sshd.identityFile], { encoding: "utf8" }).trim().split(" ");
+      fs.writeFileSync(kh, `${sshd.host} ${other[0]} ${other[1]}\n`);
+      const r = spawnSync(c.argv(["echo", "ran"])[0], c.argv(["echo", "ran"]).slice(1), { encoding: "utf8" });
+      expect(r.status).toBe(255);
+      expect(r.stdout).toBe("");
+    } finally {
+      c.close();
+    }
   });
 
   it("streams share fewer connections when asked, with a chosen cipher", async () => {
@@ -136,10 +186,10 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(same(src, dst)).toBe(true);
   });
 
-  it("a chunk damaged on its way is caught by the remote SHA-256 and copied again", async () => {
-    const src = randomFile("flaky.bin", 8 * 256 * K);
-    const dst = path.join(dir, "remote", "flaky.bin");
-    const sftp = await SftpDestination.open(conn, { streams: 2 });
+  it.each(["sftp", "openssh"])("%s: a chunk damaged on its way is caught by the remote SHA-256 and copied again", async (transport) => {
+    const src = randomFile(`flaky-${transport}.bin`, 8 * 256 * K);
+    const dst = path.join(dir, "remote", `flaky-${transport}.bin`);
+    const sftp: Destination = transport === "sftp" ? await SftpDestination.open(conn, { streams: 2 }) : await OpenSshDestination.open(conn, { streams: 2 });
     try {
       const d = corrupting(sftp, 5 * 256 * K);
       const notices: string[] = [];

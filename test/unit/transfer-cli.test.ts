@@ -70,6 +70,16 @@ describe("parseCopyCommand", () => {
     expect(p.target.connection.privateKey).toContain("OPENSSH PRIVATE KEY");
   });
 
+  it("--transport and --multiplex: passed to the SSH target, refused for a local DST or with the other transport's option", () => {
+    const fp = "SHA256:" + "A".repeat(43);
+    const base = { identity: path.join(dir, "id"), hostKey: fp };
+    const p = parseCopyCommand("a", "guest:/srv/in", { ...base, transport: "openssh", multiplex: true });
+    expect(p.target).toMatchObject({ kind: "ssh", transport: "openssh", multiplex: true });
+    expect(() => parseCopyCommand("a", "/tmp/x", { transport: "sftp" })).toThrow(/--transport only apply to an SSH destination/);
+    expect(() => parseCopyCommand("a", "guest:/srv/in", { ...base, transport: "openssh", connections: "2" })).toThrow(/--connections .* applies to --transport sftp/);
+    expect(() => parseCopyCommand("a", "guest:/srv/in", { ...base, transport: "sftp", multiplex: true })).toThrow(/--multiplex applies to the openssh transport/);
+  });
+
   it("SSH destination: refuses a malformed host key and an unknown host", () => {
     expect(() => parseCopyCommand("a", "guest:/x", { identity: path.join(dir, "id"), hostKey: "md5:xx" })).toThrow(/--host-key: expected a fingerprint like SHA256/);
     const knownHosts = path.join(dir, "known_hosts_empty");

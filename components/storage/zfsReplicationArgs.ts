@@ -102,13 +102,16 @@ export function replicationPrefix(spec: Pick<ZfsReplicationSpec, "name" | "prefi
 export function resolveZfsReplication(name: string, args: ZfsReplicationArgs): ZfsReplicationSpec {
   const { connection, source, targetConnection, replicationName, ...fields } = args;
   const rname = replicationName ?? name;
-  return {
+  const spec: ZfsReplicationSpec = {
     name: rname,
     source: datasetNameOf(source),
     ...resolveDefaults<ReplicationFields, ReplicationUnset>(fields, ZFS_REPLICATION_DEFAULTS),
     prefix: replicationPrefix({ name: rname, prefix: fields.prefix }),
     targetLocal: targetConnection === undefined,
   };
+  // An "up" replication's spec stays as it was before syncoid existed (no update of deployed stacks).
+  if (spec.scheduler === "up") for (const k of ["scheduler", "root", "activation"] as const) delete spec[k];
+  return spec;
 }
 
 /** @deprecated use resolveZfsReplication */

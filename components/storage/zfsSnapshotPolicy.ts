@@ -4,6 +4,7 @@ import { HostResource } from "../../core/hostResource";
 import { resolveZfsSnapshotPolicy, validateZfsSnapshotPolicy, ZfsSnapshotPolicyArgs, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 import type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 import type { SanoidPolicyState } from "./sanoidPolicyKind";
+import { intervalRetention, sanoidRetention, SnapshotRetention } from "./capacity";
 
 export class ZfsSnapshotPolicyResource extends HostResource<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState> {
   declare public readonly policy: pulumi.Output<string>;
@@ -39,6 +40,8 @@ export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
   /** sanoid: age of the newest `autosnap_*` snapshot at the last apply/refresh, seconds (null otherwise). */
   public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
   public readonly resource: ZfsSnapshotPolicyResource | SanoidPolicyResource;
+  /** What the policy keeps at steady state (known at construction): pass it to a capacityPlan's `snapshotRetention`. */
+  public readonly retention: SnapshotRetention;
 
   constructor(name: string, args: ZfsSnapshotPolicyArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Every input is checked before anything, the component included, is registered.
@@ -46,6 +49,10 @@ export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
     super("kvmshare:storage:ZfsSnapshotPolicy", name, {}, opts);
     const spec = resolveZfsSnapshotPolicy(name, args);
     const ds = typeof args.dataset === "string" ? undefined : args.dataset;
+    this.retention =
+      spec.scheduler === "sanoid"
+        ? sanoidRetention({ hourly: spec.hourly!, daily: spec.daily!, monthly: spec.monthly! })
+        : intervalRetention(spec.keep!, spec.intervalMinutes!, spec.maxAgeDays);
     const childArgs = { connection: args.connection ?? ds?.connection, spec };
     const childOpts = { parent: this, dependsOn: ds ? [ds.dataset] : [] };
     if (spec.scheduler === "sanoid") {

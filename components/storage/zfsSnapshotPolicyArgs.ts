@@ -81,6 +81,9 @@ export const ZFS_SNAPSHOT_POLICY_DEFAULTS: Defaults<PolicyFields, PolicyUnset> =
   activation: "start",
 };
 
+/** Fields that mean something only with `scheduler: "sanoid"`. */
+const SANOID_ONLY = ["scheduler", "hourly", "daily", "monthly", "autosnap", "autoprune", "timerOnCalendar", "root", "activation"] as const;
+
 /** The snapshot name prefix: the declared one, else `kvmshare-<policy>`. */
 export function policyPrefix(spec: Pick<ZfsSnapshotPolicySpec, "policy" | "prefix">): string {
   return spec.prefix ?? `kvmshare-${spec.policy}`;
@@ -89,7 +92,15 @@ export function policyPrefix(spec: Pick<ZfsSnapshotPolicySpec, "policy" | "prefi
 export function resolveZfsSnapshotPolicy(name: string, args: ZfsSnapshotPolicyArgs): ZfsSnapshotPolicySpec {
   const { connection, dataset, policyName, ...fields } = args;
   const policy = policyName ?? name;
-  return { policy, dataset: datasetNameOf(dataset), ...resolveDefaults<PolicyFields, PolicyUnset>(fields, ZFS_SNAPSHOT_POLICY_DEFAULTS), prefix: policyPrefix({ policy, prefix: fields.prefix }) };
+  const spec: ZfsSnapshotPolicySpec = {
+    policy,
+    dataset: datasetNameOf(dataset),
+    ...resolveDefaults<PolicyFields, PolicyUnset>(fields, ZFS_SNAPSHOT_POLICY_DEFAULTS),
+    prefix: policyPrefix({ policy, prefix: fields.prefix }),
+  };
+  // An "up" policy's spec stays as it was before sanoid existed (no update of deployed stacks).
+  if (spec.scheduler === "up") for (const k of SANOID_ONLY) delete spec[k];
+  return spec;
 }
 
 /** @deprecated use resolveZfsSnapshotPolicy */

@@ -31,7 +31,7 @@ export const SANOID_PATHS = {
 export function systemdArg(a: string): string {
   if (/[\n\r\0]/.test(a)) throw new Error(`a unit argument cannot hold a newline or NUL: ${JSON.stringify(a)}`);
   const esc = a.replace(/%/g, "%%").replace(/\$/g, "$$$$");
-  if (/^[A-Za-z0-9_@+=:,./-]+$/.test(a)) return esc;
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a)) return esc;
   return `"${esc.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 

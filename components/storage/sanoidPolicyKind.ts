@@ -14,7 +14,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { defaultCompare, HostKind } from "../../core/hostKind";
 import { planSanoidPolicy, SanoidPlan } from "./sanoidPolicy";
-import { calendarProblems, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, underRoot, unitEnabled } from "./sanoidUnits";
+import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, underRoot, unitEnabled } from "./sanoidUnits";
 import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "./zfsCli";
 import { validateSnapshotPolicySpec, ZFS_SNAPSHOT_POLICY_DEFAULTS, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 
@@ -89,7 +89,7 @@ export async function checkSanoidConfig(host: Host, conf: string): Promise<strin
 async function probeWith(host: Host, spec: ZfsSnapshotPolicySpec, plan: SanoidPlan): Promise<SanoidPolicyState | undefined> {
   const files = await probeFiles(host, root(spec), Object.keys(plan.files));
   if (Object.values(files).every((v) => v === null)) return undefined;
-  const now = Math.floor(Date.now() / 1000);
+  const now = await hostNow(host);
   const own = (await datasetExists(host, spec.dataset)) ? sanoidSnapshots(await listSnapshots(host, spec.dataset)) : [];
   const newest = own[own.length - 1];
   const mtime = await host.run(["stat", "-c", "%Y", underRoot(root(spec), plan.confPath)], { check: false });

@@ -91,6 +91,13 @@ export async function probeFiles(host: Host, root: string, files: readonly strin
   return out;
 }
 
+/** The host's clock (epoch s): ages of snapshots are measured against the clock that stamped them. */
+export async function hostNow(host: Host): Promise<number> {
+  const r = await host.run(["date", "+%s"], { check: false });
+  const n = Number(r.stdout.trim());
+  return r.code === 0 && Number.isFinite(n) && n > 0 ? n : Math.floor(Date.now() / 1000);
+}
+
 /** `systemctl is-enabled <unit>` (offline under an alternate root). */
 export async function unitEnabled(host: Host, root: string, unit: string): Promise<string> {
   const r = await host.run([...systemctl(root), "is-enabled", unit], { check: false });

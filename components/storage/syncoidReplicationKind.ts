@@ -9,7 +9,7 @@
  */
 import { Host } from "../../core/connection";
 import { defaultCompare, HostKind } from "../../core/hostKind";
-import { calendarProblems, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, unitEnabled } from "./sanoidUnits";
+import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, unitEnabled } from "./sanoidUnits";
 import { planSyncoidReplication, SyncoidPlan } from "./syncoidReplication";
 import { datasetExists, listSnapshots } from "./zfsCli";
 import { validateReplicationSpec, ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
@@ -40,7 +40,7 @@ async function probeWith(host: Host, spec: ZfsReplicationSpec, plan: SyncoidPlan
     const newest = mine[mine.length - 1];
     if (newest) {
       targetLatest = newest.snap;
-      lastSyncAgeSec = Math.max(0, Math.floor(Date.now() / 1000) - newest.creation);
+      lastSyncAgeSec = Math.max(0, (await hostNow(host)) - newest.creation);
     }
   }
   return { files, timer: activation(spec) === "none" ? "n/a" : await unitEnabled(host, root(spec), plan.timer), targetLatest, lastSyncAgeSec };

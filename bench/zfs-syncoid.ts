@@ -110,9 +110,12 @@ async function main(): Promise<void> {
       }
     }
     console.log(`all runs: ${JSON.stringify(rows.map((r) => [r.way, r.kind, +r.seconds.toFixed(2)]))}`);
+  } catch (e) {
+    console.error("bench failed:", e);
+    process.exitCode = 1;
   } finally {
-    await destroyPoolIfPresent(src, dir);
-    await destroyPoolIfPresent(dst, dir);
+    await destroyPoolIfPresent(src, dir).catch((e) => console.error(String(e)));
+    await destroyPoolIfPresent(dst, dir).catch((e) => console.error(String(e)));
     fs.rmSync(dir, { recursive: true, force: true });
     await lease.release();
   }

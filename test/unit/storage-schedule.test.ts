@@ -290,3 +290,23 @@ describe("components under mocks", () => {
     expect(m.registered.length).toBe(before);
   });
 });
+
+describe("kvmshare drill: bad input", () => {
+  it("names every bad argument and exits 2 before touching any host", async () => {
+    const { Command } = await import("commander");
+    const { register } = await import("../../cli/drill");
+    let err = "";
+    let code = -1;
+    const program = new Command().exitOverride();
+    register(program, { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) });
+    await program.parseAsync(["node", "kvmshare", "drill", "tank", "backup/vm", "--snapshot", "a@b", "--target-host", "backup1"]);
+    expect(code).toBe(2);
+    expect(err).toBe(
+      "kvmshare drill: 4 invalid inputs:\n" +
+        "  - <source>: must be 'pool/dataset[/child...]' of letters, digits, '_', '.', ':', '-' (at most 255 characters; no '@' or '#') (got 'tank')\n" +
+        "  - --snapshot: must be a snapshot name (after '@') (got 'a@b')\n" +
+        "  - --target-key: is required with --target-host (a private key file)\n" +
+        "  - --target-host-key: is required with --target-host (SHA256:... as ssh-keygen -l prints it)\n",
+    );
+  });
+});

@@ -29,6 +29,16 @@ const sh = (script: string, ...args: string[]) => {
   return r.stdout;
 };
 
+/** `zfs destroy -r`, retried: zfs-fuse says "dataset is busy" for a moment after a receive. */
+async function destroy(ds: string): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    if (spawnSync("zfs", ["list", "-H", "-o", "name", ds]).status !== 0) return;
+    spawnSync("zfs", ["destroy", "-r", ds]);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`could not destroy ${ds}`);
+}
+
 function fill(file: string, mib: number, salt: number): void {
   const fd = fs.openSync(file, "w");
   const chunk = crypto.randomBytes(1024 * 1024);
@@ -46,8 +56,8 @@ async function main(): Promise<void> {
   const src = `kssy${process.pid}s`;
   const dst = `kssy${process.pid}d`;
   try {
-    execFileSync("truncate", ["-s", `${mib * 3 + 512}M`, path.join(dir, "s0")]);
-    execFileSync("truncate", ["-s", `${mib * 5 + 512}M`, path.join(dir, "d0")]);
+    execFileSync("truncate", ["-s", `${mib * 5 + 1024}M`, path.join(dir, "s0")]);
+    execFileSync("truncate", ["-s", `${mib * 3 + 1024}M`, path.join(dir, "d0")]);
     execFileSync("zpool", ["create", "-m", path.join(dir, "src"), src, path.join(dir, "s0")]);
     execFileSync("zpool", ["create", "-m", "none", dst, path.join(dir, "d0")]);
     const ds = `${src}/data`;
@@ -76,8 +86,8 @@ async function main(): Promise<void> {
       const order = round % 2 ? ["syncoid", "kvmshare", "raw"] : ["raw", "kvmshare", "syncoid"];
       for (const way of order) {
         const target = `${dst}/${way}`;
-        spawnSync("zfs", ["destroy", "-r", target]);
-        spawnSync("zfs", ["destroy", "-r", stage]);
+        await destroy(target);
+        await destroy(stage);
         // stage = a copy of @s1 only (so syncoid sees exactly one snapshot for the full run)
         sh('zfs send "$1" | zfs receive "$2"', `${ds}@s1`, stage);
         if (way === "syncoid") {
@@ -95,6 +105,7 @@ async function main(): Promise<void> {
         }
         const got = sh('zfs list -H -t snapshot -o name -r "$1"', target).trim().split("\n").map((s) => s.split("@")[1]);
         if (got.join(",") !== "s1,s2") throw new Error(`${way}: target has ${got.join(",")}, expected s1,s2`);
+        await destroy(target);
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

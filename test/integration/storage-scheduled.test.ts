@@ -41,8 +41,20 @@ const describeIf = missing && !required ? describe.skip : describe;
 const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
 const snaps = (ds: string) => zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", ds).split("\n").filter(Boolean).map((s) => s.split("@")[1]);
 
+/** zfs-fuse answers "busy" for a moment after a receive (and while other test files' namespaces hold a copy of its mounts): retry. */
+function retry<T>(what: string, fn: () => T): T {
+  for (let i = 0; ; i++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (i >= 20 || !/busy/.test(String((e as { stderr?: unknown }).stderr ?? e))) throw e;
+      spawnSync("sleep", ["0.5"]);
+    }
+  }
+}
+
 function mountOf(ds: string): string {
-  if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);
+  if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") retry(`mount ${ds}`, () => execFileSync("zfs", ["mount", ds], { stdio: "pipe" }));
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
 }
 
@@ -165,7 +177,7 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/Sending incremental .*syncoid_nightly_/);
     // zfs-fuse shows received data after a remount
-    execFileSync("zfs", ["umount", dstDs]);
+    retry("umount", () => execFileSync("zfs", ["umount", dstDs], { stdio: "pipe" }));
     expect(tree(mountOf(dstDs))).toEqual(tree(mnt));
     // syncoid keeps only its newest sync snapshot on each side
     expect(snaps(srcDs).filter((s) => s.startsWith("syncoid_nightly_"))).toHaveLength(1);
@@ -240,7 +252,7 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     expect(c.out).toMatch(new RegExp(`^MATCH ${dstDs}@syncoid_nightly_\\S+ vs ${srcDs}@syncoid_nightly_\\S+: ${result.files} files, 0 differ, 0 missing, 0 extra, 0 unreadable`));
 
     // corrupt the marker file's blocks in the target pool's vdev, then re-import (drops the cache)
-    execFileSync("zpool", ["export", dst]);
+    retry("export", () => execFileSync("zpool", ["export", dst], { stdio: "pipe" }));
     const vdev = path.join(dir, "t0");
     const hit = spawnSync("grep", ["-obUa", "-m1", "KVMSHARE-DRILL-MARKER-KVMSHARE-DRILL-MARKER-", vdev], { encoding: "utf8" });
     const offset = Number(hit.stdout.split(":")[0]);

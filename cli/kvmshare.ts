@@ -11,9 +11,10 @@ process.env.UV_THREADPOOL_SIZE ??= "16";
 import { Command, CommanderError } from "commander";
 import { register as registerCopy } from "./copy";
 import { register as registerCheck } from "./check";
+import { register as registerDrill } from "./drill";
 import { TransferError } from "../transfer/errors";
 
-const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck];
+const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck, registerDrill];
 
 export function buildProgram(): Command {
   const program = new Command("kvmshare")

@@ -18,6 +18,36 @@ export interface CapacityPlan {
   snapshotReserveGiB?: number;
   /** Headroom factor. @default 1.2 */
   headroom?: number;
+  /**
+   * The snapshots a policy keeps (`ZfsSnapshotPolicy.retention`): they pin every change made
+   * during their span, so S is at least Davg x spanDays. @default unset: S as given
+   */
+  snapshotRetention?: SnapshotRetention;
+}
+
+/** What a snapshot policy keeps at steady state. */
+export interface SnapshotRetention {
+  /** Snapshots kept. */
+  snapshots: number;
+  /** Days between the oldest kept snapshot and now: the changes they pin. */
+  spanDays: number;
+}
+
+/** sanoid counts: hourly + daily + monthly snapshots; the span is the longest of them (a month = 31 days). */
+export function sanoidRetention(r: { hourly: number; daily: number; monthly: number }): SnapshotRetention {
+  return { snapshots: r.hourly + r.daily + r.monthly, spanDays: Math.max(r.hourly / 24, r.daily, r.monthly * 31) };
+}
+
+/** kvmshare's own policy: `keep` snapshots `intervalMinutes` apart (0 = one per up: span unknown, counted as a day each), capped by maxAgeDays. */
+export function intervalRetention(keep: number, intervalMinutes: number, maxAgeDays?: number): SnapshotRetention {
+  const span = (keep * (intervalMinutes > 0 ? intervalMinutes : 1440)) / 1440;
+  return { snapshots: keep, spanDays: maxAgeDays !== undefined ? Math.min(span, maxAgeDays) : span };
+}
+
+/** S in GiB: the reserve given, or what the kept snapshots pin (Davg x span), whichever is larger. */
+export function snapshotGiB(plan: CapacityPlan): number {
+  const pinned = plan.snapshotRetention ? plan.avgDailyGiB * plan.snapshotRetention.spanDays : 0;
+  return Math.max(plan.snapshotReserveGiB ?? 0, pinned);
 }
 
 const GiB = 1024 ** 3;
@@ -35,6 +65,10 @@ export function validateCapacityPlan(plan: CapacityPlan | undefined, prefix = "c
   num("retentionDays", 0);
   num("snapshotReserveGiB", 0);
   num("headroom", 1);
+  const r = plan.snapshotRetention;
+  if (r !== undefined && (typeof r !== "object" || !(r.snapshots >= 0) || !(r.spanDays >= 0))) {
+    c.add(`${prefix}snapshotRetention`, r, "must be { snapshots, spanDays } >= 0 (take it from a ZfsSnapshotPolicy's `retention`)");
+  }
   if (typeof plan.peakDailyGiB === "number" && typeof plan.avgDailyGiB === "number" && plan.avgDailyGiB > plan.peakDailyGiB) {
     c.add(`${prefix}avgDailyGiB`, plan.avgDailyGiB, `cannot exceed peakDailyGiB (${plan.peakDailyGiB}): the average day is not bigger than the peak day`);
   }
@@ -44,7 +78,7 @@ export function validateCapacityPlan(plan: CapacityPlan | undefined, prefix = "c
 /** C in bytes. */
 export function requiredBytes(plan: CapacityPlan): number {
   const h = plan.headroom ?? 1.2;
-  return Math.ceil((h * (plan.peakDailyGiB + plan.avgDailyGiB * plan.retentionDays) + (plan.snapshotReserveGiB ?? 0)) * GiB);
+  return Math.ceil((h * (plan.peakDailyGiB + plan.avgDailyGiB * plan.retentionDays) + snapshotGiB(plan)) * GiB);
 }
 
 /** A warning when `availableBytes` is below the plan, else undefined. */
@@ -55,7 +89,9 @@ export function capacityWarning(what: string, plan: CapacityPlan, availableBytes
   const g = (b: number) => (b / GiB).toFixed(2);
   return (
     `${what}: ${g(availableBytes)} GiB is smaller than the capacity plan C = ${plan.headroom ?? 1.2} x (Dpeak ${plan.peakDailyGiB} + ` +
-    `Davg ${plan.avgDailyGiB} x T ${plan.retentionDays}) + S ${plan.snapshotReserveGiB ?? 0} = ${g(need)} GiB ` +
+    `Davg ${plan.avgDailyGiB} x T ${plan.retentionDays}) + S ${+snapshotGiB(plan).toFixed(2)}` +
+    (plan.snapshotRetention ? ` (${plan.snapshotRetention.snapshots} snapshots kept over ${plan.snapshotRetention.spanDays.toFixed(2)} days)` : "") +
+    ` = ${g(need)} GiB ` +
     `(short by ${g(need - availableBytes)} GiB); add devices or shorten retentionDays`
   );
 }

@@ -8,6 +8,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "./zfsDataset";
+import { BackupWindow, validateBackupWindow, validateTimerInterval } from "./backupWindow";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "./zfsNames";
 
 export interface ZfsReplicationArgs {
@@ -35,12 +36,40 @@ export interface ZfsReplicationArgs {
   dryRun?: boolean;
   /** Allow `zfs receive -F` on a diverged target (discards its changes). @default false: a diverged target is an error */
   allowDestroy?: boolean;
+  /**
+   * Who replicates: "up" = kvmshare on each `pulumi up`; "syncoid" = syncoid on the source host
+   * from a systemd timer kvmshare installs, every `intervalMinutes` (within `backupWindow` when
+   * given), so backups go on between deploys. syncoid runs with `--no-rollback` (no `receive -F`,
+   * no rollback of the target) unless `allowDestroy`.
+   * @default "up"
+   */
+  scheduler?: "up" | "syncoid";
+  /** The brief's backup window: T_backup = onlineHours x W / (1 - W) hours from startHour (UTC); the timer fires only within it. @default unset: all day */
+  backupWindow?: BackupWindow;
+  /** syncoid with a remote target: how the source host reaches it over SSH (syncoid runs there, not in Pulumi). @default unset: the target is on the source host */
+  sshTarget?: SyncoidSshTarget;
+  /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
+  root?: string;
+  /** syncoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
+  activation?: "start" | "enable" | "none";
+}
+
+/** How syncoid on the source host reaches a remote target. */
+export interface SyncoidSshTarget {
+  /** Target host name or address. */
+  host: string;
+  /** SSH user on the target. @default "root" */
+  user?: string;
+  /** SSH port. @default 22 */
+  port?: number;
+  /** Private key file on the source host (0600, root's). */
+  keyFile: string;
 }
 
 /** The Args fields the host kind receives as they are. */
 type ReplicationFields = Plain<Omit<ZfsReplicationArgs, "connection" | "source" | "targetConnection" | "replicationName">>;
 /** Fields without a table default (`prefix` derives from the replication name). */
-type ReplicationUnset = "prefix";
+type ReplicationUnset = "prefix" | "backupWindow" | "sshTarget";
 
 /** The replication as its host kind receives it: the Args' fields, names resolved, no connection (it is a secret). */
 export type ZfsReplicationSpec = ReplicationFields & {
@@ -60,6 +89,9 @@ export const ZFS_REPLICATION_DEFAULTS: Defaults<ReplicationFields, ReplicationUn
   readonlyTarget: true,
   dryRun: false,
   allowDestroy: false,
+  scheduler: "up",
+  root: "/",
+  activation: "start",
 };
 
 /** The snapshot name prefix: the declared one, else `kvmshare-repl-<name>`. */
@@ -70,13 +102,16 @@ export function replicationPrefix(spec: Pick<ZfsReplicationSpec, "name" | "prefi
 export function resolveZfsReplication(name: string, args: ZfsReplicationArgs): ZfsReplicationSpec {
   const { connection, source, targetConnection, replicationName, ...fields } = args;
   const rname = replicationName ?? name;
-  return {
+  const spec: ZfsReplicationSpec = {
     name: rname,
     source: datasetNameOf(source),
     ...resolveDefaults<ReplicationFields, ReplicationUnset>(fields, ZFS_REPLICATION_DEFAULTS),
     prefix: replicationPrefix({ name: rname, prefix: fields.prefix }),
     targetLocal: targetConnection === undefined,
   };
+  // An "up" replication's spec stays as it was before syncoid existed (no update of deployed stacks).
+  if (spec.scheduler === "up") for (const k of ["scheduler", "root", "activation"] as const) delete spec[k];
+  return spec;
 }
 
 /** @deprecated use resolveZfsReplication */
@@ -95,6 +130,29 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
   if (spec.resumable !== undefined && ![true, false, "auto"].includes(spec.resumable as never)) c.add(`${prefix}resumable`, spec.resumable, "must be true, false or 'auto'");
   for (const k of ["dryRun", "allowDestroy", "readonlyTarget"] as const) {
     if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
+  }
+  c.oneOf(`${prefix}scheduler`, spec.scheduler, ["up", "syncoid"]);
+  c.problems.push(...validateBackupWindow(spec.backupWindow, `${prefix}backupWindow.`));
+  if (spec.scheduler === "syncoid") {
+    if (spec.intervalMinutes === 0 || spec.intervalMinutes === undefined) {
+      c.add(`${prefix}intervalMinutes`, spec.intervalMinutes, "must be > 0 with scheduler 'syncoid' (the timer's period, e.g. 15)");
+    } else c.problems.push(...validateTimerInterval(`${prefix}intervalMinutes`, spec.intervalMinutes));
+    if (spec.dryRun === true) c.add(`${prefix}dryRun`, spec.dryRun, "has no meaning with scheduler 'syncoid' (the host replicates on its own); use scheduler 'up' for a dry run");
+    if (spec.targetLocal === false && !spec.sshTarget) {
+      c.add(`${prefix}sshTarget`, spec.sshTarget, "is required with scheduler 'syncoid' and a targetConnection: syncoid runs on the source host and needs { host, keyFile } to reach the target");
+    }
+    if (spec.sshTarget) {
+      const t = spec.sshTarget;
+      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile).port(`${prefix}sshTarget.port`, t.port);
+      if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
+    }
+    c.absPath(`${prefix}root`, spec.root);
+    c.oneOf(`${prefix}activation`, spec.activation, ["start", "enable", "none"]);
+    if (spec.activation === "start" && spec.root && spec.root !== "/") {
+      c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");
+    }
+  } else if (spec.backupWindow !== undefined) {
+    c.add(`${prefix}backupWindow`, "set", "needs scheduler: 'syncoid' (the window is the host timer's schedule; 'up' replicates when you deploy)");
   }
   return c.problems;
 }

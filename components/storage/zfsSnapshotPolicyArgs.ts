@@ -27,6 +27,29 @@ export interface ZfsSnapshotPolicyArgs {
   maxAgeDays?: number;
   /** Removing the policy destroys its own snapshots. @default false: they stay */
   allowDestroy?: boolean;
+  /**
+   * Who takes the snapshots: "up" = kvmshare on each `pulumi up` (`intervalMinutes`, `keep`,
+   * `maxAgeDays`); "sanoid" = sanoid on the host from a systemd timer kvmshare installs
+   * (`hourly`, `daily`, `monthly`, `autosnap`, `autoprune`), so snapshots go on between deploys.
+   * @default "up"
+   */
+  scheduler?: "up" | "sanoid";
+  /** sanoid: hourly snapshots kept. @default 24 */
+  hourly?: number;
+  /** sanoid: daily snapshots kept. @default 7 */
+  daily?: number;
+  /** sanoid: monthly snapshots kept. @default 0 */
+  monthly?: number;
+  /** sanoid: take snapshots (false on a replication target that only prunes). @default true */
+  autosnap?: boolean;
+  /** sanoid: prune its own expired `autosnap_*` snapshots (never others). @default true */
+  autoprune?: boolean;
+  /** sanoid: when the timer runs sanoid (systemd OnCalendar, checked with `systemd-analyze calendar`). @default "*:0/15" (every 15 minutes, like Debian's sanoid.timer) */
+  timerOnCalendar?: string;
+  /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
+  root?: string;
+  /** sanoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
+  activation?: "start" | "enable" | "none";
 }
 
 /** The Args fields the host kind receives as they are. */
@@ -43,7 +66,23 @@ export type ZfsSnapshotPolicySpec = PolicyFields & {
   [k: string]: unknown;
 };
 
-export const ZFS_SNAPSHOT_POLICY_DEFAULTS: Defaults<PolicyFields, PolicyUnset> = { intervalMinutes: 0, keep: 7, allowDestroy: false };
+export const ZFS_SNAPSHOT_POLICY_DEFAULTS: Defaults<PolicyFields, PolicyUnset> = {
+  intervalMinutes: 0,
+  keep: 7,
+  allowDestroy: false,
+  scheduler: "up",
+  hourly: 24,
+  daily: 7,
+  monthly: 0,
+  autosnap: true,
+  autoprune: true,
+  timerOnCalendar: "*:0/15",
+  root: "/",
+  activation: "start",
+};
+
+/** Fields that mean something only with `scheduler: "sanoid"`. */
+const SANOID_ONLY = ["scheduler", "hourly", "daily", "monthly", "autosnap", "autoprune", "timerOnCalendar", "root", "activation"] as const;
 
 /** The snapshot name prefix: the declared one, else `kvmshare-<policy>`. */
 export function policyPrefix(spec: Pick<ZfsSnapshotPolicySpec, "policy" | "prefix">): string {
@@ -53,7 +92,15 @@ export function policyPrefix(spec: Pick<ZfsSnapshotPolicySpec, "policy" | "prefi
 export function resolveZfsSnapshotPolicy(name: string, args: ZfsSnapshotPolicyArgs): ZfsSnapshotPolicySpec {
   const { connection, dataset, policyName, ...fields } = args;
   const policy = policyName ?? name;
-  return { policy, dataset: datasetNameOf(dataset), ...resolveDefaults<PolicyFields, PolicyUnset>(fields, ZFS_SNAPSHOT_POLICY_DEFAULTS), prefix: policyPrefix({ policy, prefix: fields.prefix }) };
+  const spec: ZfsSnapshotPolicySpec = {
+    policy,
+    dataset: datasetNameOf(dataset),
+    ...resolveDefaults<PolicyFields, PolicyUnset>(fields, ZFS_SNAPSHOT_POLICY_DEFAULTS),
+    prefix: policyPrefix({ policy, prefix: fields.prefix }),
+  };
+  // An "up" policy's spec stays as it was before sanoid existed (no update of deployed stacks).
+  if (spec.scheduler === "up") for (const k of SANOID_ONLY) delete spec[k];
+  return spec;
 }
 
 /** @deprecated use resolveZfsSnapshotPolicy */
@@ -70,6 +117,22 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
   c.int(`${prefix}keep`, spec.keep, 1, 100_000, "at least 1: the newest snapshot is always kept");
   if (spec.maxAgeDays !== undefined && (typeof spec.maxAgeDays !== "number" || !(spec.maxAgeDays > 0))) {
     c.add(`${prefix}maxAgeDays`, spec.maxAgeDays, "must be a number of days > 0 (fractions allowed)");
+  }
+  c.oneOf(`${prefix}scheduler`, spec.scheduler, ["up", "sanoid"]);
+  if (spec.scheduler === "sanoid") {
+    for (const k of ["hourly", "daily", "monthly"] as const) c.int(`${prefix}${k}`, spec[k], 0, 100_000, `${k} snapshots sanoid keeps; 0 = none`);
+    for (const k of ["autosnap", "autoprune"] as const) if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
+    if (spec.autosnap !== false && !spec.hourly && !spec.daily && !spec.monthly) {
+      c.add(`${prefix}hourly`, spec.hourly, "hourly, daily and monthly are all 0: sanoid would take no snapshot; keep at least one (e.g. hourly: 24) or set autosnap: false");
+    }
+    if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || /[\n\r]/.test(spec.timerOnCalendar)) {
+      c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
+    }
+    c.absPath(`${prefix}root`, spec.root);
+    c.oneOf(`${prefix}activation`, spec.activation, ["start", "enable", "none"]);
+    if (spec.activation === "start" && spec.root && spec.root !== "/") {
+      c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");
+    }
   }
   return c.problems;
 }

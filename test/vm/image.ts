@@ -46,7 +46,7 @@ const BASE_PACKAGES = [
 ];
 
 /** Extra packages of the OpenZFS variant (`linux-headers-<ver>` is added per kernel). */
-const OPENZFS_PACKAGES = ["zfs-dkms", "zfsutils-linux"];
+const OPENZFS_PACKAGES = ["zfs-dkms", "zfsutils-linux", "sanoid"];
 
 /** Units that only slow a throwaway TCG guest's boot down. */
 const MASKED_UNITS = [

@@ -1,0 +1,102 @@
+/**
+ * `kvmshare drill <source> <target>`: the restore drill from a shell or a timer. Clones the
+ * newest snapshot both datasets share on each side, compares sha256 manifests of every file,
+ * destroys the clones, prints the result (a line, or JSON with `--json`) and exits 0 on a match,
+ * 1 on a mismatch, 2 when the input is invalid or the drill could not run.
+ *
+ * The target is on this machine unless `--target-host` is given (SSH with a key file and the
+ * host key's fingerprint, the way components connect).
+ */
+import { Command, InvalidArgumentError } from "commander";
+import * as fs from "fs";
+import { connect, ConnectionSpec, LocalHost } from "../core/connection";
+import { validateDatasetName } from "../components/storage/zfsNames";
+import { formatProblem } from "../core/errors";
+import { DrillResult, runRestoreDrill } from "../components/storage/restoreDrillEngine";
+
+export interface DrillIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): void;
+}
+
+const defaultIo: DrillIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  exit: (code) => {
+    process.exitCode = code;
+    if (code !== 0) process.once("exit", () => void (process.exitCode ||= code));
+  },
+};
+
+interface DrillFlags {
+  snapshot?: string;
+  json?: boolean;
+  targetHost?: string;
+  targetUser?: string;
+  targetPort?: number;
+  targetKey?: string;
+  targetHostKey?: string;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number 1-65535");
+  return n;
+}
+
+export function formatDrill(r: DrillResult, source: string, target: string): string {
+  const head = `${r.match ? "MATCH" : "MISMATCH"} ${target}@${r.snapshot} vs ${source}@${r.snapshot}: ${r.files} files, ` +
+    `${r.mismatched.length} differ, ${r.missing.length} missing, ${r.extra.length} extra, ${r.unreadable.length} unreadable (${r.seconds.toFixed(1)} s)\n`;
+  const list = (what: string, xs: string[]) => xs.slice(0, 20).map((x) => `  ${what} ${x}\n`).join("") + (xs.length > 20 ? `  ... ${xs.length - 20} more\n` : "");
+  return head + list("differs:", r.mismatched) + list("missing:", r.missing) + list("extra:", r.extra) + list("unreadable:", r.unreadable);
+}
+
+export function register(program: Command, io: DrillIo = defaultIo): Command {
+  program
+    .command("drill")
+    .description("restore drill: clone the newest common snapshot on both sides, compare sha256 manifests, clean up")
+    .argument("<source>", "source dataset (pool/path) on this machine")
+    .argument("<target>", "backup dataset (pool/path), on this machine or --target-host")
+    .option("--snapshot <name>", "the snapshot to check (after '@'; default: the newest one both share)")
+    .option("--json", "print the result as JSON")
+    .option("--target-host <host>", "the target is on this host (SSH)")
+    .option("--target-user <user>", "SSH user on the target", "root")
+    .option("--target-port <port>", "SSH port of the target", port, 22)
+    .option("--target-key <file>", "private key file for the target")
+    .option("--target-host-key <SHA256:...>", "the target's host key fingerprint (ssh-keygen -l)")
+    .action(async (source: string, target: string, flags: DrillFlags) => {
+      io.exit(await runDrillCommand(source, target, flags, io));
+    });
+  return program;
+}
+
+async function runDrillCommand(source: string, target: string, f: DrillFlags, io: DrillIo): Promise<number> {
+  const problems = [...validateDatasetName(source, "<source>"), ...validateDatasetName(target, "<target>")];
+  if (f.snapshot !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(f.snapshot)) problems.push({ field: "--snapshot", value: f.snapshot, message: "must be a snapshot name (after '@')" });
+  let spec: ConnectionSpec | undefined;
+  if (f.targetHost) {
+    if (!f.targetKey) problems.push({ field: "--target-key", message: "is required with --target-host (a private key file)" });
+    if (!f.targetHostKey) problems.push({ field: "--target-host-key", message: "is required with --target-host (SHA256:... as ssh-keygen -l prints it)" });
+    if (f.targetKey && !fs.existsSync(f.targetKey)) problems.push({ field: "--target-key", value: f.targetKey, message: "no such file" });
+    if (!problems.length) spec = { kind: "ssh", host: f.targetHost, user: f.targetUser, port: f.targetPort, privateKey: fs.readFileSync(f.targetKey!, "utf8"), hostKeySha256: f.targetHostKey };
+  }
+  if (problems.length) {
+    io.stderr(`kvmshare drill: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}\n`);
+    return 2;
+  }
+  const src = new LocalHost();
+  let dst;
+  try {
+    dst = spec ? await connect(spec) : new LocalHost();
+    const r = await runRestoreDrill(src, dst, { source, target, snapshot: f.snapshot, log: (m) => io.stderr(`${m}\n`) });
+    io.stdout(f.json ? JSON.stringify(r, null, 2) + "\n" : formatDrill(r, source, target));
+    return r.match ? 0 : 1;
+  } catch (e) {
+    io.stderr(`kvmshare drill: ${(e as Error).message}\n`);
+    return 2;
+  } finally {
+    await dst?.close();
+    await src.close();
+  }
+}

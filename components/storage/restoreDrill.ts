@@ -13,7 +13,7 @@ export class ZfsRestoreDrillResource extends HostResource<ZfsRestoreDrillSpec, Z
     args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsRestoreDrillSpec; secrets?: pulumi.Input<Record<string, pulumi.Input<string>>> },
     opts?: pulumi.CustomResourceOptions,
   ) {
-    super("ZfsRestoreDrill", require.resolve("./restoreDrillKind"), name, args, opts, ["lastMatch", "lastResult"]);
+    super("ZfsRestoreDrill", name, args, opts, ["lastMatch", "lastResult"]);
   }
 }
 

@@ -26,7 +26,7 @@ export class SyncoidReplicationResource extends HostResource<ZfsReplicationSpec,
   declare public readonly schedule: pulumi.Output<BackupSchedule>;
   declare public readonly timerUnit: pulumi.Output<string>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsReplicationSpec }, opts?: pulumi.CustomResourceOptions) {
-    super("SyncoidReplication", require.resolve("./syncoidReplicationKind"), name, args, opts, ["lastSnapshot", "inSync", "plan", "schedule", "timerUnit"]);
+    super("SyncoidReplication", name, args, opts, ["lastSnapshot", "inSync", "plan", "schedule", "timerUnit"]);
   }
 }
 

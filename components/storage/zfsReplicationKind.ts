@@ -249,7 +249,10 @@ async function remount(dst: Host, target: string, log: (m: string) => void): Pro
   }
 }
 
-async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void): Promise<void> {
+async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void, targetSpec?: ConnectionSpec): Promise<void> {
+  // An SSH target is reached by an OpenSSH process (its crypto in C): as fast as a raw
+  // `zfs send | ssh zfs receive` (bench/transfer.ts); ssh2 remains the fallback.
+  const pipeOpts = targetSpec?.kind === "ssh" ? { openssh: { target: targetSpec } } : {};
   if (src.label === dst.label && spec.source === spec.target) throw new Error(`target: must differ from source (${spec.source}) on the same host`);
   const dstInfo = await detectZfs(dst);
   if (spec.resumable === true && !dstInfo.features.resumableReceive) {
@@ -260,7 +263,7 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
   // An interrupted resumable receive is finished first.
   const token = await resumeToken(dst, dstInfo, spec.target);
   if (token) {
-    const r = await pipeCommands(src, ["zfs", "send", "-t", token], dst, ["zfs", "receive", "-s", spec.target]);
+    const r = await pipeCommands(src, ["zfs", "send", "-t", token], dst, ["zfs", "receive", "-s", spec.target], pipeOpts);
     log(`resumed interrupted receive into ${spec.target}: ${describeTransfer(r)}`);
   }
   const taken = new Set((await listSnapshots(src, spec.source)).map((s) => s.snap));
@@ -273,7 +276,7 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
   await runZfs(src, ["zfs", "snapshot", "-o", `${REPLICATION_PROPERTY}=${spec.name}`, `${spec.source}@${to}`]);
   const kind = plan.mode === "diverged" ? `forced (${plan.reason}; allowDestroy: true)` : plan.mode;
   try {
-    const r = await pipeCommands(src, plan.send, dst, plan.receive);
+    const r = await pipeCommands(src, plan.send, dst, plan.receive, pipeOpts);
     log(`${kind} send ${plan.from ? plan.from + " -> " : ""}${spec.source}@${to} to ${spec.target} on ${dst.label}: ${describeTransfer(r)}`);
   } catch (e) {
     if (e instanceof PipeError && /modified since most recent snapshot|does not match incremental source|destination .* exists|has been modified/i.test(e.targetStderr)) {
@@ -331,7 +334,7 @@ export const kind: HostKind<ZfsReplicationSpec, ZfsReplicationState> = {
       );
       return;
     }
-    await withTarget(secrets, (dst) => runReplication(host, dst, spec, log));
+    await withTarget(secrets, (dst) => runReplication(host, dst, spec, log, targetConnectionOf(secrets)));
   },
   async remove(host, spec, _observed, log) {
     const mine = (await datasetExists(host, spec.source)) ? own(spec, await listSnapshots(host, spec.source, [REPLICATION_PROPERTY])) : [];

@@ -22,7 +22,7 @@ export class SanoidPolicyResource extends HostResource<ZfsSnapshotPolicySpec, Sa
   declare public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
   declare public readonly timerUnit: pulumi.Output<string>;
   constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsSnapshotPolicySpec }, opts?: pulumi.CustomResourceOptions) {
-    super("SanoidPolicy", require.resolve("./sanoidPolicyKind"), name, args, opts, ["policy", "latestSnapshot", "snapshotCount", "newestSnapshotAgeSec", "timerUnit"]);
+    super("SanoidPolicy", name, args, opts, ["policy", "latestSnapshot", "snapshotCount", "newestSnapshotAgeSec", "timerUnit"]);
   }
 }
 

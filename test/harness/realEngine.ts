@@ -136,8 +136,10 @@ export class RealEngine {
     return new RealEngine({ ...this.o, workDir, backendDir: this.backendDir });
   }
 
+  /** Remove the backend (unless it was given) and the stack settings file written next to Pulumi.yaml. */
   remove(): void {
     if (!this.o.backendDir) fs.rmSync(this.backendDir, { recursive: true, force: true });
+    fs.rmSync(path.join(this.o.workDir, `Pulumi.${this.o.stack ?? "test"}.yaml`), { force: true });
   }
 }
 

@@ -72,6 +72,18 @@ export const PACKAGE_OF: Record<string, string> = {
   blkid: "util-linux",
 };
 
+/** Programs several test files need together. */
+export const PROGRAMS = {
+  samba: ["smbd", "testparm", "pdbedit", "smbpasswd", "smbstatus", "smbclient"],
+  sshd: ["sshd", "ssh-keygen"],
+  /** Network namespaces and veth pairs (root). */
+  netns: ["ip", "tc", "sysctl"],
+  /** A libvirtd started by hand (root) and the tools around it. */
+  libvirt: ["libvirtd", "virsh", "virt-xml-validate", "qemu-system-x86_64"],
+  kernelNfs: ["exportfs", "nfsconf", "unshare"],
+  ganesha: ["ganesha.nfsd", "nfs-cat", "nfs-cp", "nfs-ls"],
+};
+
 /** Where programs are looked for: PATH plus the sbin directories a root shell has. */
 function searchDirs(): string[] {
   const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);

@@ -15,7 +15,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Engine } from "../harness/engine";
 import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
-import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });
+const describeVirtiofs = requirePrograms(PROGRAMS.libvirt, { root: true });
 
 // Examples import "kvmshare" the way users do (jest maps it to the sources).
 process.env.KVMSHARE_QUIET = "1";
@@ -101,7 +105,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
   });
 });
 
-(libvirtdAvailable() ? describe : describe.skip)("examples/virtiofs against a libvirtd started by hand", () => {
+describeVirtiofs("examples/virtiofs against a libvirtd started by hand", () => {
   let lv: Libvirtd;
   let engine: Engine;
   let run: () => Promise<void>;

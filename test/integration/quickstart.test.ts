@@ -8,12 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { quickstart } from "../../quickstart/stack";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(180_000);
-const why = zfsFuseUnavailable();
-if (why) console.warn(`quick start test skipped: ${why}`);
-const d = why ? describe.skip : describe;
+const d = requirePrograms([...ZFS_FUSE_PROGRAMS, "exportfs", "systemd-analyze"], ZFS_FUSE_REQUIREMENTS);
 
 d("quick start: the whole path in a sandbox", () => {
   let dir: string;

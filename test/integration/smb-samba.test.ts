@@ -13,6 +13,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(PROGRAMS.samba);
 
 jest.setTimeout(60_000);
 

@@ -15,6 +15,9 @@ import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.sshd, "ip", "nsenter"], { root: true });
 
 /** SFTP, except that the first write at `badOffset` flips a byte on its way to the host. */
 function corrupting(inner: Destination, badOffset: number): Destination & { corrupted: number } {

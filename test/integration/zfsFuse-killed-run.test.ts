@@ -26,6 +26,17 @@ describe("zfs-fuse after a killed run", () => {
     state = fs.mkdtempSync(path.join(os.tmpdir(), "ks-zfs-killed-state-"));
   });
   afterAll(() => {
+    // A scenario that failed half-way may leave the daemon the helper started in the private
+    // namespace: its PID is in this test's own state directory.
+    const pidFile = path.join(state, "daemon.pid");
+    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
     fs.rmSync(state, { recursive: true, force: true });
   });
 

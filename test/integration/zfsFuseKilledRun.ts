@@ -64,6 +64,7 @@ async function main(): Promise<void> {
 
   // Control: a plain start imports the stale pool from the cache.
   const raw = spawn("zfs-fuse", ["--no-daemon", "--no-kstat-mount"], { stdio: "ignore" });
+  process.once("exit", () => raw.exitCode === null && raw.signalCode === null && raw.kill("SIGKILL"));
   let control = { code: null as number | null, out: "", seconds: 0, timedOut: false };
   for (let i = 0; i < 150; i++) {
     control = timed(["zpool", "list", "-H", "-o", "name,health"]);

@@ -112,7 +112,7 @@ function parseTorture(suite: string, out: string, into: Map<string, Outcome>): v
 }
 
 /** One suite against one side; a suite that overruns is killed by PID and its unfinished test counted as a timeout. */
-function runSuite(side: Side, suite: string, timeoutMs = 90_000): Promise<void> {
+function runSuite(side: Side, suite: string, timeoutMs = 180_000): Promise<void> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, PASSWD: PASSWORD }; // never in argv
     const child = spawn(
@@ -230,6 +230,19 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
     const t0 = Date.now();
     // One suite at a time per side, the two sides side by side (separate daemons, shares, ports).
     for (const suite of SMB2_SUITES) await Promise.all([runSuite(stock, suite), runSuite(ks, suite)]);
+    // A loaded machine can stretch a break or disconnect timeout past the limit: a suite with a
+    // timeout on either side, or a test lost on kvmshare's, runs once more on both sides, one
+    // side after the other. A real difference is lost again.
+    const differs = (suite: string) =>
+      [...stock.results].some(([t, o]) => t.startsWith(`${suite}.`) && !(t in BY_DESIGN) && (o === "timeout" || (o === "success" && ks.results.get(t) !== "success"))) ||
+      [...ks.results].some(([t, o]) => t.startsWith(`${suite}.`) && o === "timeout");
+    const retried = SMB2_SUITES.filter(differs);
+    for (const suite of retried) {
+      for (const side of [stock, ks]) {
+        for (const t of [...side.results.keys()]) if (t.startsWith(`${suite}.`)) side.results.delete(t);
+        await runSuite(side, suite);
+      }
+    }
     const seconds = (Date.now() - t0) / 1000;
 
     const s = count(stock.results);
@@ -246,6 +259,7 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
         `  passing on stock but not on kvmshare: ${lost.length ? lost.join(", ") : "none"}`,
         `  failing on kvmshare by design (docs/exports.md): ${byDesign.length ? byDesign.map((t) => `smb2.${t} (${BY_DESIGN[t]})`).join(", ") : "none"}`,
         `  passing on kvmshare only: ${gained.length ? gained.join(", ") : "none"}`,
+        `  suites run twice (a timeout or a difference the first time): ${retried.length ? retried.join(", ") : "none"}`,
       ].join("\n"),
     );
     // Not vacuous: the stock share really served the suite (a login or encryption problem fails everything).
@@ -255,5 +269,5 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
     // Every exception is documented where users read about the share's defaults.
     const doc = fs.readFileSync(path.join(__dirname, "../../docs/exports.md"), "utf8");
     for (const t of Object.keys(BY_DESIGN)) expect(doc).toContain(`smb2.${t}`);
-  }, 600_000);
+  }, 1_200_000);
 });

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian 12 machine: system packages, then node modules.
-# Usage: sudo bash scripts/setup.sh   (idempotent; skips apt when every package is present)
+# Usage, as root (a fresh Debian has no sudo): bash scripts/setup.sh
+# (or: sudo bash scripts/setup.sh). Idempotent; skips apt when every package is present, so a
+# user without root can re-run it for npm ci once the packages are in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t pkgs < <(grep -v '^\s*#' scripts/debian-packages.txt | sed '/^\s*$/d')
@@ -9,7 +11,11 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to install: ${missing[*]}" >&2; exit 1; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install: ${missing[*]}" >&2
+    echo "setup: run it as root (bash scripts/setup.sh in a root shell, or sudo bash scripts/setup.sh)" >&2
+    exit 1
+  fi
   echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q

@@ -27,7 +27,7 @@ export interface SmbShareArgs {
   validGroups?: string[];
   /** Read-only share. @default false */
   readOnly?: boolean;
-  /** Mode bits for new files. @default "0640" */
+  /** Mode bits for new files. @default "0740": owner rwx (Samba grants a file's NT execute right, part of full access, from the owner's x bit), group read, others nothing */
   createMask?: string;
   /** Mode bits for new directories. @default "0750" */
   directoryMask?: string;
@@ -64,7 +64,7 @@ const SMB_SHARE_DEFAULTS: Defaults<Omit<PlainSmbShareArgs, "shareName">> = {
   validUsers: [],
   validGroups: [],
   readOnly: false,
-  createMask: "0640",
+  createMask: "0740",
   directoryMask: "0750",
   allowAnyClient: false,
   browseable: true,

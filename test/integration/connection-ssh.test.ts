@@ -5,6 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { CommandError, SshConnectionSpec, SshHost, withHost } from "../../core/connection";
 import { startSshd } from "./sshd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(PROGRAMS.sshd);
 
 describe("SSH host (sshd on 127.0.0.1)", () => {
   let dir: string;

@@ -16,7 +16,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
-import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });
+const describeVirtiofs = requirePrograms(PROGRAMS.libvirt, { root: true });
 
 // Real tools and the real engine on a 2-core machine that other test lanes share: give each step room.
 jest.setTimeout(300_000);
@@ -101,7 +105,7 @@ describe("examples/nfs-share in a sandbox (exportfs check, systemd-analyze, netn
   });
 });
 
-(libvirtdAvailable() ? describe : describe.skip)("examples/virtiofs against a libvirtd started by hand", () => {
+describeVirtiofs("examples/virtiofs against a libvirtd started by hand", () => {
   let lv: Libvirtd;
   let engine: RealEngine;
   const domain = `ks-ex-vfs-${process.pid}`;

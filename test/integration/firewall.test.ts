@@ -15,6 +15,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ShareFirewall, ShareFirewallArgs } from "../../components/firewall";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.netns, "nft"], { root: true });
 
 const id = `${process.pid % 100000}`;
 const NS = { server: `ks-fw-${id}-s`, a: `ks-fw-${id}-a`, b: `ks-fw-${id}-b` };

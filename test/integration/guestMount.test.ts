@@ -12,6 +12,9 @@ import { GuestMount, GuestMountArgs } from "../../components/guest";
 import { verifyUnits } from "../../components/guest/guestMountKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
+import { requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(["systemd-analyze"]);
 
 process.env.KVMSHARE_QUIET = "1";
 // Real tools on a 2-core machine that other test lanes share: give each step room.

@@ -11,12 +11,13 @@ import { VirtioFsPassthrough, VirtioFsPassthroughArgs } from "../../components/g
 import { defineChecked } from "../../components/guest/virtioFsPassthroughKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";
 // Real tools on a 2-core machine that other test lanes share: give each step room.
 jest.setTimeout(120_000);
-const run = libvirtdAvailable() ? describe : describe.skip;
+const run = requirePrograms(PROGRAMS.libvirt, { root: true });
 
 run("VirtioFsPassthrough on a private libvirtd", () => {
   let lv: Libvirtd;

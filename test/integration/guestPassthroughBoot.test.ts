@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { VirtioFsPassthrough } from "../../components/guest";
 import { Engine } from "../harness/engine";
-import { Libvirtd, libvirtdAvailable, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";
 const kver = fs.existsSync("/boot") ? fs.readdirSync("/boot").find((f) => f.startsWith("vmlinuz-"))?.slice("vmlinuz-".length) : undefined;
@@ -17,8 +18,12 @@ const MODULES = [
   "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko", "fs/fuse/fuse.ko", "fs/fuse/virtiofs.ko",
   "fs/netfs/netfs.ko", "fs/fscache/fscache.ko", "net/9p/9pnet.ko", "net/9p/9pnet_virtio.ko", "fs/9p/9p.ko",
 ];
-const ready =
-  libvirtdAvailable() && !!kver && fs.existsSync("/usr/bin/busybox") && MODULES.every((m) => fs.existsSync(`/lib/modules/${kver}/kernel/${m}`));
+const describe = requirePrograms([...PROGRAMS.libvirt, "busybox", "cpio"], {
+  root: true,
+  files: kver
+    ? MODULES.map((m) => ({ path: `/lib/modules/${kver}/kernel/${m}`, package: "linux-image-amd64" }))
+    : [{ path: "/boot/vmlinuz-<version>", package: "linux-image-amd64" }],
+});
 
 // Constant script: the guest's /init. Markers on the serial console tell the test what happened.
 const INIT = `#!/bin/busybox sh
@@ -33,7 +38,7 @@ echo KS-DONE
 poweroff -f
 `;
 
-(ready ? describe : describe.skip)("a TCG guest boots with the passthrough and reads the host's file", () => {
+describe("a TCG guest boots with the passthrough and reads the host's file", () => {
   let lv: Libvirtd;
   const domain = `ks-boot-${process.pid}`;
 

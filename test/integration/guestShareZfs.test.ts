@@ -10,13 +10,14 @@ import * as path from "path";
 import { ZfsPool } from "../../components/storage";
 import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, zfsFuseUnavailable, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(180_000);
-const why = zfsFuseUnavailable();
+const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "exportfs", "systemd-analyze"], ZFS_FUSE_REQUIREMENTS);
 
-(why ? describe.skip : describe)("HostGuestShare: zfs-fuse dataset -> NFS export -> guest unit", () => {
+describe("HostGuestShare: zfs-fuse dataset -> NFS export -> guest unit", () => {
   let dir: string;
   let zfs: ZfsFuseLease;
   let engine: Engine;

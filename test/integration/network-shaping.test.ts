@@ -10,6 +10,9 @@ import * as path from "path";
 import { NetworkTuning, NetworkTuningArgs } from "../../components/network";
 import { Engine } from "../harness/engine";
 import { createVethPair, deleteVethPair, netnsExists, nsRun, startIn, stop, VethPair } from "./network-netns";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.netns, "ping"], { root: true });
 
 jest.setTimeout(60_000);
 

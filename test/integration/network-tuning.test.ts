@@ -9,6 +9,9 @@ import * as path from "path";
 import { NetworkTuning, NetworkTuningArgs } from "../../components/network";
 import { Engine } from "../harness/engine";
 import { createVethPair, deleteVethPair, netnsExists, nsRun, sh, VethPair } from "./network-netns";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.netns, "ethtool", "ping", "systemd-analyze"], { root: true });
 
 jest.setTimeout(60_000);
 

@@ -12,6 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import { NfsExport } from "../../components/nfs";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.ganesha, "ip"], { root: true });
 
 // Real daemons on a shared 2-core machine: allow for load.
 jest.setTimeout(60_000);

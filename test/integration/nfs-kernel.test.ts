@@ -12,6 +12,9 @@ import { KernelNfsServer, NfsExport } from "../../components/nfs";
 import { NFSCONF_CHECK } from "../../components/nfs/kernelNfsServerKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(PROGRAMS.kernelNfs, { root: true });
 
 // Real programs on a shared 2-core machine: allow for load.
 jest.setTimeout(60_000);

@@ -11,6 +11,9 @@ import { SharePerformanceCheck, SharePerformanceCheckArgs } from "../../componen
 import { LocalHost, RunOptions, RunResult } from "../../core/connection";
 import { preflightPerfCheck } from "../../perf";
 import { Engine } from "../harness/engine";
+import { requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(["fio", "ping"]);
 
 process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);

@@ -5,6 +5,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { register } from "../../cli/check";
+import { requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(["fio", "ping"]);
 
 jest.setTimeout(120_000);
 

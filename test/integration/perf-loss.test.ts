@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost, RunOptions, RunResult } from "../../core/connection";
 import { formatTable, measureLoss, runPerfCheck, toPrometheus } from "../../perf";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(120_000);
 
@@ -26,10 +27,9 @@ class NetnsHost extends LocalHost {
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
 const tc = (ns: string, ...args: string[]) => execFileSync("ip", ["netns", "exec", ns, "tc", ...args], { stdio: "pipe" });
 
-const notRoot = process.getuid && process.getuid() !== 0;
-if (notRoot) process.stdout.write("perf-loss skipped: network namespaces need root\n");
+const describe = requirePrograms([...PROGRAMS.netns, "ping", "fio"], { root: true });
 
-(notRoot ? describe.skip : describe)("packet loss to a veth peer in a test namespace", () => {
+describe("packet loss to a veth peer in a test namespace", () => {
   const nsA = `ks-perf-${process.pid}-a`;
   const nsB = `ks-perf-${process.pid}-b`;
   const devA = `ksp${process.pid % 100000}a`;

@@ -11,6 +11,9 @@ import { SharePerformanceCheck } from "../../components/perf";
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";
 import { startSshd } from "./sshd";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.sshd, ...PROGRAMS.netns, "fio", "ping"], { root: true });
 
 process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);

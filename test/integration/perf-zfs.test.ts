@@ -12,14 +12,13 @@ import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { LocalHost } from "../../core/connection";
 import { formatTable, runPerfCheck } from "../../perf";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, zfsFuseUnavailable, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(180_000);
 
-const why = zfsFuseUnavailable();
-const describeZfs = why ? describe.skip : describe;
-if (why) process.stdout.write(`perf-zfs skipped: ${why}\n`);
+const describeZfs = requirePrograms([...ZFS_FUSE_PROGRAMS, "fio"], ZFS_FUSE_REQUIREMENTS);
 
 describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
   const pool = `ks${process.pid}perf`;

@@ -10,12 +10,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(600_000);
 const ROOT = path.resolve(__dirname, "../..");
-const why = zfsFuseUnavailable();
-if (why) throw new Error(`\n==== MISSING PROGRAM ====\nquick start test: ${why}\n`);
+const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "exportfs", "systemd-analyze", "pulumi"], ZFS_FUSE_REQUIREMENTS);
 
 describe("quick start through the real Pulumi engine: the whole path in a sandbox", () => {
   let dir: string;

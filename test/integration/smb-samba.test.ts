@@ -13,6 +13,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(PROGRAMS.samba);
 
 jest.setTimeout(60_000);
 
@@ -135,7 +138,7 @@ describe("hardened SMB3 share on a real smbd", () => {
     }
     expect(fs.readFileSync(path.join(dir, "shares.conf"), "utf8")).toContain(`include = ${dir}/shares.d/data.conf\n`);
     const share = fs.readFileSync(path.join(dir, "shares.d", "data.conf"), "utf8");
-    expect(share).toMatch(/\[data\]\n\tpath = .*\n\tvalid users = games\n\tread only = no\n\tcreate mask = 0640\n\tdirectory mask = 0750\n\thosts allow = 127\.0\.0\.1\n\thosts deny = ALL\n/);
+    expect(share).toMatch(/\[data\]\n\tpath = .*\n\tvalid users = games\n\tread only = no\n\tcreate mask = 0740\n\tdirectory mask = 0750\n\thosts allow = 127\.0\.0\.1\n\thosts deny = ALL\n/);
     expect(share).toContain("\tguest ok = no\n");
     // testparm (the daemon's parser) accepts the whole result.
     const tp = spawnSync("testparm", ["-s", conf], { encoding: "utf8" });
@@ -156,8 +159,8 @@ describe("hardened SMB3 share on a real smbd", () => {
     expect(r.out).not.toMatch(/NT_STATUS/);
     expect(r.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, "out.bin")).equals(fs.readFileSync(src))).toBe(true);
-    // create mask 0640 on the server side
-    expect((fs.statSync(path.join(data, "copy.bin")).mode & 0o777).toString(8)).toBe("640");
+    // create mask 0740 on the server side
+    expect((fs.statSync(path.join(data, "copy.bin")).mode & 0o777).toString(8)).toBe("740");
   });
 
   it("a wrong password is refused", () => {

@@ -8,6 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost } from "../../core/connection";
 import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "../../components/storage/acl";
+import { requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms(["setfacl", "getfacl"]);
 
 describe("POSIX ACL entries on a mount point", () => {
   let dir: string;

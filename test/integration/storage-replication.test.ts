@@ -13,7 +13,10 @@ import { SshConnectionSpec } from "../../core/connection";
 import { ZfsDataset, ZfsPool, ZfsReplication } from "../../components/storage";
 import { Engine } from "../harness/engine";
 import { startSshd } from "./sshd";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, ...PROGRAMS.sshd, "ip"], ZFS_FUSE_REQUIREMENTS);
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(180_000);

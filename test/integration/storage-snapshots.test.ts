@@ -8,7 +8,10 @@ import * as os from "os";
 import * as path from "path";
 import { ZfsDataset, ZfsPool, ZfsSnapshotPolicy } from "../../components/storage";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...ZFS_FUSE_PROGRAMS], ZFS_FUSE_REQUIREMENTS);
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(120_000);

@@ -10,6 +10,9 @@ import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
 import { ParallelTransfer, ParallelTransferArgs } from "../../components/transfer";
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describeSsh = requirePrograms([...PROGRAMS.sshd, "ip", "nsenter"], { root: true });
 
 jest.setTimeout(30_000); // real copies on a shared 2-core machine
 process.env.KVMSHARE_QUIET = "1";
@@ -119,7 +122,7 @@ describe("ParallelTransfer on this machine", () => {
   });
 });
 
-describe("ParallelTransfer over SSH (sshd in a test network namespace)", () => {
+describeSsh("ParallelTransfer over SSH (sshd in a test network namespace)", () => {
   let sshd: NetnsSshd;
   let dir: string;
   let engine: Engine;

@@ -17,6 +17,9 @@ import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
 import { OpenSshClient } from "../../transfer/openssh";
 import { OpenSshDestination } from "../../transfer/sshpipe";
+import { PROGRAMS, requirePrograms } from "../requirePrograms";
+
+const describe = requirePrograms([...PROGRAMS.sshd, "ip", "nsenter", "ssh-keyscan"], { root: true });
 
 /** SFTP, except that the first write at `badOffset` flips a byte on its way to the host. */
 function corrupting(inner: Destination, badOffset: number): Destination & { corrupted: number } {

@@ -15,10 +15,18 @@
  *
  * Each test file must still use its own pool names (e.g. `ks${process.pid}a`) and destroy its
  * pools in afterAll. Never kill zfs-fuse by name.
+ *
+ * A killed run must not wedge the next one: zfs-fuse re-imports every pool of its cache
+ * (/var/lib/zfs/zpool.cache) at start, including test pools whose file vdevs a killed run's
+ * clean-up never destroyed but whose temp directory is gone; they come back UNAVAIL/FAULTED and
+ * a later `zfs receive` into the daemon hung. So every acquire exports (which also drops them
+ * from the cache) the pools that are test pools (name starting with `ks`) and unusable and whose
+ * every vdev is a file that no longer exists: `staleTestPools()`. A user's pool is never touched.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { Requirements, whatIsMissing } from "../requirePrograms";
 
 const STATE = process.env.KVMSHARE_ZFS_FUSE_STATE || "/run/kvmshare-test-zfs-fuse";
 const LOCK = path.join(STATE, "lock");
@@ -32,12 +40,48 @@ export interface ZfsFuseLease {
   release(): Promise<void>;
 }
 
-/** Why zfs-fuse cannot be used here (for `describe.skip`-style guards), or undefined. */
+/** What a zfs-fuse test needs, for `requirePrograms(ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS)`. */
+export const ZFS_FUSE_PROGRAMS = ["zfs-fuse", "zpool", "zfs"];
+export const ZFS_FUSE_REQUIREMENTS: Requirements = { root: true, files: [{ path: "/dev/fuse", package: "fuse3 (or the kernel's fuse module)" }] };
+
+/** Why zfs-fuse cannot be used here, or undefined (the test files use `requirePrograms`). */
 export function zfsFuseUnavailable(): string | undefined {
-  if (process.getuid && process.getuid() !== 0) return "zfs-fuse tests need root";
-  if (spawnSync("sh", ["-c", "command -v zfs-fuse"]).status !== 0) return "zfs-fuse is not installed (apt-get install zfs-fuse)";
-  if (!fs.existsSync("/dev/fuse")) return "/dev/fuse is missing";
-  return undefined;
+  const missing = whatIsMissing(ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS);
+  return missing.length ? `zfs-fuse cannot run here: missing ${missing.join(", ")}` : undefined;
+}
+
+/** zpool/zfs with a time limit: a wedged daemon fails the test instead of hanging it. */
+function zcmd(args: string[], timeoutMs = 20_000) {
+  return spawnSync(args[0], args.slice(1), { encoding: "utf8", timeout: timeoutMs });
+}
+
+/**
+ * Test pools (`ks*`) that zfs-fuse imported from its cache although their file vdevs are gone
+ * (a killed run): not ONLINE, and every vdev `zpool status` lists is a missing file.
+ */
+export function staleTestPools(): string[] {
+  const list = zcmd(["zpool", "list", "-H", "-o", "name,health"]);
+  if (list.status !== 0) return [];
+  const stale: string[] = [];
+  for (const line of list.stdout.split("\n").filter(Boolean)) {
+    const [name, health] = line.split("\t");
+    if (!/^ks/.test(name) || health === "ONLINE") continue;
+    const status = zcmd(["zpool", "status", name]);
+    const vdevs = status.stdout.split("\n").map((l) => l.trim().split(/\s+/)[0]).filter((w) => w?.startsWith("/"));
+    if (vdevs.length && vdevs.every((v) => !v.startsWith("/dev/") && !fs.existsSync(v))) stale.push(name);
+  }
+  return stale;
+}
+
+/** Export the stale test pools (see above); returns their names. Throws if one stays. */
+export function exportStaleTestPools(): string[] {
+  const stale = staleTestPools();
+  for (const name of stale) {
+    const r = zcmd(["zpool", "export", "-f", name]);
+    if (r.status !== 0) throw new Error(`zfsFuse: could not export stale test pool ${name} (its file vdevs are gone): ${r.stderr.trim()}`);
+    process.stderr.write(`zfsFuse: exported stale test pool ${name} (left by a killed run; its file vdevs are gone)\n`);
+  }
+  return stale;
 }
 
 function answers(): boolean {
@@ -119,6 +163,7 @@ export async function acquireZfsFuse(): Promise<ZfsFuseLease> {
         await sleep(200);
       }
     }
+    exportStaleTestPools();
     fs.writeFileSync(path.join(USERS, me), "");
     return pid;
   });

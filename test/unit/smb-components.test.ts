@@ -37,9 +37,9 @@ describe("server hardening defaults", () => {
     expect(resolveSambaServer("smb", {})).toMatchObject({ configPath: "/etc/samba/smb.conf", sharesDir: "/etc/samba/kvmshare.d", sharesIndexPath: "/etc/samba/kvmshare-shares.conf", reloadCommand: ["systemctl", "reload", "smbd"], ports: [445] });
   });
 
-  it("a share defaults to read-write, 0640/0750 masks, no guests, encryption required", () => {
+  it("a share defaults to read-write, 0740/0750 masks, no guests, encryption required", () => {
     const text = renderSmbShare(share());
-    expect(text).toContain("\tread only = no\n\tcreate mask = 0640\n\tdirectory mask = 0750\n");
+    expect(text).toContain("\tread only = no\n\tcreate mask = 0740\n\tdirectory mask = 0750\n");
     expect(text).toContain("\tguest ok = no\n\tsmb encrypt = required\n");
     expect(text).toContain("\thosts allow = 192.168.122.0/24\n\thosts deny = ALL\n");
   });

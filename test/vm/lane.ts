@@ -3,33 +3,20 @@
  * the guest's console and journal to a failure, and a timing report printed at the end of each
  * file (image build/lookup, boot, every scenario).
  */
-import { bootGuest, BootOptions, Guest, vmLaneUnavailable } from "./guest";
+import { requirePrograms } from "../requirePrograms";
+import { bootGuest, BootOptions, Guest, QEMU } from "./guest";
 import { ensureImage, GuestImage, ImageVariant } from "./image";
 
-const unavailable = vmLaneUnavailable();
+/** What booting a TCG guest from a cached or freshly built image needs on this machine. */
+export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keygen", "ssh", "depmod"];
 
 /**
- * `describe` for VM scenarios. Skipped only when no TCG guest can boot here (no qemu), with a
- * banner saying so; with KVMSHARE_VM_REQUIRED=1 (CI) that is a failure instead.
+ * `describe` for VM scenarios, under the one policy of test/requirePrograms.ts: when a program
+ * is missing, a banner names it and its package; under CI (`CI=true`, `KVMSHARE_VM_REQUIRED=1`
+ * or `KVMSHARE_REQUIRE_PROGRAMS=1`) the scenarios fail, elsewhere they are skipped.
  */
 export function describeVm(name: string, fn: () => void): void {
-  if (!unavailable) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env.KVMSHARE_VM_REQUIRED === "1") {
-    describe(name, () => {
-      test("VM lane prerequisites are installed (KVMSHARE_VM_REQUIRED=1)", () => {
-        throw new Error(`VM lane cannot run: ${unavailable}`);
-      });
-    });
-    return;
-  }
-  const banner = "#".repeat(100);
-  process.stderr.write(
-    `\n${banner}\n# VM LANE SKIPPED: ${name}\n# ${unavailable}\n# Set KVMSHARE_VM_REQUIRED=1 to make this a failure.\n${banner}\n\n`,
-  );
-  describe.skip(name, fn);
+  requirePrograms(VM_PROGRAMS, { root: true })(name, fn);
 }
 
 export interface Timing {

@@ -85,6 +85,8 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
 
 export async function check(kindPath: string, _olds: HostInputs, news: HostInputs) {
   const kind = loadKind(kindPath);
+  // A spec not known yet as a whole (it waits for another resource, e.g. packages) is checked at up.
+  if (isUnknown(news.spec)) return { inputs: news, failures: [] };
   const problems = kind.validate(news.spec ?? {});
   if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));

@@ -8,6 +8,7 @@ export { allowedSourcesOf, allowedHostNamesOf } from "./core/clients";
 export * from "./components/network";
 export * from "./components/firewall";
 export * from "./components/guest";
+export * from "./components/host";
 export * from "./components/share";
 export * from "./components/perf";
 export * from "./components/transfer";

@@ -43,6 +43,9 @@ export const KINDS: Record<string, KindEntry> = {
   GuestMount: { load: () => k(require("../components/guest/guestMountKind")) },
   VirtioFsPassthrough: { load: () => k(require("../components/guest/virtioFsPassthroughKind")) },
   ParallelTransfer: { load: () => k(require("../components/transfer/parallelTransferKind")), holdsData: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed" },
+  HostPackages: { load: () => k(require("../components/host/hostPackagesKind")) },
+  HostService: { load: () => k(require("../components/host/hostServiceKind")) },
+  GuestMountHealth: { load: () => k(require("../components/guest/mountHealthKind")) },
   SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
 };
 

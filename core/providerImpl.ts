@@ -113,6 +113,8 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
 
 export async function check(kindId: string, olds: HostInputs, news: HostInputs) {
   const kind = loadKind(kindId);
+  // A spec not known yet as a whole (it waits for another resource, e.g. packages) is checked at up.
+  if (isUnknown(news.spec)) return { inputs: news, failures: [] };
   const problems = [...connectionProblems(news.connection), ...kind.validate(news.spec ?? {}, knownSecrets(news.secrets))];
   const holdsData = kindEntry(kindId).holdsData;
   const hadOlds = olds !== undefined && olds !== null && "spec" in olds;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
+import { afterSetup, hostSetupFor } from "../host/hostSetup";
 import { HostResource } from "../../core/hostResource";
 import { Json } from "../../core/hostKind";
 import { ShareFirewallState } from "./shareFirewallKind";
@@ -29,7 +30,7 @@ export class ShareFirewall extends pulumi.ComponentResource {
 
   constructor(name: string, args: ShareFirewallArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:firewall:ShareFirewall", name, {}, opts);
-    const { connection, allowedSources, allowedInterfaces, netns, ...plain } = args;
+    const { connection, allowedSources, allowedInterfaces, netns, hostSetup, ...plain } = args;
 
     // Validate what is known now; lists that are outputs are checked again by the provider.
     const known: ShareFirewallOptions = { ...plain };
@@ -51,10 +52,12 @@ export class ShareFirewall extends pulumi.ComponentResource {
         return JSON.parse(JSON.stringify(o)) as ShareFirewallOptions;
       });
 
+    // nftables, by default on the host itself with the system's persist path (not in a netns).
+    const setup = hostSetupFor(this, name, connection, ["nftables"], hostSetup, netns === undefined && plain.persistPath === undefined);
     this.nftables = new HostResource<ShareFirewallOptions, ShareFirewallState>(
       "ShareFirewall",
       `${name}-nftables`,
-      { connection, spec },
+      { connection, spec: afterSetup(setup, spec) },
       { parent: this },
       ["table", "persistPath", "rules"],
     );

@@ -13,6 +13,7 @@ import { Problem } from "../../core/errors";
 import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
 import { anyHostProblem, isAnyHost } from "../../core/clients";
 import { parseAddress } from "./address";
+import type { HostSetupArgs } from "../host/hostSetup";
 
 /** A service whose ports the firewall protects. */
 export type FirewallService = "nfs" | "smb";
@@ -34,7 +35,7 @@ export interface ExtraPort {
   protocol?: PortProtocol;
 }
 
-export interface ShareFirewallArgs {
+export interface ShareFirewallArgs extends HostSetupArgs {
   /** The host whose input traffic is filtered. @default this machine (`{ kind: "local" }`) */
   connection?: pulumi.Input<ConnectionSpec>;
   /**
@@ -107,7 +108,7 @@ export interface ShareFirewallArgs {
  * The user-facing options as plain values (what `ShareFirewallArgs` resolves to once its
  * outputs are known), plus the `owner` the component sets.
  */
-export type ShareFirewallOptions = Omit<Plain<Omit<ShareFirewallArgs, "connection">>, "allowedSources" | "allowedInterfaces"> & {
+export type ShareFirewallOptions = Omit<Plain<Omit<ShareFirewallArgs, "connection" | "hostSetup">>, "allowedSources" | "allowedInterfaces"> & {
   allowedSources?: string[];
   allowedInterfaces?: string[];
   /**

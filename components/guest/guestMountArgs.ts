@@ -12,6 +12,8 @@ import { Checker, isHostname, isUnknown, LINE_BREAKING, secretProblems, SecretRu
 import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
+import type { HostSetupArgs } from "../host/hostSetup";
+import type { MountHealthCheckArgs } from "./mountHealth";
 
 export type { MountType } from "./mountOptions";
 
@@ -400,4 +402,18 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
   }
   for (const row of FORBIDDEN) if (row.when(spec)) c.add(f(row.field), row.value(spec), row.message);
   return c.problems;
+}
+
+/**
+ * GuestMount's host-side extras (issue 18), kept out of the mount's own spec: the packages its
+ * mount helper needs, and the optional self-healing health check (`mountHealth.ts`).
+ */
+export interface GuestMountExtras extends HostSetupArgs {
+  /**
+   * A systemd timer that checks the mount every `periodSec` (a `stat -f` with a timeout, an
+   * optional marker read), remounts it when it is missing, stale or hung, logs to the journal
+   * (tag `kvmshare-mount-health`) and writes a node_exporter textfile; `true` for the defaults.
+   * @default unset: no health check
+   */
+  healthCheck?: true | MountHealthCheckArgs;
 }

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
+import { NFS_DEBIAN } from "./nfsConf";
 import { HostResource } from "../../core/hostResource";
+import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
 import { KernelNfsServerState } from "./kernelNfsServerKind";
 import { KernelNfsServerArgs, KernelNfsServerSpec, resolveKernelNfsServer, validateKernelNfsServer } from "./kernelNfsServerArgs";
 
@@ -14,12 +16,14 @@ export class KernelNfsServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: KernelNfsServerArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:KernelNfsServer", name, {}, opts);
-    const plain = { ...args };
-    delete plain.connection;
+    const { connection: _c, hostSetup, ...plain } = args;
     const spec = resolveKernelNfsServer(name, plain);
     const problems = validateKernelNfsServer(spec);
     if (problems.length) throw new ValidationError(`KernelNfsServer ${name}`, problems);
-    const res = new HostResource<KernelNfsServerSpec, KernelNfsServerState>("KernelNfsServer", `${name}-nfsconf`, { connection: args.connection, spec }, { parent: this });
+    // nfs-kernel-server + nfs-server.service, by default when the system's own nfs.conf.d is used.
+    const setup = hostSetupFor(this, name, args.connection, ["nfsKernelServer"], hostSetup, spec.confPath === NFS_DEBIAN.nfsConfPath);
+    const res = new HostResource<KernelNfsServerSpec, KernelNfsServerState>("KernelNfsServer", `${name}-nfsconf`, { connection: args.connection, spec: afterSetup(setup, spec) }, { parent: this });
+    hostServicesFor(this, name, args.connection, ["nfsKernelServer"], hostSetup, setup, [res]);
     this.confPath = pulumi.output(spec.confPath);
     this.observed = res.observed;
     this.registerOutputs({ confPath: this.confPath, observed: this.observed });

@@ -8,8 +8,9 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import { NFS_DEBIAN } from "./nfsConf";
+import type { HostSetupArgs } from "../host/hostSetup";
 
-export interface KernelNfsServerArgs {
+export interface KernelNfsServerArgs extends HostSetupArgs {
   /** The NFS server. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
   /** Serve NFSv4.x only (`vers3=n`, `udp=n`): no rpcbind/mountd exposure needed. @default true */
@@ -27,7 +28,7 @@ export interface KernelNfsServerArgs {
 }
 
 /** KernelNfsServer args as plain values. */
-export type PlainKernelNfsServerArgs = Plain<Omit<KernelNfsServerArgs, "connection">>;
+export type PlainKernelNfsServerArgs = Plain<Omit<KernelNfsServerArgs, "connection" | "hostSetup">>;
 
 /** What the host-side kind gets: every default resolved (`threads` stays unset without one). */
 export type KernelNfsServerSpec = Resolved<PlainKernelNfsServerArgs, "threads"> & {

@@ -4,6 +4,7 @@ import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
+import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
 import { NfsExportState } from "./nfsExportKind";
 import { conflictsBetween, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 
@@ -52,7 +53,8 @@ export class NfsExport extends pulumi.ComponentResource {
   constructor(name: string, args: NfsExportArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:NfsExport", name, {}, opts);
     const knownPath = typeof args.path === "string" ? args.path : UNKNOWN;
-    const plain = { ...args, path: knownPath };
+    const { hostSetup, ...withoutSetup } = args;
+    const plain = { ...withoutSetup, path: knownPath };
     delete (plain as { connection?: unknown }).connection;
     const problems = validateNfsExportArgs(name, plain);
     const resolved = resolveNfsExport(name, plain);
@@ -68,7 +70,11 @@ export class NfsExport extends pulumi.ComponentResource {
     if (typeof args.path === "string") declared.push({ label: name, spec: resolved, connection: conn });
 
     const spec = pulumi.output(args.path).apply((p) => resolveNfsExport(name, { ...plain, path: p }));
-    const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", `${name}-export`, { connection: args.connection, spec }, { parent: this });
+    // The server's packages and service, by default when the system's own exports directory is used.
+    const need = resolved.backend === "ganesha" ? "nfsGanesha" : "nfsKernelServer";
+    const setup = hostSetupFor(this, name, args.connection, [need], hostSetup, args.exportsDir === undefined);
+    const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", `${name}-export`, { connection: args.connection, spec: afterSetup(setup, spec) }, { parent: this });
+    hostServicesFor(this, name, args.connection, [need], hostSetup, setup, [res]);
 
     const hosts = resolved.clients.map((c) => c.host);
     this.allowedSources = pulumi.output(allowedSourcesOf(hosts));

@@ -10,6 +10,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { anyHostProblem, clientKind } from "../../core/clients";
+import type { HostSetupArgs } from "../host/hostSetup";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */
@@ -87,7 +88,7 @@ export interface NfsGaneshaArgs {
 
 const NFS_GANESHA_DEFAULTS: Defaults<NfsGaneshaArgs, "exportId" | "pseudo"> = { configPath: NFS_DEBIAN.ganeshaConfigPath, extraParameters: {} };
 
-export interface NfsExportArgs extends NfsClientOptions {
+export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   /** The NFS server. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
   /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. */
@@ -123,7 +124,7 @@ export interface NfsExportArgs extends NfsClientOptions {
 }
 
 /** NfsExport args as plain values (what the validators see). */
-export type PlainNfsExportArgs = Plain<Omit<NfsExportArgs, "connection">>;
+export type PlainNfsExportArgs = Plain<Omit<NfsExportArgs, "connection" | "hostSetup">>;
 
 /** The export-level fields with a fixed default (the others depend on the backend or the name). */
 type FixedDefaults = "backend" | "allowAnyClient" | "acknowledgeNoRootSquash" | "check";

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
+import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
+import { SAMBA_DEBIAN } from "./smbConf";
 import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 
 /**
@@ -22,13 +24,15 @@ export class SambaServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: SambaServerArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:SambaServer", name, {}, opts);
-    const plain = { ...args };
-    delete plain.connection;
+    const { connection: _c, hostSetup, ...plain } = args;
     this.settings = resolveSambaServer(name, plain);
     const problems = validateSambaServer(this.settings);
     if (problems.length) throw new ValidationError(`SambaServer ${name}`, problems);
     this.connection = args.connection;
-    const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: this.settings }, { parent: this });
+    // samba + smbd, by default when the system's own smb.conf is used.
+    const setup = hostSetupFor(this, name, args.connection, ["samba"], hostSetup, this.settings.configPath === SAMBA_DEBIAN.configPath);
+    const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: afterSetup(setup, this.settings) }, { parent: this });
+    hostServicesFor(this, name, args.connection, ["samba"], hostSetup, setup, [res]);
     this.configResource = res;
     this.configPath = pulumi.output(this.settings.configPath);
     this.observed = res.observed;

@@ -7,13 +7,14 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
+import type { HostSetupArgs } from "../host/hostSetup";
 import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
 
 /** Lowest SMB dialect the server accepts. */
 export type SmbMinProtocol = "SMB3_00" | "SMB3_02" | "SMB3_11";
 export const SMB_MIN_PROTOCOLS: readonly SmbMinProtocol[] = ["SMB3_00", "SMB3_02", "SMB3_11"];
 
-export interface SambaServerArgs {
+export interface SambaServerArgs extends HostSetupArgs {
   /** The Samba host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
   /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" */
@@ -49,7 +50,7 @@ export interface SambaServerArgs {
 }
 
 /** SambaServer args as plain values (the documented args without the connection). */
-export type PlainSambaServerArgs = Omit<SambaServerArgs, "connection">;
+export type PlainSambaServerArgs = Omit<SambaServerArgs, "connection" | "hostSetup">;
 
 /**
  * The config file as observed on the host (the kind's state; declared here so the component

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { HostResource } from "../../core/hostResource";
+import { afterSetup, hostSetupFor } from "../host/hostSetup";
 import { capacityWarning, requiredBytes, usableBytes } from "./capacity";
 import { resolveZfsPool, validateZfsPool, ZfsPoolArgs, ZfsPoolSpec } from "./zfsPoolArgs";
 import type { ZfsPoolState } from "./zfsPoolKind";
@@ -43,7 +44,9 @@ export class ZfsPool extends pulumi.ComponentResource {
     super("kvmshare:storage:ZfsPool", name, {}, opts);
     const r = resolveZfsPool(name, args);
     this.connection = args.connection;
-    this.pool = new ZfsPoolResource(`${name}-pool`, { connection: args.connection, spec: r.spec }, { parent: this });
+    // zfsutils-linux (+ zfs-dkms on Debian) only when asked: a dkms build is minutes of work.
+    const setup = hostSetupFor(this, name, args.connection, ["zfs"], args.hostSetup, false);
+    this.pool = new ZfsPoolResource(`${name}-pool`, { connection: args.connection, spec: afterSetup(setup, r.spec) as unknown as ZfsPoolSpec }, { parent: this });
     this.name = this.pool.name;
     this.guid = this.pool.guid;
     this.sizeBytes = this.pool.sizeBytes;

@@ -8,6 +8,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { CapacityPlan, validateCapacityPlan } from "./capacity";
+import type { HostSetupArgs } from "../host/hostSetup";
 
 export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
 
@@ -18,7 +19,7 @@ export interface VdevSpec {
   devices: string[];
 }
 
-export interface ZfsPoolArgs {
+export interface ZfsPoolArgs extends HostSetupArgs {
   /** The host the pool lives on. @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
   /** Pool name. @default the resource name */
@@ -43,7 +44,7 @@ export interface ZfsPoolArgs {
 }
 
 /** The Args fields the host kind receives as they are. */
-type PoolFields = Plain<Omit<ZfsPoolArgs, "connection" | "poolName" | "capacityPlan">>;
+type PoolFields = Plain<Omit<ZfsPoolArgs, "connection" | "poolName" | "capacityPlan" | "hostSetup">>;
 /** Fields without a default: unset means "not managed" (see their docs). */
 type PoolUnset = "ashift" | "properties" | "mountpoint" | "fileSizeMiB";
 
@@ -60,7 +61,7 @@ export type ResolvedZfsPoolArgs = { spec: ZfsPoolSpec } & Pick<ZfsPoolArgs, "cap
 export const ZFS_POOL_DEFAULTS: Defaults<PoolFields, PoolUnset> = { allowDestroy: false };
 
 export function resolveZfsPool(name: string, args: ZfsPoolArgs): ResolvedZfsPoolArgs {
-  const { connection, poolName, capacityPlan, ...fields } = args;
+  const { connection, poolName, capacityPlan, hostSetup: _setup, ...fields } = args;
   return { spec: { name: poolName ?? name, ...resolveDefaults<PoolFields, PoolUnset>(fields, ZFS_POOL_DEFAULTS) }, capacityPlan };
 }
 

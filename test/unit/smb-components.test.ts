@@ -143,7 +143,7 @@ describe("components under mocks", () => {
 
   it("a user's password goes only into the host resource's secrets, as a secret", async () => {
     const { SambaServer, SmbUser, SmbShare } = await import("../../components/smb");
-    const server = new SambaServer("smb", { ports: [4450] });
+    const server = new SambaServer("smb", { ports: [4450], hostSetup: false }); // the packages step is tested in host-setup.test.ts
     const alice = new SmbUser("alice", { server, password: pulumi.secret("very-secret-pw") });
     const s = new SmbShare("data", { server, path: "/tank/data", validUsers: [alice], hostsAllow: ["192.168.122.10", "guest.lab"] });
     expect(await new Promise((r) => s.allowedSources.apply(r))).toEqual(["192.168.122.10"]);

@@ -24,7 +24,7 @@ import { LocalHost } from "../../core/connection";
 /** Bump when the customisation below changes in a way the recipe hash does not see. */
 export const BUILDER_VERSION = 4;
 
-export type ImageVariant = "base" | "openzfs";
+export type ImageVariant = "base" | "openzfs" | "bare";
 
 const SUITE = "bookworm";
 
@@ -44,6 +44,9 @@ const BASE_PACKAGES = [
   "openssh-server",
   "acl",
 ];
+
+/** What the `bare` variant leaves out: HostPackages installs them during the test (bare-guest.test.ts). */
+export const BARE_LEAVES_OUT = ["nfs-common", "nfs-kernel-server", "cifs-utils", "keyutils"];
 
 /** Extra packages of the OpenZFS variant (`linux-headers-<ver>` is added per kernel). */
 const OPENZFS_PACKAGES = ["zfs-dkms", "zfsutils-linux", "sanoid"];
@@ -149,7 +152,9 @@ async function recipeFor(variant: ImageVariant): Promise<Recipe> {
   const packages =
     variant === "openzfs"
       ? [...BASE_PACKAGES, ...OPENZFS_PACKAGES, `linux-headers-${kernelVersion}`]
-      : [...BASE_PACKAGES];
+      : variant === "bare"
+        ? BASE_PACKAGES.filter((p) => !BARE_LEAVES_OUT.includes(p))
+        : [...BASE_PACKAGES];
   const knownVersions: Record<string, string> = {};
   const policy = await local.run(["apt-cache", "policy", ...packages], { check: false });
   let current = "";
@@ -419,6 +424,8 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
     if (!fp?.startsWith("SHA256:")) throw new Error(`VM lane: could not read the guest host key fingerprint (${fp})`);
     fs.writeFileSync(path.join(rootfs, "etc/machine-id"), "");
 
+    // The bare variant's package database, for the test to compute what a local repository must hold.
+    if (recipe.variant === "bare") fs.copyFileSync(path.join(rootfs, "var/lib/dpkg/status"), path.join(tmp, "dpkg-status"));
     const pkgList = await out(["chroot", rootfs, "dpkg-query", "-W", "-f=${Package} ${Version}\\n"]);
     const all: Record<string, string> = {};
     for (const line of pkgList.split("\n")) {

@@ -1,0 +1,156 @@
+/**
+ * HostPackages: the packages a host must have, installed with the host's own package manager
+ * (apt-get on Debian/Ubuntu, dnf on Fedora/RHEL); names from the per-distro table. Missing ones
+ * are drift. What this resource installed is recorded on the host (`<recordDir>/<name>.list`),
+ * and only that is ever removed (with `removePackages: true`).
+ */
+import { CommandError, Host } from "../../core/connection";
+import { Problem } from "../../core/errors";
+import { HostKind } from "../../core/hostKind";
+import { packagesFor } from "./distroPackages";
+import { installedPackages, missingManagerCommands, readDistro } from "./hostDistro";
+import { HostPackagesSpec, validateHostPackages } from "./hostPackagesArgs";
+
+export type { HostPackagesSpec } from "./hostPackagesArgs";
+
+export type HostPackagesState = {
+  /** The host's distribution (`ID VERSION_ID`). */
+  distro?: string;
+  /** The package names wanted on this host (from the table plus `packages`). */
+  packages?: string[];
+  /** Wanted packages that are not installed: drift when not empty. */
+  missing: string[];
+  /** What this resource installed (its record on the host). */
+  installedByKvmshare?: string[];
+};
+
+/** apt-get's messages for a package its lists do not have (then `apt-get update` is worth a try). */
+const APT_NOT_FOUND = /Unable to locate package|has no installation candidate|is not available, but is referred to/;
+
+const APT_ENV = { DEBIAN_FRONTEND: "noninteractive", NEEDRESTART_MODE: "l" };
+const APT_OPTS = ["-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"];
+
+function recordPath(spec: HostPackagesSpec): string {
+  return `${spec.recordDir.replace(/\/$/, "")}/${spec.name}.list`;
+}
+
+async function readRecord(host: Host, path: string): Promise<string[]> {
+  const text = await host.readFile(path);
+  return text === undefined ? [] : text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+}
+
+/** Packages other kvmshare resources on this host recorded as theirs. */
+async function othersRecorded(host: Host, spec: HostPackagesSpec): Promise<Set<string>> {
+  const r = await host.run(["sh", "-c", 'for f in "$1"/*.list; do [ -f "$f" ] && [ "$f" != "$2" ] && cat -- "$f"; done; true', "sh", spec.recordDir, recordPath(spec)], { check: false });
+  return new Set(r.stdout.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+}
+
+async function install(host: Host, manager: "apt" | "dnf", names: string[], log: (m: string) => void): Promise<void> {
+  if (manager === "dnf") {
+    await host.run(["dnf", "install", "-y", ...names], { timeoutMs: 1_800_000 });
+    return;
+  }
+  const argv = ["apt-get", ...APT_OPTS, "install", "-y", "--no-install-recommends", ...names];
+  const first = await host.run(argv, { env: APT_ENV, check: false, timeoutMs: 1_800_000 });
+  if (first.code === 0) return;
+  if (!APT_NOT_FOUND.test(first.stderr + first.stdout)) throw new CommandError(argv, first.code, first.stderr, host.label);
+  log(`apt-get does not know some of them yet; running apt-get update`);
+  await host.run(["apt-get", ...APT_OPTS, "update"], { env: APT_ENV, timeoutMs: 900_000 });
+  await host.run(argv, { env: APT_ENV, timeoutMs: 1_800_000 });
+}
+
+export const kind: HostKind<HostPackagesSpec, HostPackagesState> = {
+  name: "HostPackages",
+  version: 1,
+  validate: validateHostPackages,
+  absentAs: "(no /etc/os-release on host)",
+
+  async preflight(host, spec) {
+    const d = await readDistro(host);
+    const field = spec.needs.length ? "needs" : "packages";
+    if (!d) return [{ field, value: spec.needs, message: `${host.label} has no /etc/os-release, so its distribution (and package names) are unknown; install the packages yourself and set hostSetup: false` }];
+    if (!d.facts) {
+      return [{ field, value: d.os.id, message: `${host.label} runs ${d.os.prettyName}, which kvmshare's package table does not know (debian, ubuntu, fedora, rhel and their ID_LIKE); install the packages yourself and set hostSetup: false` }];
+    }
+    const problems: Problem[] = [];
+    const missingCmds = await missingManagerCommands(host, d.facts);
+    if (missingCmds.length) problems.push({ field, value: missingCmds, message: `${host.label} lacks its package manager (${missingCmds.join(", ")}); install the packages yourself and set hostSetup: false` });
+    return problems;
+  },
+
+  render() {
+    return { missing: [] };
+  },
+
+  async probe(host, spec) {
+    const d = await readDistro(host);
+    if (!d) return undefined;
+    const mine = await readRecord(host, recordPath(spec));
+    if (!d.facts) return { distro: `${d.os.id} ${d.os.versionId}`.trim(), packages: spec.packages, missing: [...spec.packages], installedByKvmshare: mine };
+    const wanted = packagesFor(d.facts, spec.needs, spec.packages);
+    const have = await installedPackages(host, d.facts, wanted);
+    return { distro: `${d.os.id} ${d.os.versionId}`.trim(), packages: wanted, missing: wanted.filter((p) => !have.has(p)), installedByKvmshare: mine };
+  },
+
+  compare(desired, observed) {
+    return JSON.stringify(desired.missing) === JSON.stringify(observed.missing) ? [] : ["missing"];
+  },
+
+  async apply(host, ctx) {
+    const d = await readDistro(host);
+    if (!d?.facts) throw new Error(`HostPackages: ${host.label}: unknown distribution; set hostSetup: false and install the packages yourself`);
+    const wanted = packagesFor(d.facts, ctx.spec.needs, ctx.spec.packages);
+    const have = await installedPackages(host, d.facts, wanted);
+    const missing = wanted.filter((p) => !have.has(p));
+    const record = recordPath(ctx.spec);
+    const mine = await readRecord(host, record);
+    if (!missing.length) {
+      ctx.log(`${host.label}: ${wanted.length ? wanted.join(", ") : "nothing"} already installed`);
+      return;
+    }
+    const uid = (await host.run(["id", "-u"])).stdout.trim();
+    if (uid !== "0") throw new Error(`HostPackages: installing ${missing.join(", ")} on ${host.label} needs root (connected as uid ${uid}); connect as root or set hostSetup: false`);
+    const t0 = Date.now();
+    ctx.log(`${host.label} (${d.os.prettyName}): installing ${missing.join(", ")} with ${d.facts.manager === "apt" ? "apt-get" : "dnf"}`);
+    await install(host, d.facts.manager, missing, ctx.log);
+    const now = await installedPackages(host, d.facts, wanted);
+    const still = wanted.filter((p) => !now.has(p));
+    if (still.length) throw new Error(`HostPackages: ${host.label}: ${still.join(", ")} still not installed after ${d.facts.manager}`);
+    const added = [...new Set([...mine, ...missing])];
+    await host.run(["mkdir", "-p", "-m", "0755", ctx.spec.recordDir]);
+    await host.writeFileAtomic(record, `# installed by kvmshare HostPackages '${ctx.spec.name}'; removed on destroy only with removePackages: true\n${added.join("\n")}\n`);
+    ctx.log(`${host.label}: installed ${missing.join(", ")} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  },
+
+  async remove(host, spec, _observed, log) {
+    const record = recordPath(spec);
+    const mine = await readRecord(host, record);
+    if (spec.removePackages && mine.length) {
+      const others = await othersRecorded(host, spec);
+      const d = await readDistro(host);
+      const kept = mine.filter((p) => others.has(p));
+      const gone = mine.filter((p) => !others.has(p));
+      if (kept.length) log(`${host.label}: keeping ${kept.join(", ")} (another kvmshare resource installed them too)`);
+      if (gone.length && d?.facts) {
+        const present = await installedPackages(host, d.facts, gone);
+        const names = gone.filter((p) => present.has(p));
+        if (names.length) {
+          log(`${host.label}: removing ${names.join(", ")} (installed by this resource)`);
+          if (d.facts.manager === "apt") await host.run(["apt-get", ...APT_OPTS, "remove", "-y", ...names], { env: APT_ENV, timeoutMs: 900_000 });
+          else await host.run(["dnf", "remove", "-y", ...names], { timeoutMs: 900_000 });
+        }
+      }
+    } else if (mine.length) {
+      log(`${host.label}: leaving ${mine.join(", ")} installed (removePackages: false)`);
+    }
+    await host.removeFile(record);
+  },
+
+  outputs(_spec, observed) {
+    return { installedByKvmshare: observed?.installedByKvmshare ?? [] };
+  },
+
+  id(spec) {
+    return `HostPackages:${spec.name}`;
+  },
+};

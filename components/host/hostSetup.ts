@@ -1,0 +1,85 @@
+/**
+ * What a component needs on its host, as children: a `HostPackages` (the packages of its needs)
+ * and one `HostService` per service the table lists for them. Components take one switch,
+ * `hostSetup` (`HostSetupArgs`, which their Args extend); the helpers here create the children
+ * and hold the component's own host resource back until the packages are there, so its
+ * preflight (`nfsconf`, `testparm`, `mount.nfs` ...) does not refuse a bare host at preview.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConnectionSpec } from "../../core/connection";
+import { HostNeed } from "./distroPackages";
+import { HostPackages } from "./hostPackages";
+import { HostService } from "./hostService";
+
+/** `hostSetup`'s object form. */
+export interface HostSetupOptions {
+  /** Enable and start the services the component needs (`HostService`). @default true */
+  services?: boolean;
+  /** On destroy, uninstall the packages the setup installed (never ones that were there before). @default false */
+  removePackages?: boolean;
+}
+
+/** The one switch every component with host requirements takes (its Args extend this). */
+export interface HostSetupArgs {
+  /**
+   * Install the packages the component needs (apt-get / dnf, names from the per-distro table in
+   * `components/host/distroPackages.ts`) and enable and start its services, as `HostPackages` and
+   * `HostService` children. `false` for hosts whose packages and services are managed otherwise.
+   * @default true when the component uses the system's own paths (`/etc/...`, a root of `/`), false
+   * when it is pointed at other paths (sandboxes, tests, images); ZfsPool: false (see docs/host.md)
+   */
+  hostSetup?: boolean | HostSetupOptions;
+}
+
+/** The children a component's host setup created. */
+export interface HostSetup {
+  packages: HostPackages;
+  /** Resolves once the packages are installed (unknown at preview while they are not). */
+  ready: pulumi.Output<boolean>;
+}
+
+/** Whether the setup is on: the user's switch, else the component's own default (`auto`). */
+export function hostSetupOn(setting: boolean | HostSetupOptions | undefined, auto: boolean): boolean {
+  return setting === undefined ? auto : setting !== false;
+}
+
+/**
+ * Create the packages child of a component (nothing when the switch is off). `name` is the
+ * component's name; the child is `${name}-host`.
+ */
+export function hostSetupFor(
+  parent: pulumi.Resource,
+  name: string,
+  connection: pulumi.Input<ConnectionSpec> | undefined,
+  needs: HostNeed[],
+  setting: boolean | HostSetupOptions | undefined,
+  auto: boolean,
+): HostSetup | undefined {
+  if (!hostSetupOn(setting, auto) || !needs.length) return undefined;
+  const removePackages = typeof setting === "object" && setting.removePackages === true;
+  const packages = new HostPackages(`${name}-host`, { connection, needs, removePackages }, { parent });
+  return { packages, ready: packages.observed.apply(() => true) };
+}
+
+/**
+ * `spec` once the packages are installed: the component's host resource then waits for them,
+ * and at preview of a bare host its spec is unknown, so its preflight is left for `up`.
+ */
+export function afterSetup<T>(setup: HostSetup | undefined, spec: pulumi.Input<T>): pulumi.Input<T> {
+  if (!setup) return spec;
+  return pulumi.all([setup.ready, spec]).apply(([, s]) => s as T) as pulumi.Output<T>;
+}
+
+/** The services of `needs` as `HostService` children, after `dependsOn` (the component's config). */
+export function hostServicesFor(
+  parent: pulumi.Resource,
+  name: string,
+  connection: pulumi.Input<ConnectionSpec> | undefined,
+  serviceNeeds: HostNeed[],
+  setting: boolean | HostSetupOptions | undefined,
+  setup: HostSetup | undefined,
+  dependsOn: pulumi.Resource[] = [],
+): HostService[] {
+  if (!setup || (typeof setting === "object" && setting.services === false)) return [];
+  return serviceNeeds.map((need) => new HostService(`${name}-${need}`, { connection, need }, { parent, dependsOn: [setup.packages, ...dependsOn] }));
+}

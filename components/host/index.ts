@@ -1,0 +1,7 @@
+export * from "./distroPackages";
+export * from "./hostPackages";
+export * from "./hostService";
+export type { HostPackagesState } from "./hostPackagesKind";
+export type { HostServiceState } from "./hostServiceKind";
+export { afterSetup, hostSetupFor, hostServicesFor, hostSetupOn } from "./hostSetup";
+export type { HostSetupArgs, HostSetupOptions, HostSetup } from "./hostSetup";

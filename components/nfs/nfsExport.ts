@@ -6,7 +6,7 @@ import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
 import { NfsExportState } from "./nfsExportKind";
-import { conflictsBetween, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
+import { conflictsBetween, NfsClient, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 
 // Exports declared in this program run (one list per engine connection), to find conflicts
 // between them before anything runs.
@@ -54,7 +54,9 @@ export class NfsExport extends pulumi.ComponentResource {
     super("kvmshare:exports:NfsExport", name, {}, opts);
     const knownPath = typeof args.path === "string" ? args.path : UNKNOWN;
     const { hostSetup, ...withoutSetup } = args;
-    const plain = { ...withoutSetup, path: knownPath };
+    // Clients known now are validated now; the ones that are Outputs once known, in check.
+    const knownClients = args.clients.map((c) => (pulumi.Output.isInstance(c) || c instanceof Promise ? UNKNOWN : c) as string | NfsClient);
+    const plain = { ...withoutSetup, path: knownPath, clients: knownClients };
     delete (plain as { connection?: unknown }).connection;
     const problems = validateNfsExportArgs(name, plain);
     const resolved = resolveNfsExport(name, plain);
@@ -69,16 +71,18 @@ export class NfsExport extends pulumi.ComponentResource {
     if (problems.length) throw new ValidationError(`NfsExport ${name}`, problems);
     if (typeof args.path === "string") declared.push({ label: name, spec: resolved, connection: conn });
 
-    const spec = pulumi.output(args.path).apply((p) => resolveNfsExport(name, { ...plain, path: p }));
+    const spec = pulumi
+      .all([args.path, pulumi.all(args.clients as pulumi.Input<string | NfsClient>[])])
+      .apply(([p, clients]) => resolveNfsExport(name, { ...plain, path: p, clients: clients as (string | NfsClient)[] }));
     // The server's packages and service, by default when the system's own exports directory is used.
     const need = resolved.backend === "ganesha" ? "nfsGanesha" : "nfsKernelServer";
     const setup = hostSetupFor(this, name, args.connection, [need], hostSetup, args.exportsDir === undefined);
     const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", `${name}-export`, { connection: args.connection, spec: afterSetup(setup, spec) }, { parent: this });
     hostServicesFor(this, name, args.connection, [need], hostSetup, setup, [res]);
 
-    const hosts = resolved.clients.map((c) => c.host);
-    this.allowedSources = pulumi.output(allowedSourcesOf(hosts));
-    this.allowedHostNames = pulumi.output(allowedHostNamesOf(hosts));
+    const hosts = spec.apply((x) => x.clients.map((c) => c.host));
+    this.allowedSources = hosts.apply(allowedSourcesOf);
+    this.allowedHostNames = hosts.apply(allowedHostNamesOf);
     this.file = pulumi.output(resolved.file);
     this.mountPath = resolved.backend === "ganesha" ? spec.apply((s) => s.pseudo as string) : pulumi.output(args.path);
     this.observed = res.observed;

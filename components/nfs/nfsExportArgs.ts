@@ -97,8 +97,10 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
    * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
    * `allowAnyClient`); an entry may be an object overriding the export-wide options (`access`,
    * `squash`, `sync`, `sec`, `anonuid`, `anongid`, which apply to the clients that do not set them).
+   * An entry may be an Output of another resource (a guest's address from the resource that made
+   * the VM): it is validated by the provider's check once known, so preview still lists problems.
    */
-  clients: (string | NfsClient)[];
+  clients: pulumi.Input<string | NfsClient>[];
   /** `kernel` (nfsd, `exports.d`) or `ganesha` (NFS-Ganesha EXPORT block). @default "kernel" */
   backend?: NfsBackend;
   /** Name of the export file on the host (`<exportName>.exports` / `.conf`). @default the resource name */
@@ -124,7 +126,7 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
 }
 
 /** NfsExport args as plain values (what the validators see). */
-export type PlainNfsExportArgs = Plain<Omit<NfsExportArgs, "connection" | "hostSetup">>;
+export type PlainNfsExportArgs = Plain<Omit<NfsExportArgs, "connection" | "hostSetup" | "clients">> & { clients: (string | NfsClient)[] };
 
 /** The export-level fields with a fixed default (the others depend on the backend or the name). */
 type FixedDefaults = "backend" | "allowAnyClient" | "acknowledgeNoRootSquash" | "check";

@@ -223,6 +223,13 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
   for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
   // The engine shows only input keys; name what differs on the host too (secrets never named by value).
   if (diffs.size || replaces.length) logger(kind, secretValues(news.secrets))(`differs: ${[...replaces.map((r) => `${r} (replace)`), ...diffs].join(", ")}`);
+  // Drift to repair with inputs that did not change: check skipped the host checks, so run them
+  // here, and let preview say now why the repair could not be applied (a netns gone, a tool removed).
+  const specUnchanged = !diffs.has("connection") && ![...diffs].some((d) => d.startsWith("spec."));
+  if (diffs.size && !replaces.length && specUnchanged && kind.preflight && !containsUnknown(news.connection)) {
+    const pre = await withKindHost(news, (host) => kind.preflight!(host, news.spec));
+    if (pre.length) throw new Error(`${kind.name}: the host drifted and the repair cannot be applied:\n${pre.map((p) => "  - " + formatProblem(p)).join("\n")}`);
+  }
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Transpile the CLI (cli/, core/, transfer/, perf/: the modules whose subcommands cli/kvmshare.ts
+ * Transpile the CLI (cli/, core/, components/, transfer/, perf/: the modules whose subcommands cli/kvmshare.ts
  * registers; add a directory here when a registrar imports from one) to plain JS in a scratch directory, so tests and the
  * benchmark start `kvmshare` in ~0.1 s instead of paying ts-node's start-up on every run.
  * Bare imports (ssh2, commander) resolve through NODE_PATH = this repo's node_modules.
@@ -30,7 +30,7 @@ function listTs(dir: string): string[] {
 export function buildCli(): BuiltCli {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-cli-"));
   // Every source directory the CLI's subcommands may load (other modules register theirs).
-  const dirs = ["core", "transfer", "perf", "cli"].map((d) => path.join(ROOT, d)).filter((d) => fs.existsSync(d));
+  const dirs = ["core", "components", "transfer", "perf", "cli"].map((d) => path.join(ROOT, d)).filter((d) => fs.existsSync(d));
   for (const src of dirs.flatMap(listTs)) {
     const out = path.join(dir, path.relative(ROOT, src)).replace(/\.ts$/, ".js");
     const js = ts.transpileModule(fs.readFileSync(src, "utf8"), {

@@ -6,7 +6,7 @@
  * (`lastMatch`), so `preview --refresh` shows a failed drill until one passes.
  */
 import * as path from "path";
-import { connect, Host, LocalHost } from "../../core/connection";
+import { connect, Host } from "../../core/connection";
 import { HostKind, Json } from "../../core/hostKind";
 import { DrillResult, runRestoreDrill } from "./restoreDrillEngine";
 import { validateRestoreDrillSpec, ZFS_RESTORE_DRILL_DEFAULTS, ZfsRestoreDrillSpec } from "./restoreDrillArgs";
@@ -49,13 +49,14 @@ export const kind: HostKind<ZfsRestoreDrillSpec, ZfsRestoreDrillState> = {
   outputs: (_spec, observed) => ({ lastMatch: observed?.lastMatch ?? null, lastResult: (observed?.lastResult ?? null) as unknown as Json }),
   id: (spec) => `ZfsRestoreDrill:${spec.source}:${spec.name}`,
   async apply(host, { spec, secrets, log }) {
+    // No targetConnection: the target is on the source's host (as for ZfsReplication), not on the Pulumi machine.
     const tspec = targetConnectionOf(secrets);
-    const dst = tspec ? await connect(tspec) : new LocalHost();
+    const dst = tspec ? await connect(tspec) : host;
     let result: DrillResult;
     try {
       result = await runRestoreDrill(host, dst, { source: spec.source, target: spec.target, snapshot: spec.snapshot, log });
     } finally {
-      await dst.close();
+      if (dst !== host) await dst.close();
     }
     const file = resultPath(spec);
     await host.run(["mkdir", "-p", "--", path.posix.dirname(file)]);

@@ -125,11 +125,9 @@ export async function check(kindId: string, olds: HostInputs, news: HostInputs) 
       message: `moves this ${kind.name} to another host: ${holdsData}. Keep the connection's host and port (a changed user, key, host-key pin or timeout is applied in place), or set allowDestroy: true if the data is meant to start over there`,
     });
   }
-  // Host checks guard a change: inputs that did not change since the last apply have passed them,
-  // and an update (drift repaired) runs them again before it touches the host. Skipping them
-  // here keeps a no-change preview or up from opening a connection per resource.
-  const unchanged = hadOlds && sameJson(olds.spec, news.spec) && sameJson(olds.connection ?? null, news.connection ?? null);
-  if (!problems.length && !unchanged && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
+  // Host checks run at every preview, changed inputs or not: a conflict made on the host by hand
+  // (another export with the same id, a namespace deleted) is named before anything is applied.
+  if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
   }
   return { inputs: news, failures: prefixed(problems) };
@@ -223,13 +221,6 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
   for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
   // The engine shows only input keys; name what differs on the host too (secrets never named by value).
   if (diffs.size || replaces.length) logger(kind, secretValues(news.secrets))(`differs: ${[...replaces.map((r) => `${r} (replace)`), ...diffs].join(", ")}`);
-  // Drift to repair with inputs that did not change: check skipped the host checks, so run them
-  // here, and let preview say now why the repair could not be applied (a netns gone, a tool removed).
-  const specUnchanged = !diffs.has("connection") && ![...diffs].some((d) => d.startsWith("spec."));
-  if (diffs.size && !replaces.length && specUnchanged && kind.preflight && !containsUnknown(news.connection)) {
-    const pre = await withKindHost(news, (host) => kind.preflight!(host, news.spec));
-    if (pre.length) throw new Error(`${kind.name}: the host drifted and the repair cannot be applied:\n${pre.map((p) => "  - " + formatProblem(p)).join("\n")}`);
-  }
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 

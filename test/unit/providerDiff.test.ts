@@ -107,9 +107,8 @@ describe("provider check and host checks", () => {
   const unreachable = { kind: "ssh" as const, host: "127.0.0.1", port: 1, hostKeySha256: `SHA256:${"A".repeat(43)}` };
   const ds = { name: "tank/vm", properties: {}, acls: [] };
 
-  it("does not reach for the host when the inputs did not change (no-change preview or up)", async () => {
-    const r = await impl.check("ZfsDataset", { connection: unreachable, spec: ds } as never, { connection: unreachable, spec: ds });
-    expect(r.failures).toEqual([]);
+  it("runs the host checks at every preview, even when the inputs did not change (a conflict made by hand is named)", async () => {
+    await expect(impl.check("ZfsDataset", { connection: unreachable, spec: ds } as never, { connection: unreachable, spec: ds })).rejects.toThrow(/127\.0\.0\.1:1/);
   });
 
   it("runs the host checks when the inputs changed", async () => {

@@ -25,8 +25,9 @@ export interface HostSetupArgs {
    * Install the packages the component needs (apt-get / dnf, names from the per-distro table in
    * `components/host/distroPackages.ts`) and enable and start its services, as `HostPackages` and
    * `HostService` children. `false` for hosts whose packages and services are managed otherwise.
-   * @default true when the component uses the system's own paths (`/etc/...`, a root of `/`), false
-   * when it is pointed at other paths (sandboxes, tests, images); ZfsPool: false (see docs/host.md)
+   * @default false: opt-in for now, so an upgrade never starts installing packages or enabling
+   * services on hosts that did not ask for it. (Each component already knows the default it would
+   * take once the bare-host scenario is proven: on where it uses the system's own paths.)
    */
   hostSetup?: boolean | HostSetupOptions;
 }
@@ -38,9 +39,13 @@ export interface HostSetup {
   ready: pulumi.Output<boolean>;
 }
 
-/** Whether the setup is on: the user's switch, else the component's own default (`auto`). */
+/**
+ * Whether the setup is on: only when the user asked for it. `auto` is the component's own default
+ * (on where it uses the system's own paths), not applied yet: see `hostSetup`'s doc.
+ */
 export function hostSetupOn(setting: boolean | HostSetupOptions | undefined, auto: boolean): boolean {
-  return setting === undefined ? auto : setting !== false;
+  void auto;
+  return setting !== undefined && setting !== false;
 }
 
 /**

@@ -45,8 +45,8 @@ describe("NFS: dataset -> export -> firewall -> guest mount", () => {
     const s = new HostGuestShare("nfs2", { protocol: "nfs", hostPath: "/srv/x", guest: { address: "10.0.0.2" }, serverAddress: "10.0.0.1", firewall: true });
     await settle();
     const order = created.filter((c) => c.name.startsWith("nfs2-") && c.type.startsWith("pulumi-nodejs")).map((c) => c.name);
-    // System paths: the export and the firewall bring their packages (and nfs-server) first (issue 18).
-    expect(order).toEqual(["nfs2-export-host-packages", "nfs2-export-export", "nfs2-export-nfsKernelServer-service", "nfs2-firewall-host-packages", "nfs2-firewall-nftables", "nfs2-guest-mount"]);
+    // Host set-up (packages, services) is opt-in: none unless `hostSetup` is set.
+    expect(order).toEqual(["nfs2-export-export", "nfs2-firewall-nftables", "nfs2-guest-mount"]);
     expect(byName("nfs2-firewall-nftables")?.inputs.spec).toMatchObject({ services: ["nfs"], allowedSources: ["10.0.0.2"] });
     expect(s.firewall).toBeDefined();
   });

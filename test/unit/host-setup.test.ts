@@ -70,8 +70,8 @@ describe("validation", () => {
     expect(validateHostService(resolveHostService("s", { unit: "smbd", need: "samba" })).map((p) => p.field)).toEqual(["unit|need"]);
     expect(validateHostService(resolveHostService("s", { unit: "--now" }))[0].message).toMatch(/systemd unit name/);
   });
-  it("the switch: unset follows the component's default, false and true win", () => {
-    expect([hostSetupOn(undefined, true), hostSetupOn(undefined, false), hostSetupOn(false, true), hostSetupOn(true, false), hostSetupOn({ services: false }, false)]).toEqual([true, false, false, true, true]);
+  it("the switch: opt-in for now (unset is off whatever the component's default), false and true win", () => {
+    expect([hostSetupOn(undefined, true), hostSetupOn(undefined, false), hostSetupOn(false, true), hostSetupOn(true, false), hostSetupOn({ services: false }, false)]).toEqual([false, false, false, true, true]);
   });
 });
 

@@ -83,7 +83,7 @@ export class OpenSshClient {
         opts.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null");
       } else {
         const name = port === 22 ? spec.host : `[${spec.host}]:${port}`;
-        const scanned = await run(["ssh-keyscan", "-T", "10", "-p", String(port), spec.host], 15_000).catch(() => "");
+        const scanned = await run(["ssh-keyscan", "-T", "30", "-p", String(port), spec.host], 45_000).catch(() => "");
         const lines = scanned
           .split("\n")
           .map((l) => l.trim().split(/\s+/))

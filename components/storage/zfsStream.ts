@@ -104,7 +104,14 @@ export async function pipeCommands(
     const viaOpenSsh = async (host: Host, spec: SshConnectionSpec | undefined, argv: readonly string[]): Promise<string[] | undefined> => {
       if (!sshClientOf(host)) return [...argv];
       if (!spec || opensshUnsupported(spec)) return undefined;
-      const c = await OpenSshClient.prepare(spec);
+      let c: OpenSshClient;
+      try {
+        c = await OpenSshClient.prepare(spec);
+      } catch {
+        // The host key could not be fetched for OpenSSH (a slow host, ssh-keyscan refused):
+        // ssh2, which pins the same key itself, carries the stream instead.
+        return undefined;
+      }
       clients.push(c);
       return c.argv(argv);
     };

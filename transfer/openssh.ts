@@ -84,6 +84,7 @@ export class OpenSshClient {
       } else {
         const name = port === 22 ? spec.host : `[${spec.host}]:${port}`;
         const scanned = await run(["ssh-keyscan", "-T", "30", "-p", String(port), spec.host], 45_000).catch(() => "");
+        if (!scanned.trim()) throw new Error(`${label}: ssh-keyscan got no answer from ${spec.host}:${port} within 30 s (host key not fetched)`);
         const lines = scanned
           .split("\n")
           .map((l) => l.trim().split(/\s+/))

@@ -107,10 +107,11 @@ export async function pipeCommands(
       let c: OpenSshClient;
       try {
         c = await OpenSshClient.prepare(spec);
-      } catch {
-        // The host key could not be fetched for OpenSSH (a slow host, ssh-keyscan refused):
-        // ssh2, which pins the same key itself, carries the stream instead.
-        return undefined;
+      } catch (e) {
+        // The host key could not be fetched for OpenSSH (a slow host): ssh2, which pins the same
+        // key itself, carries the stream instead. A key that does not match the pin stays an error.
+        if (/got no answer/.test((e as Error).message)) return undefined;
+        throw e;
       }
       clients.push(c);
       return c.argv(argv);

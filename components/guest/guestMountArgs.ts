@@ -265,7 +265,7 @@ function lineSafe(c: Checker, field: string, v: string | undefined): void {
   if (!known(v)) return;
   if (typeof v !== "string") c.add(field, v, "must be a string");
   else if (LINE_BREAKING.test(v)) c.add(field, v, "must not contain line breaks, NUL or other control characters");
-  else if (v.endsWith("\\")) c.add(field, v, "must not end with a backslash (systemd reads it as a line continuation)");
+  else if (/\\\s*$/.test(v)) c.add(field, v, "must not end with a backslash, even before trailing spaces (systemd reads it as a line continuation)");
 }
 
 /**

@@ -43,9 +43,10 @@ export const SHARE_HARDENING: { key: string; value: string }[] = [
 export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 /**
  * smb.conf values end at the line end (no line breaks or other control characters), and a
- * trailing backslash continues the line, which would swallow the next parameter.
+ * trailing backslash (even before trailing spaces) continues the line, which would swallow the
+ * next parameter.
  */
-export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*(?<!\\)$/;
+export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*(?<!\\[ \t]*)$/;
 const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => h.key));
 
 export function argv(c: Checker, field: string, v: unknown): void {

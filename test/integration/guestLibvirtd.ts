@@ -33,16 +33,6 @@ const START = [
   'exec libvirtd -f "$T/etc/libvirtd.conf"',
 ].join("\n");
 
-/** Is this machine able to run the private libvirtd (root, libvirtd, unshare)? */
-export function libvirtdAvailable(): boolean {
-  try {
-    execFileSync("libvirtd", ["--version"], { stdio: "pipe" });
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-}
-
 export async function startLibvirtd(): Promise<Libvirtd> {
   // /dev/kvm usable by the kvm group, or libvirt's capability probing (QEMU started per probe) is slow.
   try {

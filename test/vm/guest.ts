@@ -67,17 +67,6 @@ export interface Guest {
   shutdown(): Promise<void>;
 }
 
-/** Why the lane cannot run here, or undefined when it can (TCG needs only qemu). */
-export function vmLaneUnavailable(): string | undefined {
-  const found = (process.env.PATH ?? "")
-    .split(":")
-    .some((d) => d && fs.existsSync(path.join(d, QEMU)));
-  if (!found) {
-    return `${QEMU} is not installed, so no TCG guest can boot (apt-get install qemu-system-x86 qemu-utils mmdebstrap linux-image-amd64)`;
-  }
-  return undefined;
-}
-
 /** A free TCP port on 127.0.0.1 (bound and released; qemu binds it right after). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -63,6 +63,7 @@ export const PACKAGE_OF: Record<string, string> = {
   "qemu-system-x86_64": "qemu-system-x86",
   "qemu-img": "qemu-utils",
   mmdebstrap: "mmdebstrap",
+  "dpkg-scanpackages": "dpkg-dev",
   "mkfs.ext4": "e2fsprogs",
   mke2fs: "e2fsprogs",
   busybox: "busybox-static",

@@ -18,7 +18,7 @@ export async function readDistro(host: Host): Promise<HostDistro | undefined> {
 }
 
 /** The commands each package manager needs. */
-export const MANAGER_COMMANDS = { apt: ["apt-get", "dpkg-query"], dnf: ["dnf", "rpm"] } as const;
+export const MANAGER_COMMANDS = { apt: ["apt-get", "dpkg-query", "flock"], dnf: ["dnf", "rpm", "flock"] } as const;
 
 /** The manager commands the host lacks. */
 export async function missingManagerCommands(host: Host, facts: DistroFacts): Promise<string[]> {

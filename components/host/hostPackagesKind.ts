@@ -45,17 +45,27 @@ async function othersRecorded(host: Host, spec: HostPackagesSpec): Promise<Set<s
   return new Set(r.stdout.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
 }
 
-async function install(host: Host, manager: "apt" | "dnf", names: string[], log: (m: string) => void): Promise<void> {
+/**
+ * Every package-manager call of kvmshare on a host goes through one lock file (util-linux
+ * `flock`): several HostPackages of one stack apply in parallel, and while dpkg waits for its
+ * own lock (`DPkg::Lock::Timeout`), `apt-get update` does not wait for the lists lock.
+ */
+function locked(spec: HostPackagesSpec, argv: string[]): string[] {
+  return ["flock", "-w", "1800", `${spec.recordDir.replace(/\/$/, "")}/.lock`, ...argv];
+}
+
+async function install(host: Host, spec: HostPackagesSpec, manager: "apt" | "dnf", names: string[], log: (m: string) => void): Promise<void> {
+  await host.run(["mkdir", "-p", "-m", "0755", spec.recordDir]);
   if (manager === "dnf") {
-    await host.run(["dnf", "install", "-y", ...names], { timeoutMs: 1_800_000 });
+    await host.run(locked(spec, ["dnf", "install", "-y", ...names]), { timeoutMs: 1_800_000 });
     return;
   }
-  const argv = ["apt-get", ...APT_OPTS, "install", "-y", "--no-install-recommends", ...names];
+  const argv = locked(spec, ["apt-get", ...APT_OPTS, "install", "-y", "--no-install-recommends", ...names]);
   const first = await host.run(argv, { env: APT_ENV, check: false, timeoutMs: 1_800_000 });
   if (first.code === 0) return;
   if (!APT_NOT_FOUND.test(first.stderr + first.stdout)) throw new CommandError(argv, first.code, first.stderr, host.label);
   log(`apt-get does not know some of them yet; running apt-get update`);
-  await host.run(["apt-get", ...APT_OPTS, "update"], { env: APT_ENV, timeoutMs: 900_000 });
+  await host.run(locked(spec, ["apt-get", ...APT_OPTS, "update"]), { env: APT_ENV, timeoutMs: 900_000 });
   await host.run(argv, { env: APT_ENV, timeoutMs: 1_800_000 });
 }
 
@@ -112,7 +122,7 @@ export const kind: HostKind<HostPackagesSpec, HostPackagesState> = {
     if (uid !== "0") throw new Error(`HostPackages: installing ${missing.join(", ")} on ${host.label} needs root (connected as uid ${uid}); connect as root or set hostSetup: false`);
     const t0 = Date.now();
     ctx.log(`${host.label} (${d.os.prettyName}): installing ${missing.join(", ")} with ${d.facts.manager === "apt" ? "apt-get" : "dnf"}`);
-    await install(host, d.facts.manager, missing, ctx.log);
+    await install(host, ctx.spec, d.facts.manager, missing, ctx.log);
     const now = await installedPackages(host, d.facts, wanted);
     const still = wanted.filter((p) => !now.has(p));
     if (still.length) throw new Error(`HostPackages: ${host.label}: ${still.join(", ")} still not installed after ${d.facts.manager}`);
@@ -136,8 +146,8 @@ export const kind: HostKind<HostPackagesSpec, HostPackagesState> = {
         const names = gone.filter((p) => present.has(p));
         if (names.length) {
           log(`${host.label}: removing ${names.join(", ")} (installed by this resource)`);
-          if (d.facts.manager === "apt") await host.run(["apt-get", ...APT_OPTS, "remove", "-y", ...names], { env: APT_ENV, timeoutMs: 900_000 });
-          else await host.run(["dnf", "remove", "-y", ...names], { timeoutMs: 900_000 });
+          if (d.facts.manager === "apt") await host.run(locked(spec, ["apt-get", ...APT_OPTS, "remove", "-y", ...names]), { env: APT_ENV, timeoutMs: 900_000 });
+          else await host.run(locked(spec, ["dnf", "remove", "-y", ...names]), { timeoutMs: 900_000 });
         }
       }
     } else if (mine.length) {

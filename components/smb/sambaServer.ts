@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, HostSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
 import { SAMBA_DEBIAN } from "./smbConf";
 import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 
@@ -18,6 +18,11 @@ export class SambaServer extends pulumi.ComponentResource {
   public readonly connection?: pulumi.Input<ConnectionSpec>;
   /** The config resource, for `dependsOn`. */
   public readonly configResource: pulumi.Resource;
+  /**
+   * The server's host setup (packages), when `hostSetup` is on: shares and users hold their own
+   * host resources back until it is done, so their preflight (testparm, pdbedit) waits for samba.
+   */
+  public readonly hostSetup?: HostSetup;
   declare public readonly configPath: pulumi.Output<string>;
   /** The config as last observed on the host. */
   declare public readonly observed: pulumi.Output<SambaConfigState | null>;
@@ -34,6 +39,7 @@ export class SambaServer extends pulumi.ComponentResource {
     const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: afterSetup(setup, this.settings) }, { parent: this });
     hostServicesFor(this, name, args.connection, ["samba"], hostSetup, setup, [res]);
     this.configResource = res;
+    this.hostSetup = setup;
     this.configPath = pulumi.output(this.settings.configPath);
     this.observed = res.observed;
     this.registerOutputs({ configPath: this.configPath, observed: this.observed });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
+import { afterSetup } from "../host/hostSetup";
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { PlainSmbShareArgs, resolveSmbShare, SmbShareArgs, SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -52,7 +53,8 @@ export class SmbShare extends pulumi.ComponentResource {
     const res = new HostResource<SmbShareSpec, SmbShareState>(
       "SmbShare",
       `${name}-share`,
-      { connection: args.server?.connection ?? args.connection, spec },
+      // On a bare host the spec waits for the server's packages (testparm comes with samba).
+      { connection: args.server?.connection ?? args.connection, spec: afterSetup(args.server?.hostSetup, spec) },
       { parent: this, dependsOn },
     );
     this.allowedSources = pulumi.output(allowedSourcesOf(resolved.hostsAllow));

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
+import { afterSetup } from "../host/hostSetup";
 import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
 
@@ -26,7 +27,7 @@ export class SmbUser extends pulumi.ComponentResource {
     const res = new HostResource<SmbUserSpec, SmbUserState>(
       "SmbUser",
       `${name}-user`,
-      { connection: args.server?.connection ?? args.connection, spec, secrets: { password: pulumi.secret(args.password) } },
+      { connection: args.server?.connection ?? args.connection, spec: afterSetup(args.server?.hostSetup, spec), secrets: { password: pulumi.secret(args.password) } },
       { parent: this, dependsOn: args.server ? [args.server.configResource] : [] },
     );
     this.userResource = res;

@@ -78,7 +78,9 @@ describe("validation", () => {
 describe("HostPackages kind", () => {
   const spec = resolveHostPackages("nfsd-host", { needs: ["nfsKernelServer"], packages: ["rsync"] });
   function apt(state: { installed: Set<string>; known: boolean }) {
-    return (argv: string[]) => {
+    return (full: string[]) => {
+      // Package-manager calls run under kvmshare's host-wide lock: `flock -w <s> <file> apt-get ...`.
+      const argv = full[0] === "flock" ? full.slice(4) : full;
       if (argv[0] === "dpkg-query") {
         const names = argv.slice(3);
         return { stdout: names.filter((n) => state.installed.has(n)).map((n) => `${n}\tii \n`).join(""), code: names.every((n) => state.installed.has(n)) ? 0 : 1 };
@@ -102,8 +104,10 @@ describe("HostPackages kind", () => {
     expect(packagesKind.compare!(packagesKind.render(spec, {}), live!)).toEqual(["missing"]);
     const logs: string[] = [];
     await packagesKind.apply(host, { spec, desired: packagesKind.render(spec, {}), live, secrets: {}, log: (m) => logs.push(m) });
-    const aptCalls = host.calls.filter((c) => c.argv[0] === "apt-get");
-    expect(aptCalls.map((c) => c.argv.filter((a) => !a.startsWith("-o") && !a.includes("::")).join(" "))).toEqual([
+    const aptCalls = host.calls.filter((c) => c.argv.includes("apt-get"));
+    // Serialized through one lock per host: parallel resources never race for apt's lists lock.
+    expect(aptCalls.every((c) => c.argv.slice(0, 4).join(" ") === "flock -w 1800 /var/lib/kvmshare/packages/.lock")).toBe(true);
+    expect(aptCalls.map((c) => c.argv.slice(4).filter((a) => !a.startsWith("-o") && !a.includes("::")).join(" "))).toEqual([
       "apt-get install -y --no-install-recommends nfs-kernel-server",
       "apt-get update",
       "apt-get install -y --no-install-recommends nfs-kernel-server",

@@ -14,9 +14,10 @@ export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keyge
  * `describe` for VM scenarios, under the one policy of test/requirePrograms.ts: when a program
  * is missing, a banner names it and its package; under CI (`CI=true`, `KVMSHARE_VM_REQUIRED=1`
  * or `KVMSHARE_REQUIRE_PROGRAMS=1`) the scenarios fail, elsewhere they are skipped.
+ * `extraPrograms`: what this file needs on this machine besides booting a guest (e.g. `pulumi`).
  */
-export function describeVm(name: string, fn: () => void): void {
-  requirePrograms(VM_PROGRAMS, { root: true })(name, fn);
+export function describeVm(name: string, fn: () => void, extraPrograms: string[] = []): void {
+  requirePrograms([...VM_PROGRAMS, ...extraPrograms], { root: true })(name, fn);
 }
 
 export interface Timing {

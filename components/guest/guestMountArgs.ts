@@ -265,7 +265,8 @@ function lineSafe(c: Checker, field: string, v: string | undefined): void {
   if (!known(v)) return;
   if (typeof v !== "string") c.add(field, v, "must be a string");
   else if (LINE_BREAKING.test(v)) c.add(field, v, "must not contain line breaks, NUL or other control characters");
-  else if (/\\\s*$/.test(v)) c.add(field, v, "must not end with a backslash, even before trailing spaces (systemd reads it as a line continuation)");
+  // Trailing slashes count too: a path is written without them (found by the property test: `/mnt/\\/`).
+  else if (/\\[\s/]*$/.test(v)) c.add(field, v, "must not end with a backslash, even before trailing spaces or slashes (systemd reads it as a line continuation)");
 }
 
 /**

@@ -19,8 +19,8 @@ import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns
 import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
-const describe = requirePrograms([...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });
-const describeVirtiofs = requirePrograms(PROGRAMS.libvirt, { root: true });
+const describe = requirePrograms(["pulumi", ...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });
+const describeVirtiofs = requirePrograms(["pulumi", ...PROGRAMS.libvirt], { root: true });
 
 // Real tools and the real engine on a 2-core machine that other test lanes share: give each step room.
 jest.setTimeout(300_000);

@@ -182,8 +182,8 @@ describeVm("VM lane: a bare Debian guest made a working NFS and SMB server and c
     expect(p.errors.join("\n")).toMatch(/no changes were expected/);
     const drifted = p.changes.filter((c) => c.op === "update").map((c) => c.name);
     expect(drifted).toEqual(expect.arrayContaining(["nfsd-nfsKernelServer-service", "smb-samba-service", "nfsmnt-health"]));
-    // The provider names the field that differs on the host.
-    expect(e().lastOutput).toMatch(/differs: .*active/);
+    // The detailed diff names the field that differs on the host.
+    expect(e().lastOutput).toMatch(/~ active\s*: "active" => "inactive"/);
     const t0 = Date.now();
     const up = await e().up({ refresh: true });
     expect(up.errors).toEqual([]);
@@ -198,8 +198,14 @@ describeVm("VM lane: a bare Debian guest made a working NFS and SMB server and c
 
   scenario(lane, "health check: the NFS server stopped -> the guest reports the share down within one period; started -> the share is back by itself", async () => {
     const { host } = lane.guest;
-    await waitFor("the health check reports the share up", 3 * PERIOD * 1000, async () => /kvmshare_mount_up\{[^}]*\} 1/.test(await metric()));
-    const since = (await host.run(["date", "+%Y-%m-%d %H:%M:%S"])).stdout.trim();
+    // A fresh check (after this scenario started) that found the share up.
+    const start = Number((await host.run(["date", "+%s"])).stdout.trim());
+    const since = (await host.run(["date", "-d", `@${start}`, "+%Y-%m-%d %H:%M:%S"])).stdout.trim();
+    const checkedAfter = (text: string, t: number) => Number(/kvmshare_mount_last_check_timestamp_seconds\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) >= t;
+    await waitFor("a health check that finds the share up", 3 * PERIOD * 1000, async () => {
+      const m = await metric();
+      return checkedAfter(m, start) && /kvmshare_mount_up\{[^}]*\} 1/.test(m);
+    });
     await host.run(["systemctl", "stop", "nfs-server"]);
     // "Within one period": the next timer run after the stop, plus the stat timeout (3 s) and TCG slack.
     const down = await waitFor("the share reported down", (PERIOD + 3 + 10) * 1000, async () => /kvmshare_mount_up\{[^}]*\} 0/.test(await metric()));
@@ -220,7 +226,7 @@ describeVm("VM lane: a bare Debian guest made a working NFS and SMB server and c
     await host.run(["sh", "-c", "umount -l /mnt/smb; DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq cifs-utils"], { timeoutMs: 300_000 });
     const p = await e().preview({ refresh: true });
     expect(p.changes.filter((c) => c.op === "update").map((c) => c.name)).toContain("smbmnt-host-packages");
-    expect(e().lastOutput).toMatch(/differs: .*missing/);
+    expect(e().lastOutput).toMatch(/~ missing\s*: \[/);
     const d = await e().destroy();
     expect(d.errors).toEqual([]);
     const have = await host.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}", "nfs-kernel-server"], { check: false });

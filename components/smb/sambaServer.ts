@@ -23,6 +23,11 @@ export class SambaServer extends pulumi.ComponentResource {
    * host resources back until it is done, so their preflight (testparm, pdbedit) waits for samba.
    */
   public readonly hostSetup?: HostSetup;
+  /**
+   * The services the host setup manages (smbd), for `dependsOn`: a share counts as served only
+   * once smbd runs, so a mount that depends on the share waits for it (empty without hostSetup).
+   */
+  public readonly services: pulumi.Resource[];
   declare public readonly configPath: pulumi.Output<string>;
   /** The config as last observed on the host. */
   declare public readonly observed: pulumi.Output<SambaConfigState | null>;
@@ -37,7 +42,7 @@ export class SambaServer extends pulumi.ComponentResource {
     // samba + smbd, by default when the system's own smb.conf is used.
     const setup = hostSetupFor(this, name, args.connection, ["samba"], hostSetup, this.settings.configPath === SAMBA_DEBIAN.configPath);
     const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: afterSetup(setup, this.settings) }, { parent: this });
-    hostServicesFor(this, name, args.connection, ["samba"], hostSetup, setup, [res]);
+    this.services = hostServicesFor(this, name, args.connection, ["samba"], hostSetup, setup, [res]);
     this.configResource = res;
     this.hostSetup = setup;
     this.configPath = pulumi.output(this.settings.configPath);

@@ -47,7 +47,8 @@ export class SmbShare extends pulumi.ComponentResource {
 
     const spec = pulumi.output(args.path).apply((p) => resolveSmbShare(name, { ...plain, path: p }));
     const dependsOn: pulumi.Resource[] = [
-      ...(args.server ? [args.server.configResource] : []),
+      // The server's config and, with hostSetup, smbd itself: the share is served only once smbd runs.
+      ...(args.server ? [args.server.configResource, ...args.server.services] : []),
       ...(args.validUsers ?? []).filter((u): u is SmbUser => typeof u !== "string").map((u) => u.userResource),
     ];
     const res = new HostResource<SmbShareSpec, SmbShareState>(

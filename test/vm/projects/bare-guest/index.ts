@@ -23,7 +23,9 @@ const connection: pulumi.Input<ConnectionSpec> = pulumi.secret(cfg.requireSecret
 const password = cfg.requireSecret("smbPassword");
 const hostSetup = true;
 
-new KernelNfsServer("nfsd", { connection, hostSetup });
+const nfsd = new KernelNfsServer("nfsd", { connection, hostSetup });
+// After the server: its config change restarts nfs-server, and an export applied during that
+// restart records its client as inactive (etab is empty between stop and start).
 const exp = new NfsExport("share", {
   connection,
   hostSetup,
@@ -33,7 +35,7 @@ const exp = new NfsExport("share", {
   squash: "no_root_squash",
   acknowledgeNoRootSquash: true,
   fsid: 1,
-});
+}, { dependsOn: [nfsd] });
 new GuestMount("nfsmnt", {
   connection,
   hostSetup,

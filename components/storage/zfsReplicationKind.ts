@@ -15,6 +15,8 @@
  */
 import { connect, ConnectionSpec, Host, LocalHost } from "../../core/connection";
 import { HostKind, Json } from "../../core/hostKind";
+import { Problem } from "../../core/errors";
+import { connectionProblems } from "../../core/validate";
 import { datasetExists, listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
 import { describeZfs, detectZfs, unmet, ZfsInfo } from "./zfsFeatures";
 import { snapshotStamp } from "./zfsNames";
@@ -55,6 +57,18 @@ export type ZfsReplicationState = {
 export function targetConnectionOf(secrets: Record<string, string>): ConnectionSpec | undefined {
   const raw = secrets.targetConnection;
   return raw ? (JSON.parse(raw) as ConnectionSpec) : undefined;
+}
+
+/** `connectionProblems` for the target connection (when its JSON is known), fields renamed. */
+export function targetConnectionProblems(secrets: Record<string, string> | undefined): Problem[] {
+  if (!secrets?.targetConnection) return [];
+  let conn: unknown;
+  try {
+    conn = JSON.parse(secrets.targetConnection);
+  } catch {
+    return [{ field: "targetConnection", value: undefined, message: "is not a connection object" }];
+  }
+  return connectionProblems(conn).map((p) => ({ ...p, field: p.field.replace(/^connection/, "targetConnection") }));
 }
 
 async function withTarget<T>(secrets: Record<string, string>, fn: (dst: Host) => Promise<T>): Promise<T> {
@@ -297,7 +311,9 @@ async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, lo
 export const kind: HostKind<ZfsReplicationSpec, ZfsReplicationState> = {
   name: "ZfsReplication",
   version: 1,
-  validate: (spec) => validateReplicationSpec(spec),
+  // The target connection gets the same checks as every resource's own connection, named as the
+  // user wrote it (`targetConnection.hostKeySha256`), never echoing a key.
+  validate: (spec, secrets) => [...validateReplicationSpec(spec), ...targetConnectionProblems(secrets)],
   async preflight(host, spec) {
     const info = await detectZfs(host);
     if (info.implementation === "none") return unmet(info, host.label, []);

@@ -17,6 +17,7 @@ import { NetworkTuningArgs, validateNetworkTuning, resolveNetworkTuning } from "
 import { ShareFirewallOptions, validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { HostGuestShareArgs, validateHostGuestShare } from "../../components/share/hostGuestShareArgs";
 import { ParallelTransferArgs, validateParallelTransfer, resolveParallelTransfer } from "../../components/transfer/parallelTransferArgs";
+import { resolveZfsReplication } from "../../components/storage/zfsReplicationArgs";
 
 jest.setTimeout(120_000);
 
@@ -155,6 +156,16 @@ add("Connection", "connection.privateKey", "privateKey that is not a key", conn(
 add("Connection", "connection.passphrase", "passphrase with NUL", conn({ passphrase: "a\0b" }));
 add("Connection", "connection.host", "host 'a;b'", conn({ host: "a;b" }));
 add("Connection", "connection.hostKeySha256", "hostKeySha256 'yes'", conn({ hostKeySha256: "yes", insecureIgnoreHostKey: false }));
+
+// ZfsReplication: its target connection (a secret input) gets the connection checks too, named
+// `targetConnection.*` (until this session it reached ssh2 unchecked).
+const target = (c: Record<string, unknown>) => () =>
+  previewCheck("storage/zfsReplicationKind", resolveZfsReplication("b", { source: "tank/a", target: "backup/a" }), {
+    targetConnection: JSON.stringify({ kind: "ssh", host: "10.0.0.3", insecureIgnoreHostKey: true, ...c }),
+  });
+add("ZfsReplication", "targetConnection.host", "target host 'a;b'", target({ host: "a;b" }));
+add("ZfsReplication", "targetConnection.privateKey", "target privateKey that is not a key", target({ privateKey: "hunter2" }));
+add("ZfsReplication", "targetConnection.hostKeySha256", "target hostKeySha256 'yes'", target({ hostKeySha256: "yes", insecureIgnoreHostKey: false }));
 
 describe("hostile inputs through preview validation", () => {
   const results: { c: Case; messages: string[]; named: boolean }[] = [];

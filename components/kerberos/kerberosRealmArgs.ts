@@ -98,8 +98,11 @@ const DEFAULTS: Defaults<Pick<KerberosRealmArgs, RealmDefaults>> = {
 const OTP_DEFAULTS: Defaults<Omit<KerberosOtpArgs, "radiusSecret" | "radiusServer">> = { tokenType: "kvmshare", timeoutSeconds: 5, retries: 3, secretPath: KRB5_DEBIAN.radiusSecretPath };
 
 export function resolveKerberosRealm(name: string, a: Omit<KerberosRealmArgs, "connection" | "hostSetup" | "masterKey" | "adminPassword">): KerberosRealmSpec {
-  const { realm, otp, ...rest } = a;
-  const spec: KerberosRealmSpec = { name, realm, ...resolveDefaults(rest, DEFAULTS) };
+  // Only the spec's own fields: secrets and the connection never reach the spec (it is plain state).
+  const { realm, otp } = a;
+  const pick: Partial<Pick<KerberosRealmArgs, RealmDefaults>> = {};
+  for (const k of Object.keys(DEFAULTS) as RealmDefaults[]) (pick as Record<string, unknown>)[k] = (a as Record<string, unknown>)[k];
+  const spec: KerberosRealmSpec = { name, realm, ...resolveDefaults(pick, DEFAULTS) };
   if (otp) {
     const { radiusSecret: _s, ...o } = otp;
     void _s;

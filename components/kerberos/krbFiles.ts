@@ -34,8 +34,8 @@ export async function checkProfile(host: Host, file: string, content: string): P
   await host.run(["mkdir", "-p", "--", path.posix.dirname(file)]);
   await host.writeFileAtomic(candidate, content, { mode: "0600" });
   try {
-    const r = await host.run(["klist", "-c", "FILE:/nonexistent/kvmshare-profile-check"], { check: false, env: { KRB5_CONFIG: candidate } });
-    if (/configuration file|profile|line \d+/i.test(r.stderr)) {
+    const r = await host.run(["klist", "-c", "FILE:/nonexistent/kvmshare-cc"], { check: false, env: { KRB5_CONFIG: candidate } });
+    if (/Improper format|configuration file/i.test(r.stderr)) {
       throw new CommandError(["klist", `(KRB5_CONFIG=candidate for ${file})`], r.code, `MIT krb5 refused the new ${file}; the live file was left as it was:\n${r.stderr.trim()}`, host.label);
     }
   } finally {

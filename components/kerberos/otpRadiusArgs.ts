@@ -63,8 +63,10 @@ const DEFAULTS: Defaults<Pick<OtpRadiusArgs, RadiusDefaults>> = {
 };
 
 export function resolveOtpRadius(name: string, a: Omit<OtpRadiusArgs, "connection" | "hostSetup" | "radiusSecret" | "users"> & { users: { name: string }[] }): OtpRadiusSpec {
-  const { users, ...rest } = a;
-  return { name, users: (Array.isArray(users) ? users : []).map((u) => u?.name), ...resolveDefaults(rest, DEFAULTS) };
+  // Only the spec's own fields: the shared secret, user secrets and the connection stay out.
+  const pick: Partial<Pick<OtpRadiusArgs, RadiusDefaults>> = {};
+  for (const k of Object.keys(DEFAULTS) as RadiusDefaults[]) (pick as Record<string, unknown>)[k] = (a as Record<string, unknown>)[k];
+  return { name, users: (Array.isArray(a.users) ? a.users : []).map((u) => u?.name), ...resolveDefaults(pick, DEFAULTS) };
 }
 
 export const otpRadiusPaths = (s: OtpRadiusSpec) => ({

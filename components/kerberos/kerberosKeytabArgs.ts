@@ -39,7 +39,7 @@ export interface KerberosKeytabArgs {
   keytabPath?: string;
   /** krb5.conf on this host. @default the realm's, else "/etc/krb5.conf" */
   krb5ConfPath?: string;
-  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","try-restart","gssproxy","rpc-gssd"] */
+  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","restart","gssproxy","rpc-gssd"] (rpc-gssd starts only once a keytab exists) */
   reloadCommand?: string[];
 }
 
@@ -57,7 +57,7 @@ const DEFAULTS: Defaults<Pick<KerberosKeytabArgs, KeytabDefaults>> = {
   services: ["host", "nfs"],
   adminPrincipal: "admin/admin",
   keytabPath: KRB5_DEBIAN.keytabPath,
-  reloadCommand: ["systemctl", "try-restart", "gssproxy", "rpc-gssd"],
+  reloadCommand: ["systemctl", "restart", "gssproxy", "rpc-gssd"],
 };
 
 export function resolveKerberosKeytab(a: Omit<KerberosKeytabArgs, "connection" | "adminPassword">): KerberosKeytabSpec {

@@ -108,7 +108,7 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
   c.absPath("runDir", s.runDir);
   if (s.unitPath !== "") c.absPath("unitPath", s.unitPath);
   for (const f of ["configDir", "runDir", "unitPath"] as const) {
-    if (typeof s[f] === "string" && /[\s"'\\$;{}#]/.test(s[f])) c.add(f, s[f], "must not contain spaces, quotes, '$', ';', braces or '#' (FreeRADIUS and systemd read it unquoted)");
+    if (typeof s[f] === "string" && /[\s"'\\$;{}#=]/.test(s[f])) c.add(f, s[f], "must not contain spaces, quotes, '$', ';', '=', braces or '#' (FreeRADIUS and systemd read it unquoted)");
   }
   if (!Array.isArray(s.restartCommands) || s.restartCommands.some((a) => !Array.isArray(a) || !a.length || a.some((x) => typeof x !== "string" || x === ""))) {
     c.add("restartCommands", s.restartCommands, "must be a list of non-empty argv arrays, e.g. [['systemctl', 'restart', 'kvmshare-otp-radius']]");

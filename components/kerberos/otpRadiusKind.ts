@@ -34,7 +34,7 @@ export function ssha512(password: string, salt: Buffer): string {
 
 /** The salts in a users file, by user (so an unchanged password keeps its hash). */
 export function userSalts(content: string | undefined): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+  const out: Record<string, Buffer> = Object.create(null);
   for (const m of (content ?? "").matchAll(/^"([^"]+)" SSHA2-512-Password := "([A-Za-z0-9+/=]+)"/gm)) {
     const raw = Buffer.from(m[2], "base64");
     if (raw.length > 64) out[m[1]] = raw.subarray(64);
@@ -45,7 +45,7 @@ export function userSalts(content: string | undefined): Record<string, Buffer> {
 export function renderUsers(s: OtpRadiusSpec, secrets: Record<string, string>, salts: Record<string, Buffer>): string {
   const users = s.users.map((name) => ({
     name,
-    hash: ssha512(secrets[`password:${name}`] ?? "", salts[name] ?? crypto.randomBytes(16)),
+    hash: ssha512(secrets[`password:${name}`] ?? "", Object.prototype.hasOwnProperty.call(salts, name) ? salts[name] : crypto.randomBytes(16)),
     totp: (secrets[`totp:${name}`] ?? "").replace(/=+$/, ""),
   }));
   return render("radius-users.hbs", { name: s.name, users });

@@ -91,7 +91,12 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
   };
 
   const kinit = (args: string[], stdin: string) => spawnSync("kinit", args, { env, input: stdin, encoding: "utf8", timeout: 30_000 });
-  const token = () => spawnSync("oathtool", ["--totp", "-b", TOTP], { encoding: "utf8" }).stdout.trim();
+  // rlm_totp (FreeRADIUS 3.2.1) takes only the current 30 s step: near its end, wait for the next.
+  const token = () => {
+    const s = Math.floor(Date.now() / 1000) % 30;
+    if (s >= 27) spawnSync("sleep", [String(31 - s)]);
+    return spawnSync("oathtool", ["--totp", "-b", TOTP], { encoding: "utf8" }).stdout.trim();
+  };
   const armor = () => {
     const r = spawnSync("kinit", ["-k", "-t", p("host.keytab"), "-c", p("armor.cc"), `host/${FQDN}`], { env, encoding: "utf8" });
     expect(r.stderr).toBe("");

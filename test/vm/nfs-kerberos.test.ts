@@ -49,7 +49,12 @@ async function kinitAlice(host: Host, otpValue: string): Promise<{ code: number;
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
-const totpNow = async (host: Host) => (await host.run(["oathtool", "--totp", "-b", TOTP], { secrets: [TOTP] })).stdout.trim();
+/**
+ * The current token, computed on the guest. FreeRADIUS 3.2.1's rlm_totp accepts only the current
+ * 30 s step (no look-back), and a TCG kinit takes seconds: near the end of a step, wait for the next.
+ */
+const totpNow = async (host: Host) =>
+  (await host.run(["sh", "-c", 's=$(( $(date +%s) % 30 )); if [ "$s" -ge 20 ]; then sleep $(( 31 - s )); fi; oathtool --totp -b "$1"', "sh", TOTP], { secrets: [TOTP] })).stdout.trim();
 
 /** dd 64 MiB with fsync as alice into `dir`; MB/s as dd reports it. */
 async function ddAsAlice(host: Host, dir: string): Promise<number> {

@@ -180,7 +180,7 @@ chown alice ${EXPORT}`);
     expect((await sh(host, "findmnt -n -o OPTIONS /mnt/k5")).out).toMatch(/sec=krb5(,|$)/);
   });
 
-  knownDefect(lane, "KNOWN DEFECT (Debian 6.1 guest kernel: nfsd rejects krb5p calls as bad auth): krb5p mount works for alice with a ticket, refused without one, no plain-text marker on the wire", async () => {
+  knownDefect(lane, "KNOWN DEFECT (Debian 6.1 guest kernel: a krb5p mount fails with EIO at getroot, krb5/krb5i work): krb5p mount works for alice with a ticket, refused without one, no plain-text marker on the wire", async () => {
     const { host } = lane.guest;
     const m = await sh(host, `mount -t nfs4 -o sec=krb5p ${FQDN}:${EXPORT} /mnt/k5p`);
     if (m.code !== 0) {

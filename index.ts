@@ -4,6 +4,7 @@ export * from "./components/files";
 export * from "./components/storage";
 export * from "./components/nfs";
 export * from "./components/smb";
+export * from "./components/kerberos";
 export { allowedSourcesOf, allowedHostNamesOf } from "./core/clients";
 export * from "./components/network";
 export * from "./components/firewall";

@@ -46,6 +46,11 @@ export const KINDS: Record<string, KindEntry> = {
   HostPackages: { load: () => k(require("../components/host/hostPackagesKind")) },
   HostService: { load: () => k(require("../components/host/hostServiceKind")) },
   GuestMountHealth: { load: () => k(require("../components/guest/mountHealthKind")) },
+  KerberosRealm: { load: () => k(require("../components/kerberos/kerberosRealmKind")), holdsData: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one" },
+  KerberosClient: { load: () => k(require("../components/kerberos/kerberosClientKind")) },
+  KerberosKeytab: { load: () => k(require("../components/kerberos/kerberosKeytabKind")) },
+  KerberosOtpUser: { load: () => k(require("../components/kerberos/kerberosOtpUserKind")) },
+  OtpRadius: { load: () => k(require("../components/kerberos/otpRadiusKind")) },
   SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
 };
 

@@ -20,6 +20,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The KDC and FreeRADIUS packages start their daemons with the stock config on install; the
+  # tests start their own with private configs and ports (and kill them by PID), so the system's
+  # ones are stopped and disabled (best effort: no systemd in some containers).
+  for unit in krb5-kdc krb5-admin-server freeradius; do
+    if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
+  done
 else
   echo "setup: all ${#pkgs[@]} Debian packages present"
 fi

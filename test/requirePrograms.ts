@@ -35,6 +35,16 @@ export const PACKAGE_OF: Record<string, string> = {
   "nfs-cp": "libnfs-utils",
   "nfs-ls": "libnfs-utils",
   exportfs: "nfs-kernel-server",
+  krb5kdc: "krb5-kdc",
+  kdb5_util: "krb5-kdc",
+  "kadmin.local": "krb5-kdc",
+  kadmind: "krb5-admin-server",
+  kinit: "krb5-user",
+  klist: "krb5-user",
+  freeradius: "freeradius",
+  radclient: "freeradius-utils",
+  oathtool: "oathtool",
+  tcpdump: "tcpdump",
   nfsconf: "nfs-kernel-server",
   ip: "iproute2",
   tc: "iproute2",
@@ -86,6 +96,8 @@ export const PROGRAMS = {
   libvirt: ["libvirtd", "virsh", "virt-xml-validate", "qemu-system-x86_64"],
   kernelNfs: ["exportfs", "nfsconf", "unshare"],
   ganesha: ["ganesha.nfsd", "nfs-cat", "nfs-cp", "nfs-ls"],
+  /** A realm with OTP: MIT KDC, FreeRADIUS and the client tools. */
+  kerberos: ["krb5kdc", "kdb5_util", "kadmin.local", "kinit", "klist", "freeradius", "oathtool"],
 };
 
 /** Where programs are looked for: PATH plus the sbin directories a root shell has. */

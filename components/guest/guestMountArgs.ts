@@ -13,6 +13,7 @@ import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
 import type { HostSetupArgs } from "../host/hostSetup";
+import { checkRealm } from "../kerberos/krbNames";
 import type { MountHealthCheckArgs } from "./mountHealth";
 
 export type { MountType } from "./mountOptions";
@@ -41,6 +42,12 @@ export interface NfsMountArgs {
   sec?: string;
   /** Server port (`port=`). @default unset: no `port=`, the client uses 2049 */
   port?: number;
+  /**
+   * The Kerberos realm of this guest: the `realm` of the `KerberosClient` on the guest, whose
+   * `KerberosKeytab` gives rpc.gssd its `host/<fqdn>` key. Required for `sec` krb5, krb5i or
+   * krb5p. @default unset: no Kerberos; only `sec: "sys"`
+   */
+  kerberosRealm?: string;
 }
 
 /** SMB3 client mount (kernel `cifs`). The password comes from `secrets.password`. */
@@ -169,7 +176,7 @@ export type GuestMountSpec = Plain<Omit<GuestMountArgs, "connection" | "password
 };
 
 /** Fields without a default (unset stays unset) or with one derived from other fields. */
-type NfsKeep = "nconnect" | "rsizeBytes" | "wsizeBytes" | "port";
+type NfsKeep = "nconnect" | "rsizeBytes" | "wsizeBytes" | "port" | "kerberosRealm";
 type SmbKeep = "domain" | "port" | "uid" | "gid" | "fileMode" | "dirMode" | "credentialsFile";
 type MountKeep = MountSource | "description";
 
@@ -343,7 +350,10 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     c.int(f("nfs.retrans"), n.retrans, 0, 10);
     if (known(n.sec) && (typeof n.sec !== "string" || !n.sec.split(":").every((s) => (NFS_SEC as readonly string[]).includes(s)))) {
       c.add(f("nfs.sec"), n.sec, `must be one or more of ${NFS_SEC.join(", ")} separated by ':'`);
+    } else if (known(n.sec) && typeof n.sec === "string" && /krb5/.test(n.sec) && (n.kerberosRealm === undefined || n.kerberosRealm === "")) {
+      c.add(f("nfs.sec"), n.sec, "needs Kerberos on this guest, which has none configured: declare a KerberosClient and a KerberosKeytab (host/<fqdn>) for the guest and set nfs.kerberosRealm: <client>.realm, or use sec: 'sys'");
     }
+    if (known(n.kerberosRealm)) checkRealm(c, f("nfs.kerberosRealm"), n.kerberosRealm);
     c.port(f("nfs.port"), n.port);
   }
   const s = spec.smb;

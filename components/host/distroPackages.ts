@@ -5,9 +5,9 @@
  */
 
 /** Something a component needs on its host. */
-export type HostNeed = "nfsKernelServer" | "nfsGanesha" | "samba" | "nfsClient" | "smbClient" | "nftables" | "zfs" | "systemd";
+export type HostNeed = "nfsKernelServer" | "nfsGanesha" | "samba" | "nfsClient" | "smbClient" | "nftables" | "zfs" | "systemd" | "krb5Client" | "krb5Kdc" | "otpRadius";
 
-export const HOST_NEEDS: readonly HostNeed[] = ["nfsKernelServer", "nfsGanesha", "samba", "nfsClient", "smbClient", "nftables", "zfs", "systemd"];
+export const HOST_NEEDS: readonly HostNeed[] = ["nfsKernelServer", "nfsGanesha", "samba", "nfsClient", "smbClient", "nftables", "zfs", "systemd", "krb5Client", "krb5Kdc", "otpRadius"];
 
 /** The package manager family of a distribution. */
 export type PackageManager = "apt" | "dnf";
@@ -43,6 +43,12 @@ const DEBIAN: DistroFacts = {
     // needs linux-headers-$(uname -r)). zfs-fuse is not offered: pool version 23, no lz4.
     zfs: { packages: ["zfsutils-linux", "zfs-dkms"], services: [] },
     systemd: none,
+    // Kerberos (components/kerberos): the client tools and gssproxy (nfsd's GSS acceptor), the
+    // MIT KDC with its OTP plugin, and FreeRADIUS (rlm_totp) for the second factor. The KDC's
+    // services start once KerberosRealm created the database; FreeRADIUS runs as OtpRadius's unit.
+    krb5Client: { packages: ["krb5-user", "gssproxy"], services: [] },
+    krb5Kdc: { packages: ["krb5-kdc", "krb5-admin-server", "krb5-otp"], services: [] },
+    otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
   },
 };
 
@@ -66,6 +72,9 @@ const FEDORA: DistroFacts = {
     nftables: { packages: ["nftables"], services: [] },
     zfs: { packages: ["zfs"], services: [] },
     systemd: none,
+    krb5Client: { packages: ["krb5-workstation", "gssproxy"], services: [] },
+    krb5Kdc: { packages: ["krb5-server"], services: [] },
+    otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
   },
 };
 

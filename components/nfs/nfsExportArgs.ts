@@ -11,6 +11,7 @@ import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { anyHostProblem, clientKind } from "../../core/clients";
 import type { HostSetupArgs } from "../host/hostSetup";
+import { checkRealm } from "../kerberos/krbNames";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */
@@ -123,6 +124,12 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   kernel?: NfsKernelArgs;
   /** NFS-Ganesha settings. @default {}: every ganesha setting at its default */
   ganesha?: NfsGaneshaArgs;
+  /**
+   * The Kerberos realm this server takes part in: pass the `realm` of the `KerberosClient` on this
+   * host (krb5.conf, idmapd domain) whose `KerberosKeytab` holds `nfs/<fqdn>`. Required when any
+   * client's `sec` lists krb5, krb5i or krb5p. @default unset: no Kerberos; only `sec: ["sys"]`
+   */
+  kerberosRealm?: string;
 }
 
 /** NfsExport args as plain values (what the validators see). */
@@ -150,6 +157,8 @@ export type NfsExportSpec = Resolved<Pick<PlainNfsExportArgs, FixedDefaults | "p
   protocols?: number[];
   /** Ganesha: the main config, which must include `exportsDir` (`%dir`). */
   ganeshaConfigPath?: string;
+  /** The Kerberos realm (set only when given). */
+  kerberosRealm?: string;
 } & Partial<Resolved<NfsKernelArgs>> &
   Partial<Resolved<Omit<NfsGaneshaArgs, "configPath">>>;
 
@@ -190,6 +199,7 @@ export function resolveNfsExport(name: string, a: PlainNfsExportArgs): NfsExport
     reloadCommand: a.reloadCommand ?? facts.reloadCommand,
     check: fixed.check,
   };
+  if (a.kerberosRealm !== undefined) spec.kerberosRealm = a.kerberosRealm;
   if (backend === "kernel") {
     if (a.fsid !== undefined) spec.fsid = String(a.fsid);
     const k = resolveDefaults(a.kernel ?? {}, NFS_KERNEL_DEFAULTS);
@@ -264,6 +274,10 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
       else {
         cl.sec.forEach((x, j) => c.oneOf(`${f}.sec[${j}]`, x, NFS_SEC));
         if (new Set(cl.sec).size !== cl.sec.length) c.add(`${f}.sec`, cl.sec, "lists a flavour twice; list each once");
+        const krb = cl.sec.filter((x) => typeof x === "string" && x.startsWith("krb5"));
+        if (krb.length && (s.kerberosRealm === undefined || s.kerberosRealm === "")) {
+          c.add(`${f}.sec`, cl.sec, `lists ${krb.join(", ")} but this server has no Kerberos configuration: declare a KerberosClient and a KerberosKeytab (nfs/<fqdn>) for this host and set kerberosRealm: <client>.realm, or use sec: ["sys"]`);
+        }
       }
       c.int(`${f}.anonuid`, cl.anonuid, 0, 4294967294, "a uid; 65534 is nobody");
       c.int(`${f}.anongid`, cl.anongid, 0, 4294967294, "a gid; 65534 is nogroup");
@@ -273,6 +287,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
     });
   }
 
+  if (s.kerberosRealm !== undefined) checkRealm(c, "kerberosRealm", s.kerberosRealm);
   if (s.backend === "kernel") {
     if (s.fsid !== undefined && !isUnknown(s.fsid)) {
       const v = String(s.fsid);

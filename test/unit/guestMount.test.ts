@@ -58,8 +58,8 @@ describe("NFS options", () => {
     });
   });
 
-  it("accepts krb5i:krb5p and IPv6 servers (bracketed in What=)", () => {
-    const s = nfs({ sec: "krb5i:krb5p", server: "fd00::1" });
+  it("accepts krb5i:krb5p (with the guest's Kerberos realm) and IPv6 servers (bracketed in What=)", () => {
+    const s = nfs({ sec: "krb5i:krb5p", server: "fd00::1", kerberosRealm: "EXAMPLE.ORG" });
     expect(messages(s)).toEqual([]);
     expect(planGuestMount(s).what).toBe("[fd00::1]:/tank/share");
   });

@@ -17,6 +17,14 @@ import { NetworkTuningArgs, resolveNetworkTuning } from "../../components/networ
 import { renderProfile } from "../../components/network/sysctlProfileKind";
 import { resolveShareFirewall, ShareFirewallOptions, validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { renderNftFile } from "../../components/firewall/shareFirewallKind";
+import { resolveKerberosClient, validateKerberosClient } from "../../components/kerberos/kerberosClientArgs";
+import { renderKerberosClient } from "../../components/kerberos/kerberosClientKind";
+import { resolveKerberosRealm, validateKerberosRealm } from "../../components/kerberos/kerberosRealmArgs";
+import { renderKerberosRealm } from "../../components/kerberos/kerberosRealmKind";
+import { resolveKerberosKeytab, validateKerberosKeytab } from "../../components/kerberos/kerberosKeytabArgs";
+import { OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "../../components/kerberos/otpRadiusArgs";
+import { renderClients, renderOtpRadiusConfig, renderUsers } from "../../components/kerberos/otpRadiusKind";
+import { kadminLine } from "../../components/kerberos/krbNames";
 
 /** Pieces hostile strings are built from: line and section breakers, quoting, escapes, injected options. */
 export const PIECES = [
@@ -208,7 +216,44 @@ export const FIELDS: Field[] = [
   { component: "ShareFirewall", field: "allowedInterfaces[0]", wrap: raw, benign: "virbr0", run: (v) => firewall({ allowedInterfaces: [v] }), shape: nftShape },
   { component: "ShareFirewall", field: "allowedSources[0]", wrap: raw, benign: "10.0.0.0/24", run: (v) => firewall({ allowedSources: [v] }), shape: nftShape },
   { component: "ShareFirewall", field: "persistPath", wrap: path, benign: "/srv/x.nft", run: (v) => firewall({ persistPath: v }), shape: nftShape },
+  { component: "KerberosClient", field: "realm", wrap: raw, benign: "EXAMPLE.ORG", run: (v) => krbClient({ realm: v }), shape: iniShape },
+  { component: "KerberosClient", field: "domain", wrap: raw, benign: "example.org", run: (v) => krbClient({ domain: v }), shape: iniShape },
+  { component: "KerberosClient", field: "kdcs[0]", wrap: raw, benign: "kdc.example.org:88", run: (v) => krbClient({ kdcs: [v] }), shape: iniShape },
+  { component: "KerberosClient", field: "adminServers[0]", wrap: raw, benign: "kdc.example.org", run: (v) => krbClient({ adminServers: [v] }), shape: iniShape },
+  { component: "KerberosRealm", field: "realm", wrap: raw, benign: "EXAMPLE.ORG", run: (v) => krbRealm({ realm: v }), shape: iniShape },
+  { component: "KerberosRealm", field: "adminPrincipal", wrap: raw, benign: "root/admin", run: (v) => krbRealm({ adminPrincipal: v }), shape: iniShape },
+  { component: "KerberosRealm", field: "otp.radiusServer", wrap: raw, benign: "10.0.0.5:1812", run: (v) => krbRealm({ otp: { radiusServer: v, radiusSecret: "s" } }), shape: iniShape },
+  { component: "KerberosRealm", field: "databasePath", wrap: path, benign: "/srv/krb/principal", run: (v) => krbRealm({ databasePath: v }), shape: iniShape },
+  { component: "KerberosKeytab", field: "fqdn (kadmin command line)", wrap: raw, benign: "nfs.example.org", run: (v) => keytab(v), shape: (t) => lines(t).map((l) => String(l.split(" ").length)) },
+  { component: "OtpRadius", field: "users[0].name", wrap: raw, benign: "bob", run: (v) => radius({ users: [{ name: v }] }), shape: iniShape },
+  { component: "OtpRadius", field: "configDir", wrap: path, benign: "/srv/radius", run: (v) => radius({ configDir: v }), shape: iniShape },
+  { component: "OtpRadius", field: "kdcAddresses[0]", wrap: raw, benign: "10.0.0.5", run: (v) => radius({ kdcAddresses: [v] }), shape: iniShape },
 ];
+
+function krbClient(over: Record<string, unknown>): Probe {
+  const spec = resolveKerberosClient("c", { realm: "EXAMPLE.ORG", kdcs: ["kdc.example.org"], ...over });
+  return { problems: validateKerberosClient(spec), render: () => Object.values(renderKerberosClient(spec)).map((f) => f.content) };
+}
+
+function krbRealm(over: Record<string, unknown>): Probe {
+  const spec = resolveKerberosRealm("r", { realm: "EXAMPLE.ORG", ...over } as Parameters<typeof resolveKerberosRealm>[1]);
+  return { problems: validateKerberosRealm(spec), render: () => Object.values(renderKerberosRealm(spec)).map((f) => f.content) };
+}
+
+function keytab(fqdn: string): Probe {
+  const spec = resolveKerberosKeytab({ realmName: "EXAMPLE.ORG", fqdn });
+  return { problems: validateKerberosKeytab(spec), render: () => spec.principals.map((p) => kadminLine(["ktadd", "-k", spec.keytabPath, p])) };
+}
+
+function radius(over: { users?: { name: string }[]; configDir?: string; kdcAddresses?: string[] }): Probe {
+  const spec: OtpRadiusSpec = resolveOtpRadius("o", { users: [{ name: "alice" }], ...over });
+  const secrets: Record<string, string> = { radiusSecret: "s3cret" };
+  for (const u of spec.users) Object.assign(secrets, { [`password:${u}`]: "pw", [`totp:${u}`]: "JBSWY3DPEHPK3PXP" });
+  return {
+    problems: validateOtpRadius(spec, secrets),
+    render: () => [...Object.values(renderOtpRadiusConfig(spec)).map((f) => f.content), renderClients(spec, "s3cret"), renderUsers(spec, secrets, {})].map((t) => t.replace(/"[A-Za-z0-9+/=]{40,}"/g, '"H"')),
+  };
+}
 
 /** SmbUser's password reaches `smbpasswd -s` as two lines on stdin (apply writes `pw\npw\n`). */
 export function smbpasswdProbe(v: string): Probe {

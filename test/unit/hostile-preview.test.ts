@@ -13,6 +13,8 @@ import { PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../
 import { resolveSmbShare } from "../../components/smb/smbShareArgs";
 import { resolveSmbUser } from "../../components/smb/smbUserArgs";
 import { GuestMountSpec } from "../../components/guest/guestMountArgs";
+import { resolveKerberosRealm } from "../../components/kerberos/kerberosRealmArgs";
+import { resolveOtpRadius } from "../../components/kerberos/otpRadiusArgs";
 import { NetworkTuningArgs, validateNetworkTuning, resolveNetworkTuning } from "../../components/network/networkTuningArgs";
 import { ShareFirewallOptions, validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { HostGuestShareArgs, validateHostGuestShare } from "../../components/share/hostGuestShareArgs";
@@ -79,6 +81,21 @@ for (const [label, pw] of [["empty", ""], ["a line break", "a\nb"], ["a NUL", "a
   add("SmbUser", "password", `password with ${label}`, user(pw));
 }
 add("SmbUser", "name", "name 'root;id'", user("fine pw", "root;id"));
+
+// Kerberos: secrets (master key, admin password, RADIUS secret, user password, TOTP secret) and
+// names, checked in check; no value reaches a message.
+const realmCheck = (secrets: Record<string, string>, over: Record<string, unknown> = {}) => () =>
+  previewCheck("kerberos/kerberosRealmKind", resolveKerberosRealm("r", { realm: "EXAMPLE.ORG", otp: { radiusServer: "127.0.0.1:1812", radiusSecret: "" }, ...over } as never), { masterKey: "mk", adminPassword: "ap", radiusSecret: "rs", ...secrets });
+add("KerberosRealm", "masterKey", "masterKey with a line break (a second kdb5_util answer)", realmCheck({ masterKey: "a\nb" }));
+add("KerberosRealm", "adminPassword", "adminPassword empty", realmCheck({ adminPassword: "" }));
+add("KerberosRealm", "otp.radiusSecret", "radiusSecret with a double quote (clients.conf)", realmCheck({ radiusSecret: 'a"b' }));
+add("KerberosRealm", "realm", "realm 'EXAMPLE.ORG }\n[realms]'", realmCheck({}, { realm: "EXAMPLE.ORG }\n[realms]" }));
+add("KerberosRealm", "adminPrincipal", "adminPrincipal 'admin@OTHER.REALM *'", realmCheck({}, { adminPrincipal: "admin@OTHER.REALM *" }));
+const radiusCheck = (secrets: Record<string, string>) => () =>
+  previewCheck("kerberos/otpRadiusKind", resolveOtpRadius("o", { users: [{ name: "alice" }] }), { radiusSecret: "rs", "password:alice": "pw", "totp:alice": "JBSWY3DPEHPK3PXP", ...secrets });
+add("OtpRadius", "users[0].password", "password of 121 bytes (RADIUS carries 128 with the token)", radiusCheck({ "password:alice": "x".repeat(121) }));
+add("OtpRadius", "users[0].totpSecret", "totpSecret not base32", radiusCheck({ "totp:alice": "not-base32-at-all" }));
+add("OtpRadius", "radiusSecret", "radiusSecret with a line break", radiusCheck({ radiusSecret: "a\nb" }));
 
 // GuestMount: spec validation and the password, both in check.
 const MOUNT: GuestMountSpec = { where: "/mnt/share", smb: { server: "host.local", share: "data", username: "alice" } } as GuestMountSpec;

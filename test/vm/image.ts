@@ -9,7 +9,8 @@
  * once and a crashed build never leaves a half image behind.
  *
  * Variants: `base` (kernel NFS server/client, CIFS, sshd) and `openzfs` (base + OpenZFS 2.1 from
- * contrib, zfs.ko built by dkms inside the chroot for the guest kernel; ~4 min cold).
+ * contrib, zfs.ko built by dkms inside the chroot for the guest kernel; ~4 min cold), `bare` (base
+ * without the NFS/CIFS packages) and `krb5` (base + MIT KDC, krb5-otp, FreeRADIUS, gssproxy).
  *
  * The image holds no client key: `authorized_keys` is set at every boot from the kernel command
  * line (`kvmshare.authkey=<base64 of the public key>`, a public value) by a oneshot unit ordered
@@ -24,7 +25,7 @@ import { LocalHost } from "../../core/connection";
 /** Bump when the customisation below changes in a way the recipe hash does not see. */
 export const BUILDER_VERSION = 4;
 
-export type ImageVariant = "base" | "openzfs" | "bare";
+export type ImageVariant = "base" | "openzfs" | "bare" | "krb5";
 
 const SUITE = "bookworm";
 
@@ -50,6 +51,16 @@ export const BARE_LEAVES_OUT = ["nfs-common", "nfs-kernel-server", "cifs-utils",
 
 /** Extra packages of the OpenZFS variant (`linux-headers-<ver>` is added per kernel). */
 const OPENZFS_PACKAGES = ["zfs-dkms", "zfsutils-linux", "sanoid"];
+
+/**
+ * Extra packages of the `krb5` variant: a KDC with the OTP pre-authentication plugin, FreeRADIUS
+ * (rlm_totp) for the second factor, the Kerberos clients, gssproxy, and tcpdump/oathtool for the
+ * scenarios (nfs-kerberos.test.ts).
+ */
+export const KRB5_PACKAGES = ["krb5-kdc", "krb5-admin-server", "krb5-otp", "krb5-user", "freeradius", "freeradius-utils", "oathtool", "gssproxy", "tcpdump"];
+
+/** Daemons of the krb5 variant the scenarios configure and start themselves: not started at boot. */
+const KRB5_DISABLED_UNITS = ["krb5-kdc.service", "krb5-admin-server.service", "freeradius.service"];
 
 /** Units that only slow a throwaway TCG guest's boot down. */
 const MASKED_UNITS = [
@@ -154,7 +165,9 @@ async function recipeFor(variant: ImageVariant): Promise<Recipe> {
       ? [...BASE_PACKAGES, ...OPENZFS_PACKAGES, `linux-headers-${kernelVersion}`]
       : variant === "bare"
         ? BASE_PACKAGES.filter((p) => !BARE_LEAVES_OUT.includes(p))
-        : [...BASE_PACKAGES];
+        : variant === "krb5"
+          ? [...BASE_PACKAGES, ...KRB5_PACKAGES]
+          : [...BASE_PACKAGES];
   const knownVersions: Record<string, string> = {};
   const policy = await local.run(["apt-cache", "policy", ...packages], { check: false });
   let current = "";
@@ -410,6 +423,9 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
       fs.mkdirSync(wants, { recursive: true });
       fs.rmSync(path.join(wants, unit), { force: true });
       fs.symlinkSync(`/etc/systemd/system/${unit}`, path.join(wants, unit));
+    }
+    if (recipe.variant === "krb5") {
+      for (const unit of KRB5_DISABLED_UNITS) fs.rmSync(path.join(rootfs, "etc/systemd/system/multi-user.target.wants", unit), { force: true });
     }
     for (const unit of recipe.masked) {
       const p = path.join(rootfs, "etc/systemd/system", unit);

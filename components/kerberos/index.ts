@@ -1,0 +1,11 @@
+export * from "./kerberosRealm";
+export * from "./kerberosRealmArgs";
+export * from "./kerberosClient";
+export * from "./kerberosClientArgs";
+export * from "./kerberosKeytab";
+export * from "./kerberosKeytabArgs";
+export * from "./kerberosOtpUser";
+export * from "./kerberosOtpUserArgs";
+export * from "./otpRadius";
+export * from "./otpRadiusArgs";
+export { KRB5_DEBIAN, REALM } from "./krbNames";

@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../../core/errors";
+import { HostResource } from "../../core/hostResource";
+import { KerberosOtpUserArgs, KerberosOtpUserSpec, resolveKerberosOtpUser, validateKerberosOtpUser } from "./kerberosOtpUserArgs";
+import { KerberosOtpUserState } from "./kerberosOtpUserKind";
+
+/**
+ * A user principal that gets a ticket only with password + token: OTP pre-authentication against
+ * the realm's RADIUS server (`OtpRadius` holds the password hash and TOTP secret). Created on the
+ * realm's KDC with a random key, so a password alone (encrypted timestamp) never works.
+ */
+export class KerberosOtpUser extends pulumi.ComponentResource {
+  /** The principal with realm. */
+  public readonly principal: string;
+  declare public readonly observed: pulumi.Output<KerberosOtpUserState | null>;
+
+  constructor(name: string, args: KerberosOtpUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("kvmshare:kerberos:KerberosOtpUser", name, {}, opts);
+    const spec = resolveKerberosOtpUser(name, args);
+    const problems = validateKerberosOtpUser(spec);
+    if (problems.length) throw new ValidationError(`KerberosOtpUser ${name}`, problems);
+    this.principal = `${spec.name}@${spec.realm}`;
+    const res = new HostResource<KerberosOtpUserSpec, KerberosOtpUserState>("KerberosOtpUser", `${name}-principal`, { connection: args.realm.connection, spec }, { parent: this, dependsOn: [args.realm.kdcResource] });
+    this.observed = res.observed;
+    this.registerOutputs({ observed: this.observed });
+  }
+}

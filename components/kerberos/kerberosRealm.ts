@@ -1,0 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../../core/errors";
+import { HostResource } from "../../core/hostResource";
+import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { KerberosRealmArgs, KerberosRealmSpec, resolveKerberosRealm, validateKerberosRealm } from "./kerberosRealmArgs";
+import { KerberosRealmState } from "./kerberosRealmKind";
+import { KRB5_DEBIAN } from "./krbNames";
+
+/**
+ * A small site's own Kerberos realm on an MIT KDC: kdc.conf, kadm5.acl, the database (master key
+ * from a Pulumi secret), the admin principal (password from a Pulumi secret) and, with `otp`, the
+ * KDC's OTP pre-authentication against RADIUS (the second factor; see `OtpRadius`). Sites with a
+ * KDC already skip this and point `KerberosClient` at theirs.
+ */
+export class KerberosRealm extends pulumi.ComponentResource {
+  /** The realm name. */
+  public readonly realm: string;
+  /** The resolved settings (paths, for `KerberosKeytab`/`KerberosOtpUser` on the same host). */
+  public readonly settings: KerberosRealmSpec;
+  /** The KDC's connection. */
+  public readonly connection: KerberosRealmArgs["connection"];
+  /** The KDC resource, for `dependsOn`. */
+  public readonly kdcResource: pulumi.Resource;
+  /** What was observed (config files, database and admin present; never a key). */
+  declare public readonly observed: pulumi.Output<KerberosRealmState | null>;
+
+  constructor(name: string, args: KerberosRealmArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("kvmshare:kerberos:KerberosRealm", name, {}, opts);
+    const spec = resolveKerberosRealm(name, args);
+    const problems = validateKerberosRealm(spec);
+    for (const [f, v] of [["masterKey", args.masterKey], ["adminPassword", args.adminPassword]] as const) {
+      if (v === undefined || v === "") problems.push({ field: f, message: "is required (use pulumi.secret(...) or config.requireSecret(...))" });
+    }
+    if (args.otp && (args.otp.radiusSecret === undefined || args.otp.radiusSecret === "")) problems.push({ field: "otp.radiusSecret", message: "is required with otp (a pulumi.secret, the same as the OtpRadius's)" });
+    if (problems.length) throw new ValidationError(`KerberosRealm ${name}`, problems);
+    this.realm = spec.realm;
+    this.settings = spec;
+    this.connection = args.connection;
+    const secrets: Record<string, pulumi.Input<string>> = { masterKey: pulumi.secret(args.masterKey), adminPassword: pulumi.secret(args.adminPassword) };
+    if (args.otp) secrets.radiusSecret = pulumi.secret(args.otp.radiusSecret);
+    const setup = hostSetupFor(this, name, args.connection, ["krb5Kdc"], args.hostSetup, spec.kdcConfPath === KRB5_DEBIAN.kdcConfPath);
+    const res = new HostResource<KerberosRealmSpec, KerberosRealmState>("KerberosRealm", `${name}-kdc`, { connection: args.connection, spec: afterSetup(setup, spec), secrets }, { parent: this });
+    this.kdcResource = res;
+    this.observed = res.observed;
+    this.registerOutputs({ observed: this.observed });
+  }
+}

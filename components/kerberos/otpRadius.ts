@@ -1,0 +1,39 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../../core/errors";
+import { HostResource } from "../../core/hostResource";
+import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { OtpRadiusArgs, OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "./otpRadiusArgs";
+import { OtpRadiusState } from "./otpRadiusKind";
+
+/**
+ * The second factor of a Kerberos realm: FreeRADIUS (Debian 12's 3.2 with rlm_totp) checking a
+ * password and a TOTP token per user, asked by the KDC's OTP pre-authentication
+ * (`KerberosRealm` `otp`). The user types `<password><token>` at kinit's "Enter OTP Token Value"
+ * prompt (with FAST armor: `kinit -T <armor ccache>`).
+ */
+export class OtpRadius extends pulumi.ComponentResource {
+  /** The user names. */
+  public readonly users: string[];
+  /** The RADIUS resource, for `dependsOn`. */
+  public readonly radiusResource: pulumi.Resource;
+  declare public readonly observed: pulumi.Output<OtpRadiusState | null>;
+
+  constructor(name: string, args: OtpRadiusArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("kvmshare:kerberos:OtpRadius", name, {}, opts);
+    const spec = resolveOtpRadius(name, args);
+    const problems = validateOtpRadius(spec);
+    if (args.radiusSecret === undefined || args.radiusSecret === "") problems.push({ field: "radiusSecret", message: "is required (a pulumi.secret)" });
+    if (problems.length) throw new ValidationError(`OtpRadius ${name}`, problems);
+    this.users = spec.users;
+    const secrets: Record<string, pulumi.Input<string>> = { radiusSecret: pulumi.secret(args.radiusSecret) };
+    for (const u of args.users) {
+      secrets[`password:${u.name}`] = pulumi.secret(u.password);
+      secrets[`totp:${u.name}`] = pulumi.secret(u.totpSecret);
+    }
+    const setup = hostSetupFor(this, name, args.connection, ["otpRadius"], args.hostSetup, true);
+    const res = new HostResource<OtpRadiusSpec, OtpRadiusState>("OtpRadius", `${name}-radius`, { connection: args.connection, spec: afterSetup(setup, spec), secrets }, { parent: this });
+    this.radiusResource = res;
+    this.observed = res.observed;
+    this.registerOutputs({ observed: this.observed });
+  }
+}

@@ -152,11 +152,20 @@ export async function guestKernelVersion(): Promise<string> {
   return m[1];
 }
 
+/**
+ * The `krb5` variant's kernel: Debian 12's 6.1.176 (`linux-image-6.1.0-50-amd64`), not the current
+ * one. On 6.1.192 (`6.1.0-57-amd64`) a krb5p mount fails with EIO at getroot while krb5 and krb5i
+ * work (docs/kerberos.md); on 6.1.176 krb5p works, measured in the same scenario. Override with
+ * KVMSHARE_VM_KRB5_KERNEL (or KVMSHARE_VM_KERNEL for every variant).
+ */
+export const KRB5_KERNEL = "6.1.0-50-amd64";
+
 async function recipeFor(variant: ImageVariant): Promise<Recipe> {
-  const kernelVersion = await guestKernelVersion();
+  const kernelVersion =
+    variant === "krb5" && !process.env.KVMSHARE_VM_KERNEL ? process.env.KVMSHARE_VM_KRB5_KERNEL || KRB5_KERNEL : await guestKernelVersion();
   for (const p of [`/boot/vmlinuz-${kernelVersion}`, `/boot/initrd.img-${kernelVersion}`, `/lib/modules/${kernelVersion}`]) {
     if (!fs.existsSync(p)) {
-      throw new Error(`VM lane: ${p} is missing; reinstall linux-image-${kernelVersion} (it provides the guest kernel)`);
+      throw new Error(`VM lane: ${p} is missing; install linux-image-${kernelVersion} (it provides the ${variant} guest's kernel; scripts/debian-packages.txt lists it)`);
     }
   }
   const kpkg = await local.run(["dpkg-query", "-W", "-f=${Version}", `linux-image-${kernelVersion}`], { check: false });

@@ -52,7 +52,7 @@ export function parseAddress(v: string): AddressResult {
   if (s === "*" || s === "any" || s === "all") {
     return {
       ok: false,
-      message: "is not an address; list the guests' addresses or subnets (e.g. 192.168.122.0/24), or write 0.0.0.0/0 and ::/0 to allow everyone on purpose",
+      message: "is not an address; list the guests' addresses or subnets (e.g. 192.168.122.0/24), or, to allow everyone on purpose, write 0.0.0.0/0 and ::/0 and set allowAnySource: true",
     };
   }
   if (s.includes("%")) {

@@ -26,7 +26,7 @@ describe("parseAddress canonicalizes to the text nft prints back", () => {
     ["10.0.0.1/33", /invalid prefix length '\/33' \(IPv4 prefixes are 0-32\)/],
     ["fd00::/129", /invalid prefix length '\/129'/],
     ["10.0.0.0/0", /host bits set; did you mean '0\.0\.0\.0\/0'/],
-    ["*", /is not an address; .*0\.0\.0\.0\/0 and ::\/0 to allow everyone on purpose/],
+    ["*", /is not an address; .*to allow everyone on purpose, write 0\.0\.0\.0\/0 and ::\/0 and set allowAnySource: true/],
     ["nas.example", /host names are not resolved/],
     ["10.0.0.256", /must be an IPv4\/IPv6 address or a CIDR/],
     ["::ffff:10.0.0.1", /IPv4-mapped .*'10\.0\.0\.1'/],

@@ -5,10 +5,10 @@
  */
 import * as path from "path";
 import { CommandError, Host } from "../../core/connection";
-import { probeConfigFile } from "../files/managedFileKind";
+import { compareConfigFile, ConfigFileState, probeConfigFile } from "../files/managedFileKind";
 
-/** One file a kind owns: content and octal mode. */
-export type KrbFile = { content: string; mode: string };
+/** One file a kind owns: content and octal mode (the file-backed kinds' `ConfigFileState`). */
+export type KrbFile = ConfigFileState;
 
 /** Files by path. */
 export type KrbFiles = Record<string, KrbFile>;
@@ -22,7 +22,10 @@ export async function probeFiles(host: Host, paths: string[]): Promise<Record<st
 
 /** The paths whose content or mode differ. */
 export function changedFiles(desired: KrbFiles, live: Record<string, KrbFile | null> | undefined): string[] {
-  return Object.keys(desired).filter((p) => !live?.[p] || live[p]!.content !== desired[p].content || live[p]!.mode !== desired[p].mode);
+  return Object.keys(desired).filter((p) => {
+    const now = live?.[p];
+    return !now || compareConfigFile(desired[p], now).length > 0;
+  });
 }
 
 /**

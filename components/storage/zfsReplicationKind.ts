@@ -64,7 +64,7 @@ export function targetConnectionProblems(secrets: Record<string, string> | undef
   if (!secrets?.targetConnection) return [];
   let conn: unknown;
   try {
-    conn = JSON.parse(secrets.targetConnection);
+    conn = targetConnectionOf(secrets);
   } catch {
     return [{ field: "targetConnection", value: undefined, message: "is not a connection object" }];
   }

@@ -2,6 +2,7 @@
 export * as core from "./core";
 export * from "./components/files";
 export * from "./components/storage";
+export * from "./components/protection";
 export * from "./components/nfs";
 export * from "./components/smb";
 export * from "./components/kerberos";

@@ -256,7 +256,7 @@ function best(filter: (c: Case) => boolean): Case | undefined {
 /** The zfs group: two zfs-fuse pools on files, one snapshot of random data, received over SSH three ways. */
 async function zfsGroup(sshd: Awaited<ReturnType<typeof startNetnsSshd>>, sshOpts: string[]): Promise<void> {
   const { acquireZfsFuse, destroyPoolIfPresent } = await import("../test/integration/zfsFuse");
-  const { pipeCommands } = await import("../components/storage/zfsStream");
+  const { pipeCommands } = await import("../components/protection/zfsStream");
   const { LocalHost, SshHost } = await import("../core/connection");
   const lease = await acquireZfsFuse();
   const zdir = fs.mkdtempSync(path.join(DIR, "zfs-"));

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalHost, SshHost } from "../core/connection";
-import { pipeCommands } from "../components/storage/zfsStream";
+import { pipeCommands } from "../components/protection/zfsStream";
 import { startSshd } from "../test/integration/sshd";
 import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
 

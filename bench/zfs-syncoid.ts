@@ -20,7 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalHost } from "../core/connection";
-import { pipeCommands } from "../components/storage/zfsStream";
+import { pipeCommands } from "../components/protection/zfsStream";
 import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
 
 const sh = (script: string, ...args: string[]) => {

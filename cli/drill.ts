@@ -12,7 +12,7 @@ import * as fs from "fs";
 import { connect, ConnectionSpec, LocalHost } from "../core/connection";
 import { validateDatasetName } from "../components/storage/zfsNames";
 import { formatProblem } from "../core/errors";
-import { DrillResult, runRestoreDrill } from "../components/storage/restoreDrillEngine";
+import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
 
 export interface DrillIo {
   stdout(text: string): void;

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "./connection";
 import { State } from "./hostKind";
+import type { KindId } from "./kindIds";
 
 const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
 
@@ -21,7 +22,7 @@ const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
  */
 export function loadProviderImpl(): any {
   try {
-    return require("kvmshare/dist/core/providerImpl");
+    return require("kvmshare/dist/provider/providerImpl");
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code !== "MODULE_NOT_FOUND" || !String(err.message).includes("kvmshare")) throw e;
@@ -30,7 +31,7 @@ export function loadProviderImpl(): any {
   const fs = require("fs");
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, "package.json");
-    const impl = path.join(dir, "core", "providerImpl.ts");
+    const impl = path.join(dir, "provider", "providerImpl.ts");
     if (fs.existsSync(pkg) && fs.existsSync(impl) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "kvmshare") {
       if (!require.extensions?.[".ts"]) {
         require(require.resolve("ts-node", { paths: [dir] })).register({ transpileOnly: true, project: path.join(dir, "tsconfig.json") });
@@ -45,11 +46,11 @@ export function loadProviderImpl(): any {
 }
 
 /**
- * The dynamic provider for one host kind, named by its stable id in `core/kinds.ts` (the
+ * The dynamic provider for one host kind, named by its stable id (`core/kindIds.ts`, registered in `provider/kinds.ts`) (the
  * component's type name, e.g. `ZfsDataset`). The serialized provider holds that id and the
  * loader above, nothing else: no absolute path, no handle.
  */
-export function providerFor(kindId: string): pulumi.dynamic.ResourceProvider {
+export function providerFor(kindId: KindId): pulumi.dynamic.ResourceProvider {
   let p = providers.get(kindId);
   if (p === undefined) {
     const kind = kindId;
@@ -87,9 +88,9 @@ export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.
   declare public readonly spec: pulumi.Output<Spec>;
   declare public readonly kindVersion: pulumi.Output<number>;
 
-  /** @param typeName the kind's id in `core/kinds.ts` (also the resource type `kvmshare:<typeName>`) */
+  /** @param typeName the kind's id (`core/kindIds.ts`) (also the resource type `kvmshare:<typeName>`) */
   constructor(
-    typeName: string,
+    typeName: KindId,
     name: string,
     args: HostResourceArgs<Spec>,
     opts: pulumi.CustomResourceOptions = {},

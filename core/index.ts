@@ -6,3 +6,4 @@ export * from "./validate";
 export * from "./hostKind";
 export * from "./hostResource";
 export * from "./args";
+export * from "./kindIds";

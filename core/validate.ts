@@ -222,3 +222,18 @@ export class Checker {
     if (this.problems.length) throw new ValidationError(this.context, this.problems);
   }
 }
+
+/**
+ * A realm: uppercase letters, digits, '.', '-' (the DNS domain in capitals, by convention and so
+ * NFSv4 idmapping and `default_realm` agree). Nothing a krb5.conf, kdc.conf or kadmin command
+ * line could read as syntax: no spaces, quotes, braces, '=' or control characters.
+ */
+export const REALM = /^[A-Z0-9](?:[A-Z0-9-]{0,62})(?:\.[A-Z0-9](?:[A-Z0-9-]{0,62}))*$/;
+
+/** Check a realm name: field, value and fix. */
+export function checkRealm(c: Checker, field: string, v: unknown): void {
+  if (v === undefined || isUnknown(v)) return;
+  if (typeof v !== "string" || v === "") c.add(field, v, "is required: the Kerberos realm, e.g. 'EXAMPLE.ORG'");
+  else if (REALM.test(v.toUpperCase()) && v !== v.toUpperCase()) c.add(field, v, `must be uppercase by convention (NFSv4 idmapping and default_realm rely on it); use '${v.toUpperCase()}'`);
+  else if (!REALM.test(v)) c.add(field, v, "must be a realm name: uppercase letters, digits, '-' in dot-separated labels (e.g. 'EXAMPLE.ORG'); no spaces, quotes, braces or control characters");
+}

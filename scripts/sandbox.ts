@@ -3,8 +3,8 @@
  *
  * It runs the real Pulumi engine through the Automation API (LocalWorkspace, file backend in
  * `.sandbox/.pulumi`, offline settings from core/pulumiEnv.ts); `scripts/setup.sh` builds the CLI.
- * Only when no `pulumi` CLI is on the PATH does it fall back to kvmshare's in-process engine
- * (test/harness), and it says so.
+ * Without a `pulumi` CLI on the PATH it stops with a message naming the set-up step (there is
+ * no fallback engine: what the quick start shows is what `pulumi up` does).
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -96,57 +96,15 @@ async function withAutomationApi(withZfs: boolean): Promise<void> {
   else throw new Error(`unknown command '${command}' (use up, preview, refresh or destroy)`);
 }
 
-async function withInProcessEngine(withZfs: boolean): Promise<void> {
-  // ts-node resolves the harness and the components from sources.
-  const { Engine } = await import("../test/harness/engine");
-  const { quickstart } = await import("../quickstart/stack");
-  const engine = new Engine({ stateFile: path.join(sandboxDir, "state.json"), project: "kvmshare-quickstart", stack: "sandbox" });
-  const program = () => {
-    quickstart({ sandboxDir, withZfs });
-  };
-  const t0 = Date.now();
-  const result =
-    command === "up"
-      ? (refresh && (await engine.refresh()), await engine.up(program))
-      : command === "preview"
-        ? await engine.preview(program, { refresh })
-        : command === "refresh"
-          ? await engine.refresh()
-          : command === "destroy"
-            ? await engine.destroy()
-            : undefined;
-  if (!result) throw new Error(`unknown command '${command}' (use up, preview, refresh or destroy)`);
-  for (const s of result.steps) {
-    const detail = s.diffs.length ? `  [${s.diffs.join(", ")}]` : "";
-    console.log(`  ${s.op.padEnd(8)} ${s.type.replace("pulumi-nodejs:dynamic/", "")}  ${s.name}${detail}`);
-  }
-  const changes = result.changes.length;
-  console.log(`${command}: ${changes} change${changes === 1 ? "" : "s"}, ${result.steps.length} resources, ${Date.now() - t0} ms`);
-  const outs = Object.entries(result.outputs);
-  const t = outs.find(([name]) => name === "quickstart-transfer-copy")?.[1] as Record<string, unknown> | undefined;
-  if (command === "up" && t?.bytes !== undefined) {
-    console.log(`  transfer: ${t.bytes} bytes in ${t.seconds} s (${t.mibps} MiB/s, ${t.streams} streams, verified)`);
-  }
-  if (result.errors.length) {
-    console.error(result.errors.join("\n"));
-    process.exitCode = 1;
-  } else if (command === "preview" && refresh && changes > 0) {
-    console.error("preview --refresh: the sandbox drifted from the program (like --expect-no-changes)");
-    process.exitCode = 2;
-  }
-}
-
 async function main(): Promise<void> {
   for (const d of ["vdevs", "srv/share", "etc/exports.d", "guest"]) fs.mkdirSync(path.join(sandboxDir, d), { recursive: true });
   ensureSource();
   const withZfs = command === "destroy" ? fs.existsSync(zfsPidFile) || zfsAnswers() : await ensureZfs();
-  if (hasPulumiCli()) {
-    console.log(`kvmshare sandbox: pulumi CLI found, using the Automation API (state in ${sandboxDir}/.pulumi)`);
-    await withAutomationApi(withZfs);
-  } else {
-    console.log(`kvmshare sandbox: FALLBACK: no pulumi CLI on PATH (run scripts/setup.sh to build it); using kvmshare's in-process engine instead of the real one (state in ${sandboxDir}/state.json)`);
-    await withInProcessEngine(withZfs);
+  if (!hasPulumiCli()) {
+    throw new Error("no pulumi CLI on PATH: run `bash scripts/setup.sh` (as root on a fresh machine), which builds it from Go modules, then run the sandbox again");
   }
+  console.log(`kvmshare sandbox: state in ${sandboxDir}/.pulumi (the real Pulumi engine, through the Automation API)`);
+  await withAutomationApi(withZfs);
   if (command === "destroy" && process.exitCode === undefined) stopOwnZfs();
 }
 

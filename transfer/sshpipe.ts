@@ -15,7 +15,7 @@ import { ChildProcess, spawn } from "child_process";
 import { SshConnectionSpec } from "../core/connection";
 import { Destination, DestStat, PartFile } from "./destination";
 import { classify, TransferError } from "./errors";
-import { OpenSshClient, OpenSshOptions, opensshUnsupported } from "./openssh";
+import { OpenSshClient, OpenSshOptions, opensshUnsupported } from "../core/openssh";
 import { SftpDestination } from "./sftp";
 
 /** Answers `H TAG OFFSET LENGTH PATH` lines with `TAG <sha256 hex>` (or `TAG ERR ...`), as each is ready. */

@@ -5,40 +5,13 @@
  */
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
-import { parseMode } from "../../core/validate";
+import { FileState, normMode, probeFile } from "../../core/configFile";
 import { MANAGED_FILE_DEFAULTS, ManagedFileSpec, validateManagedFile } from "./managedFileArgs";
 
 export type { ManagedFileSpec } from "./managedFileArgs";
 
 /** What is observed of a managed file on the host. */
-export type ManagedFileState = { content: string; mode: string; owner?: string; group?: string };
-
-function normMode(mode: string | undefined): string {
-  return "0" + (parseMode(mode ?? MANAGED_FILE_DEFAULTS.mode) ?? 0o644).toString(8).padStart(3, "0");
-}
-
-/** Read a file's content, mode, owner and group; undefined when absent. */
-export async function probeFile(host: Host, path: string): Promise<ManagedFileState | undefined> {
-  const content = await host.readFile(path);
-  if (content === undefined) return undefined;
-  const st = await host.run(["stat", "-c", "%a %U %G", "--", path]);
-  const [mode, owner, group] = st.stdout.trim().split(" ");
-  return { content, mode: normMode(mode), owner, group };
-}
-
-/** A config file's observed state as the file-backed kinds keep it: content and mode. */
-export type ConfigFileState = { content: string; mode: string };
-
-/** `probe` of a kind whose whole state is one config file at `path`. */
-export async function probeConfigFile(host: Host, path: string): Promise<ConfigFileState | undefined> {
-  const f = await probeFile(host, path);
-  return f ? { content: f.content, mode: f.mode } : undefined;
-}
-
-/** `compare` of such a kind: the content and the mode. */
-export function compareConfigFile(desired: ConfigFileState, observed: ConfigFileState): string[] {
-  return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
-}
+export type ManagedFileState = FileState;
 
 /** Write `content` to `path` if it differs, after `checkCommand` accepted a candidate copy. Returns whether it changed. */
 export async function writeCheckedFile(host: Host, spec: ManagedFileSpec, live: ManagedFileState | undefined): Promise<boolean> {

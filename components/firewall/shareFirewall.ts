@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
-import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostSetupFor } from "../host";
 import { HostResource } from "../../core/hostResource";
 import { Json } from "../../core/hostKind";
 import { ShareFirewallState } from "./shareFirewallKind";

@@ -13,7 +13,7 @@ import { Problem } from "../../core/errors";
 import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
 import { anyHostProblem, isAnyHost } from "../../core/clients";
 import { parseAddress } from "./address";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 
 /** A service whose ports the firewall protects. */
 export type FirewallService = "nfs" | "smb";

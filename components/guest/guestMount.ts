@@ -5,7 +5,7 @@ import { GuestMountState } from "./guestMountKind";
 import { knownNow } from "./inputs";
 import { unitNames } from "./mountPlan";
 import { GuestMountArgs, GuestMountExtras, GuestMountSpec, validateGuestMount } from "./guestMountArgs";
-import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostSetupFor } from "../host";
 import { MountHealthSpec, resolveMountHealth, validateMountHealth } from "./mountHealth";
 import { MountHealthState } from "./mountHealthKind";
 

@@ -12,8 +12,8 @@ import { Checker, isHostname, isUnknown, LINE_BREAKING, secretProblems, SecretRu
 import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
-import type { HostSetupArgs } from "../host/hostSetup";
-import { checkRealm } from "../kerberos/krbNames";
+import type { HostSetupArgs } from "../host";
+import { checkRealm } from "../../core/validate";
 import type { MountHealthCheckArgs } from "./mountHealth";
 
 export type { MountType } from "./mountOptions";

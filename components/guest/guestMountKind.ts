@@ -8,7 +8,8 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { redact } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { probeFile } from "../files/managedFileKind";
+import { probeFile } from "../../core/configFile";
+import { relevant, verifyUnits } from "../../core/systemdUnits";
 import { FSTAB_GENERATORS } from "./guestFacts";
 import { guestMountPreflight } from "./guestPreflight";
 import { extractFstabBlock, MountPlan, planGuestMount, spliceFstab } from "./mountPlan";
@@ -74,34 +75,6 @@ async function probe(host: Host, spec: GuestMountSpec, secrets: Record<string, s
   if (plan.activation !== "none" && plan.style === "systemd") s.enabled = await systemctlState(host, plan, "is-enabled");
   if (plan.activation === "start") s.active = await systemctlState(host, plan, "is-active");
   return s;
-}
-
-/** Lines of `systemd-analyze verify` output that concern the candidate files (the rest is about the host's own units). */
-function relevant(stderr: string, needles: string[]): string[] {
-  return stderr.split("\n").filter((l) => l.trim() && needles.some((n) => l.includes(n)));
-}
-
-/** `systemd-analyze verify` the candidate units in a scratch dir on the host; throws with its complaints. */
-export async function verifyUnits(host: Host, units: Record<string, string>): Promise<void> {
-  const dir = (await host.run(["mktemp", "-d", "/tmp/kvmshare-verify.XXXXXX"])).stdout.trim();
-  try {
-    const files: string[] = [];
-    for (const [name, content] of Object.entries(units)) {
-      const p = path.posix.join(dir, name);
-      await host.writeFileAtomic(p, content, { mode: "0644" });
-      files.push(p);
-    }
-    const r = await host.run(["systemd-analyze", "verify", "--man=no", "--generators=no", ...files], { check: false });
-    const complaints = relevant(r.stderr + r.stdout, [dir, ...Object.keys(units)]);
-    if (r.code !== 0 || complaints.length) {
-      throw new Error(
-        `systemd-analyze verify refused ${Object.keys(units).join(", ")} (exit ${r.code}); nothing was installed:\n` +
-          (complaints.length ? complaints : r.stderr.trim().split("\n").slice(-8)).map((l) => "  " + l).join("\n"),
-      );
-    }
-  } finally {
-    await host.run(["rm", "-rf", "--", dir], { check: false });
-  }
 }
 
 /** Check a candidate fstab the way systemd will read it: run the fstab generator, then verify our unit. */

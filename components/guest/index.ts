@@ -2,6 +2,7 @@ export * from "./guestMount";
 export type {
   GuestMountSpec,
   NfsMountArgs,
+  MountSource,
   SmbMountArgs,
   VirtioFsMountArgs,
   NinePMountArgs,

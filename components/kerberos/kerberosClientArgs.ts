@@ -7,7 +7,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isHostname } from "../../core/validate";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 import { checkRealm, checkServer, KRB5_DEBIAN } from "./krbNames";
 
 export interface KerberosClientArgs extends HostSetupArgs {

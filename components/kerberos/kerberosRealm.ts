@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostSetupFor } from "../host";
 import { KerberosRealmArgs, KerberosRealmSpec, resolveKerberosRealm, validateKerberosRealm } from "./kerberosRealmArgs";
 import { KerberosRealmState } from "./kerberosRealmKind";
 import { KRB5_DEBIAN } from "./krbNames";

@@ -8,7 +8,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 import { checkPrincipal, checkRealm, checkServer, KRB5_DEBIAN, TOKEN_TYPE } from "./krbNames";
 
 /** The KDC's OTP pre-authentication (RFC 6560) through a RADIUS server (e.g. an `OtpRadius`). */

@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { CommandError, Host } from "../../core/connection";
-import { compareConfigFile, ConfigFileState, probeConfigFile } from "../files/managedFileKind";
+import { compareConfigFile, ConfigFileState, probeConfigFile } from "../../core/configFile";
 
 /** One file a kind owns: content and octal mode (the file-backed kinds' `ConfigFileState`). */
 export type KrbFile = ConfigFileState;

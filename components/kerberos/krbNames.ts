@@ -3,7 +3,8 @@
  * component of the area: realms, principals, token types, and the quoting `kadmin`'s command
  * parser (the ss library) takes.
  */
-import { Checker, isHostname, isUnknown } from "../../core/validate";
+import { Checker, isHostname, isUnknown, REALM } from "../../core/validate";
+export { checkRealm, REALM } from "../../core/validate";
 
 /** Where Debian 12's MIT krb5 packages keep things. */
 export const KRB5_DEBIAN = {
@@ -19,12 +20,6 @@ export const KRB5_DEBIAN = {
   kdcServices: ["krb5-kdc", "krb5-admin-server"],
 } as const;
 
-/**
- * A realm: uppercase letters, digits, '.', '-' (the DNS domain in capitals, by convention and so
- * NFSv4 idmapping and `default_realm` agree). Nothing a krb5.conf, kdc.conf or kadmin command
- * line could read as syntax: no spaces, quotes, braces, '=' or control characters.
- */
-export const REALM = /^[A-Z0-9](?:[A-Z0-9-]{0,62})(?:\.[A-Z0-9](?:[A-Z0-9-]{0,62}))*$/;
 
 /** One component of a principal name (`host`, `nfs.example.org`, `alice`). */
 const PRINCIPAL_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -32,13 +27,6 @@ const PRINCIPAL_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A token type name (a `[otp]` subsection of kdc.conf). */
 export const TOKEN_TYPE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
-/** Check a realm name: field, value and fix. */
-export function checkRealm(c: Checker, field: string, v: unknown): void {
-  if (v === undefined || isUnknown(v)) return;
-  if (typeof v !== "string" || v === "") c.add(field, v, "is required: the Kerberos realm, e.g. 'EXAMPLE.ORG'");
-  else if (REALM.test(v.toUpperCase()) && v !== v.toUpperCase()) c.add(field, v, `must be uppercase by convention (NFSv4 idmapping and default_realm rely on it); use '${v.toUpperCase()}'`);
-  else if (!REALM.test(v)) c.add(field, v, "must be a realm name: uppercase letters, digits, '-' in dot-separated labels (e.g. 'EXAMPLE.ORG'); no spaces, quotes, braces or control characters");
-}
 
 /**
  * Check a principal name without realm (`alice`, `host/nfs.example.org`, `admin/admin`); with

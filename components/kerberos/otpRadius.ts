@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostSetupFor } from "../host";
 import { OtpRadiusArgs, OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "./otpRadiusArgs";
 import { OtpRadiusState } from "./otpRadiusKind";
 

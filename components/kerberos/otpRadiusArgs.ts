@@ -8,7 +8,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 import { radiusSecretProblems } from "./kerberosRealmArgs";
 
 /** One user: the password and TOTP secret are Pulumi secrets. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { ManagedFile } from "../files/managedFile";
+import { ManagedFile } from "../files";
 import { NetworkTuningArgs, resolveNetworkTuning } from "./networkTuningArgs";
 import { EthtoolSettings, LinkMtu, SysctlProfile, TcShaping } from "./resources";
 

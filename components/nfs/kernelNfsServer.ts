@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { NFS_DEBIAN } from "./nfsConf";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostServicesFor, hostSetupFor } from "../host";
 import { KernelNfsServerState } from "./kernelNfsServerKind";
 import { KernelNfsServerArgs, KernelNfsServerSpec, resolveKernelNfsServer, validateKernelNfsServer } from "./kernelNfsServerArgs";
 

@@ -8,7 +8,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import { NFS_DEBIAN } from "./nfsConf";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 
 export interface KernelNfsServerArgs extends HostSetupArgs {
   /** The NFS server. @default this machine (a local connection) */

@@ -7,7 +7,7 @@
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { compareConfigFile, probeConfigFile } from "../files/managedFileKind";
+import { compareConfigFile, probeConfigFile } from "../../core/configFile";
 import { hasCommand } from "../../core/hostChecks";
 import { KernelNfsServerSpec, validateKernelNfsServer } from "./kernelNfsServerArgs";
 

@@ -4,7 +4,7 @@ import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
-import { afterSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostServicesFor, hostSetupFor } from "../host";
 import { NfsExportState } from "./nfsExportKind";
 import { conflictsBetween, NfsClient, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 

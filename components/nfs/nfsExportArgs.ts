@@ -10,8 +10,8 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { anyHostProblem, clientKind } from "../../core/clients";
-import type { HostSetupArgs } from "../host/hostSetup";
-import { checkRealm } from "../kerberos/krbNames";
+import type { HostSetupArgs } from "../host";
+import { checkRealm } from "../../core/validate";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */

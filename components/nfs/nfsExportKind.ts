@@ -7,7 +7,7 @@
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { probeFile } from "../files/managedFileKind";
+import { probeFile } from "../../core/configFile";
 import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";

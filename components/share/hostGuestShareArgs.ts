@@ -12,8 +12,8 @@ import { Checker, isHostname, isUnknown, UNKNOWN } from "../../core/validate";
 import type { NfsExportArgs } from "../nfs";
 import type { SambaServer, SmbShareArgs, SmbUserArgs } from "../smb";
 import type { ShareFirewallArgs } from "../firewall";
-import type { GuestMountArgs, MountSource, NfsMountArgs, NinePMountArgs, SmbMountArgs } from "../guest/guestMountArgs";
-import type { SharedFilesystemArgs, VirtioFsPassthroughArgs } from "../guest/virtioFsPassthroughArgs";
+import type { GuestMountArgs, MountSource, NfsMountArgs, NinePMountArgs, SmbMountArgs } from "../guest";
+import type { SharedFilesystemArgs, VirtioFsPassthroughArgs } from "../guest";
 import type { NetworkTuningArgs } from "../network";
 import type { ZfsDatasetArgs } from "../storage";
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, HostSetup, hostServicesFor, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, HostSetup, hostServicesFor, hostSetupFor } from "../host";
 import { SAMBA_DEBIAN } from "./smbConf";
 import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 

@@ -7,7 +7,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
 
 /** Lowest SMB dialect the server accepts. */

@@ -5,7 +5,7 @@
  * `<configPath>.kvmshare-orig` and put back on destroy.
  */
 import { HostKind } from "../../core/hostKind";
-import { compareConfigFile, probeConfigFile } from "../files/managedFileKind";
+import { compareConfigFile, probeConfigFile } from "../../core/configFile";
 import { hasCommand } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";

@@ -5,7 +5,7 @@
  */
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { probeFile } from "../files/managedFileKind";
+import { probeFile } from "../../core/configFile";
 import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";

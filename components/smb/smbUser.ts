@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup } from "../host/hostSetup";
+import { afterSetup } from "../host";
 import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
 

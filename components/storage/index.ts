@@ -1,29 +1,16 @@
+// Storage: pools, datasets, their properties and ACLs, what the host's ZFS can do, capacity.
 export * from "./zfsPool";
 export * from "./zfsPoolArgs";
 export type { ZfsPoolState } from "./zfsPoolKind";
 export * from "./zfsDataset";
 export * from "./zfsDatasetArgs";
 export type { ZfsDatasetState } from "./zfsDatasetKind";
-export * from "./zfsSnapshotPolicy";
-export * from "./zfsSnapshotPolicyArgs";
-export type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
-export { POLICY_PROPERTY } from "./zfsSnapshotPolicyKind";
-export * from "./zfsReplication";
-export * from "./zfsReplicationArgs";
-export type { ZfsReplicationState, ReplicationPlan } from "./zfsReplicationKind";
-export { planReplication, REPLICATION_PROPERTY } from "./zfsReplicationKind";
 export * from "./capacity";
 export type { ZfsDatasetProperties } from "./zfsProps";
 export { PROPERTY_RULES, validateProperties } from "./zfsProps";
 export type { ZfsInfo, ZfsFeatures } from "./zfsFeatures";
-export { FEATURE_INFO, detectZfs, classifyZfs } from "./zfsFeatures";
-export { pipeCommands } from "./zfsStream";
-export type { PipeResult } from "./zfsStream";
-export * from "./backupWindow";
-export * from "./restoreDrill";
-export * from "./restoreDrillArgs";
-export type { ZfsRestoreDrillState } from "./restoreDrillKind";
-export type { DrillResult, DrillOptions } from "./restoreDrillEngine";
-export { runRestoreDrill } from "./restoreDrillEngine";
-export type { SanoidPolicyState } from "./sanoidPolicyKind";
-export type { SyncoidReplicationState } from "./syncoidReplicationKind";
+export { FEATURE_INFO, detectZfs, classifyZfs, describeZfs, unmet } from "./zfsFeatures";
+// The ZFS command line and names, for the protection area (snapshots, replication, drills).
+export type { SnapshotInfo } from "./zfsCli";
+export { datasetExists, listSnapshots, runZfs, zfsGet } from "./zfsCli";
+export { datasetNameOf, snapshotStamp, validateDatasetName, validateSnapshotPrefix } from "./zfsNames";

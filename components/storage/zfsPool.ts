@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host/hostSetup";
+import { afterSetup, hostSetupFor } from "../host";
 import { capacityWarning, requiredBytes, usableBytes } from "./capacity";
 import { resolveZfsPool, validateZfsPool, ZfsPoolArgs, ZfsPoolSpec } from "./zfsPoolArgs";
 import type { ZfsPoolState } from "./zfsPoolKind";

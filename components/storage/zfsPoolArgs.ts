@@ -8,7 +8,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
 import { CapacityPlan, validateCapacityPlan } from "./capacity";
-import type { HostSetupArgs } from "../host/hostSetup";
+import type { HostSetupArgs } from "../host";
 
 export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
 

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { GuestMount, GuestMountArgs } from "../../components/guest";
-import { verifyUnits } from "../../components/guest/guestMountKind";
+import { verifyUnits } from "../../core/systemdUnits";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
 import { requirePrograms } from "../requirePrograms";

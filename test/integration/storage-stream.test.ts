@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalHost, SshConnectionSpec, SshHost } from "../../core/connection";
-import { PipeError, pipeCommands } from "../../components/storage/zfsStream";
+import { PipeError, pipeCommands } from "../../components/protection/zfsStream";
 import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
 
 describe("streaming one command into another", () => {

@@ -15,7 +15,7 @@ import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
-import { OpenSshClient } from "../../transfer/openssh";
+import { OpenSshClient } from "../../core/openssh";
 import { OpenSshDestination } from "../../transfer/sshpipe";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 

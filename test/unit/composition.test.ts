@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ShareFirewall } from "../../components/firewall";
 import { NfsExport } from "../../components/nfs";
-import { check } from "../../core/providerImpl";
+import { check } from "../../provider/providerImpl";
 import { UNKNOWN } from "../../core/validate";
 import { mockPulumi, resolved } from "./mocks";
 

@@ -19,7 +19,7 @@ describe("HostResource", () => {
     expect(args.inputs.__provider).toContain("providerImpl");
     // Portable: the kind is named by id and kvmshare by package name, never by a path of this checkout.
     expect(args.inputs.__provider).toContain('"ManagedFile"');
-    expect(args.inputs.__provider).toContain("kvmshare/dist/core/providerImpl");
+    expect(args.inputs.__provider).toContain("kvmshare/dist/provider/providerImpl");
     expect(args.inputs.__provider).not.toContain(process.cwd());
     expect(args.inputs.__provider).not.toContain(__dirname);
     expect(args.inputs.connection.value).toEqual({ kind: "local" });

@@ -7,7 +7,7 @@
  * table (component, tried, refused) is printed for the issue's closing note.
  */
 import { formatProblem, Problem } from "../../core/errors";
-import { check } from "../../core/providerImpl";
+import { check } from "../../provider/providerImpl";
 import { UNKNOWN } from "../../core/validate";
 import { PlainNfsExportArgs, resolveNfsExport, validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
 import { resolveSmbShare } from "../../components/smb/smbShareArgs";
@@ -19,7 +19,7 @@ import { NetworkTuningArgs, validateNetworkTuning, resolveNetworkTuning } from "
 import { ShareFirewallOptions, validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { HostGuestShareArgs, validateHostGuestShare } from "../../components/share/hostGuestShareArgs";
 import { ParallelTransferArgs, validateParallelTransfer, resolveParallelTransfer } from "../../components/transfer/parallelTransferArgs";
-import { resolveZfsReplication } from "../../components/storage/zfsReplicationArgs";
+import { resolveZfsReplication } from "../../components/protection/zfsReplicationArgs";
 
 jest.setTimeout(120_000);
 
@@ -177,7 +177,7 @@ add("Connection", "connection.hostKeySha256", "hostKeySha256 'yes'", conn({ host
 // ZfsReplication: its target connection (a secret input) gets the connection checks too, named
 // `targetConnection.*` (until this session it reached ssh2 unchecked).
 const target = (c: Record<string, unknown>) => () =>
-  previewCheck("storage/zfsReplicationKind", resolveZfsReplication("b", { source: "tank/a", target: "backup/a" }), {
+  previewCheck("protection/zfsReplicationKind", resolveZfsReplication("b", { source: "tank/a", target: "backup/a" }), {
     targetConnection: JSON.stringify({ kind: "ssh", host: "10.0.0.3", insecureIgnoreHostKey: true, ...c }),
   });
 add("ZfsReplication", "targetConnection.host", "target host 'a;b'", target({ host: "a;b" }));

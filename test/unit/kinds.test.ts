@@ -1,7 +1,7 @@
 /** The kind registry: every id loads a kind of that name, and every kind a component creates is registered. */
 import * as fs from "fs";
 import * as path from "path";
-import { KINDS, kindEntry } from "../../core/kinds";
+import { KINDS, kindEntry } from "../../provider/kinds";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -1,5 +1,5 @@
 /** The drift logic of the one dynamic provider, exercised on the ManagedFile kind (pure parts). */
-import * as impl from "../../core/providerImpl";
+import * as impl from "../../provider/providerImpl";
 import { sameJson } from "../../core/hostKind";
 import { UNKNOWN } from "../../core/validate";
 

@@ -5,8 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { capacityWarning, requiredBytes, usableBytes, validateCapacityPlan } from "../../components/storage/capacity";
 import { formatProblem } from "../../core/errors";
-import { dueReasons, ownSnapshots, toPrune } from "../../components/storage/zfsSnapshotPolicyKind";
-import { ZfsSnapshotPolicySpec } from "../../components/storage/zfsSnapshotPolicyArgs";
+import { dueReasons, ownSnapshots, toPrune } from "../../components/protection/zfsSnapshotPolicyKind";
+import { ZfsSnapshotPolicySpec } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { SnapshotInfo } from "../../components/storage/zfsCli";
 import { mockPulumi } from "./mocks";
 
@@ -142,7 +142,7 @@ describe("storage components under mocks", () => {
   });
 
   it("ZfsReplication keeps the target connection out of the spec (it rides in secrets)", async () => {
-    const { ZfsReplication } = await import("../../components/storage");
+    const { ZfsReplication } = await import("../../components/protection");
     new ZfsReplication("offsite", {
       source: "tank/vm",
       target: "backup/vm",
@@ -168,7 +168,7 @@ describe("storage components under mocks", () => {
   });
 
   it("ZfsSnapshotPolicy resolves its defaults once", async () => {
-    const { ZfsSnapshotPolicy } = await import("../../components/storage");
+    const { ZfsSnapshotPolicy } = await import("../../components/protection");
     new ZfsSnapshotPolicy("hourly", { dataset: "tank/vm", intervalMinutes: 60, maxAgeDays: 2 });
     await settle();
     expect(created.find((c) => c.name === "hourly-policy")!.inputs.spec).toEqual({

@@ -14,16 +14,16 @@ import {
   scheduleRpoMinutes,
   validateBackupWindow,
   validateTimerInterval,
-} from "../../components/storage/backupWindow";
+} from "../../components/protection/backupWindow";
 import { intervalRetention, requiredBytes, sanoidRetention } from "../../components/storage/capacity";
-import { compareManifests, parseManifest, pickSnapshot } from "../../components/storage/restoreDrillEngine";
-import { planSanoidPolicy } from "../../components/storage/sanoidPolicy";
-import { staleReason } from "../../components/storage/sanoidPolicyKind";
-import { execStartArgv, systemdArg, systemdExec } from "../../components/storage/sanoidUnits";
-import { planSyncoidReplication, syncoidArgv } from "../../components/storage/syncoidReplication";
+import { compareManifests, parseManifest, pickSnapshot } from "../../components/protection/restoreDrillEngine";
+import { planSanoidPolicy } from "../../components/protection/sanoidPolicy";
+import { staleReason } from "../../components/protection/sanoidPolicyKind";
+import { execStartArgv, systemdArg, systemdExec } from "../../components/protection/sanoidUnits";
+import { planSyncoidReplication, syncoidArgv } from "../../components/protection/syncoidReplication";
 import { SnapshotInfo } from "../../components/storage/zfsCli";
-import { resolveZfsReplication, validateReplicationSpec } from "../../components/storage/zfsReplicationArgs";
-import { resolveZfsSnapshotPolicy, validateSnapshotPolicySpec } from "../../components/storage/zfsSnapshotPolicyArgs";
+import { resolveZfsReplication, validateReplicationSpec } from "../../components/protection/zfsReplicationArgs";
+import { resolveZfsSnapshotPolicy, validateSnapshotPolicySpec } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi, resolved } from "./mocks";
 
@@ -262,7 +262,7 @@ describe("components under mocks", () => {
   const m = mockPulumi({ preview: true });
 
   it("ZfsReplication with syncoid reports the window at preview (output + log) and warns outside 0.3-0.7", async () => {
-    const { ZfsReplication } = await import("../../components/storage");
+    const { ZfsReplication } = await import("../../components/protection");
     const info = jest.spyOn(pulumi.log, "info").mockImplementation(() => Promise.resolve());
     const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
     const r = new ZfsReplication("nightly", { ...{ source: "tank/vm", target: "backup/vm" }, scheduler: "syncoid", intervalMinutes: 30, backupWindow: { onlineHours: 16, workloadWeight: 0.2 } });
@@ -276,7 +276,7 @@ describe("components under mocks", () => {
   });
 
   it("ZfsSnapshotPolicy with sanoid creates the sanoid resource and exposes its retention", async () => {
-    const { ZfsSnapshotPolicy } = await import("../../components/storage");
+    const { ZfsSnapshotPolicy } = await import("../../components/protection");
     const p = new ZfsSnapshotPolicy("s", { dataset: "tank/vm", scheduler: "sanoid", hourly: 24, daily: 7 });
     expect(p.retention).toEqual({ snapshots: 31, spanDays: 7 });
     await new Promise((res) => setTimeout(res, 50));
@@ -284,7 +284,7 @@ describe("components under mocks", () => {
   });
 
   it("ZfsReplication rejects an interval no calendar can express, before registering anything", async () => {
-    const { ZfsReplication } = await import("../../components/storage");
+    const { ZfsReplication } = await import("../../components/protection");
     const before = m.registered.length;
     expect(() => new ZfsReplication("bad", { source: "tank/vm", target: "backup/vm", scheduler: "syncoid", intervalMinutes: 7 })).toThrow(/intervalMinutes: must divide an hour/);
     expect(m.registered.length).toBe(before);

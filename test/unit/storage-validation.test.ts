@@ -10,7 +10,7 @@ import { validateDatasetSpec } from "../../components/storage/zfsDatasetArgs";
 import { classifyZfs, unmet } from "../../components/storage/zfsFeatures";
 import { validatePoolSpec, ZfsPoolSpec } from "../../components/storage/zfsPoolArgs";
 import { normalizeObserved, normalizeValue, propertyRequirements, validateProperties } from "../../components/storage/zfsProps";
-import { validateReplicationSpec } from "../../components/storage/zfsReplicationArgs";
+import { validateReplicationSpec } from "../../components/protection/zfsReplicationArgs";
 
 const props = (p: Record<string, unknown>) => validateProperties(p, "properties.").map(formatProblem);
 

@@ -6,7 +6,8 @@
  * `written` property before anything moves, and a relay between two SSH channels.
  */
 import { Host } from "../../core/connection";
-import { ZfsDataset, ZfsPool, ZfsReplication, ZfsSnapshotPolicy } from "../../components/storage";
+import { ZfsDataset, ZfsPool } from "../../components/storage";
+import { ZfsReplication, ZfsSnapshotPolicy } from "../../components/protection";
 import { NfsExport } from "../../components/nfs";
 import { GuestMount } from "../../components/guest";
 import { Engine } from "../harness/engine";

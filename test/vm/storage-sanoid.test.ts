@@ -7,7 +7,8 @@
  * (`receive -s` tokens), and staleness/hand-disabled timers as drift.
  */
 import { Host } from "../../core/connection";
-import { ZfsDataset, ZfsPool, ZfsReplication, ZfsRestoreDrill, ZfsSnapshotPolicy } from "../../components/storage";
+import { ZfsDataset, ZfsPool } from "../../components/storage";
+import { ZfsReplication, ZfsRestoreDrill, ZfsSnapshotPolicy } from "../../components/protection";
 import { Engine } from "../harness/engine";
 import * as fs from "fs";
 import * as os from "os";

@@ -13,8 +13,8 @@
  * 5. Destroy both clones and their mount directories, whatever happened.
  */
 import { Host } from "../../core/connection";
-import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "./zfsCli";
-import { snapshotStamp } from "./zfsNames";
+import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "../storage";
+import { snapshotStamp } from "../storage";
 
 export interface DrillOptions {
   /** Source dataset (on the source host). */

@@ -15,7 +15,7 @@ import { Problem } from "../../core/errors";
 import { defaultCompare, HostKind } from "../../core/hostKind";
 import { planSanoidPolicy, SanoidPlan } from "./sanoidPolicy";
 import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, underRoot, unitEnabled } from "./sanoidUnits";
-import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "./zfsCli";
+import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "../storage";
 import { validateSnapshotPolicySpec, ZFS_SNAPSHOT_POLICY_DEFAULTS, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 
 export type SanoidPolicyState = {

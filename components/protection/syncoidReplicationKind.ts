@@ -11,7 +11,7 @@ import { Host } from "../../core/connection";
 import { defaultCompare, HostKind } from "../../core/hostKind";
 import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, unitEnabled } from "./sanoidUnits";
 import { planSyncoidReplication, SyncoidPlan } from "./syncoidReplication";
-import { datasetExists, listSnapshots } from "./zfsCli";
+import { datasetExists, listSnapshots } from "../storage";
 import { validateReplicationSpec, ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
 
 export type SyncoidReplicationState = {

@@ -17,9 +17,9 @@ import { connect, ConnectionSpec, Host, LocalHost } from "../../core/connection"
 import { HostKind, Json } from "../../core/hostKind";
 import { Problem } from "../../core/errors";
 import { connectionProblems } from "../../core/validate";
-import { datasetExists, listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
-import { describeZfs, detectZfs, unmet, ZfsInfo } from "./zfsFeatures";
-import { snapshotStamp } from "./zfsNames";
+import { datasetExists, listSnapshots, runZfs, SnapshotInfo, zfsGet } from "../storage";
+import { describeZfs, detectZfs, unmet, ZfsInfo } from "../storage";
+import { snapshotStamp } from "../storage";
 import { replicationPrefix, validateReplicationSpec, ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
 import { PipeError, pipeCommands, PipeResult } from "./zfsStream";
 

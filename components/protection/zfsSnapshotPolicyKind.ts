@@ -13,8 +13,8 @@
  */
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
-import { listSnapshots, runZfs, SnapshotInfo, zfsGet } from "./zfsCli";
-import { snapshotStamp } from "./zfsNames";
+import { listSnapshots, runZfs, SnapshotInfo, zfsGet } from "../storage";
+import { snapshotStamp } from "../storage";
 import { policyPrefix, validateSnapshotPolicySpec, ZFS_SNAPSHOT_POLICY_DEFAULTS, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 
 export const POLICY_PROPERTY = "kvmshare:policy";

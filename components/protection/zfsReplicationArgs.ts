@@ -7,9 +7,9 @@ import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Checker } from "../../core/validate";
-import type { ZfsDataset } from "./zfsDataset";
+import type { ZfsDataset } from "../storage";
 import { BackupWindow, validateBackupWindow, validateTimerInterval } from "./backupWindow";
-import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "./zfsNames";
+import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 
 export interface ZfsReplicationArgs {
   /** The source host. @default the source dataset component's connection, else this machine */

@@ -4,7 +4,7 @@ import { HostResource } from "../../core/hostResource";
 import { resolveZfsSnapshotPolicy, validateZfsSnapshotPolicy, ZfsSnapshotPolicyArgs, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 import type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 import type { SanoidPolicyState } from "./sanoidPolicyKind";
-import { intervalRetention, sanoidRetention, SnapshotRetention } from "./capacity";
+import { intervalRetention, sanoidRetention, SnapshotRetention } from "../storage";
 
 export class ZfsSnapshotPolicyResource extends HostResource<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState> {
   declare public readonly policy: pulumi.Output<string>;

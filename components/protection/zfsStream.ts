@@ -11,7 +11,7 @@ import { PassThrough, Readable, Writable } from "stream";
 import { Client } from "ssh2";
 import { CommandError, Host, SshConnectionSpec } from "../../core/connection";
 import { quoteArgv } from "../../core/shell";
-import { OpenSshClient, opensshUnsupported } from "../../transfer/openssh";
+import { OpenSshClient, opensshUnsupported } from "../../core/openssh";
 
 interface Proc {
   stdin: Writable;

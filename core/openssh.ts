@@ -15,8 +15,8 @@ import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SshConnectionSpec, sshFingerprint } from "../core/connection";
-import { quote } from "../core/shell";
+import { SshConnectionSpec, sshFingerprint } from "./connection";
+import { quote } from "./shell";
 
 /** Ciphers tried in this order unless the connection names its own: AES-GCM first (AES-NI). */
 export const OPENSSH_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"];

@@ -1,12 +1,14 @@
 /**
- * The registry of host kinds, by stable logical id. The provider serialized into Pulumi state
+ * The registry of host kinds, by stable logical id (the ids are declared in `core/kindIds.ts`;
+ * this map must name each of them, and nothing else). The provider serialized into Pulumi state
  * names a kind by this id (never by a file path), and loads kvmshare itself by package name
  * (`providerLoader.ts`), so a stack stood up from one checkout refreshes, updates and destroys
  * from another, and after an upgrade that moves files around. An id, once released, is kept
  * here for as long as any state may still name it.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type { HostKind, State } from "./hostKind";
+import type { HostKind, State } from "../core/hostKind";
+import type { KindId } from "../core/kindIds";
 
 export interface KindEntry {
   /** Load the kind's module (lazily: only the kinds a stack uses are loaded). */
@@ -21,15 +23,15 @@ export interface KindEntry {
 
 const k = (m: { kind: unknown }) => m.kind as HostKind<Record<string, unknown>, State>;
 
-export const KINDS: Record<string, KindEntry> = {
+export const KINDS: { readonly [K in KindId]: KindEntry } = {
   ManagedFile: { load: () => k(require("../components/files/managedFileKind")) },
   ZfsPool: { load: () => k(require("../components/storage/zfsPoolKind")), holdsData: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one" },
   ZfsDataset: { load: () => k(require("../components/storage/zfsDatasetKind")), holdsData: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one" },
-  ZfsSnapshotPolicy: { load: () => k(require("../components/storage/zfsSnapshotPolicyKind")), holdsData: "the policy's snapshots on the old host would be pruned and a new series started on the new one" },
-  ZfsReplication: { load: () => k(require("../components/storage/zfsReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-  SanoidPolicy: { load: () => k(require("../components/storage/sanoidPolicyKind")), holdsData: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one" },
-  SyncoidReplication: { load: () => k(require("../components/storage/syncoidReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-  ZfsRestoreDrill: { load: () => k(require("../components/storage/restoreDrillKind")) },
+  ZfsSnapshotPolicy: { load: () => k(require("../components/protection/zfsSnapshotPolicyKind")), holdsData: "the policy's snapshots on the old host would be pruned and a new series started on the new one" },
+  ZfsReplication: { load: () => k(require("../components/protection/zfsReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
+  SanoidPolicy: { load: () => k(require("../components/protection/sanoidPolicyKind")), holdsData: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one" },
+  SyncoidReplication: { load: () => k(require("../components/protection/syncoidReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
+  ZfsRestoreDrill: { load: () => k(require("../components/protection/restoreDrillKind")) },
   NfsExport: { load: () => k(require("../components/nfs/nfsExportKind")) },
   KernelNfsServer: { load: () => k(require("../components/nfs/kernelNfsServerKind")) },
   SambaServer: { load: () => k(require("../components/smb/sambaServerKind")) },
@@ -56,7 +58,7 @@ export const KINDS: Record<string, KindEntry> = {
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */
 export function kindEntry(id: string): KindEntry {
-  const e = Object.prototype.hasOwnProperty.call(KINDS, id) ? KINDS[id] : undefined;
+  const e = Object.prototype.hasOwnProperty.call(KINDS, id) ? KINDS[id as KindId] : undefined;
   if (!e) {
     throw new Error(`kvmshare: this version has no host kind '${id}' (known: ${Object.keys(KINDS).join(", ")}); the state was written by another kvmshare version: install that version, or the one that replaced the kind`);
   }

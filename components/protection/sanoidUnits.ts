@@ -11,7 +11,7 @@ import { createHash } from "crypto";
 import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { verifyUnits } from "../guest/guestMountKind";
+import { verifyUnits } from "../../core/systemdUnits";
 
 export type Activation = "start" | "enable" | "none";
 export const ACTIVATIONS: readonly Activation[] = ["start", "enable", "none"];

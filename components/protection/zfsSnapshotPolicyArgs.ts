@@ -7,8 +7,8 @@ import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Checker } from "../../core/validate";
-import type { ZfsDataset } from "./zfsDataset";
-import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "./zfsNames";
+import type { ZfsDataset } from "../storage";
+import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 
 export interface ZfsSnapshotPolicyArgs {
   /** The host. @default the dataset component's connection, else this machine */

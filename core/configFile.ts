@@ -1,0 +1,36 @@
+/**
+ * Config files on a host as the file-backed kinds of every area observe and compare them.
+ */
+import { Host } from "./connection";
+import { parseMode } from "./validate";
+
+/** What is observed of a file on the host. */
+export type FileState = { content: string; mode: string; owner?: string; group?: string };
+
+/** A mode as `stat` would print it with a leading 0 (`0644`); unset means 0644. */
+export function normMode(mode: string | undefined): string {
+  return "0" + (parseMode(mode ?? "0644") ?? 0o644).toString(8).padStart(3, "0");
+}
+
+/** Read a file's content, mode, owner and group; undefined when absent. */
+export async function probeFile(host: Host, path: string): Promise<FileState | undefined> {
+  const content = await host.readFile(path);
+  if (content === undefined) return undefined;
+  const st = await host.run(["stat", "-c", "%a %U %G", "--", path]);
+  const [mode, owner, group] = st.stdout.trim().split(" ");
+  return { content, mode: normMode(mode), owner, group };
+}
+
+/** A config file's observed state as the file-backed kinds keep it: content and mode. */
+export type ConfigFileState = { content: string; mode: string };
+
+/** `probe` of a kind whose whole state is one config file at `path`. */
+export async function probeConfigFile(host: Host, path: string): Promise<ConfigFileState | undefined> {
+  const f = await probeFile(host, path);
+  return f ? { content: f.content, mode: f.mode } : undefined;
+}
+
+/** `compare` of such a kind: the content and the mode. */
+export function compareConfigFile(desired: ConfigFileState, observed: ConfigFileState): string[] {
+  return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
+}

@@ -1,0 +1,231 @@
+/**
+ * The implementation behind every host-side dynamic resource. The serialized provider
+ * (hostResource.ts) only `require()`s this file and the kind's module by path and forwards
+ * the call, so what is stored in Pulumi state stays tiny and serializable.
+ *
+ * Inputs:  { connection, spec, secrets? }
+ * Outputs: { connection, spec, secrets?, observed, kind, kindVersion, providerFormat, ...kind.outputs }
+ * `read` re-probes the host; `diff` compares what the new inputs render to with what was
+ * observed, so a hand edit on the host shows up after refresh.
+ */
+import { connect, ConnectionSpec, Host } from "../core/connection";
+import { formatProblem, Problem, redact } from "../core/errors";
+import { compareObserved, HostKind, Json, State, sameJson } from "../core/hostKind";
+import { kindEntry } from "./kinds";
+import { connectionProblems, isUnknown } from "../core/validate";
+
+/** The secrets when known (an object), `{}` when there are none, undefined while unknown (preview). */
+function knownSecrets(s: unknown): Record<string, string> | undefined {
+  if (s === undefined || s === null) return {};
+  return typeof s === "object" ? (s as Record<string, string>) : undefined;
+}
+
+type AnyKind = HostKind<Record<string, unknown>, State>;
+
+export interface HostInputs {
+  connection?: ConnectionSpec;
+  spec: Record<string, unknown>;
+  secrets?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+export interface HostOutputs extends HostInputs {
+  observed: State | null;
+  kind: string;
+  kindVersion: number;
+  providerFormat?: number;
+}
+
+/**
+ * The format of the provider kvmshare stores in state. 2: kinds by id, kvmshare by package
+ * name (portable). State of an older format is updated in place by the next `pulumi up`, which
+ * stores the new provider: until then, a refresh runs the old provider (see docs/engine.md).
+ */
+export const PROVIDER_FORMAT = 2;
+
+function loadKind(kindId: string): AnyKind {
+  return kindEntry(kindId).load();
+}
+
+/**
+ * Which host a connection reaches: `local`, or `ssh://host:port`. A change of anything else
+ * (user, key, passphrase, agent, host-key pin, timeouts) reaches the same host: an update in
+ * place, never a replacement.
+ */
+export function hostIdentity(c: ConnectionSpec | undefined): string {
+  if (!c || c.kind === "local") return "local";
+  return `ssh://${String(c.host).toLowerCase()}:${c.port ?? 22}`;
+}
+
+/** True when both connections are known and reach different hosts. */
+function moved(olds: ConnectionSpec | undefined, news: ConnectionSpec | undefined, hadOlds: boolean): boolean {
+  if (!hadOlds || containsUnknown(olds) || containsUnknown(news)) return false;
+  return hostIdentity(olds) !== hostIdentity(news);
+}
+
+/** True when any value inside is not known yet (preview of a resource whose inputs are outputs). */
+export function containsUnknown(v: unknown): boolean {
+  if (isUnknown(v)) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v && typeof v === "object") return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+function secretValues(secrets: Record<string, string> | undefined): string[] {
+  return Object.values(secrets ?? {}).filter((s): s is string => typeof s === "string" && s.length > 0);
+}
+
+/** Blank out any secret that a kind let slip into state (defence in depth). */
+function scrub<T>(value: T, secrets: string[]): T {
+  if (!secrets.length) return value;
+  return JSON.parse(redact(JSON.stringify(value ?? null), secrets.map((s) => JSON.stringify(s).slice(1, -1))));
+}
+
+function logger(kind: AnyKind, secrets: string[]): (m: string) => void {
+  return (m: string) => {
+    if (process.env.KVMSHARE_QUIET !== "1") process.stderr.write(`[kvmshare ${kind.name}] ${redact(m, secrets)}\n`);
+  };
+}
+
+async function withKindHost<T>(inputs: HostInputs, fn: (host: Host) => Promise<T>): Promise<T> {
+  const host = await connect(inputs.connection);
+  try {
+    return await fn(host);
+  } catch (e) {
+    // Errors cross the provider boundary as text: make sure no secret rides along.
+    const err = e as Error;
+    err.message = redact(err.message, secretValues(inputs.secrets));
+    throw err;
+  } finally {
+    await host.close();
+  }
+}
+
+function idOf(kind: AnyKind, spec: Record<string, unknown>): string {
+  if (kind.id) return kind.id(spec);
+  const key = spec.name ?? spec.path ?? spec.file;
+  return `${kind.name}:${typeof key === "string" ? key : JSON.stringify(key ?? spec)}`;
+}
+
+function prefixed(problems: Problem[]): { property: string; reason: string }[] {
+  return problems.map((p) => ({ property: p.field, reason: formatProblem(p) }));
+}
+
+export async function check(kindId: string, olds: HostInputs, news: HostInputs) {
+  const kind = loadKind(kindId);
+  // A spec not known yet as a whole (it waits for another resource, e.g. packages) is checked at up.
+  if (isUnknown(news.spec)) return { inputs: news, failures: [] };
+  const problems = [...connectionProblems(news.connection), ...kind.validate(news.spec ?? {}, knownSecrets(news.secrets))];
+  const holdsData = kindEntry(kindId).holdsData;
+  const hadOlds = olds !== undefined && olds !== null && "spec" in olds;
+  if (holdsData && hadOlds && moved(olds.connection, news.connection, hadOlds) && news.spec?.allowDestroy !== true) {
+    problems.push({
+      field: "connection",
+      value: `${hostIdentity(olds.connection)} -> ${hostIdentity(news.connection)}`,
+      message: `moves this ${kind.name} to another host: ${holdsData}. Keep the connection's host and port (a changed user, key, host-key pin or timeout is applied in place), or set allowDestroy: true if the data is meant to start over there`,
+    });
+  }
+  // Host checks run at every preview, changed inputs or not: a conflict made on the host by hand
+  // (another export with the same id, a namespace deleted) is named before anything is applied.
+  if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
+    problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
+  }
+  return { inputs: news, failures: prefixed(problems) };
+}
+
+async function observe(kind: AnyKind, host: Host, inputs: HostInputs): Promise<State | undefined> {
+  return kind.probe(host, inputs.spec, inputs.secrets ?? {});
+}
+
+function outputsOf(kind: AnyKind, inputs: HostInputs, observed: State | undefined): HostOutputs {
+  const secrets = secretValues(inputs.secrets);
+  const extra = kind.outputs ? kind.outputs(inputs.spec, observed) : {};
+  return {
+    ...inputs,
+    ...scrub(extra, secrets),
+    observed: scrub(observed ?? null, secrets),
+    kind: kind.name,
+    kindVersion: kind.version,
+    providerFormat: PROVIDER_FORMAT,
+  };
+}
+
+async function applyAndObserve(kind: AnyKind, inputs: HostInputs, previous?: HostOutputs): Promise<HostOutputs> {
+  const secrets = inputs.secrets ?? {};
+  const log = logger(kind, secretValues(secrets));
+  const problems = kind.validate(inputs.spec, knownSecrets(inputs.secrets));
+  if (problems.length) throw new Error(`${kind.name}: invalid inputs:\n${problems.map((p) => "  - " + formatProblem(p)).join("\n")}`);
+  return withKindHost(inputs, async (host) => {
+    if (kind.preflight) {
+      const pre = await kind.preflight(host, inputs.spec);
+      if (pre.length) throw new Error(`${kind.name}: ${host.label} cannot apply this:\n${pre.map((p) => "  - " + formatProblem(p)).join("\n")}`);
+    }
+    const desired = kind.render(inputs.spec, secrets);
+    const live = await observe(kind, host, inputs);
+    await kind.apply(host, {
+      spec: inputs.spec,
+      desired,
+      live,
+      secrets,
+      previous: previous ? { spec: previous.spec, observed: previous.observed ?? undefined, extra: previous as Record<string, Json | undefined> } : undefined,
+      log,
+    });
+    return outputsOf(kind, inputs, await observe(kind, host, inputs));
+  });
+}
+
+export async function create(kindId: string, inputs: HostInputs) {
+  const kind = loadKind(kindId);
+  const outs = await applyAndObserve(kind, inputs);
+  return { id: idOf(kind, inputs.spec), outs };
+}
+
+export async function update(kindId: string, _id: string, olds: HostOutputs, news: HostInputs) {
+  const kind = loadKind(kindId);
+  return { outs: await applyAndObserve(kind, news, olds) };
+}
+
+export async function read(kindId: string, id: string, props: HostOutputs) {
+  const kind = loadKind(kindId);
+  const observed = await withKindHost(props, (host) => observe(kind, host, props));
+  const outs = outputsOf(kind, props, observed);
+  // The inputs as the host has them now, so `preview --refresh --diff` names the drifted field.
+  const spec = observed && kind.project ? kind.project(props.spec, observed) : props.spec;
+  const inputs: HostInputs = { connection: props.connection, spec };
+  if (props.secrets !== undefined) inputs.secrets = props.secrets;
+  return { id, props: outs, inputs };
+}
+
+export async function diff(kindId: string, _id: string, olds: HostOutputs, news: HostInputs) {
+  const kind = loadKind(kindId);
+  const replaces = [
+    // Another host: the resource is created there and removed here. Same host reached another way
+    // (user, key, pin, timeouts): an update in place, so no data is ever touched for it.
+    ...(moved(olds.connection, news.connection, true) ? ["connection"] : []),
+    ...(kind.replaceOn ?? []).filter((k) => !sameJson(olds.spec?.[k], news.spec?.[k])).map((k) => `spec.${k}`),
+  ];
+  if (containsUnknown(news.spec) || containsUnknown(news.secrets)) {
+    return { changes: true, replaces, deleteBeforeReplace: true, diffs: ["spec"] };
+  }
+  const diffs = new Set<string>();
+  const specKeys = new Set([...Object.keys(olds.spec ?? {}), ...Object.keys(news.spec ?? {})]);
+  for (const k of specKeys) {
+    if (!sameJson(olds.spec?.[k], news.spec?.[k])) diffs.add(`spec.${k}`);
+  }
+  if (!sameJson(olds.secrets ?? {}, news.secrets ?? {})) diffs.add("secrets");
+  if (!replaces.length && !sameJson(olds.connection ?? null, news.connection ?? null)) diffs.add("connection");
+  if (olds.kindVersion !== kind.version) diffs.add("kindVersion");
+  if (olds.providerFormat !== PROVIDER_FORMAT) diffs.add("providerFormat");
+  const desired = kind.render(news.spec, news.secrets ?? {});
+  const observed = olds.observed ?? undefined;
+  for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
+  // The engine shows only input keys; name what differs on the host too (secrets never named by value).
+  if (diffs.size || replaces.length) logger(kind, secretValues(news.secrets))(`differs: ${[...replaces.map((r) => `${r} (replace)`), ...diffs].join(", ")}`);
+  return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
+}
+
+export async function remove(kindId: string, _id: string, props: HostOutputs) {
+  const kind = loadKind(kindId);
+  const log = logger(kind, secretValues(props.secrets));
+  await withKindHost(props, (host) => kind.remove(host, props.spec, props.observed ?? undefined, log));
+}

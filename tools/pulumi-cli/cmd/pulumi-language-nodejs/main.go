@@ -141,6 +141,157 @@ func nodeExecutable() (string, error) {
 	return node, nil
 }
 
+// nodeInvocation is one start of node: the working directory, the argv after
+// the node executable, and the complete environment of the child.
+type nodeInvocation struct {
+	Dir  string
+	Args []string
+	Env  []string
+}
+
+// programPath is the program node is asked to load: the entry point of
+// Pulumi.yaml inside dir, or dir itself (its package.json "main").
+func programPath(dir, entryPoint string) string {
+	if entryPoint != "" && entryPoint != "." {
+		return filepath.Join(dir, entryPoint)
+	}
+	return dir
+}
+
+// workDir is the directory node runs in: the engine's pwd when it sent one,
+// otherwise the program directory.
+func workDir(dir, pwd string) string {
+	if pwd != "" {
+		return pwd
+	}
+	return dir
+}
+
+// nodeArgv lays out node's argv: the runtime.options.nodeargs, the SDK entry
+// script, that script's flags, the program and the program's own arguments.
+func nodeArgv(opts options, script string, flags []string, program string, programArgs []string) []string {
+	args := append([]string{}, opts.nodeargs...)
+	args = append(args, script)
+	args = append(args, flags...)
+	args = append(args, program)
+	return append(args, programArgs...)
+}
+
+// nodeOptionsEnv maps runtime.options onto the PULUMI_NODEJS_* variables that
+// the SDK's entry scripts read.
+func nodeOptionsEnv(opts options) []string {
+	env := []string{"PULUMI_NODEJS_TYPESCRIPT=" + strconv.FormatBool(opts.typescript)}
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+	return env
+}
+
+// runFlags maps a RunRequest (plus the engine address and tracing endpoint
+// this host was started with) onto the flags of @pulumi/pulumi's cmd/run.
+func runFlags(req *pulumirpc.RunRequest, rootDirectory, engineAddress, tracing string) []string {
+	var flags []string
+	if req.GetMonitorAddress() != "" {
+		flags = append(flags, "--monitor="+req.GetMonitorAddress())
+	}
+	if engineAddress != "" {
+		flags = append(flags, "--engine="+engineAddress)
+	}
+	if req.GetOrganization() != "" {
+		flags = append(flags, "--organization="+req.GetOrganization())
+	}
+	if req.GetProject() != "" {
+		flags = append(flags, "--project="+req.GetProject())
+	}
+	if req.GetStack() != "" {
+		flags = append(flags, "--stack="+req.GetStack())
+	}
+	if rootDirectory != "" {
+		flags = append(flags, "--root-directory="+rootDirectory)
+	}
+	if req.GetPwd() != "" {
+		flags = append(flags, "--pwd="+req.GetPwd())
+	}
+	if req.GetDryRun() {
+		flags = append(flags, "--dry-run")
+	}
+	if req.GetParallel() > 0 {
+		flags = append(flags, "--parallel="+strconv.Itoa(int(req.GetParallel())))
+	}
+	if tracing != "" {
+		flags = append(flags, "--tracing="+tracing)
+	}
+	return flags
+}
+
+// configEnv maps the stack configuration onto PULUMI_CONFIG (a JSON object)
+// and PULUMI_CONFIG_SECRET_KEYS (a JSON array, never null).
+func configEnv(config map[string]string, secretKeys []string) ([]string, error) {
+	cfg, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	if secretKeys == nil {
+		secretKeys = []string{}
+	}
+	secrets, err := json.Marshal(secretKeys)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		"PULUMI_CONFIG=" + string(cfg),
+		"PULUMI_CONFIG_SECRET_KEYS=" + string(secrets),
+	}, nil
+}
+
+// runInvocation is how Run starts a program through runScript (cmd/run):
+// baseEnv (the host's environment) plus the configuration and options.
+func runInvocation(req *pulumirpc.RunRequest, runScript, engineAddress, tracing string,
+	baseEnv []string,
+) (nodeInvocation, error) {
+	info := infoOf(req.GetInfo(), req.GetPwd())
+	dir := programDir(info)
+	opts := parseOptions(req.GetInfo())
+
+	program := programPath(dir, info.EntryPoint)
+	if req.GetInfo() == nil && req.GetProgram() != "" {
+		program = req.GetProgram()
+	}
+	cfg, err := configEnv(req.GetConfig(), req.GetConfigSecretKeys())
+	if err != nil {
+		return nodeInvocation{}, err
+	}
+	env := append(append([]string{}, baseEnv...), cfg...)
+	return nodeInvocation{
+		Dir:  workDir(dir, req.GetPwd()),
+		Args: nodeArgv(opts, runScript, runFlags(req, info.RootDirectory, engineAddress, tracing), program, req.GetArgs()),
+		Env:  append(env, nodeOptionsEnv(opts)...),
+	}, nil
+}
+
+// pluginScript names the SDK entry script for a plugin of the given kind.
+func pluginScript(kind string) string {
+	if kind == "analyzer" {
+		return "run-policy-pack"
+	}
+	return "run-plugin"
+}
+
+// pluginInvocation is how RunPlugin starts a plugin through runScript
+// (cmd/run-plugin or cmd/run-policy-pack): only the engine-supplied
+// environment plus the options, no flags.
+func pluginInvocation(req *pulumirpc.RunPluginRequest, runScript string) nodeInvocation {
+	info := infoOf(req.GetInfo(), req.GetPwd())
+	dir := programDir(info)
+	opts := parseOptions(req.GetInfo())
+	env := append([]string{}, req.GetEnv()...)
+	return nodeInvocation{
+		Dir:  workDir(dir, req.GetPwd()),
+		Args: nodeArgv(opts, runScript, nil, programPath(dir, info.EntryPoint), req.GetArgs()),
+		Env:  append(env, nodeOptionsEnv(opts)...),
+	}
+}
+
 func (h *host) Handshake(ctx context.Context,
 	req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
@@ -155,9 +306,7 @@ func (h *host) GetPluginInfo(ctx context.Context, _ *emptypb.Empty) (*pulumirpc.
 }
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	info := infoOf(req.GetInfo(), req.GetPwd())
-	dir := programDir(info)
-	opts := parseOptions(req.GetInfo())
+	dir := programDir(infoOf(req.GetInfo(), req.GetPwd()))
 
 	node, err := nodeExecutable()
 	if err != nil {
@@ -168,75 +317,13 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 
-	program := dir
-	if ep := info.EntryPoint; ep != "" && ep != "." {
-		program = filepath.Join(dir, ep)
-	} else if req.GetProgram() != "" && req.GetInfo() == nil {
-		program = req.GetProgram()
-	}
-
-	args := append([]string{}, opts.nodeargs...)
-	args = append(args, runScript)
-	if req.GetMonitorAddress() != "" {
-		args = append(args, "--monitor="+req.GetMonitorAddress())
-	}
-	if h.engineAddress != "" {
-		args = append(args, "--engine="+h.engineAddress)
-	}
-	if req.GetOrganization() != "" {
-		args = append(args, "--organization="+req.GetOrganization())
-	}
-	if req.GetProject() != "" {
-		args = append(args, "--project="+req.GetProject())
-	}
-	if req.GetStack() != "" {
-		args = append(args, "--stack="+req.GetStack())
-	}
-	if info.RootDirectory != "" {
-		args = append(args, "--root-directory="+info.RootDirectory)
-	}
-	if req.GetPwd() != "" {
-		args = append(args, "--pwd="+req.GetPwd())
-	}
-	if req.GetDryRun() {
-		args = append(args, "--dry-run")
-	}
-	if req.GetParallel() > 0 {
-		args = append(args, "--parallel="+strconv.Itoa(int(req.GetParallel())))
-	}
-	if h.tracing != "" {
-		args = append(args, "--tracing="+h.tracing)
-	}
-	args = append(args, program)
-	args = append(args, req.GetArgs()...)
-
-	config, err := json.Marshal(req.GetConfig())
+	inv, err := runInvocation(req, runScript, h.engineAddress, h.tracing, os.Environ())
 	if err != nil {
 		return nil, err
 	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secrets, err := json.Marshal(secretKeys)
-	if err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(),
-		"PULUMI_CONFIG="+string(config),
-		"PULUMI_CONFIG_SECRET_KEYS="+string(secrets),
-		"PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(opts.typescript),
-	)
-	if opts.tsconfig != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
-	}
-
-	cmd := exec.Command(node, args...)
-	cmd.Dir = dir
-	if req.GetPwd() != "" {
-		cmd.Dir = req.GetPwd()
-	}
-	cmd.Env = env
+	cmd := exec.Command(node, inv.Args...)
+	cmd.Dir = inv.Dir
+	cmd.Env = inv.Env
 	// Output of the program goes to this plugin's stdout/stderr, which the
 	// engine forwards to the user.
 	cmd.Stdout = os.Stdout
@@ -392,25 +479,45 @@ func (h *host) GetRequiredPlugins(ctx context.Context,
 	return &pulumirpc.GetRequiredPluginsResponse{Plugins: plugins}, nil
 }
 
-// streamWriter forwards written bytes as InstallDependencies responses.
-type streamWriter struct {
+// outputWriter forwards each write of a child's stdout or stderr to the
+// engine as one streamed response. The bytes are copied (the caller may reuse
+// its buffer) and both streams of one child share mu, so sends never overlap.
+type outputWriter struct {
 	mu     *sync.Mutex
-	send   func(*pulumirpc.InstallDependenciesResponse) error
+	send   func(b []byte, stderr bool) error
 	stderr bool
 }
 
-func (w streamWriter) Write(p []byte) (int, error) {
+func (w outputWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b := append([]byte(nil), p...)
-	resp := &pulumirpc.InstallDependenciesResponse{Stdout: b}
-	if w.stderr {
-		resp = &pulumirpc.InstallDependenciesResponse{Stderr: b}
-	}
-	if err := w.send(resp); err != nil {
+	if err := w.send(append([]byte(nil), p...), w.stderr); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// outputWriters returns the stdout and stderr writers of one child process.
+func outputWriters(send func(b []byte, stderr bool) error) (stdout, stderr outputWriter) {
+	mu := &sync.Mutex{}
+	return outputWriter{mu: mu, send: send}, outputWriter{mu: mu, send: send, stderr: true}
+}
+
+// installOutput maps a chunk of package-manager output onto an
+// InstallDependencies response.
+func installOutput(b []byte, stderr bool) *pulumirpc.InstallDependenciesResponse {
+	if stderr {
+		return &pulumirpc.InstallDependenciesResponse{Stderr: b}
+	}
+	return &pulumirpc.InstallDependenciesResponse{Stdout: b}
+}
+
+// pluginOutput maps a chunk of plugin output onto a RunPlugin response.
+func pluginOutput(b []byte, stderr bool) *pulumirpc.RunPluginResponse {
+	if stderr {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}
+	return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
 }
 
 func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
@@ -418,9 +525,9 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 ) error {
 	dir := programDir(infoOf(req.GetInfo(), req.GetDirectory()))
 	opts := parseOptions(req.GetInfo())
-	mu := &sync.Mutex{}
-	stdout := streamWriter{mu: mu, send: server.Send}
-	stderr := streamWriter{mu: mu, send: server.Send, stderr: true}
+	stdout, stderr := outputWriters(func(b []byte, isStderr bool) error {
+		return server.Send(installOutput(b, isStderr))
+	})
 	name, err := npm.Install(server.Context(), opts.packagemanager, dir, false /*production*/, stdout, stderr)
 	if err != nil {
 		return fmt.Errorf("%s install failed in %s: %w", name, dir, err)
@@ -471,65 +578,25 @@ func (h *host) RuntimeOptionsPrompts(ctx context.Context,
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
-// runPluginWriter forwards output of a Node.js plugin to the engine.
-type runPluginWriter struct {
-	mu     *sync.Mutex
-	server pulumirpc.LanguageRuntime_RunPluginServer
-	stderr bool
-}
-
-func (w runPluginWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b := append([]byte(nil), p...)
-	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
-	if w.stderr {
-		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
-	}
-	if err := w.server.Send(resp); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // RunPlugin runs a plugin (provider or policy pack) written in Node.js, e.g.
 // a directory with PulumiPlugin.yaml `runtime: nodejs`.
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	info := infoOf(req.GetInfo(), req.GetPwd())
-	dir := programDir(info)
-	opts := parseOptions(req.GetInfo())
+	dir := programDir(infoOf(req.GetInfo(), req.GetPwd()))
 	node, err := nodeExecutable()
 	if err != nil {
 		return err
 	}
-	script := "run-plugin"
-	if req.GetKind() == "analyzer" {
-		script = "run-policy-pack"
-	}
-	runScript, err := findSDKScript(dir, script)
+	runScript, err := findSDKScript(dir, pluginScript(req.GetKind()))
 	if err != nil {
 		return err
 	}
-	program := dir
-	if ep := info.EntryPoint; ep != "" && ep != "." {
-		program = filepath.Join(dir, ep)
-	}
-	args := append([]string{}, opts.nodeargs...)
-	args = append(args, runScript, program)
-	args = append(args, req.GetArgs()...)
-
-	cmd := exec.CommandContext(server.Context(), node, args...)
-	cmd.Dir = dir
-	if req.GetPwd() != "" {
-		cmd.Dir = req.GetPwd()
-	}
-	cmd.Env = append(req.GetEnv(), "PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(opts.typescript))
-	if opts.tsconfig != "" {
-		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
-	}
-	mu := &sync.Mutex{}
-	cmd.Stdout = runPluginWriter{mu: mu, server: server}
-	cmd.Stderr = runPluginWriter{mu: mu, server: server, stderr: true}
+	inv := pluginInvocation(req, runScript)
+	cmd := exec.CommandContext(server.Context(), node, inv.Args...)
+	cmd.Dir = inv.Dir
+	cmd.Env = inv.Env
+	cmd.Stdout, cmd.Stderr = outputWriters(func(b []byte, isStderr bool) error {
+		return server.Send(pluginOutput(b, isStderr))
+	})
 
 	code := 0
 	if err := cmd.Run(); err != nil {

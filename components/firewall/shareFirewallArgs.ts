@@ -31,7 +31,7 @@ export interface ExtraPort {
   port: number;
   /** Last port of a range (inclusive). @default `port` (a single port) */
   endPort?: number;
-  /** @default "tcp" */
+  /** `tcp` or `udp`. @default "tcp" */
   protocol?: PortProtocol;
 }
 

@@ -374,8 +374,8 @@ function fieldTable(index: Index, key: string, block: Block): string {
     const field = code(r.field) + (r.variant ? ` (${r.variant})` : "");
     out.push(`| ${field} | ${cell(code(r.type))} | ${r.required ? "yes" : "no"} | ${defaultCell(r.default, r.required)} | ${cell(r.description)} |`);
   }
-  const files = [...new Set([key, ...(block.also ?? [])].map((n) => index.interface(n).decl.file))].join("`, `");
-  return `${out.join("\n")}\n\n${rows.length} fields, from \`${key}\`${block.also?.length ? ` and \`${block.also.join("`, `")}\`` : ""} in \`${files}\`.\n`;
+  // The footer names interfaces, not files: files move between folders, names do not.
+  return `${out.join("\n")}\n\n${rows.length} fields, from the doc comments of \`${[key, ...(block.also ?? [])].join("` and `")}\`.\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,9 +438,10 @@ function ruleValues(rule: Rule): string {
   }
 }
 
-function zfsPropertyTable(index: Index, opts: SourceOptions, key: string): string {
+function zfsPropertyTable(index: Index, key: string): string {
   const rulesDecl = index.get("PROPERTY_RULES", "const");
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // The values are computed (spreads, Array.from), so the module is loaded, not parsed: source
+  // overrides (SourceOptions.sources) do not reach PROPERTY_RULES, only the interface's defaults.
   const rules: Record<string, Rule> = require(path.join(index.root, rulesDecl.file)).PROPERTY_RULES;
   const { decl, node } = index.interface(key);
   const defaults = new Map<string, string | undefined>();
@@ -466,7 +467,7 @@ function zfsPropertyTable(index: Index, opts: SourceOptions, key: string): strin
     out.push(`| ${names.map(code).join(", ")} | ${cell(values)} | ${cell(dflt)} |`);
   }
   out.push(`| \`namespace:name\` | any text: ${cell(userDoc.replace(/^./, (c) => c.toLowerCase()))} | |`);
-  return `${out.join("\n")}\n\n${Object.keys(rules).length} properties, values from \`PROPERTY_RULES\` (\`${rulesDecl.file}\`), defaults from \`${key}\` (\`${decl.file}\`).\n`;
+  return `${out.join("\n")}\n\n${Object.keys(rules).length} properties, values from \`PROPERTY_RULES\`, defaults from the doc comments of \`${key}\`.\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,7 +476,12 @@ function zfsPropertyTable(index: Index, opts: SourceOptions, key: string): strin
 export function generateBlock(key: string, opts: SourceOptions = {}, index = new Index(rootOf(opts), opts.sources)): string {
   const block = BLOCKS[key];
   if (!block) throw new Error(`no block ${key} in BLOCKS (scripts/docs.ts)`);
-  return block.render === "zfsProperties" ? zfsPropertyTable(index, opts, key) : fieldTable(index, key, block);
+  return block.render === "zfsProperties" ? zfsPropertyTable(index, key) : fieldTable(index, key, block);
+}
+
+/** The repository-relative file that exports `name` (for tests and messages). */
+export function declarationFile(name: string, opts: SourceOptions = {}): string {
+  return new Index(rootOf(opts), opts.sources).get(name, "declaration").file;
 }
 
 const rootOf = (opts: SourceOptions) => opts.root ?? path.resolve(__dirname, "..");

@@ -5,17 +5,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BLOCKS, checkDocs, compactValues, describeCheck, generateBlock, generatePages } from "../../scripts/docs";
+import { BLOCKS, checkDocs, compactValues, declarationFile, describeCheck, generateBlock, generatePages } from "../../scripts/docs";
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");
 
-/** The repository-relative file declaring `export interface <name>` (found, not hard-coded: files move). */
-function fileOf(name: string): string {
-  const hit = generateBlock(name).match(/in `([^`]+\.ts)`\.\n$/);
-  if (!hit) throw new Error(`no source file named in the block of ${name}`);
-  return hit[1].split("`, `")[0];
-}
+/** The file declaring `name`, found by name (not hard-coded: files move between folders). */
+const fileOf = (name: string) => declarationFile(name);
 
 describe("docs/*.md reference tables", () => {
   it("are what the sources generate (run `npm run docs` when this fails)", () => {
@@ -68,7 +64,7 @@ describe("docs/*.md reference tables", () => {
     expect(table).toContain("| `sync` | standard, always, disabled | inherited (standard) |");
     expect(table).toContain("zstd-fast-N (N: 1..10, 20..100 by 10, 500, 1000)");
     // A rule without a field in ZfsDatasetProperties (or the reverse) is refused: the two must agree.
-    const file = table.match(/defaults from `ZfsDatasetProperties` \(`([^`]+)`\)/)![1];
+    const file = fileOf("ZfsDatasetProperties");
     const src = read(file).replace(/ {2}\/\*\* hidden \| visible[^\n]*\n {2}snapdir\?: [^\n]*\n/, "");
     expect(src).not.toBe(read(file));
     expect(() => generateBlock("ZfsDatasetProperties", { sources: { [file]: src } })).toThrow(/PROPERTY_RULES\.snapdir has no field in ZfsDatasetProperties/);

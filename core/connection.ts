@@ -17,29 +17,31 @@ export interface LocalConnectionSpec {
 }
 
 export interface SshConnectionSpec {
+  /** `"ssh"` (the other kind, `{ kind: "local" }`, is this machine and has no other field). */
   kind: "ssh";
   /** Host name or address. */
   host: string;
-  /** @default 22 */
+  /** SSH port. @default 22 */
   port?: number;
-  /** @default "root" */
+  /** User to log in as. @default "root" */
   user?: string;
-  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). */
+  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). @default unset: no key (authenticate through `agent`) */
   privateKey?: string;
-  /** Passphrase of `privateKey`. */
+  /** Passphrase of `privateKey`. @default unset: the key is not encrypted */
   passphrase?: string;
-  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). */
+  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). @default unset: no agent */
   agent?: string;
   /**
    * The host's key fingerprint as `ssh-keygen -l` prints it (`SHA256:base64`). Required unless
    * `insecureIgnoreHostKey` is true: a host whose key does not match is refused.
+   * @default unset: only valid with `insecureIgnoreHostKey`
    */
   hostKeySha256?: string;
   /** Accept any host key. Only for throwaway test hosts. @default false */
   insecureIgnoreHostKey?: boolean;
   /** Preferred ciphers, e.g. `["aes128-gcm@openssh.com"]`. @default ssh2's list */
   ciphers?: string[];
-  /** @default 20000 */
+  /** How long to wait for the SSH handshake, ms. @default 20000 */
   readyTimeoutMs?: number;
 }
 

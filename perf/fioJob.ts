@@ -12,7 +12,7 @@ export type IoEngine = (typeof IO_ENGINES)[number];
 export interface FioOptions {
   /** Share of reads in the random mix, percent. @default 70 (70 % reads / 30 % writes) */
   readPercent?: number;
-  /** I/O size. @default "4k" */
+  /** I/O size (a multiple of 512 bytes). @default "4k" */
   blockSize?: string;
   /** Outstanding I/Os per job (fio `iodepth`). @default 16 */
   ioDepth?: number;
@@ -24,7 +24,7 @@ export interface FioOptions {
   rampSec?: number;
   /** Size of each job's test file, e.g. "256M". @default "256M" */
   sizePerJob?: string;
-  /** fio I/O engine. @default "libaio" */
+  /** fio I/O engine: `libaio`, `io_uring`, `psync`, `posixaio` or `sync`. @default "libaio" */
   ioEngine?: IoEngine;
   /** Bypass the page cache (O_DIRECT). Set false on filesystems without O_DIRECT support. @default true */
   direct?: boolean;

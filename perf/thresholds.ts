@@ -10,17 +10,20 @@ import { isUnknown } from "../core/validate";
  * `null` switches off a limit the preset sets (e.g. `{ preset: "reference", maxLossPercent: null }`).
  */
 export interface Thresholds {
-  /** Start from a named preset (see `THRESHOLD_PRESETS`); fields set here override it. */
+  /**
+   * Start from a named preset (see `THRESHOLD_PRESETS`); fields set here override it, `null`
+   * switches a preset's limit off. @default unset: no preset, only the limits set here
+   */
   preset?: string;
-  /** Lowest acceptable total IOPS (read + write) of the fio mix. */
+  /** Lowest acceptable total IOPS (read + write) of the fio mix (> 0). @default unset: not checked */
   minIops?: number | null;
-  /** Highest acceptable completion latency, in milliseconds, at `latencyPercentile` (worst of read and write). */
+  /** Highest acceptable completion latency, in milliseconds (> 0), at `latencyPercentile` (worst of read and write). @default unset: not checked */
   maxLatencyMs?: number | null;
   /** The percentile `maxLatencyMs` applies to (0 < p < 100). @default 99 */
   latencyPercentile?: number;
-  /** Highest acceptable average CPU use of the host fio runs on, percent of all cores (0-100). */
+  /** Highest acceptable average CPU use of the host fio runs on, percent of all cores (0 < x <= 100). @default unset: not checked */
   maxCpuPercent?: number | null;
-  /** Highest acceptable packet loss to the ping target, percent (0-100). Needs a ping target. */
+  /** Highest acceptable packet loss to the ping target, percent (0-100). Needs a ping target (`loss`). @default unset: not checked */
   maxLossPercent?: number | null;
 }
 

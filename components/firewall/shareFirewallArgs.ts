@@ -31,7 +31,7 @@ export interface ExtraPort {
   port: number;
   /** Last port of a range (inclusive). @default `port` (a single port) */
   endPort?: number;
-  /** @default "tcp" */
+  /** `tcp` or `udp`. @default "tcp" */
   protocol?: PortProtocol;
 }
 
@@ -86,11 +86,11 @@ export interface ShareFirewallArgs extends HostSetupArgs {
   action?: FirewallAction;
   /** Count packets on every allow and deny rule (`nft list table inet kvmshare` shows them). @default true */
   counter?: boolean;
-  /** Log refused packets to the kernel log, at most this many lines a minute. @default 0 (no logging) */
+  /** Log refused packets to the kernel log, at most this many lines a minute (burst 5). @default 0 (no logging) */
   logRatePerMinute?: number;
   /** Prefix of those log lines (max 127 characters). @default "<tableName> refused: " */
   logPrefix?: string;
-  /** Name of the `inet` table kvmshare owns; nothing outside it is touched. @default "kvmshare" */
+  /** Name of the `inet` table kvmshare owns; nothing outside it is touched. Changing it replaces the table. @default "kvmshare" */
   tableName?: string;
   /**
    * Run nft inside this network namespace (`ip netns exec <netns> nft ...`), for hosts whose

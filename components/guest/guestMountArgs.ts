@@ -20,7 +20,7 @@ export type { MountType } from "./mountOptions";
 
 /** NFS client mount (kernel `nfs`, NFSv4.x by default). */
 export interface NfsMountArgs {
-  /** Server address or host name (from the guest's point of view). */
+  /** Server address or host name (from the guest's point of view); an IPv6 server is bracketed in `What=`. */
   server: string;
   /** Path exported by the server, e.g. `/tank/share`. */
   exportPath: string;
@@ -28,17 +28,17 @@ export interface NfsMountArgs {
   version?: "3" | "4" | "4.0" | "4.1" | "4.2";
   /** TCP connections to the server (`nconnect=`, 1-16, Linux 5.3+). @default unset: no `nconnect=`, the kernel uses 1 */
   nconnect?: number;
-  /** Read size in bytes (`rsize=`; a multiple of 1024, up to 1 MiB). @default unset: negotiated with the server */
+  /** Read size in bytes (`rsize=`; a multiple of 1024, 4096 to 1048576). @default unset: negotiated with the server */
   rsizeBytes?: number;
-  /** Write size in bytes (`wsize=`; a multiple of 1024, up to 1 MiB). @default unset: negotiated with the server */
+  /** Write size in bytes (`wsize=`; a multiple of 1024, 4096 to 1048576). @default unset: negotiated with the server */
   wsizeBytes?: number;
-  /** `hard` (retry forever, no silent data loss) or `soft`. @default true */
+  /** `hard` (retry forever, no silent data loss) or `soft`; `false` (soft) only with `readOnly`: soft read-write mounts lose writes on timeouts. @default true */
   hard?: boolean;
-  /** RPC timeout in tenths of a second (`timeo=`; 600 = 60 s). @default 600 */
+  /** RPC timeout in tenths of a second (`timeo=`, 10-6000; 600 = 60 s). @default 600 */
   timeoDeciseconds?: number;
-  /** Retries before a major timeout (`retrans=`). @default 2 */
+  /** Retries before a major timeout (`retrans=`, 0-10). @default 2 */
   retrans?: number;
-  /** Security flavours (`sec=`), e.g. `sys`, `krb5p`, or `krb5i:krb5p`. @default "sys" */
+  /** Security flavours (`sec=`): `sys`, `krb5`, `krb5i`, `krb5p`, or a colon-separated list like `krb5i:krb5p`; krb5* needs `kerberosRealm`. @default "sys" */
   sec?: string;
   /** Server port (`port=`). @default unset: no `port=`, the client uses 2049 */
   port?: number;
@@ -90,7 +90,7 @@ export interface NinePMountArgs {
   tag: string;
   /** 9p protocol (`version=`). @default "9p2000.L" */
   version?: "9p2000.L" | "9p2000.u";
-  /** Maximum message size in bytes (`msize=`). @default 262144 */
+  /** Maximum message size in bytes (`msize=`); the virtio transport may cap it. @default 262144 */
   msizeBytes?: number;
   /** Client cache mode (`cache=`). @default "mmap" (coherent with the host, allows mmap) */
   cache?: "none" | "loose" | "fscache" | "mmap";
@@ -130,7 +130,7 @@ export interface GuestMountArgs {
   ninep?: Inputs<NinePMountArgs>;
   /** Mount read-only. @default false */
   readOnly?: pulumi.Input<boolean>;
-  /** Further mount options, checked against a per-type table (unknown ones are refused). @default {} (none beyond the typed fields) */
+  /** Further mount options, checked against a per-type table (unknown ones are refused with the list of known ones); `true` = a flag without value. @default {} (none beyond the typed fields) */
   options?: Record<string, OptionValue>;
   /** systemd `.mount` units, or a managed block in fstab. @default "systemd" */
   style?: MountStyle;

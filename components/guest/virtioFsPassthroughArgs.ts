@@ -12,13 +12,13 @@ import { Inputs } from "./inputs";
 
 /** One directory of the host shared into the guest. */
 export interface SharedFilesystemArgs {
-  /** Host directory to share (e.g. a ZFS dataset's mountpoint). */
+  /** Host directory to share, absolute (e.g. a ZFS dataset's mountpoint). */
   source: string;
-  /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. */
+  /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. 1-36 of `[A-Za-z0-9_.-]`, unique in the domain. */
   tag: string;
   /** `virtiofs` (fast, needs shared memory) or `9p` (no shared memory, slower). @default "virtiofs" */
   driver?: "virtiofs" | "9p";
-  /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs. @default false */
+  /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs (mount it `readOnly` in the guest instead). @default false */
   readOnly?: boolean;
   /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
   binaryPath?: string;
@@ -30,7 +30,7 @@ export interface SharedFilesystemArgs {
   posixLock?: boolean;
   /** virtiofs: flock(2) locks (`<lock flock>`). @default unset: virtiofsd's default */
   flock?: boolean;
-  /** virtiofs: virtqueue size (`<driver queue>`, a power of two). @default unset: QEMU's */
+  /** virtiofs: virtqueue size (`<driver queue>`, a power of two, 64-1024). @default unset: QEMU's */
   queueSize?: number;
   /** virtiofs: virtiofsd worker threads (`<thread_pool size>`). @default unset: virtiofsd's */
   threadPoolSize?: number;

@@ -15,7 +15,7 @@ export interface HostPackagesArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** What the host must be able to do; names come from the per-distro table (`distroPackages.ts`). @default [] */
   needs?: HostNeed[];
-  /** Further package names, the same on every distribution. @default [] */
+  /** Further package names, the same on every distribution; names starting with `-` are refused. @default [] */
   packages?: string[];
   /**
    * On destroy, uninstall the packages this resource installed (never ones that were there

@@ -13,7 +13,7 @@ import { HOST_NEEDS, HostNeed } from "./distroPackages";
 export interface HostServiceArgs {
   /** The host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The unit, e.g. `smbd` or `nfs-server.service`. @default unset: taken from the per-distro table for `need` */
+  /** The unit, e.g. `smbd` or `nfs-server.service`. Exactly one of `unit` and `need`. @default unset: taken from the per-distro table for `need` */
   unit?: string;
   /** What the service is for; its unit comes from the per-distro table on the host (`smbd` on Debian, `smb` on Fedora). @default unset: `unit` names it */
   need?: HostNeed;

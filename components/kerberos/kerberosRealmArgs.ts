@@ -34,7 +34,7 @@ export interface KerberosRealmArgs extends HostSetupArgs {
   realm: string;
   /** The database master key: pass a `pulumi.secret`. Only `kdb5_util create` reads it (stdin); the stash file keeps it on the KDC. */
   masterKey: pulumi.Input<string>;
-  /** The admin principal's password: pass a `pulumi.secret`. */
+  /** The admin principal's password: pass a `pulumi.secret`. It reaches `kadmin.local` on stdin only. */
   adminPassword: pulumi.Input<string>;
   /** The admin principal (without realm); `kadm5.acl` grants it everything. @default "admin/admin" */
   adminPrincipal?: string;

@@ -49,6 +49,7 @@ export interface NfsClientOptions {
 
 /** One client: a host name, an IP, a CIDR, a `*.domain` wildcard or `*` (with `allowAnyClient`). */
 export interface NfsClient extends NfsClientOptions {
+  /** The client: host name, IP, CIDR, `*.domain`, or `*` (needs `allowAnyClient`). */
   host: string;
 }
 

@@ -38,8 +38,9 @@ export interface ZfsReplicationArgs {
   allowDestroy?: boolean;
   /**
    * Who replicates: "up" = kvmshare on each `pulumi up`; "syncoid" = syncoid on the source host
-   * from a systemd timer kvmshare installs, every `intervalMinutes` (within `backupWindow` when
-   * given), so backups go on between deploys. syncoid runs with `--no-rollback` (no `receive -F`,
+   * from a systemd timer kvmshare installs (`kvmshare-syncoid-<replicationName>.timer`), every
+   * `intervalMinutes` (then > 0, dividing an hour or whole hours dividing a day; within
+   * `backupWindow` when given), so backups go on between deploys. syncoid runs with `--no-rollback` (no `receive -F`,
    * no rollback of the target) unless `allowDestroy`.
    * @default "up"
    */

@@ -17,7 +17,7 @@ export interface ZfsSnapshotPolicyArgs {
   dataset: ZfsDataset | string;
   /** Policy name, stored in each snapshot's `kvmshare:policy` user property. @default the resource name */
   policyName?: string;
-  /** Snapshot name prefix. @default `kvmshare-<policyName>` */
+  /** Snapshot name prefix: snapshots are `<prefix>-<UTC time>`, e.g. `kvmshare-hourly-20261125T091500Z`. @default `kvmshare-<policyName>` */
   prefix?: string;
   /** Minutes between snapshots; 0 takes one on every `up`. @default 0: a snapshot on every up */
   intervalMinutes?: number;
@@ -25,12 +25,13 @@ export interface ZfsSnapshotPolicyArgs {
   keep?: number;
   /** Also prune the policy's snapshots older than this many days (the newest is always kept). @default unset: no age limit */
   maxAgeDays?: number;
-  /** Removing the policy destroys its own snapshots. @default false: they stay */
+  /** Removing the policy destroys its own snapshots (sanoid: its `autosnap_*`). @default false: they stay */
   allowDestroy?: boolean;
   /**
    * Who takes the snapshots: "up" = kvmshare on each `pulumi up` (`intervalMinutes`, `keep`,
    * `maxAgeDays`); "sanoid" = sanoid on the host from a systemd timer kvmshare installs
-   * (`hourly`, `daily`, `monthly`, `autosnap`, `autoprune`), so snapshots go on between deploys.
+   * (`kvmshare-sanoid-<policyName>.timer`; `hourly`, `daily`, `monthly`, `autosnap`, `autoprune`),
+   * so snapshots go on between deploys.
    * @default "up"
    */
   scheduler?: "up" | "sanoid";

@@ -95,11 +95,11 @@ export interface HostGuestShareArgs {
   smb?: ShareSmbArgs;
   /** virtiofs/9p settings (protocol `virtiofs` or `9p`; required there for the domain). @default unset: only valid for nfs and smb */
   virtiofs?: ShareVirtioFsArgs;
-  /** Host network tuning (sysctl, MTU, shaping, ethtool) for NFS/SMB. @default none */
+  /** Host network tuning (sysctl, MTU, shaping, ethtool) for NFS/SMB; refused for virtiofs/9p. @default none */
   network?: Omit<NetworkTuningArgs, "connection">;
   /**
    * nftables allow-list so only this guest reaches the share's port (nfs 2049 / smb 445). `true`
-   * uses ShareFirewall's defaults; the allowed sources always come from the export.
+   * uses ShareFirewall's defaults; the allowed sources always come from the export. Refused for virtiofs/9p.
    * @default false (no firewall changes)
    */
   firewall?: boolean | Omit<ShareFirewallArgs, "connection" | "allowedSources" | "services">;

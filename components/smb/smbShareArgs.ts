@@ -21,7 +21,7 @@ export interface SmbShareArgs {
   path: pulumi.Input<string>;
   /** Share name (`\\server\name`). @default the resource name */
   shareName?: string;
-  /** Users allowed in: names or `SmbUser`s (which the share then waits for). @default []: only `validGroups` */
+  /** Users allowed in: names or `SmbUser`s (which the share then waits for). At least one of `validUsers` and `validGroups` is required. @default []: only `validGroups` */
   validUsers?: (string | SmbUser)[];
   /** Unix groups allowed in (`@group`). @default []: only `validUsers` */
   validGroups?: string[];

@@ -27,7 +27,7 @@ export interface ZfsDatasetArgs {
   properties?: ZfsDatasetProperties;
   /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none: the ACL is not managed */
   acl?: string[];
-  /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots). @default false: the dataset is left in place */
+  /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots; refused while it has child datasets). @default false: the dataset is left in place */
   allowDestroy?: boolean;
   /** Warn at preview when the quota (or, once created, the available space) is below C = 1.2 x (Dpeak + Davg x T) + S. @default unset: no check */
   capacityPlan?: CapacityPlan;

@@ -22,20 +22,21 @@ export interface VdevSpec {
 export interface ZfsPoolArgs extends HostSetupArgs {
   /** The host the pool lives on. @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Pool name. @default the resource name */
+  /** Pool name: starts with a letter, not a reserved word (`mirror`, `raidz`, `spare`, `log`, `cache`, ...). @default the resource name */
   poolName?: string;
   /**
    * Data vdevs, striped together: one `{ type: "mirror", devices: [a, b] }` is a mirror, two of
-   * them are striped mirrors, `raidz1/2/3` need 2/3/4+ devices, `disk` is a single device.
+   * them are striped mirrors, `raidz1/2/3` need 2/3/4+ devices, `disk` is a single device. One
+   * type per pool (zpool refuses mixed replication levels).
    */
   vdevs: VdevSpec[];
-  /** log2 of the sector size, set at creation only (12 = 4 KiB). @default unset: ZFS detects it */
+  /** log2 of the sector size, 9-16 (9-13 on zfs-fuse), set at creation only (12 = 4 KiB). @default unset: ZFS detects it */
   ashift?: number;
-  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile. @default none set: the pool keeps ZFS's values */
+  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile (autotrim and comment: OpenZFS only). @default none set: the pool keeps ZFS's values */
   properties?: Record<string, string>;
   /** Mount point of the pool's root dataset, or "none" to not mount it. @default unset: /<poolName> */
   mountpoint?: string;
-  /** Create missing file devices (sparse) with this size: for sandboxes and tests. @default unset: missing files are an error */
+  /** Create missing file devices (sparse) with this size, at least 64: for sandboxes and tests. @default unset: missing files are an error */
   fileSizeMiB?: number;
   /** Removing the resource destroys the pool (`zpool destroy`). @default false: it is exported, its data kept */
   allowDestroy?: boolean;

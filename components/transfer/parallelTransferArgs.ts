@@ -15,7 +15,7 @@ import type { ChangeDetection } from "./fingerprint";
 export interface ParallelTransferArgs {
   /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. */
   source: string;
-  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent. */
+  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent (no trailing `/`). */
   destination: pulumi.Input<string>;
   /** The host that receives the copy. @default unset: this machine (a local or mounted path) */
   connection?: pulumi.Input<ConnectionSpec>;

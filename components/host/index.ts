@@ -5,3 +5,5 @@ export type { HostPackagesState } from "./hostPackagesKind";
 export type { HostServiceState } from "./hostServiceKind";
 export { afterSetup, hostSetupFor, hostServicesFor, hostSetupOn } from "./hostSetup";
 export type { HostSetupArgs, HostSetupOptions, HostSetup } from "./hostSetup";
+export { HostComponent } from "./hostComponent";
+export type { HostSetupPlan, OwnResource, OwnResourceArgs } from "./hostComponent";

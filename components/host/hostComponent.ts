@@ -8,21 +8,8 @@ import { Component } from "../../core/component";
 import { State } from "../../core/hostKind";
 import { HostResource, HostResourceArgs } from "../../core/hostResource";
 import type { KindId } from "../../core/kindIds";
-import { HostNeed } from "./distroPackages";
 import { HostService } from "./hostService";
-import { afterSetup, HostSetup, HostSetupArgs, hostServicesFor, hostSetupFor } from "./hostSetup";
-
-/** The host setup a component's resource needs (created only when the user's switch is on). */
-export interface HostSetupPlan {
-  /** The needs (rows of the per-distro package table). */
-  needs: HostNeed[];
-  /** The component's `hostSetup` switch, as the user gave it. */
-  setting: HostSetupArgs["hostSetup"];
-  /** The default the component would take (see `hostSetupOn`). */
-  auto: boolean;
-  /** Also enable and start the needs' services, after the resource. @default false */
-  services?: boolean;
-}
+import { afterSetup, HostSetup, HostSetupPlan, hostServicesFor, hostSetupFor } from "./hostSetup";
 
 export interface OwnResourceArgs<Spec> extends HostResourceArgs<Spec> {
   /**
@@ -54,12 +41,12 @@ export abstract class HostComponent<Self> extends Component<Self> {
   ): OwnResource<HostResource<unknown>> {
     const { setup: given, ...resourceArgs } = args;
     const plan = given && "needs" in given ? given : undefined;
-    const setup = plan ? hostSetupFor(this, this.resourceName, args.connection, plan.needs, plan.setting, plan.auto) : (given as HostSetup | undefined);
+    const setup = plan ? hostSetupFor(this, this.resourceName, args.connection, plan) : (given as HostSetup | undefined);
     const name = `${this.resourceName}-${role}`;
     const childArgs = { ...resourceArgs, spec: afterSetup(setup, args.spec) };
     const childOpts = { ...opts, parent: this };
     const resource = typeof kind === "string" ? new HostResource(kind, name, childArgs, childOpts, extraOutputs) : new kind(name, childArgs, childOpts);
-    const services = plan?.services ? hostServicesFor(this, this.resourceName, args.connection, plan.needs, plan.setting, setup, [resource]) : [];
+    const services = plan?.services ? hostServicesFor(this, this.resourceName, args.connection, plan, setup, [resource]) : [];
     return { resource, setup, services };
   }
 }

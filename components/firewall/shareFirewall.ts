@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
-import { afterSetup, hostSetupFor } from "../host";
+import { HostComponent, HostSetupPlan } from "../host";
+import { hostResourceClass, out } from "../../core/component";
 import { HostResource } from "../../core/hostResource";
 import { Json } from "../../core/hostKind";
 import { ShareFirewallState } from "./shareFirewallKind";
@@ -11,25 +12,28 @@ function isPlainList(v: unknown): v is unknown[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string" && !pulumi.Output.isInstance(x));
 }
 
+/** The table's host resource: the kind adds the table, the persistence file and the rules read back. */
+const NftablesResource = hostResourceClass<ShareFirewallOptions, ShareFirewallState>()("ShareFirewall", { table: out<string>(), persistPath: out<string | null>(), rules: out<Json>() });
+
 /**
  * nftables rules that let only the declared guests reach a host's NFS and SMB ports
  * (what a Kubernetes NetworkPolicy on 2049/445 does, on a KVM host). kvmshare owns one
  * `inet` table and never touches the rest of the ruleset; a rule changed by hand is drift.
  */
-export class ShareFirewall extends pulumi.ComponentResource {
+export class ShareFirewall extends HostComponent<ShareFirewall> {
   /** `inet <tableName>`. */
-  public readonly table: pulumi.Output<string>;
+  declare public readonly table: pulumi.Output<string>;
   /** The persistence file, or undefined when `persist: false`. */
-  public readonly persistPath: pulumi.Output<string | undefined>;
+  declare public readonly persistPath: pulumi.Output<string | undefined>;
   /** The table's chains as read back from the host (canonical rule text per chain). */
-  public readonly rules: pulumi.Output<Json>;
+  declare public readonly rules: pulumi.Output<Json>;
   /** What was observed on the host at the last apply/refresh. */
-  public readonly observed: pulumi.Output<ShareFirewallState | null>;
+  declare public readonly observed: pulumi.Output<ShareFirewallState | null>;
   /** The host-side resource that owns the table. */
   public readonly nftables: HostResource<ShareFirewallOptions, ShareFirewallState>;
 
   constructor(name: string, args: ShareFirewallArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:firewall:ShareFirewall", name, {}, opts);
+    super("kvmshare:firewall:ShareFirewall", name, opts);
     const { connection, allowedSources, allowedInterfaces, netns, hostSetup, ...plain } = args;
 
     // Validate what is known now; lists that are outputs are checked again by the provider.
@@ -53,19 +57,14 @@ export class ShareFirewall extends pulumi.ComponentResource {
       });
 
     // nftables, by default on the host itself with the system's persist path (not in a netns).
-    const setup = hostSetupFor(this, name, connection, ["nftables"], hostSetup, netns === undefined && plain.persistPath === undefined);
-    this.nftables = new HostResource<ShareFirewallOptions, ShareFirewallState>(
-      "ShareFirewall",
-      `${name}-nftables`,
-      { connection, spec: afterSetup(setup, spec) },
-      { parent: this },
-      ["table", "persistPath", "rules"],
-    );
-    const res = this.nftables as unknown as Record<string, pulumi.Output<unknown>>;
-    this.table = pulumi.output(`inet ${resolved.tableName}`);
-    this.persistPath = pulumi.output(resolved.persistPath ?? undefined);
-    this.rules = res.rules as pulumi.Output<Json>;
-    this.observed = this.nftables.observed;
-    this.registerOutputs({ table: this.table, persistPath: this.persistPath, rules: this.rules, observed: this.observed });
+    const setup: HostSetupPlan = { needs: ["nftables"], setting: hostSetup, auto: netns === undefined && plain.persistPath === undefined };
+    const { resource } = this.hostResource(NftablesResource, "nftables", { connection, spec, setup });
+    this.nftables = resource;
+    this.publish({
+      table: pulumi.output(`inet ${resolved.tableName}`),
+      persistPath: pulumi.output(resolved.persistPath ?? undefined),
+      rules: resource.rules,
+      observed: resource.observed,
+    });
   }
 }

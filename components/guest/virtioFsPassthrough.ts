@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
+import { hostResourceClass, out } from "../../core/component";
+import { HostComponent } from "../host";
 import { PassthroughState } from "./domainEdit";
 import { knownNow } from "./inputs";
 import { PASSTHROUGH_DEFAULTS, PassthroughSpec, validatePassthrough, VirtioFsPassthroughArgs } from "./virtioFsPassthroughArgs";
 
 export type { VirtioFsPassthroughArgs } from "./virtioFsPassthroughArgs";
+
+/** The domain's host resource: the kind adds the domain's name and whether it needs a restart. */
+const PassthroughResource = hostResourceClass<PassthroughSpec, PassthroughState>()("VirtioFsPassthrough", { domain: out<string>(), restartNeeded: out<boolean>() });
 
 /**
  * Shares host directories with a libvirt guest (virtiofs with shared memfd memory, or 9p) and
@@ -13,7 +17,7 @@ export type { VirtioFsPassthroughArgs } from "./virtioFsPassthroughArgs";
  * library, checks it with `virt-xml-validate`, then `virsh define`s it; a hand edit of those parts
  * is reported as drift. A running VM picks the change up at its next cold boot (`restartNeeded`).
  */
-export class VirtioFsPassthrough extends pulumi.ComponentResource {
+export class VirtioFsPassthrough extends HostComponent<VirtioFsPassthrough> {
   /** The domain name. */
   declare public readonly domain: pulumi.Output<string>;
   /** The tags the guest can mount, in order. */
@@ -24,7 +28,7 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<PassthroughState | null>;
 
   constructor(name: string, args: VirtioFsPassthroughArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:guest:VirtioFsPassthrough", name, {}, opts);
+    super("kvmshare:guest:VirtioFsPassthrough", name, opts);
     // The spec is every field but the connection; `filesystems` is always there (default []).
     const { connection: _connection, ...given } = args;
     const spec: Record<string, unknown> = { ...given, filesystems: args.filesystems ?? PASSTHROUGH_DEFAULTS.filesystems };
@@ -32,18 +36,17 @@ export class VirtioFsPassthrough extends pulumi.ComponentResource {
     const problems = validatePassthrough(knownNow(spec) as PassthroughSpec);
     if (problems.length) throw new ValidationError(`VirtioFsPassthrough ${name}`, problems);
 
-    const res = new HostResource<PassthroughSpec, PassthroughState>(
-      "VirtioFsPassthrough",
-      `${name}-domain`,
+    const { resource: res } = this.hostResource(
+      PassthroughResource,
+      "domain",
       { connection: args.connection, spec: pulumi.output(spec) as unknown as pulumi.Output<PassthroughSpec> },
-      { parent: this, dependsOn: opts.dependsOn },
-      ["domain", "restartNeeded"],
+      { dependsOn: opts.dependsOn },
     );
-    const out = res as unknown as { domain: pulumi.Output<string>; restartNeeded: pulumi.Output<boolean> };
-    this.domain = out.domain;
-    this.restartNeeded = out.restartNeeded;
-    this.tags = pulumi.output(args.filesystems ?? []).apply((fs) => fs.map((f) => f.tag as string));
-    this.observed = res.observed;
-    this.registerOutputs({ domain: this.domain, tags: this.tags, restartNeeded: this.restartNeeded, observed: this.observed });
+    this.publish({
+      domain: res.domain,
+      tags: pulumi.output(args.filesystems ?? []).apply((fs) => fs.map((f) => f.tag as string)),
+      restartNeeded: res.restartNeeded,
+      observed: res.observed,
+    });
   }
 }

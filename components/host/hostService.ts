@@ -1,16 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
+import { Component, hostResourceClass, out } from "../../core/component";
 import { HostResource } from "../../core/hostResource";
 import { HostServiceArgs, HostServiceSpec, resolveHostService, validateHostService } from "./hostServiceArgs";
 import { HostServiceState } from "./hostServiceKind";
 
 export type { HostServiceArgs } from "./hostServiceArgs";
 
+const HostServiceResource = hostResourceClass<HostServiceSpec, HostServiceState>()("HostService", { unit: out<string | null>() });
+
 /**
  * A systemd service as declared state: enabled and running (or stopped), restarted or reloaded
  * when one of `restartOn` changed; stopped or disabled by hand is drift, and `up` repairs it.
  */
-export class HostService extends pulumi.ComponentResource {
+export class HostService extends Component<HostService> {
   /** The unit as observed (resolved from the table for `need`). */
   declare public readonly unit: pulumi.Output<string | null>;
   declare public readonly observed: pulumi.Output<HostServiceState | null>;
@@ -18,15 +21,15 @@ export class HostService extends pulumi.ComponentResource {
   public readonly resource: HostResource<HostServiceSpec, HostServiceState>;
 
   constructor(name: string, args: HostServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:host:HostService", name, {}, opts);
+    super("kvmshare:host:HostService", name, opts);
     const { connection, restartOn, ...plain } = args;
     const known = resolveHostService(name, plain);
     const problems = validateHostService({ ...known, restartOn: [] });
     if (problems.length) throw new ValidationError(`HostService ${name}`, problems);
     const spec = pulumi.all(restartOn ?? []).apply((r) => resolveHostService(name, { ...plain, restartOn: r }));
-    this.resource = new HostResource<HostServiceSpec, HostServiceState>("HostService", `${name}-service`, { connection, spec }, { parent: this, dependsOn: opts.dependsOn }, ["unit"]);
-    this.unit = (this.resource as unknown as { unit: pulumi.Output<string | null> }).unit;
-    this.observed = this.resource.observed;
-    this.registerOutputs({ unit: this.unit, observed: this.observed });
+    // Not a HostComponent: that one creates HostService for its own setup.
+    const resource = new HostServiceResource(`${name}-service`, { connection, spec }, { parent: this, dependsOn: opts.dependsOn });
+    this.resource = resource;
+    this.publish({ unit: resource.unit, observed: resource.observed });
   }
 }

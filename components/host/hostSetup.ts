@@ -48,21 +48,26 @@ export function hostSetupOn(setting: boolean | HostSetupOptions | undefined, aut
   return setting !== undefined && setting !== false;
 }
 
+/** The host setup a component's resource needs (created only when the user's switch is on). */
+export interface HostSetupPlan {
+  /** The needs (rows of the per-distro package table). */
+  needs: HostNeed[];
+  /** The component's `hostSetup` switch, as the user gave it. */
+  setting: boolean | HostSetupOptions | undefined;
+  /** The default the component would take (see `hostSetupOn`). */
+  auto: boolean;
+  /** Also enable and start the needs' services, after the component's resource. @default false */
+  services?: boolean;
+}
+
 /**
  * Create the packages child of a component (nothing when the switch is off). `name` is the
  * component's name; the child is `${name}-host`.
  */
-export function hostSetupFor(
-  parent: pulumi.Resource,
-  name: string,
-  connection: pulumi.Input<ConnectionSpec> | undefined,
-  needs: HostNeed[],
-  setting: boolean | HostSetupOptions | undefined,
-  auto: boolean,
-): HostSetup | undefined {
-  if (!hostSetupOn(setting, auto) || !needs.length) return undefined;
-  const removePackages = typeof setting === "object" && setting.removePackages === true;
-  const packages = new HostPackages(`${name}-host`, { connection, needs, removePackages }, { parent });
+export function hostSetupFor(parent: pulumi.Resource, name: string, connection: pulumi.Input<ConnectionSpec> | undefined, plan: HostSetupPlan): HostSetup | undefined {
+  if (!hostSetupOn(plan.setting, plan.auto) || !plan.needs.length) return undefined;
+  const removePackages = typeof plan.setting === "object" && plan.setting.removePackages === true;
+  const packages = new HostPackages(`${name}-host`, { connection, needs: plan.needs, removePackages }, { parent });
   return { packages, ready: packages.observed.apply(() => true) };
 }
 
@@ -75,16 +80,15 @@ export function afterSetup<T>(setup: HostSetup | undefined, spec: pulumi.Input<T
   return pulumi.all([setup.ready, spec]).apply(([, s]) => s as T) as pulumi.Output<T>;
 }
 
-/** The services of `needs` as `HostService` children, after `dependsOn` (the component's config). */
+/** The services of the plan's needs as `HostService` children, after `dependsOn` (the component's config). */
 export function hostServicesFor(
   parent: pulumi.Resource,
   name: string,
   connection: pulumi.Input<ConnectionSpec> | undefined,
-  serviceNeeds: HostNeed[],
-  setting: boolean | HostSetupOptions | undefined,
+  plan: HostSetupPlan,
   setup: HostSetup | undefined,
   dependsOn: pulumi.Resource[] = [],
 ): HostService[] {
-  if (!setup || (typeof setting === "object" && setting.services === false)) return [];
-  return serviceNeeds.map((need) => new HostService(`${name}-${need}`, { connection, need }, { parent, dependsOn: [setup.packages, ...dependsOn] }));
+  if (!setup || (typeof plan.setting === "object" && plan.setting.services === false)) return [];
+  return plan.needs.map((need) => new HostService(`${name}-${need}`, { connection, need }, { parent, dependsOn: [setup.packages, ...dependsOn] }));
 }

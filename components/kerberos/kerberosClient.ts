@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host";
+import { HostComponent, HostSetupPlan } from "../host";
 import { KerberosClientArgs, KerberosClientSpec, resolveKerberosClient, validateKerberosClient } from "./kerberosClientArgs";
 import { KerberosClientState } from "./kerberosClientKind";
 import { KRB5_DEBIAN } from "./krbNames";
@@ -11,7 +10,7 @@ import { KRB5_DEBIAN } from "./krbNames";
  * the NFSv4 idmapd domain and rpc.gssd's settings. Pass it as `kerberos` to an `NfsExport` or a
  * `GuestMount` with `sec=krb5*`; they refuse krb5 flavours without it.
  */
-export class KerberosClient extends pulumi.ComponentResource {
+export class KerberosClient extends HostComponent<KerberosClient> {
   /** The realm (for `NfsExport`/`GuestMount`'s `kerberos` check). */
   public readonly realm: string;
   /** The resolved settings. */
@@ -22,16 +21,15 @@ export class KerberosClient extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<KerberosClientState | null>;
 
   constructor(name: string, args: KerberosClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:kerberos:KerberosClient", name, {}, opts);
+    super("kvmshare:kerberos:KerberosClient", name, opts);
     const spec = resolveKerberosClient(name, args);
     const problems = validateKerberosClient(spec);
     if (problems.length) throw new ValidationError(`KerberosClient ${name}`, problems);
     this.realm = spec.realm;
     this.settings = spec;
-    const setup = hostSetupFor(this, name, args.connection, ["krb5Client", "nfsClient"], args.hostSetup, spec.krb5ConfPath === KRB5_DEBIAN.krb5ConfPath);
-    const res = new HostResource<KerberosClientSpec, KerberosClientState>("KerberosClient", `${name}-config`, { connection: args.connection, spec: afterSetup(setup, spec) }, { parent: this });
-    this.configResource = res;
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    const setup: HostSetupPlan = { needs: ["krb5Client", "nfsClient"], setting: args.hostSetup, auto: spec.krb5ConfPath === KRB5_DEBIAN.krb5ConfPath };
+    const { resource } = this.hostResource<KerberosClientSpec, KerberosClientState>("KerberosClient", "config", { connection: args.connection, spec, setup });
+    this.configResource = resource;
+    this.publish({ observed: resource.observed });
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
+import { HostComponent } from "../host";
 import { KerberosKeytabArgs, KerberosKeytabSpec, resolveKerberosKeytab, validateKerberosKeytab } from "./kerberosKeytabArgs";
 import { KerberosKeytabState } from "./kerberosKeytabKind";
 
@@ -9,7 +9,7 @@ import { KerberosKeytabState } from "./kerberosKeytabKind";
  * (gssproxy) and an NFS client (rpc.gssd) need for `sec=krb5*`, and what a user's `kinit -T`
  * takes its FAST armor from. Keys go from the KDC into the keytab by kadmin, never through Pulumi.
  */
-export class KerberosKeytab extends pulumi.ComponentResource {
+export class KerberosKeytab extends HostComponent<KerberosKeytab> {
   /** The principals (with realm) written to the keytab. */
   public readonly principals: string[];
   /** The keytab resource, for `dependsOn`. */
@@ -18,20 +18,16 @@ export class KerberosKeytab extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<KerberosKeytabState | null>;
 
   constructor(name: string, args: KerberosKeytabArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:kerberos:KerberosKeytab", name, {}, opts);
+    super("kvmshare:kerberos:KerberosKeytab", name, opts);
     const spec = resolveKerberosKeytab(args);
     const problems = validateKerberosKeytab(spec);
     if (spec.via === "kadmin" && (args.adminPassword === undefined || args.adminPassword === "")) problems.push({ field: "adminPassword", message: "is required with via: 'kadmin' (a pulumi.secret)" });
     if (problems.length) throw new ValidationError(`KerberosKeytab ${name}`, problems);
     this.principals = spec.principals.map((p) => `${p}@${spec.realm}`);
-    const res = new HostResource<KerberosKeytabSpec, KerberosKeytabState>(
-      "KerberosKeytab",
-      `${name}-keytab`,
-      { connection: args.connection ?? (spec.via === "kadmin.local" ? args.realm?.connection : undefined), spec, secrets: args.adminPassword !== undefined ? { adminPassword: pulumi.secret(args.adminPassword) } : undefined },
-      { parent: this, dependsOn: args.realm ? [args.realm.kdcResource] : [] },
-    );
-    this.keytabResource = res;
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    const connection = args.connection ?? (spec.via === "kadmin.local" ? args.realm?.connection : undefined);
+    const secrets = args.adminPassword !== undefined ? { adminPassword: pulumi.secret(args.adminPassword) } : undefined;
+    const { resource } = this.hostResource<KerberosKeytabSpec, KerberosKeytabState>("KerberosKeytab", "keytab", { connection, spec, secrets }, { dependsOn: args.realm ? [args.realm.kdcResource] : [] });
+    this.keytabResource = resource;
+    this.publish({ observed: resource.observed });
   }
 }

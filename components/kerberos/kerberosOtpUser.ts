@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
+import { HostComponent } from "../host";
 import { KerberosOtpUserArgs, KerberosOtpUserSpec, resolveKerberosOtpUser, validateKerberosOtpUser } from "./kerberosOtpUserArgs";
 import { KerberosOtpUserState } from "./kerberosOtpUserKind";
 
@@ -9,19 +9,18 @@ import { KerberosOtpUserState } from "./kerberosOtpUserKind";
  * the realm's RADIUS server (`OtpRadius` holds the password hash and TOTP secret). Created on the
  * realm's KDC with a random key, so a password alone (encrypted timestamp) never works.
  */
-export class KerberosOtpUser extends pulumi.ComponentResource {
+export class KerberosOtpUser extends HostComponent<KerberosOtpUser> {
   /** The principal with realm. */
   public readonly principal: string;
   declare public readonly observed: pulumi.Output<KerberosOtpUserState | null>;
 
   constructor(name: string, args: KerberosOtpUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:kerberos:KerberosOtpUser", name, {}, opts);
+    super("kvmshare:kerberos:KerberosOtpUser", name, opts);
     const spec = resolveKerberosOtpUser(name, args);
     const problems = validateKerberosOtpUser(spec);
     if (problems.length) throw new ValidationError(`KerberosOtpUser ${name}`, problems);
     this.principal = `${spec.name}@${spec.realm}`;
-    const res = new HostResource<KerberosOtpUserSpec, KerberosOtpUserState>("KerberosOtpUser", `${name}-principal`, { connection: args.realm.connection, spec }, { parent: this, dependsOn: [args.realm.kdcResource] });
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    const { resource } = this.hostResource<KerberosOtpUserSpec, KerberosOtpUserState>("KerberosOtpUser", "principal", { connection: args.realm.connection, spec }, { dependsOn: [args.realm.kdcResource] });
+    this.publish({ observed: resource.observed });
   }
 }

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host";
+import { HostComponent, HostSetupPlan } from "../host";
 import { KerberosRealmArgs, KerberosRealmSpec, resolveKerberosRealm, validateKerberosRealm } from "./kerberosRealmArgs";
 import { KerberosRealmState } from "./kerberosRealmKind";
 import { KRB5_DEBIAN } from "./krbNames";
@@ -12,7 +11,7 @@ import { KRB5_DEBIAN } from "./krbNames";
  * KDC's OTP pre-authentication against RADIUS (the second factor; see `OtpRadius`). Sites with a
  * KDC already skip this and point `KerberosClient` at theirs.
  */
-export class KerberosRealm extends pulumi.ComponentResource {
+export class KerberosRealm extends HostComponent<KerberosRealm> {
   /** The realm name. */
   public readonly realm: string;
   /** The resolved settings (paths, for `KerberosKeytab`/`KerberosOtpUser` on the same host). */
@@ -25,7 +24,7 @@ export class KerberosRealm extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<KerberosRealmState | null>;
 
   constructor(name: string, args: KerberosRealmArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:kerberos:KerberosRealm", name, {}, opts);
+    super("kvmshare:kerberos:KerberosRealm", name, opts);
     const spec = resolveKerberosRealm(name, args);
     const problems = validateKerberosRealm(spec);
     for (const [f, v] of [["masterKey", args.masterKey], ["adminPassword", args.adminPassword]] as const) {
@@ -38,10 +37,9 @@ export class KerberosRealm extends pulumi.ComponentResource {
     this.connection = args.connection;
     const secrets: Record<string, pulumi.Input<string>> = { masterKey: pulumi.secret(args.masterKey), adminPassword: pulumi.secret(args.adminPassword) };
     if (args.otp) secrets.radiusSecret = pulumi.secret(args.otp.radiusSecret);
-    const setup = hostSetupFor(this, name, args.connection, ["krb5Kdc"], args.hostSetup, spec.kdcConfPath === KRB5_DEBIAN.kdcConfPath);
-    const res = new HostResource<KerberosRealmSpec, KerberosRealmState>("KerberosRealm", `${name}-kdc`, { connection: args.connection, spec: afterSetup(setup, spec), secrets }, { parent: this });
-    this.kdcResource = res;
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    const setup: HostSetupPlan = { needs: ["krb5Kdc"], setting: args.hostSetup, auto: spec.kdcConfPath === KRB5_DEBIAN.kdcConfPath };
+    const { resource } = this.hostResource<KerberosRealmSpec, KerberosRealmState>("KerberosRealm", "kdc", { connection: args.connection, spec, secrets, setup });
+    this.kdcResource = resource;
+    this.publish({ observed: resource.observed });
   }
 }

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host";
+import { HostComponent, HostSetupPlan } from "../host";
 import { OtpRadiusArgs, OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "./otpRadiusArgs";
 import { OtpRadiusState } from "./otpRadiusKind";
 
@@ -11,7 +10,7 @@ import { OtpRadiusState } from "./otpRadiusKind";
  * (`KerberosRealm` `otp`). The user types `<password><token>` at kinit's "Enter OTP Token Value"
  * prompt (with FAST armor: `kinit -T <armor ccache>`).
  */
-export class OtpRadius extends pulumi.ComponentResource {
+export class OtpRadius extends HostComponent<OtpRadius> {
   /** The user names. */
   public readonly users: string[];
   /** The RADIUS resource, for `dependsOn`. */
@@ -19,7 +18,7 @@ export class OtpRadius extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<OtpRadiusState | null>;
 
   constructor(name: string, args: OtpRadiusArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:kerberos:OtpRadius", name, {}, opts);
+    super("kvmshare:kerberos:OtpRadius", name, opts);
     const spec = resolveOtpRadius(name, args);
     const problems = validateOtpRadius(spec);
     if (args.radiusSecret === undefined || args.radiusSecret === "") problems.push({ field: "radiusSecret", message: "is required (a pulumi.secret)" });
@@ -30,10 +29,9 @@ export class OtpRadius extends pulumi.ComponentResource {
       secrets[`password:${u.name}`] = pulumi.secret(u.password);
       secrets[`totp:${u.name}`] = pulumi.secret(u.totpSecret);
     }
-    const setup = hostSetupFor(this, name, args.connection, ["otpRadius"], args.hostSetup, true);
-    const res = new HostResource<OtpRadiusSpec, OtpRadiusState>("OtpRadius", `${name}-radius`, { connection: args.connection, spec: afterSetup(setup, spec), secrets }, { parent: this });
-    this.radiusResource = res;
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    const setup: HostSetupPlan = { needs: ["otpRadius"], setting: args.hostSetup, auto: true };
+    const { resource } = this.hostResource<OtpRadiusSpec, OtpRadiusState>("OtpRadius", "radius", { connection: args.connection, spec, secrets, setup });
+    this.radiusResource = resource;
+    this.publish({ observed: resource.observed });
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Component } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { ManagedFile } from "../files";
 import { NetworkTuningArgs, resolveNetworkTuning } from "./networkTuningArgs";
@@ -14,7 +15,7 @@ const VERIFY_UNIT = 'd=$(mktemp -d) && cp -- "$1" "$d/$2" && systemd-analyze ver
  * MTU, tc shaping and ethtool settings, each applied, read back, and reported as drift after
  * a hand change. Every command can run inside a network namespace (`netns`).
  */
-export class NetworkTuning extends pulumi.ComponentResource {
+export class NetworkTuning extends Component<NetworkTuning> {
   /** The sysctl profile, when `sysctl` is set. */
   public readonly sysctlProfile?: SysctlProfile;
   public readonly linkMtu?: LinkMtu;
@@ -22,16 +23,16 @@ export class NetworkTuning extends pulumi.ComponentResource {
   public readonly ethtoolSettings?: EthtoolSettings;
   public readonly bootUnit?: ManagedFile;
   /** Path of the sysctl.d file (undefined without `sysctl`). */
-  public readonly sysctlPath: pulumi.Output<string | undefined>;
+  declare public readonly sysctlPath: pulumi.Output<string | undefined>;
   /** The sysctl values as read back from the kernel. */
-  public readonly sysctlValues: pulumi.Output<Record<string, string | null> | undefined>;
+  declare public readonly sysctlValues: pulumi.Output<Record<string, string | null> | undefined>;
   /** The MTU read back from the device. */
-  public readonly mtu: pulumi.Output<number | undefined>;
+  declare public readonly mtu: pulumi.Output<number | undefined>;
   /** The root qdisc kind read back from the device. */
-  public readonly qdisc: pulumi.Output<string | undefined>;
+  declare public readonly qdisc: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: NetworkTuningArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:network:NetworkTuning", name, {}, opts);
+    super("kvmshare:network:NetworkTuning", name, opts);
     const { problems, resolved } = resolveNetworkTuning(name, args);
     if (problems.length) throw new ValidationError(`NetworkTuning ${name}`, problems);
 
@@ -62,10 +63,11 @@ export class NetworkTuning extends pulumi.ComponentResource {
       );
     }
 
-    this.sysctlPath = pulumi.output(this.sysctlProfile?.path);
-    this.sysctlValues = this.sysctlProfile ? this.sysctlProfile.values.apply((v) => v ?? undefined) : pulumi.output(undefined);
-    this.mtu = this.linkMtu ? this.linkMtu.mtu.apply((v) => v ?? undefined) : pulumi.output(undefined);
-    this.qdisc = this.tcShaping ? this.tcShaping.qdisc.apply((v) => v ?? undefined) : pulumi.output(undefined);
-    this.registerOutputs({ sysctlPath: this.sysctlPath, sysctlValues: this.sysctlValues, mtu: this.mtu, qdisc: this.qdisc });
+    this.publish({
+      sysctlPath: pulumi.output(this.sysctlProfile?.path),
+      sysctlValues: this.sysctlProfile ? this.sysctlProfile.values.apply((v) => v ?? undefined) : pulumi.output(undefined),
+      mtu: this.linkMtu ? this.linkMtu.mtu.apply((v) => v ?? undefined) : pulumi.output(undefined),
+      qdisc: this.tcShaping ? this.tcShaping.qdisc.apply((v) => v ?? undefined) : pulumi.output(undefined),
+    });
   }
 }

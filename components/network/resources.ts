@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { HostResource } from "../../core/hostResource";
+import { hostResourceClass, out } from "../../core/component";
 import { EthtoolSpec, EthtoolState } from "./ethtoolKind";
 import { LinkMtuSpec, LinkMtuState } from "./linkMtuKind";
 import { SysctlProfileSpec, SysctlProfileState } from "./sysctlProfileKind";
@@ -19,33 +19,20 @@ export interface NetResourceArgs<Spec> {
 }
 
 /** sysctl values, set, read back and persisted to `<dir>/<name>.conf`. Outputs `path`, `values`. */
-export class SysctlProfile extends HostResource<SysctlProfileSpec, SysctlProfileState> {
-  declare public readonly path: pulumi.Output<string>;
-  declare public readonly values: pulumi.Output<Record<string, string | null> | null>;
-  constructor(name: string, args: NetResourceArgs<SysctlProfileSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("SysctlProfile", name, { connection: args.connection, spec: args.spec }, opts, ["path", "values"]);
-  }
-}
+export const SysctlProfile = hostResourceClass<SysctlProfileSpec, SysctlProfileState>()("SysctlProfile", {
+  path: out<string>(),
+  values: out<Record<string, string | null> | null>(),
+});
+export type SysctlProfile = InstanceType<typeof SysctlProfile>;
 
 /** The MTU of one interface. Outputs `mtu` as observed. */
-export class LinkMtu extends HostResource<LinkMtuSpec, LinkMtuState> {
-  declare public readonly mtu: pulumi.Output<number | null>;
-  constructor(name: string, args: NetResourceArgs<LinkMtuSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("LinkMtu", name, { connection: args.connection, spec: args.spec }, opts, ["mtu"]);
-  }
-}
+export const LinkMtu = hostResourceClass<LinkMtuSpec, LinkMtuState>()("LinkMtu", { mtu: out<number | null>() });
+export type LinkMtu = InstanceType<typeof LinkMtu>;
 
 /** The root qdisc (tbf or htb) of one interface. Outputs `qdisc` (the kind observed). */
-export class TcShaping extends HostResource<TcShapingSpec, TcShapingState> {
-  declare public readonly qdisc: pulumi.Output<string | null>;
-  constructor(name: string, args: NetResourceArgs<TcShapingSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("TcShaping", name, { connection: args.connection, spec: args.spec }, opts, ["qdisc"]);
-  }
-}
+export const TcShaping = hostResourceClass<TcShapingSpec, TcShapingState>()("TcShaping", { qdisc: out<string | null>() });
+export type TcShaping = InstanceType<typeof TcShaping>;
 
 /** ethtool offloads/rings/channels/coalescing of one interface. */
-export class EthtoolSettings extends HostResource<EthtoolSpec, EthtoolState> {
-  constructor(name: string, args: NetResourceArgs<EthtoolSpec>, opts?: pulumi.CustomResourceOptions) {
-    super("EthtoolSettings", name, { connection: args.connection, spec: args.spec }, opts);
-  }
-}
+export const EthtoolSettings = hostResourceClass<EthtoolSpec, EthtoolState>()("EthtoolSettings", {});
+export type EthtoolSettings = InstanceType<typeof EthtoolSettings>;

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
+
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
-import { afterSetup, hostServicesFor, hostSetupFor } from "../host";
+import { HostComponent, HostSetupPlan } from "../host";
 import { NfsExportState } from "./nfsExportKind";
 import { conflictsBetween, NfsClient, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
 
@@ -38,7 +38,7 @@ function connectionKey(c: unknown): string {
  * Checked by the server's own parser before it goes live, reloaded only on change, reported as
  * drift when edited by hand. `allowedSources` feeds a firewall.
  */
-export class NfsExport extends pulumi.ComponentResource {
+export class NfsExport extends HostComponent<NfsExport> {
   /** Client IPs/CIDRs (`*` becomes 0.0.0.0/0 and ::/0), for a firewall's allowed sources. */
   declare public readonly allowedSources: pulumi.Output<string[]>;
   /** Client host names and `*.domain` wildcards (a firewall must resolve them itself). */
@@ -51,7 +51,7 @@ export class NfsExport extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<NfsExportState | null>;
 
   constructor(name: string, args: NfsExportArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:exports:NfsExport", name, {}, opts);
+    super("kvmshare:exports:NfsExport", name, opts);
     const knownPath = typeof args.path === "string" ? args.path : UNKNOWN;
     const { hostSetup, ...withoutSetup } = args;
     // Clients known now are validated now; the ones that are Outputs once known, in check.
@@ -76,16 +76,16 @@ export class NfsExport extends pulumi.ComponentResource {
       .apply(([p, clients]) => resolveNfsExport(name, { ...plain, path: p, clients: clients as (string | NfsClient)[] }));
     // The server's packages and service, by default when the system's own exports directory is used.
     const need = resolved.backend === "ganesha" ? "nfsGanesha" : "nfsKernelServer";
-    const setup = hostSetupFor(this, name, args.connection, [need], hostSetup, args.exportsDir === undefined);
-    const res = new HostResource<NfsExportSpec, NfsExportState>("NfsExport", `${name}-export`, { connection: args.connection, spec: afterSetup(setup, spec) }, { parent: this });
-    hostServicesFor(this, name, args.connection, [need], hostSetup, setup, [res]);
+    const setup: HostSetupPlan = { needs: [need], setting: hostSetup, auto: args.exportsDir === undefined, services: true };
+    const { resource } = this.hostResource<NfsExportSpec, NfsExportState>("NfsExport", "export", { connection: args.connection, spec, setup });
 
     const hosts = spec.apply((x) => x.clients.map((c) => c.host));
-    this.allowedSources = hosts.apply(allowedSourcesOf);
-    this.allowedHostNames = hosts.apply(allowedHostNamesOf);
-    this.file = pulumi.output(resolved.file);
-    this.mountPath = resolved.backend === "ganesha" ? spec.apply((s) => s.pseudo as string) : pulumi.output(args.path);
-    this.observed = res.observed;
-    this.registerOutputs({ allowedSources: this.allowedSources, allowedHostNames: this.allowedHostNames, file: this.file, mountPath: this.mountPath, observed: this.observed });
+    this.publish({
+      allowedSources: hosts.apply(allowedSourcesOf),
+      allowedHostNames: hosts.apply(allowedHostNamesOf),
+      file: pulumi.output(resolved.file),
+      mountPath: resolved.backend === "ganesha" ? spec.apply((s) => s.pseudo as string) : pulumi.output(args.path),
+      observed: resource.observed,
+    });
   }
 }

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { OutputsOf } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
+import { HostComponent } from "../host";
 import { Miss } from "../../perf/thresholds";
 import {
   checkSpecOf,
@@ -18,7 +20,7 @@ import { CHECK_OUTPUTS, SharePerformanceCheckState } from "./sharePerformanceChe
  * by how much, or only warns (`onMiss: "warn"`). Writes a JSON report and optionally a
  * Prometheus textfile on the host. Outputs the measured figures.
  */
-export class SharePerformanceCheck extends pulumi.ComponentResource {
+export class SharePerformanceCheck extends HostComponent<SharePerformanceCheck> {
   /** True when every threshold was met at the last measurement. */
   declare public readonly passed: pulumi.Output<boolean>;
   /** Total IOPS (read + write) of the fio mix. */
@@ -41,10 +43,10 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
   /** The JSON report on the host. */
   declare public readonly reportPath: pulumi.Output<string>;
   /** The host resource that runs the check. */
-  declare public readonly run: HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>;
+  public readonly run: HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>;
 
   constructor(name: string, args: SharePerformanceCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:perf:SharePerformanceCheck", name, {}, opts);
+    super("kvmshare:perf:SharePerformanceCheck", name, opts);
     const problems = validateSharePerformanceCheck(name, args);
     if (problems.length) throw new ValidationError(`SharePerformanceCheck '${name}'`, problems);
     const d = resolveSharePerformanceCheck(name, args);
@@ -52,29 +54,17 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
     // so the provider's check still validates everything else.
     const spec = checkSpecOf(name, d);
 
-    const run = new HostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
+    const { resource: run } = this.hostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
       "SharePerformanceCheck",
-      `${name}-run`,
+      "run",
       { connection: args.connection, spec: spec as pulumi.Input<SharePerformanceCheckSpec> },
-      { parent: this, dependsOn: opts.dependsOn },
+      { dependsOn: opts.dependsOn },
       [...CHECK_OUTPUTS],
     );
-    const out = (k: (typeof CHECK_OUTPUTS)[number]) => (run as unknown as Record<string, pulumi.Output<unknown>>)[k];
-    Object.assign(this, {
-      run,
-      passed: out("passed"),
-      iops: out("iops"),
-      readIops: out("readIops"),
-      writeIops: out("writeIops"),
-      latencyMs: out("latencyMs"),
-      latencyPercentile: out("latencyPercentile"),
-      bwMiBs: out("bwMiBs"),
-      cpuPercent: out("cpuPercent"),
-      lossPercent: out("lossPercent"),
-      misses: out("misses"),
-      measuredAt: out("measuredAt"),
-      reportPath: pulumi.output(d.reportPath),
-    });
+    this.run = run;
+    // The figures are the kind's outputs (CHECK_OUTPUTS), under the same names.
+    const figures = Object.fromEntries(CHECK_OUTPUTS.map((k) => [k, (run as unknown as Record<string, pulumi.Output<unknown>>)[k]]));
+    this.publish({ ...(figures as Omit<OutputsOf<SharePerformanceCheck>, "reportPath">), reportPath: pulumi.output(d.reportPath) });
 
     if (d.onMiss === "warn") {
       // The provider cannot raise engine warnings; the component does, from the outputs.
@@ -84,20 +74,5 @@ export class SharePerformanceCheck extends pulumi.ComponentResource {
         }
       });
     }
-
-    this.registerOutputs({
-      passed: this.passed,
-      iops: this.iops,
-      readIops: this.readIops,
-      writeIops: this.writeIops,
-      latencyMs: this.latencyMs,
-      latencyPercentile: this.latencyPercentile,
-      bwMiBs: this.bwMiBs,
-      cpuPercent: this.cpuPercent,
-      lossPercent: this.lossPercent,
-      misses: this.misses,
-      measuredAt: this.measuredAt,
-      reportPath: this.reportPath,
-    });
   }
 }

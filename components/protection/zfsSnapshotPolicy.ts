@@ -1,30 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionSpec } from "../../core/connection";
-import { HostResource } from "../../core/hostResource";
+import { hostResourceClass, out } from "../../core/component";
+import { HostComponent } from "../host";
 import { resolveZfsSnapshotPolicy, validateZfsSnapshotPolicy, ZfsSnapshotPolicyArgs, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 import type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 import type { SanoidPolicyState } from "./sanoidPolicyKind";
 import { intervalRetention, sanoidRetention, SnapshotRetention } from "../storage";
 
-export class ZfsSnapshotPolicyResource extends HostResource<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState> {
-  declare public readonly policy: pulumi.Output<string>;
-  declare public readonly latestSnapshot: pulumi.Output<string | null>;
-  declare public readonly snapshotCount: pulumi.Output<number>;
-  constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsSnapshotPolicySpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsSnapshotPolicy", name, args, opts, ["policy", "latestSnapshot", "snapshotCount"]);
-  }
-}
+/** What both schedulers' resources output. */
+const POLICY_OUTPUTS = { policy: out<string>(), latestSnapshot: out<string | null>(), snapshotCount: out<number>() };
 
-export class SanoidPolicyResource extends HostResource<ZfsSnapshotPolicySpec, SanoidPolicyState> {
-  declare public readonly policy: pulumi.Output<string>;
-  declare public readonly latestSnapshot: pulumi.Output<string | null>;
-  declare public readonly snapshotCount: pulumi.Output<number>;
-  declare public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
-  declare public readonly timerUnit: pulumi.Output<string>;
-  constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsSnapshotPolicySpec }, opts?: pulumi.CustomResourceOptions) {
-    super("SanoidPolicy", name, args, opts, ["policy", "latestSnapshot", "snapshotCount", "newestSnapshotAgeSec", "timerUnit"]);
-  }
-}
+export const ZfsSnapshotPolicyResource = hostResourceClass<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState>()("ZfsSnapshotPolicy", POLICY_OUTPUTS);
+export type ZfsSnapshotPolicyResource = InstanceType<typeof ZfsSnapshotPolicyResource>;
+
+export const SanoidPolicyResource = hostResourceClass<ZfsSnapshotPolicySpec, SanoidPolicyState>()("SanoidPolicy", {
+  ...POLICY_OUTPUTS,
+  newestSnapshotAgeSec: out<number | null>(),
+  timerUnit: out<string>(),
+});
+export type SanoidPolicyResource = InstanceType<typeof SanoidPolicyResource>;
 
 /**
  * Snapshots of one dataset with retention: a snapshot on each `up` (or every `intervalMinutes`),
@@ -32,13 +25,13 @@ export class SanoidPolicyResource extends HostResource<ZfsSnapshotPolicySpec, Sa
  * `scheduler: "sanoid"` the host takes them itself, between deploys: sanoid from a systemd timer
  * kvmshare installs (`resource` is then a `SanoidPolicyResource`).
  */
-export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
+export class ZfsSnapshotPolicy extends HostComponent<ZfsSnapshotPolicy> {
   /** `dataset@snapshot` of the newest snapshot the policy took. */
-  public readonly latestSnapshot: pulumi.Output<string | null>;
+  declare public readonly latestSnapshot: pulumi.Output<string | null>;
   /** How many of the policy's snapshots exist. */
-  public readonly snapshotCount: pulumi.Output<number>;
+  declare public readonly snapshotCount: pulumi.Output<number>;
   /** sanoid: age of the newest `autosnap_*` snapshot at the last apply/refresh, seconds (null otherwise). */
-  public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
+  declare public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
   public readonly resource: ZfsSnapshotPolicyResource | SanoidPolicyResource;
   /** What the policy keeps at steady state (known at construction): pass it to a capacityPlan's `snapshotRetention`. */
   public readonly retention: SnapshotRetention;
@@ -46,7 +39,7 @@ export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
   constructor(name: string, args: ZfsSnapshotPolicyArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Every input is checked before anything, the component included, is registered.
     validateZfsSnapshotPolicy(name, args);
-    super("kvmshare:storage:ZfsSnapshotPolicy", name, {}, opts);
+    super("kvmshare:storage:ZfsSnapshotPolicy", name, opts);
     const spec = resolveZfsSnapshotPolicy(name, args);
     const ds = typeof args.dataset === "string" ? undefined : args.dataset;
     this.retention =
@@ -54,17 +47,16 @@ export class ZfsSnapshotPolicy extends pulumi.ComponentResource {
         ? sanoidRetention({ hourly: spec.hourly!, daily: spec.daily!, monthly: spec.monthly! })
         : intervalRetention(spec.keep!, spec.intervalMinutes!, spec.maxAgeDays);
     const childArgs = { connection: args.connection ?? ds?.connection, spec };
-    const childOpts = { parent: this, dependsOn: ds ? [ds.dataset] : [] };
+    const childOpts = { dependsOn: ds ? [ds.dataset] : [] };
+    let newestSnapshotAgeSec: pulumi.Output<number | null> = pulumi.output(null);
     if (spec.scheduler === "sanoid") {
-      const r = new SanoidPolicyResource(`${name}-sanoid`, childArgs, childOpts);
+      const r = this.hostResource(SanoidPolicyResource, "sanoid", childArgs, childOpts).resource;
       this.resource = r;
-      this.newestSnapshotAgeSec = r.newestSnapshotAgeSec;
+      newestSnapshotAgeSec = r.newestSnapshotAgeSec;
     } else {
-      this.resource = new ZfsSnapshotPolicyResource(`${name}-policy`, childArgs, childOpts);
-      this.newestSnapshotAgeSec = pulumi.output(null);
+      this.resource = this.hostResource(ZfsSnapshotPolicyResource, "policy", childArgs, childOpts).resource;
     }
-    this.latestSnapshot = this.resource.latestSnapshot;
-    this.snapshotCount = this.resource.snapshotCount;
-    this.registerOutputs({ latestSnapshot: this.latestSnapshot, snapshotCount: this.snapshotCount, newestSnapshotAgeSec: this.newestSnapshotAgeSec });
+    const { latestSnapshot, snapshotCount } = this.resource;
+    this.publish({ latestSnapshot, snapshotCount, newestSnapshotAgeSec });
   }
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup, HostSetup, hostServicesFor, hostSetupFor } from "../host";
+import { HostComponent, HostSetup, HostSetupPlan } from "../host";
 import { SAMBA_DEBIAN } from "./smbConf";
 import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
 
@@ -11,7 +10,7 @@ import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec,
  * mandatory, encryption required, NTLMv1 off, no guest or anonymous access, no printing or
  * NetBIOS. Shares (`SmbShare`) and users (`SmbUser`) take it as `server`.
  */
-export class SambaServer extends pulumi.ComponentResource {
+export class SambaServer extends HostComponent<SambaServer> {
   /** The resolved settings (plain), for shares and users to inherit. */
   public readonly settings: SambaServerSpec;
   /** The connection, for shares and users to inherit. */
@@ -33,20 +32,18 @@ export class SambaServer extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<SambaConfigState | null>;
 
   constructor(name: string, args: SambaServerArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:exports:SambaServer", name, {}, opts);
+    super("kvmshare:exports:SambaServer", name, opts);
     const { connection: _c, hostSetup, ...plain } = args;
     this.settings = resolveSambaServer(name, plain);
     const problems = validateSambaServer(this.settings);
     if (problems.length) throw new ValidationError(`SambaServer ${name}`, problems);
     this.connection = args.connection;
     // samba + smbd, by default when the system's own smb.conf is used.
-    const setup = hostSetupFor(this, name, args.connection, ["samba"], hostSetup, this.settings.configPath === SAMBA_DEBIAN.configPath);
-    const res = new HostResource<SambaServerSpec, SambaConfigState>("SambaServer", `${name}-config`, { connection: args.connection, spec: afterSetup(setup, this.settings) }, { parent: this });
-    this.services = hostServicesFor(this, name, args.connection, ["samba"], hostSetup, setup, [res]);
-    this.configResource = res;
+    const plan: HostSetupPlan = { needs: ["samba"], setting: hostSetup, auto: this.settings.configPath === SAMBA_DEBIAN.configPath, services: true };
+    const { resource, setup, services } = this.hostResource<SambaServerSpec, SambaConfigState>("SambaServer", "config", { connection: args.connection, spec: this.settings, setup: plan });
+    this.services = services;
+    this.configResource = resource;
     this.hostSetup = setup;
-    this.configPath = pulumi.output(this.settings.configPath);
-    this.observed = res.observed;
-    this.registerOutputs({ configPath: this.configPath, observed: this.observed });
+    this.publish({ configPath: pulumi.output(this.settings.configPath), observed: resource.observed });
   }
 }

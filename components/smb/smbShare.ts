@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup } from "../host";
+import { HostComponent } from "../host";
 import { UNKNOWN } from "../../core/validate";
 import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { PlainSmbShareArgs, resolveSmbShare, SmbShareArgs, SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -13,7 +12,7 @@ import { SmbUser } from "./smbUser";
  * checked by testparm before it goes live, smbd reloaded only on change, hand edits reported
  * as drift. `allowedSources` feeds a firewall.
  */
-export class SmbShare extends pulumi.ComponentResource {
+export class SmbShare extends HostComponent<SmbShare> {
   /** Client IPs/CIDRs (`*` becomes 0.0.0.0/0 and ::/0), for a firewall's allowed sources. */
   declare public readonly allowedSources: pulumi.Output<string[]>;
   /** Client host names (a firewall must resolve them itself). */
@@ -26,7 +25,7 @@ export class SmbShare extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<SmbShareState | null>;
 
   constructor(name: string, args: SmbShareArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:exports:SmbShare", name, {}, opts);
+    super("kvmshare:exports:SmbShare", name, opts);
     const server = args.server?.settings;
     const { server: _server, connection: _connection, path: _path, validUsers, ...rest } = args;
     const plain: PlainSmbShareArgs = {
@@ -51,18 +50,19 @@ export class SmbShare extends pulumi.ComponentResource {
       ...(args.server ? [args.server.configResource, ...args.server.services] : []),
       ...(args.validUsers ?? []).filter((u): u is SmbUser => typeof u !== "string").map((u) => u.userResource),
     ];
-    const res = new HostResource<SmbShareSpec, SmbShareState>(
+    const { resource } = this.hostResource<SmbShareSpec, SmbShareState>(
       "SmbShare",
-      `${name}-share`,
+      "share",
       // On a bare host the spec waits for the server's packages (testparm comes with samba).
-      { connection: args.server?.connection ?? args.connection, spec: afterSetup(args.server?.hostSetup, spec) },
-      { parent: this, dependsOn },
+      { connection: args.server?.connection ?? args.connection, spec, setup: args.server?.hostSetup },
+      { dependsOn },
     );
-    this.allowedSources = pulumi.output(allowedSourcesOf(resolved.hostsAllow));
-    this.allowedHostNames = pulumi.output(allowedHostNamesOf(resolved.hostsAllow));
-    this.shareName = pulumi.output(resolved.name);
-    this.file = pulumi.output(resolved.file);
-    this.observed = res.observed;
-    this.registerOutputs({ allowedSources: this.allowedSources, allowedHostNames: this.allowedHostNames, shareName: this.shareName, file: this.file, observed: this.observed });
+    this.publish({
+      allowedSources: pulumi.output(allowedSourcesOf(resolved.hostsAllow)),
+      allowedHostNames: pulumi.output(allowedHostNamesOf(resolved.hostsAllow)),
+      shareName: pulumi.output(resolved.name),
+      file: pulumi.output(resolved.file),
+      observed: resource.observed,
+    });
   }
 }

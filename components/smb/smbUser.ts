@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup } from "../host";
+import { HostComponent } from "../host";
 import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
 
@@ -9,7 +8,7 @@ import { SmbUserState } from "./smbUserKind";
  * A Samba user in the server's passdb, password set with `smbpasswd -s` over stdin. A user
  * removed, disabled or given another password by hand is reported as drift after refresh.
  */
-export class SmbUser extends pulumi.ComponentResource {
+export class SmbUser extends HostComponent<SmbUser> {
   /** The user name (for a share's `validUsers`). */
   public readonly userName: string;
   /** The passdb resource, for `dependsOn`. */
@@ -18,20 +17,19 @@ export class SmbUser extends pulumi.ComponentResource {
   declare public readonly observed: pulumi.Output<SmbUserState | null>;
 
   constructor(name: string, args: SmbUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:exports:SmbUser", name, {}, opts);
+    super("kvmshare:exports:SmbUser", name, opts);
     const spec = resolveSmbUser(name, args);
     const problems = validateSmbUser(spec);
     if (args.password === undefined || args.password === "") problems.push({ field: "password", message: "is required (use pulumi.secret(...) or config.requireSecret(...))" });
     if (problems.length) throw new ValidationError(`SmbUser ${name}`, problems);
     this.userName = spec.name;
-    const res = new HostResource<SmbUserSpec, SmbUserState>(
+    const { resource } = this.hostResource<SmbUserSpec, SmbUserState>(
       "SmbUser",
-      `${name}-user`,
-      { connection: args.server?.connection ?? args.connection, spec: afterSetup(args.server?.hostSetup, spec), secrets: { password: pulumi.secret(args.password) } },
-      { parent: this, dependsOn: args.server ? [args.server.configResource] : [] },
+      "user",
+      { connection: args.server?.connection ?? args.connection, spec, secrets: { password: pulumi.secret(args.password) }, setup: args.server?.hostSetup },
+      { dependsOn: args.server ? [args.server.configResource] : [] },
     );
-    this.userResource = res;
-    this.observed = res.observed;
-    this.registerOutputs({ observed: this.observed });
+    this.userResource = resource;
+    this.publish({ observed: resource.observed });
   }
 }

@@ -1,32 +1,33 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { HostResource } from "../../core/hostResource";
+import { hostResourceClass, out } from "../../core/component";
+import { HostComponent } from "../host";
 import { parseSize } from "../../core/validate";
 import { capacityWarning, requiredBytes } from "./capacity";
 import { resolveZfsDataset, validateZfsDataset, ZfsDatasetArgs, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import type { ZfsDatasetState } from "./zfsDatasetKind";
 
 /** The dataset as a host-side resource (the component's child). */
-export class ZfsDatasetResource extends HostResource<ZfsDatasetSpec, ZfsDatasetState> {
+export const ZfsDatasetResource = hostResourceClass<ZfsDatasetSpec, ZfsDatasetState>()("ZfsDataset", {
+  name: out<string>(),
+  guid: out<string | null>(),
+  mountpoint: out<string | null>(),
+  usedBytes: out<number | null>(),
+  availableBytes: out<number | null>(),
+});
+export type ZfsDatasetResource = InstanceType<typeof ZfsDatasetResource>;
+
+/** A ZFS dataset with validated properties and ACL entries; never destroyed unless `allowDestroy`. */
+export class ZfsDataset extends HostComponent<ZfsDataset> {
+  /** Full dataset name. */
   declare public readonly name: pulumi.Output<string>;
   declare public readonly guid: pulumi.Output<string | null>;
+  /** Where it is mounted (the `mountpoint` property). */
   declare public readonly mountpoint: pulumi.Output<string | null>;
   declare public readonly usedBytes: pulumi.Output<number | null>;
   declare public readonly availableBytes: pulumi.Output<number | null>;
-  constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsDatasetSpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsDataset", name, args, opts, ["name", "guid", "mountpoint", "usedBytes", "availableBytes"]);
-  }
-}
-
-/** A ZFS dataset with validated properties and ACL entries; never destroyed unless `allowDestroy`. */
-export class ZfsDataset extends pulumi.ComponentResource {
-  /** Full dataset name. */
-  public readonly name: pulumi.Output<string>;
-  public readonly guid: pulumi.Output<string | null>;
-  /** Where it is mounted (the `mountpoint` property). */
-  public readonly mountpoint: pulumi.Output<string | null>;
-  public readonly usedBytes: pulumi.Output<number | null>;
-  public readonly availableBytes: pulumi.Output<number | null>;
+  /** C of the capacity plan in bytes (undefined without a plan). */
+  declare public readonly capacityRequiredBytes: pulumi.Output<number | undefined>;
   /** The host-side resource (depend on it). */
   public readonly dataset: ZfsDatasetResource;
   /** The full dataset name, as a plain value (for policies and replication built on it). */
@@ -37,22 +38,15 @@ export class ZfsDataset extends pulumi.ComponentResource {
   constructor(name: string, args: ZfsDatasetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Every input is checked before anything, the component included, is registered.
     validateZfsDataset(name, args);
-    super("kvmshare:storage:ZfsDataset", name, {}, opts);
+    super("kvmshare:storage:ZfsDataset", name, opts);
     const spec = resolveZfsDataset(args);
     const connection = args.connection ?? args.pool?.connection;
     this.datasetName = spec.name;
     this.connection = connection;
-    this.dataset = new ZfsDatasetResource(
-      `${name}-dataset`,
-      { connection, spec },
-      { parent: this, dependsOn: args.pool ? [args.pool.pool] : [] },
-    );
-    this.name = this.dataset.name;
-    this.guid = this.dataset.guid;
-    this.mountpoint = this.dataset.mountpoint;
-    this.usedBytes = this.dataset.usedBytes;
-    this.availableBytes = this.dataset.availableBytes;
+    this.dataset = this.hostResource(ZfsDatasetResource, "dataset", { connection, spec }, { dependsOn: args.pool ? [args.pool.pool] : [] }).resource;
     const plan = args.capacityPlan;
+    const { name: datasetName, guid, mountpoint, usedBytes, availableBytes } = this.dataset;
+    this.publish({ name: datasetName, guid, mountpoint, usedBytes, availableBytes, capacityRequiredBytes: pulumi.output(plan ? requiredBytes(plan) : undefined) });
     if (plan) {
       const quota = spec.properties?.quota;
       const quotaBytes = quota !== undefined && quota !== "none" ? parseSize(quota) : undefined;
@@ -67,11 +61,5 @@ export class ZfsDataset extends pulumi.ComponentResource {
         });
       }
     }
-    this.registerOutputs({
-      name: this.name,
-      guid: this.guid,
-      mountpoint: this.mountpoint,
-      capacityRequiredBytes: plan ? requiredBytes(plan) : undefined,
-    });
   }
 }

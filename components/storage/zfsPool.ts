@@ -1,38 +1,36 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { HostResource } from "../../core/hostResource";
-import { afterSetup, hostSetupFor } from "../host";
+import { hostResourceClass, out } from "../../core/component";
+import { HostComponent, HostSetupPlan } from "../host";
 import { capacityWarning, requiredBytes, usableBytes } from "./capacity";
 import { resolveZfsPool, validateZfsPool, ZfsPoolArgs, ZfsPoolSpec } from "./zfsPoolArgs";
 import type { ZfsPoolState } from "./zfsPoolKind";
 
 /** The pool as a host-side resource (the component's child). */
-export class ZfsPoolResource extends HostResource<ZfsPoolSpec, ZfsPoolState> {
-  declare public readonly name: pulumi.Output<string>;
-  declare public readonly guid: pulumi.Output<string | null>;
-  declare public readonly sizeBytes: pulumi.Output<number | null>;
-  declare public readonly health: pulumi.Output<string | null>;
-  constructor(name: string, args: { connection?: pulumi.Input<ConnectionSpec>; spec: ZfsPoolSpec }, opts?: pulumi.CustomResourceOptions) {
-    super("ZfsPool", name, args, opts, ["name", "guid", "sizeBytes", "health"]);
-  }
-}
+export const ZfsPoolResource = hostResourceClass<ZfsPoolSpec, ZfsPoolState>()("ZfsPool", {
+  name: out<string>(),
+  guid: out<string | null>(),
+  sizeBytes: out<number | null>(),
+  health: out<string | null>(),
+});
+export type ZfsPoolResource = InstanceType<typeof ZfsPoolResource>;
 
 /**
  * A ZFS pool: mirror, striped mirrors, raidz or single devices, over disks or files. Never
  * destroyed unless `allowDestroy`; a device that already holds a pool or a file system is
  * refused at preview.
  */
-export class ZfsPool extends pulumi.ComponentResource {
+export class ZfsPool extends HostComponent<ZfsPool> {
   /** The pool's name. */
-  public readonly name: pulumi.Output<string>;
+  declare public readonly name: pulumi.Output<string>;
   /** The pool's guid (`zpool get guid`). */
-  public readonly guid: pulumi.Output<string | null>;
+  declare public readonly guid: pulumi.Output<string | null>;
   /** Raw size in bytes (`zpool get size`; rounded on zfs-fuse). */
-  public readonly sizeBytes: pulumi.Output<number | null>;
+  declare public readonly sizeBytes: pulumi.Output<number | null>;
   /** ONLINE, DEGRADED, ... */
-  public readonly health: pulumi.Output<string | null>;
+  declare public readonly health: pulumi.Output<string | null>;
   /** C of the capacity plan in bytes (undefined without a plan). */
-  public readonly capacityRequiredBytes: pulumi.Output<number | undefined>;
+  declare public readonly capacityRequiredBytes: pulumi.Output<number | undefined>;
   /** The host-side resource (depend on it). */
   public readonly pool: ZfsPoolResource;
   /** Where the pool lives (datasets given this pool default to it). */
@@ -41,17 +39,14 @@ export class ZfsPool extends pulumi.ComponentResource {
   constructor(name: string, args: ZfsPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Every input is checked before anything, the component included, is registered.
     validateZfsPool(name, args);
-    super("kvmshare:storage:ZfsPool", name, {}, opts);
+    super("kvmshare:storage:ZfsPool", name, opts);
     const r = resolveZfsPool(name, args);
     this.connection = args.connection;
     // zfsutils-linux (+ zfs-dkms on Debian) only when asked: a dkms build is minutes of work.
-    const setup = hostSetupFor(this, name, args.connection, ["zfs"], args.hostSetup, false);
-    this.pool = new ZfsPoolResource(`${name}-pool`, { connection: args.connection, spec: afterSetup(setup, r.spec) as unknown as ZfsPoolSpec }, { parent: this });
-    this.name = this.pool.name;
-    this.guid = this.pool.guid;
-    this.sizeBytes = this.pool.sizeBytes;
-    this.health = this.pool.health;
-    this.capacityRequiredBytes = pulumi.output(r.capacityPlan ? requiredBytes(r.capacityPlan) : undefined);
+    const setup: HostSetupPlan = { needs: ["zfs"], setting: args.hostSetup, auto: false };
+    this.pool = this.hostResource(ZfsPoolResource, "pool", { connection: args.connection, spec: r.spec, setup }).resource;
+    const { name: poolName, guid, sizeBytes, health } = this.pool;
+    this.publish({ name: poolName, guid, sizeBytes, health, capacityRequiredBytes: pulumi.output(r.capacityPlan ? requiredBytes(r.capacityPlan) : undefined) });
     if (r.capacityPlan) {
       const plan = r.capacityPlan;
       const fileBytes = r.spec.fileSizeMiB !== undefined ? r.spec.fileSizeMiB * 1024 * 1024 : undefined;
@@ -68,6 +63,5 @@ export class ZfsPool extends pulumi.ComponentResource {
         });
       }
     }
-    this.registerOutputs({ name: this.name, guid: this.guid, sizeBytes: this.sizeBytes, health: this.health, capacityRequiredBytes: this.capacityRequiredBytes });
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Component, OutputsOf } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { fingerprintOf, listLocal } from "./fingerprint";
@@ -11,7 +12,7 @@ import { ParallelTransferState, TRANSFER_OUTPUTS } from "./parallelTransferKind"
  * `pulumi up` when the source's content changed (size + mtime, or SHA-256) or the copy on the
  * host no longer matches it; does nothing otherwise. Outputs the last copy's figures.
  */
-export class ParallelTransfer extends pulumi.ComponentResource {
+export class ParallelTransfer extends Component<ParallelTransfer> {
   /** Bytes in the source at the last copy. */
   declare public readonly bytes: pulumi.Output<number>;
   declare public readonly files: pulumi.Output<number>;
@@ -25,10 +26,10 @@ export class ParallelTransfer extends pulumi.ComponentResource {
   /** The source fingerprint the copy on the host matches. */
   declare public readonly fingerprint: pulumi.Output<string>;
   /** The host resource that runs the copy. */
-  declare public readonly copy: HostResource<ParallelTransferSpec, ParallelTransferState>;
+  public readonly copy: HostResource<ParallelTransferSpec, ParallelTransferState>;
 
   constructor(name: string, args: ParallelTransferArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmshare:transfer:ParallelTransfer", name, {}, opts);
+    super("kvmshare:transfer:ParallelTransfer", name, opts);
     const problems = validateParallelTransfer(args);
     if (problems.length) throw new ValidationError(`ParallelTransfer '${name}'`, problems);
     const d = resolveParallelTransfer(args);
@@ -48,30 +49,10 @@ export class ParallelTransfer extends pulumi.ComponentResource {
       if (d.chunkSizeBytes !== undefined) s.chunkSizeBytes = d.chunkSizeBytes;
       return s;
     });
-    const copy = new HostResource<ParallelTransferSpec, ParallelTransferState>(
-      "ParallelTransfer",
-      `${name}-copy`,
-      { connection: args.connection, spec },
-      { parent: this },
-      [...TRANSFER_OUTPUTS],
-    );
-    const out = copy as unknown as Record<string, pulumi.Output<unknown>>;
+    const copy = new HostResource<ParallelTransferSpec, ParallelTransferState>("ParallelTransfer", `${name}-copy`, { connection: args.connection, spec }, { parent: this }, [...TRANSFER_OUTPUTS]);
     this.copy = copy;
-    this.bytes = out.bytes as pulumi.Output<number>;
-    this.files = out.files as pulumi.Output<number>;
-    this.seconds = out.seconds as pulumi.Output<number>;
-    this.mibps = out.mibps as pulumi.Output<number>;
-    this.streams = out.streams as pulumi.Output<number>;
-    this.copiedAt = out.copiedAt as pulumi.Output<string>;
-    this.fingerprint = copy.observed.apply((o) => o?.fingerprint ?? "");
-    this.registerOutputs({
-      bytes: this.bytes,
-      files: this.files,
-      seconds: this.seconds,
-      mibps: this.mibps,
-      streams: this.streams,
-      copiedAt: this.copiedAt,
-      fingerprint: this.fingerprint,
-    });
+    // The last copy's figures are the kind's outputs (TRANSFER_OUTPUTS), under the same names.
+    const figures = Object.fromEntries(TRANSFER_OUTPUTS.map((k) => [k, (copy as unknown as Record<string, pulumi.Output<unknown>>)[k]]));
+    this.publish({ ...(figures as Omit<OutputsOf<ParallelTransfer>, "fingerprint">), fingerprint: copy.observed.apply((o) => o?.fingerprint ?? "") });
   }
 }

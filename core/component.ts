@@ -1,0 +1,63 @@
+/**
+ * What every kvmshare component shares: its outputs are declared once, as `declare public
+ * readonly x: pulumi.Output<T>` fields, and given once, in the one map `publish` assigns and
+ * registers (the compiler refuses a map that misses a declared output or names one that is not
+ * declared); its host-side children are classes whose extra outputs are declared once too.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { State } from "./hostKind";
+import { HostResource, HostResourceArgs } from "./hostResource";
+import type { KindId } from "./kindIds";
+
+/** A component's outputs: its own public fields typed `pulumi.Output` (not `urn`, which every resource has). */
+export type OutputsOf<C> = {
+  [K in Exclude<keyof C, keyof pulumi.ComponentResource> as C[K] extends pulumi.OutputInstance<unknown> ? K : never]: C[K];
+};
+
+/**
+ * The base of kvmshare's components. `Self` is the class itself (`class ZfsPool extends
+ * Component<ZfsPool>`), so `publish` knows the outputs it declares.
+ */
+export abstract class Component<Self> extends pulumi.ComponentResource {
+  /** The name the component was given: its children are named `${resourceName}-<role>`. */
+  protected readonly resourceName: string;
+
+  protected constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions = {}) {
+    super(type, name, {}, opts);
+    this.resourceName = name;
+  }
+
+  /** Assign every declared output and register them all as the component's outputs. */
+  protected publish(outputs: OutputsOf<Self>): void {
+    Object.assign(this, outputs);
+    this.registerOutputs(outputs as Record<string, unknown>);
+  }
+}
+
+/** One extra output of a host resource class (`hostResourceClass`): its type only, nothing at run time. */
+export function out<T>(): pulumi.Output<T> {
+  return undefined as unknown as pulumi.Output<T>;
+}
+
+/** A host resource class of one kind: a `HostResource` with the kind's extra outputs `O` as typed fields. */
+export type HostResourceClass<Spec, S extends State, O> = new (
+  name: string,
+  args: HostResourceArgs<Spec>,
+  opts?: pulumi.CustomResourceOptions,
+) => HostResource<Spec, S> & Readonly<O>;
+
+/**
+ * The host-side resource class of a kind, with its extra outputs declared once:
+ * `hostResourceClass<ZfsPoolSpec, ZfsPoolState>()("ZfsPool", { guid: out<string | null>() })`
+ * (curried so that `Spec` and `S` are given and the outputs inferred).
+ */
+export function hostResourceClass<Spec, S extends State>() {
+  return <O extends Record<string, pulumi.Output<unknown>>>(kind: KindId, outputs: O): HostResourceClass<Spec, S, O> => {
+    const names = Object.keys(outputs);
+    return class extends HostResource<Spec, S> {
+      constructor(name: string, args: HostResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions) {
+        super(kind, name, args, opts, names);
+      }
+    } as unknown as HostResourceClass<Spec, S, O>;
+  };
+}

@@ -5,6 +5,7 @@
  * declared); its host-side children are classes whose extra outputs are declared once too.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Problem, ValidationError } from "./errors";
 import { State } from "./hostKind";
 import { HostResource, HostResourceArgs } from "./hostResource";
 import type { KindId } from "./kindIds";
@@ -21,10 +22,22 @@ export type OutputsOf<C> = {
 export abstract class Component<Self> extends pulumi.ComponentResource {
   /** The name the component was given: its children are named `${resourceName}-<role>`. */
   protected readonly resourceName: string;
+  /** `<Component> <name>`, as every validation error names it (`ZfsPool tank`). */
+  protected readonly label: string;
 
   protected constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions = {}) {
     super(type, name, {}, opts);
     this.resourceName = name;
+    this.label = `${type.slice(type.lastIndexOf(":") + 1)} ${name}`;
+  }
+
+  /**
+   * Stop the program at preview, before anything on a host changes, with every problem at once
+   * (the Args file's validation first, then the component's own checks, e.g. `requiredSecret`).
+   */
+  protected refuse(problems: Problem[], ...more: Problem[][]): void {
+    const all = [...problems, ...more.flat()];
+    if (all.length) throw new ValidationError(this.label, all);
   }
 
   /** Assign every declared output and register them all as the component's outputs. */
@@ -32,6 +45,14 @@ export abstract class Component<Self> extends pulumi.ComponentResource {
     Object.assign(this, outputs);
     this.registerOutputs(outputs as Record<string, unknown>);
   }
+}
+
+/**
+ * A secret a component cannot do without (a password, a key): a problem naming the field when it
+ * is missing or empty, with how to give it (`hint`, e.g. "(a pulumi.secret)").
+ */
+export function requiredSecret(field: string, value: unknown, hint = "(use pulumi.secret(...) or config.requireSecret(...))", when = true): Problem[] {
+  return when && (value === undefined || value === "") ? [{ field, message: `is required ${hint}` }] : [];
 }
 
 /** One extra output of a host resource class (`hostResourceClass`): its type only, nothing at run time. */

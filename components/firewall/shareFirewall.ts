@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { UNKNOWN } from "../../core/validate";
 import { HostComponent, HostSetupPlan } from "../host";
 import { hostResourceClass, out } from "../../core/component";
@@ -42,8 +41,7 @@ export class ShareFirewall extends HostComponent<ShareFirewall> {
     known.allowedSources = allowedSources === undefined || isPlainList(allowedSources) ? (allowedSources as string[] | undefined) : notYet;
     known.allowedInterfaces = allowedInterfaces === undefined || isPlainList(allowedInterfaces) ? (allowedInterfaces as string[] | undefined) : notYet;
     if (typeof netns === "string") known.netns = netns;
-    const problems = validateShareFirewall(known);
-    if (problems.length) throw new ValidationError(`ShareFirewall ${name}`, problems);
+    this.refuse(validateShareFirewall(known));
     const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     const resolved: ShareFirewallSpec = resolveShareFirewall({ tableName: plain.tableName, persist: plain.persist, persistPath: plain.persistPath });
 

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { hostResourceClass, out } from "../../core/component";
 import { HostComponent } from "../host";
 import { PassthroughState } from "./domainEdit";
@@ -33,8 +32,7 @@ export class VirtioFsPassthrough extends HostComponent<VirtioFsPassthrough> {
     const { connection: _connection, ...given } = args;
     const spec: Record<string, unknown> = { ...given, filesystems: args.filesystems ?? PASSTHROUGH_DEFAULTS.filesystems };
     for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
-    const problems = validatePassthrough(knownNow(spec) as PassthroughSpec);
-    if (problems.length) throw new ValidationError(`VirtioFsPassthrough ${name}`, problems);
+    this.refuse(validatePassthrough(knownNow(spec) as PassthroughSpec));
 
     const { resource: res } = this.hostResource(
       PassthroughResource,

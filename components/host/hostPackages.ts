@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { Component, hostResourceClass, out } from "../../core/component";
 import { HostResource } from "../../core/hostResource";
 import { HostPackagesArgs, HostPackagesSpec, resolveHostPackages, validateHostPackages } from "./hostPackagesArgs";
@@ -24,8 +23,7 @@ export class HostPackages extends Component<HostPackages> {
     super("kvmshare:host:HostPackages", name, opts);
     const { connection, ...plain } = args;
     const spec = resolveHostPackages(name, plain);
-    const problems = validateHostPackages(spec);
-    if (problems.length) throw new ValidationError(`HostPackages ${name}`, problems);
+    this.refuse(validateHostPackages(spec));
     // Not a HostComponent: that one creates HostPackages for its own setup.
     this.resource = new HostPackagesResource(`${name}-packages`, { connection, spec }, { parent: this, dependsOn: opts.dependsOn });
     this.publish({ observed: this.resource.observed });

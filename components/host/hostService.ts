@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { Component, hostResourceClass, out } from "../../core/component";
 import { HostResource } from "../../core/hostResource";
 import { HostServiceArgs, HostServiceSpec, resolveHostService, validateHostService } from "./hostServiceArgs";
@@ -24,8 +23,7 @@ export class HostService extends Component<HostService> {
     super("kvmshare:host:HostService", name, opts);
     const { connection, restartOn, ...plain } = args;
     const known = resolveHostService(name, plain);
-    const problems = validateHostService({ ...known, restartOn: [] });
-    if (problems.length) throw new ValidationError(`HostService ${name}`, problems);
+    this.refuse(validateHostService({ ...known, restartOn: [] }));
     const spec = pulumi.all(restartOn ?? []).apply((r) => resolveHostService(name, { ...plain, restartOn: r }));
     // Not a HostComponent: that one creates HostService for its own setup.
     const resource = new HostServiceResource(`${name}-service`, { connection, spec }, { parent: this, dependsOn: opts.dependsOn });

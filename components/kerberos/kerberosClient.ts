@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { HostComponent, HostSetupPlan } from "../host";
 import { KerberosClientArgs, KerberosClientSpec, resolveKerberosClient, validateKerberosClient } from "./kerberosClientArgs";
 import { KerberosClientState } from "./kerberosClientKind";
@@ -23,8 +22,7 @@ export class KerberosClient extends HostComponent<KerberosClient> {
   constructor(name: string, args: KerberosClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosClient", name, opts);
     const spec = resolveKerberosClient(name, args);
-    const problems = validateKerberosClient(spec);
-    if (problems.length) throw new ValidationError(`KerberosClient ${name}`, problems);
+    this.refuse(validateKerberosClient(spec));
     this.realm = spec.realm;
     this.settings = spec;
     const setup: HostSetupPlan = { needs: ["krb5Client", "nfsClient"], setting: args.hostSetup, auto: spec.krb5ConfPath === KRB5_DEBIAN.krb5ConfPath };

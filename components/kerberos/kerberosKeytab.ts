@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
+import { requiredSecret } from "../../core/component";
 import { HostComponent } from "../host";
 import { KerberosKeytabArgs, KerberosKeytabSpec, resolveKerberosKeytab, validateKerberosKeytab } from "./kerberosKeytabArgs";
 import { KerberosKeytabState } from "./kerberosKeytabKind";
@@ -20,9 +20,7 @@ export class KerberosKeytab extends HostComponent<KerberosKeytab> {
   constructor(name: string, args: KerberosKeytabArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosKeytab", name, opts);
     const spec = resolveKerberosKeytab(args);
-    const problems = validateKerberosKeytab(spec);
-    if (spec.via === "kadmin" && (args.adminPassword === undefined || args.adminPassword === "")) problems.push({ field: "adminPassword", message: "is required with via: 'kadmin' (a pulumi.secret)" });
-    if (problems.length) throw new ValidationError(`KerberosKeytab ${name}`, problems);
+    this.refuse(validateKerberosKeytab(spec), requiredSecret("adminPassword", args.adminPassword, "with via: 'kadmin' (a pulumi.secret)", spec.via === "kadmin"));
     this.principals = spec.principals.map((p) => `${p}@${spec.realm}`);
     const connection = args.connection ?? (spec.via === "kadmin.local" ? args.realm?.connection : undefined);
     const secrets = args.adminPassword !== undefined ? { adminPassword: pulumi.secret(args.adminPassword) } : undefined;

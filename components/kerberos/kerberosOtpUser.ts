@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { HostComponent } from "../host";
 import { KerberosOtpUserArgs, KerberosOtpUserSpec, resolveKerberosOtpUser, validateKerberosOtpUser } from "./kerberosOtpUserArgs";
 import { KerberosOtpUserState } from "./kerberosOtpUserKind";
@@ -17,8 +16,7 @@ export class KerberosOtpUser extends HostComponent<KerberosOtpUser> {
   constructor(name: string, args: KerberosOtpUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosOtpUser", name, opts);
     const spec = resolveKerberosOtpUser(name, args);
-    const problems = validateKerberosOtpUser(spec);
-    if (problems.length) throw new ValidationError(`KerberosOtpUser ${name}`, problems);
+    this.refuse(validateKerberosOtpUser(spec));
     this.principal = `${spec.name}@${spec.realm}`;
     const { resource } = this.hostResource<KerberosOtpUserSpec, KerberosOtpUserState>("KerberosOtpUser", "principal", { connection: args.realm.connection, spec }, { dependsOn: [args.realm.kdcResource] });
     this.publish({ observed: resource.observed });

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
+import { requiredSecret } from "../../core/component";
 import { HostComponent, HostSetupPlan } from "../host";
 import { KerberosRealmArgs, KerberosRealmSpec, resolveKerberosRealm, validateKerberosRealm } from "./kerberosRealmArgs";
 import { KerberosRealmState } from "./kerberosRealmKind";
@@ -26,12 +26,12 @@ export class KerberosRealm extends HostComponent<KerberosRealm> {
   constructor(name: string, args: KerberosRealmArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosRealm", name, opts);
     const spec = resolveKerberosRealm(name, args);
-    const problems = validateKerberosRealm(spec);
-    for (const [f, v] of [["masterKey", args.masterKey], ["adminPassword", args.adminPassword]] as const) {
-      if (v === undefined || v === "") problems.push({ field: f, message: "is required (use pulumi.secret(...) or config.requireSecret(...))" });
-    }
-    if (args.otp && (args.otp.radiusSecret === undefined || args.otp.radiusSecret === "")) problems.push({ field: "otp.radiusSecret", message: "is required with otp (a pulumi.secret, the same as the OtpRadius's)" });
-    if (problems.length) throw new ValidationError(`KerberosRealm ${name}`, problems);
+    this.refuse(
+      validateKerberosRealm(spec),
+      requiredSecret("masterKey", args.masterKey),
+      requiredSecret("adminPassword", args.adminPassword),
+      requiredSecret("otp.radiusSecret", args.otp?.radiusSecret, "with otp (a pulumi.secret, the same as the OtpRadius's)", args.otp !== undefined),
+    );
     this.realm = spec.realm;
     this.settings = spec;
     this.connection = args.connection;

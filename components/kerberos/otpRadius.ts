@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
+import { requiredSecret } from "../../core/component";
 import { HostComponent, HostSetupPlan } from "../host";
 import { OtpRadiusArgs, OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "./otpRadiusArgs";
 import { OtpRadiusState } from "./otpRadiusKind";
@@ -20,9 +20,7 @@ export class OtpRadius extends HostComponent<OtpRadius> {
   constructor(name: string, args: OtpRadiusArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:OtpRadius", name, opts);
     const spec = resolveOtpRadius(name, args);
-    const problems = validateOtpRadius(spec);
-    if (args.radiusSecret === undefined || args.radiusSecret === "") problems.push({ field: "radiusSecret", message: "is required (a pulumi.secret)" });
-    if (problems.length) throw new ValidationError(`OtpRadius ${name}`, problems);
+    this.refuse(validateOtpRadius(spec), requiredSecret("radiusSecret", args.radiusSecret, "(a pulumi.secret)"));
     this.users = spec.users;
     const secrets: Record<string, pulumi.Input<string>> = { radiusSecret: pulumi.secret(args.radiusSecret) };
     for (const u of args.users) {

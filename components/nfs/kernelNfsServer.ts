@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
 import { NFS_DEBIAN } from "./nfsConf";
 import { HostComponent, HostSetupPlan } from "../host";
 import { KernelNfsServerState } from "./kernelNfsServerKind";
@@ -17,8 +16,7 @@ export class KernelNfsServer extends HostComponent<KernelNfsServer> {
     super("kvmshare:exports:KernelNfsServer", name, opts);
     const { connection: _c, hostSetup, ...plain } = args;
     const spec = resolveKernelNfsServer(name, plain);
-    const problems = validateKernelNfsServer(spec);
-    if (problems.length) throw new ValidationError(`KernelNfsServer ${name}`, problems);
+    this.refuse(validateKernelNfsServer(spec));
     // nfs-kernel-server + nfs-server.service, by default when the system's own nfs.conf.d is used.
     const setup: HostSetupPlan = { needs: ["nfsKernelServer"], setting: hostSetup, auto: spec.confPath === NFS_DEBIAN.nfsConfPath, services: true };
     const { resource } = this.hostResource<KernelNfsServerSpec, KernelNfsServerState>("KernelNfsServer", "nfsconf", { connection: args.connection, spec, setup });

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Component } from "../../core/component";
-import { ValidationError } from "../../core/errors";
 import type { NfsExport } from "../nfs";
 import type { ShareFirewall } from "../firewall";
 import type { GuestMount, VirtioFsPassthrough } from "../guest";
@@ -47,8 +46,7 @@ export class HostGuestShare extends Component<HostGuestShare> {
 
   constructor(name: string, args: HostGuestShareArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:share:HostGuestShare", name, opts);
-    const problems = validateHostGuestShare(name, args);
-    if (problems.length) throw new ValidationError(`HostGuestShare ${name}`, problems);
+    this.refuse(validateHostGuestShare(name, args));
     const before: pulumi.Resource[] = [];
 
     // 1. Storage: a new dataset, or a directory that exists.

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionSpec } from "../../core/connection";
-import { ValidationError } from "../../core/errors";
 import { HostComponent, HostSetup, HostSetupPlan } from "../host";
 import { SAMBA_DEBIAN } from "./smbConf";
 import { resolveSambaServer, SambaConfigState, SambaServerArgs, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
@@ -35,8 +34,7 @@ export class SambaServer extends HostComponent<SambaServer> {
     super("kvmshare:exports:SambaServer", name, opts);
     const { connection: _c, hostSetup, ...plain } = args;
     this.settings = resolveSambaServer(name, plain);
-    const problems = validateSambaServer(this.settings);
-    if (problems.length) throw new ValidationError(`SambaServer ${name}`, problems);
+    this.refuse(validateSambaServer(this.settings));
     this.connection = args.connection;
     // samba + smbd, by default when the system's own smb.conf is used.
     const plan: HostSetupPlan = { needs: ["samba"], setting: hostSetup, auto: this.settings.configPath === SAMBA_DEBIAN.configPath, services: true };

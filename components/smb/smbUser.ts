@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../../core/errors";
+import { requiredSecret } from "../../core/component";
 import { HostComponent } from "../host";
 import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
@@ -19,9 +19,7 @@ export class SmbUser extends HostComponent<SmbUser> {
   constructor(name: string, args: SmbUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:SmbUser", name, opts);
     const spec = resolveSmbUser(name, args);
-    const problems = validateSmbUser(spec);
-    if (args.password === undefined || args.password === "") problems.push({ field: "password", message: "is required (use pulumi.secret(...) or config.requireSecret(...))" });
-    if (problems.length) throw new ValidationError(`SmbUser ${name}`, problems);
+    this.refuse(validateSmbUser(spec), requiredSecret("password", args.password));
     this.userName = spec.name;
     const { resource } = this.hostResource<SmbUserSpec, SmbUserState>(
       "SmbUser",

@@ -38,7 +38,7 @@ export interface RunResult {
   errors: string[];
 }
 
-interface StoredResource {
+export interface StoredResource {
   type: string;
   name: string;
   id: string;
@@ -148,6 +148,11 @@ export class Engine {
     return file.resources.map((r) => ({ ...r, inputs: this.open(r.inputs, r.secretKeys), outputs: this.open(r.outputs, r.secretKeys) }));
   }
 
+  /** The state file as stored on disk. */
+  storedText(): string {
+    return fs.existsSync(this.opts.stateFile) ? fs.readFileSync(this.opts.stateFile, "utf8") : "";
+  }
+
   private save(resources: StoredResource[]): void {
     const file: StateFile = {
       resources: resources.map((r) => ({ ...r, inputs: this.seal(r.inputs, r.secretKeys), outputs: this.seal(r.outputs, r.secretKeys) })),
@@ -157,9 +162,12 @@ export class Engine {
     fs.renameSync(tmp, this.opts.stateFile);
   }
 
-  /** `pulumi up`: make the hosts match the program. */
-  up(program: () => unknown): Promise<RunResult> {
-    return this.run(program, false);
+  /** `pulumi up` (optionally `--refresh`): make the hosts match the program. */
+  async up(program: () => unknown, opts: { refresh?: boolean } = {}): Promise<RunResult> {
+    const refreshed = opts.refresh ? await this.refresh() : undefined;
+    const result = await this.run(program, false);
+    if (refreshed) result.errors.unshift(...refreshed.errors);
+    return result;
   }
 
   /** `pulumi preview` (optionally `--refresh`): what `up` would do, without touching any host. */

@@ -41,6 +41,77 @@ export interface RealEngineOptions {
 
 const CHANGE_OPS = new Set(["create", "update", "replace", "delete", "create-replacement", "delete-replaced", "import"]);
 
+/** JSON with keys in canonical order (the engine sorts the keys of what it stores). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * The inputs that differ between a step's old and new state, by path (`spec.content`,
+ * `spec.properties.atime`, `connection.host`): the dynamic-provider host does not pass the
+ * provider's own `diffs` to the engine, and after a refresh the old inputs are the host's
+ * (`read` projects what it observed into the spec), so a drifted field shows here.
+ */
+export function inputPaths(olds: Record<string, unknown> = {}, news: Record<string, unknown> = {}, prefix = ""): string[] {
+  const out: string[] = [];
+  const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+  for (const k of [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort()) {
+    if (k === "__provider" && !prefix) continue;
+    const a = olds[k];
+    const b = news[k];
+    if (canonical(a) === canonical(b)) continue;
+    // Down to the changed leaf (`spec.properties.atime`); secrets only by their key.
+    if (isMap(a) && isMap(b) && !(k === "secrets" && !prefix)) out.push(...inputPaths(a, b, `${prefix}${k}.`));
+    else out.push(`${prefix}${k}`);
+  }
+  return out;
+}
+
+/**
+ * Run one Automation API operation and translate the engine's events into the in-process
+ * engine's result shape: a step per host resource (its op and the diffed properties), the
+ * outputs of each, and the errors (diagnostics, or the failure of the command itself).
+ */
+export async function runOperation(
+  what: string,
+  fn: (onEvent: (e: EngineEvent) => void, onOutput: (t: string) => void) => Promise<unknown>,
+): Promise<{ result: RunResult; output: string }> {
+  const byUrn = new Map<string, Step>();
+  const outputs: Record<string, Record<string, unknown>> = {};
+  const errors: string[] = [];
+  let out = "";
+  const onEvent = (e: EngineEvent) => {
+    const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
+    // Host resources only, as the in-process engine reports them (components and the default
+    // provider have no host side).
+    if (m && m.type.startsWith("pulumi-nodejs:dynamic/")) {
+      const name = m.urn.split("::").pop() as string;
+      const prev = byUrn.get(m.urn);
+      // A refresh step is followed by the plan's own step for the same resource: keep the plan's.
+      if (!prev || prev.op === "refresh" || m.op !== "same") {
+        const changed = m.op === "update" || m.op === "replace" ? inputPaths(m.old?.inputs, m.new?.inputs) : [];
+        byUrn.set(m.urn, { op: m.op as Op, type: m.type, name, diffs: changed.length ? changed : (m.diffs ?? prev?.diffs ?? []) });
+      }
+      const outs = m.new?.outputs;
+      if (e.resOutputsEvent && outs) outputs[name] = outs as Record<string, unknown>;
+    }
+    if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message.trim());
+  };
+  try {
+    await fn(onEvent, (t: string) => (out += t));
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (!errors.some((x) => msg.includes(x))) errors.push(`${what}: ${msg}`);
+  }
+  const steps = [...byUrn.values()];
+  return { result: { steps, changes: steps.filter((x) => CHANGE_OPS.has(x.op)), outputs, errors }, output: out };
+}
+
 export class RealEngine {
   readonly backendDir: string;
   readonly env: Record<string, string>;
@@ -68,36 +139,9 @@ export class RealEngine {
   /** Run one operation and translate the engine's events into steps. */
   private async run(what: string, fn: (s: Stack, onEvent: (e: EngineEvent) => void, onOutput: (t: string) => void) => Promise<unknown>): Promise<RunResult> {
     const s = await this.stack();
-    const byUrn = new Map<string, Step>();
-    const outputs: Record<string, Record<string, unknown>> = {};
-    const errors: string[] = [];
-    let out = "";
-    const onEvent = (e: EngineEvent) => {
-      const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
-      // Host resources only, as the in-process engine reports them (components and the default
-      // provider have no host side).
-      if (m && m.type.startsWith("pulumi-nodejs:dynamic/")) {
-        const name = m.urn.split("::").pop() as string;
-        const prev = byUrn.get(m.urn);
-        // A refresh step is followed by the plan's own step for the same resource: keep the plan's.
-        if (!prev || prev.op === "refresh" || m.op !== "same") {
-          byUrn.set(m.urn, { op: m.op as Op, type: m.type, name, diffs: m.diffs ?? prev?.diffs ?? [] });
-        }
-        const outs = m.new?.outputs;
-        if (e.resOutputsEvent && outs) outputs[name] = outs as Record<string, unknown>;
-      }
-      if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message.trim());
-    };
-    const onOutput = (t: string) => (out += t);
-    try {
-      await fn(s, onEvent, onOutput);
-    } catch (err) {
-      const msg = (err as Error).message;
-      if (!errors.some((x) => msg.includes(x))) errors.push(`${what}: ${msg}`);
-    }
-    this.lastOutput = out;
-    const steps = [...byUrn.values()];
-    return { steps, changes: steps.filter((x) => CHANGE_OPS.has(x.op)), outputs, errors };
+    const { result, output } = await runOperation(what, (onEvent, onOutput) => fn(s, onEvent, onOutput));
+    this.lastOutput = output;
+    return result;
   }
 
   up(opts: { refresh?: boolean } = {}): Promise<RunResult> {

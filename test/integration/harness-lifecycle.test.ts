@@ -1,17 +1,19 @@
 /**
  * The life cycle users get from `pulumi up` / `pulumi preview --refresh --expect-no-changes` /
- * `pulumi destroy`, proven through the in-process engine on a real managed file.
+ * `pulumi destroy`, proven through the real engine (the CLI) on a real managed file.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ManagedFile } from "../../components/files";
 import { HostResource } from "../../core/hostResource";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
+
+jest.setTimeout(120_000);
 
 describe("harness life cycle on a managed config file", () => {
   let dir: string;
-  let engine: Engine;
+  let engine: TestEngine;
   let file: string;
   const program = (content: string) => () => {
     new ManagedFile("conf", { file: { path: file, content, mode: "0640" } });
@@ -20,7 +22,7 @@ describe("harness life cycle on a managed config file", () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-harness-"));
     file = path.join(dir, "app.conf");
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -44,7 +46,7 @@ describe("harness life cycle on a managed config file", () => {
     const p = await engine.preview(program("a = 1\n"), { refresh: true });
     expect(p.errors).toEqual([]);
     const update = p.changes.find((s) => s.op === "update");
-    expect(update?.diffs).toContain("observed.content");
+    expect(update?.diffs).toContain("spec.content");
     // preview touched nothing
     expect(fs.readFileSync(file, "utf8")).toBe("a = 2 # edited by hand\n");
   });
@@ -69,8 +71,8 @@ describe("harness life cycle on a managed config file", () => {
   it("a mode changed by hand is drift too", async () => {
     fs.chmodSync(file, 0o666);
     const p = await engine.preview(program("a = 1\n"), { refresh: true });
-    expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("observed.mode");
-    await engine.up(program("a = 1\n"));
+    expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("spec.mode");
+    await engine.up(program("a = 1\n"), { refresh: true });
     expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("640");
   });
 
@@ -105,7 +107,7 @@ describe("harness life cycle on a managed config file", () => {
       });
     });
     expect(r.errors).toEqual([]);
-    const raw = fs.readFileSync(path.join(dir, "state.json"), "utf8");
+    const raw = engine.storedText();
     expect(raw).not.toContain("hunter2-very-secret");
     expect(raw).toContain("ciphertext");
     // ...but the engine can still hand it to the provider (decrypted state).

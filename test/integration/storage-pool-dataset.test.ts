@@ -1,5 +1,5 @@
 /**
- * ZfsPool and ZfsDataset against a real zfs-fuse, through the in-process engine: create,
+ * ZfsPool and ZfsDataset against a real zfs-fuse, through the real engine (the CLI): create,
  * idempotence, read-back, validation and host-capability errors at preview, drift, and the
  * data-safety defaults (a pool is exported, never destroyed; a used device is refused).
  */
@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
@@ -23,7 +23,7 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
   const pool = `ks${process.pid}p`;
   let lease: ZfsFuseLease;
   let dir: string;
-  let engine: Engine;
+  let engine: TestEngine;
   let devs: string[];
   let mnt: string;
 
@@ -37,7 +37,7 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-storage-"));
     devs = [path.join(dir, "d0"), path.join(dir, "d1")];
     mnt = path.join(dir, "mnt");
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
 
   afterAll(async () => {
@@ -87,9 +87,9 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
     expect(p.errors).toEqual([]);
     const upd = p.changes.find((s) => s.op === "update");
     expect(upd?.name).toBe("share-dataset");
-    expect(upd?.diffs).toContain("observed.properties.atime");
+    expect(upd?.diffs).toContain("spec.properties.atime");
     expect(zfsGet("atime", ds)).toBe("on"); // preview changed nothing
-    const r = await engine.up(program());
+    const r = await engine.up(program(), { refresh: true });
     expect(r.errors).toEqual([]);
     expect(zfsGet("atime", ds)).toBe("off");
     const clean = await engine.preview(program(), { refresh: true });

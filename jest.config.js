@@ -11,7 +11,7 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], slowTestThreshold: 30 },
-    { ...base, displayName: "vm", testMatch: ["<rootDir>/test/vm/**/*.test.ts"], slowTestThreshold: 120 },
+    { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], slowTestThreshold: 30, globalTeardown: "<rootDir>/test/harness/removeTestStacks.js" },
+    { ...base, displayName: "vm", testMatch: ["<rootDir>/test/vm/**/*.test.ts"], slowTestThreshold: 120, globalTeardown: "<rootDir>/test/harness/removeTestStacks.js" },
   ],
 };

@@ -14,7 +14,6 @@ import { ClassState, FilterState, parseHtbClasses, parseRootQdisc, parseU32Filte
 
 export interface TcShapingSpec extends DeviceTarget {
   shaping: Shaping;
-  [k: string]: unknown;
 }
 
 export type TcShapingState = {

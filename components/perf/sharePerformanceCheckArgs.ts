@@ -83,7 +83,6 @@ export type SharePerformanceCheckSpec = {
   /** Names the check in reports and metrics. */
   name: string;
   loss?: LossOptions;
-  [k: string]: unknown;
 } & Resolved<Plain<Omit<SharePerformanceCheckArgs, "connection" | "loss">>, Exclude<Unset, "connection" | "loss">>;
 
 /** A file-name-safe form of a resource name. */

@@ -79,7 +79,6 @@ export type ZfsReplicationSpec = ReplicationFields & {
   source: string;
   /** The target is on the same host as the source (no `targetConnection`): preview checks it too. */
   targetLocal?: boolean;
-  [k: string]: unknown;
 };
 
 export const ZFS_REPLICATION_DEFAULTS: Defaults<ReplicationFields, ReplicationUnset> = {

@@ -63,7 +63,6 @@ export type ZfsSnapshotPolicySpec = PolicyFields & {
   policy: string;
   /** Dataset to snapshot, `pool/path`. */
   dataset: string;
-  [k: string]: unknown;
 };
 
 export const ZFS_SNAPSHOT_POLICY_DEFAULTS: Defaults<PolicyFields, PolicyUnset> = {

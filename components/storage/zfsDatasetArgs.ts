@@ -42,7 +42,6 @@ type DatasetUnset = "properties" | "acl";
 export type ZfsDatasetSpec = DatasetFields & {
   /** Full name, `pool/path/to/dataset` (the Args' `datasetName`). */
   name: string;
-  [k: string]: unknown;
 };
 
 export const ZFS_DATASET_DEFAULTS: Defaults<DatasetFields, DatasetUnset> = { allowDestroy: false };

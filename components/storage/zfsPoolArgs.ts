@@ -52,7 +52,6 @@ type PoolUnset = "ashift" | "properties" | "mountpoint" | "fileSizeMiB";
 export type ZfsPoolSpec = PoolFields & {
   /** Pool name (`poolName`, else the resource name). */
   name: string;
-  [k: string]: unknown;
 };
 
 /** The resolved inputs: the kind's spec and the (component-side) capacity plan. */

@@ -58,7 +58,6 @@ export type ParallelTransferSpec = Resolved<Plain<Omit<ParallelTransferArgs, "co
   sourceFingerprint: string;
   /** `chunkSize` in bytes. */
   chunkSizeBytes?: number;
-  [k: string]: unknown;
 };
 
 export function resolveParallelTransfer(args: ParallelTransferArgs): ResolvedParallelTransfer {

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import { connect, ConnectionSpec, LocalHost } from "../core/connection";
 import { validateDatasetName } from "../components/storage/zfsNames";
 import { formatProblem } from "../core/errors";
+import { MAX_PORT, MIN_PORT } from "../core/validate";
 import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
 
 export interface DrillIo {
@@ -41,7 +42,7 @@ interface DrillFlags {
 
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number 1-65535");
+  if (!Number.isInteger(n) || n < MIN_PORT || n > MAX_PORT) throw new InvalidArgumentError(`must be a port number ${MIN_PORT}-${MAX_PORT}`);
   return n;
 }
 

@@ -11,10 +11,8 @@ import { createHash } from "crypto";
 import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { verifyUnits } from "../../core/systemdUnits";
+import { Activation, verifyUnits } from "../../core/systemdUnits";
 
-export type Activation = "start" | "enable" | "none";
-export const ACTIVATIONS: readonly Activation[] = ["start", "enable", "none"];
 
 /** Where things live on a Debian host (one table). */
 export const SANOID_PATHS = {

@@ -9,7 +9,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import type { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, parseSize } from "../../core/validate";
-import { MAX_CHUNK, MIN_CHUNK } from "../../transfer/plan";
+import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../../transfer/plan";
 import type { ChangeDetection } from "./fingerprint";
 
 export interface ParallelTransferArgs {
@@ -104,14 +104,14 @@ export function validateTransferSpec(spec: Partial<ParallelTransferSpec>, chunkS
   if (spec.changeDetection !== undefined && !CHANGE_DETECTION.includes(spec.changeDetection)) {
     c.add("changeDetection", spec.changeDetection, `must be one of ${CHANGE_DETECTION.join(", ")}`);
   }
-  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < 1 || spec.streams > 64)) {
-    c.add("streams", spec.streams, "must be an integer from 1 to 64 (leave unset for the default from cores and destination)");
+  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < MIN_STREAMS || spec.streams > MAX_STREAMS)) {
+    c.add("streams", spec.streams, `must be an integer from ${MIN_STREAMS} to ${MAX_STREAMS} (leave unset for the default from cores and destination)`);
   }
   if (spec.chunkSizeBytes !== undefined && (!Number.isInteger(spec.chunkSizeBytes) || spec.chunkSizeBytes < MIN_CHUNK || spec.chunkSizeBytes > MAX_CHUNK)) {
     // Report what the user wrote ('64Q'), not the NaN it parsed to.
     const given = chunkSizeGiven !== undefined ? chunkSizeGiven : Number.isNaN(spec.chunkSizeBytes) ? undefined : spec.chunkSizeBytes;
     const parsed = Number.isFinite(spec.chunkSizeBytes);
-    c.add("chunkSize", given, parsed ? "must be from 4K to 4G, e.g. '64M'" : "must be a size from 4K to 4G such as '64M', '1G' or a number of bytes");
+    c.add("chunkSize", given, parsed ? `must be from ${CHUNK_RANGE}, e.g. '64M'` : `must be a size from ${CHUNK_RANGE} such as '64M', '1G' or a number of bytes`);
   }
   return c.problems;
 }

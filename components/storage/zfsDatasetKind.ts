@@ -12,7 +12,7 @@ import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
 import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
 import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import { detectZfs, Requirement, unmet } from "./zfsFeatures";
-import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, ZfsDatasetProperties } from "./zfsProps";
+import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, propertyRule, ZfsDatasetProperties } from "./zfsProps";
 
 export type ZfsDatasetState = {
   properties: Record<string, string>;
@@ -23,8 +23,6 @@ export type ZfsDatasetState = {
   availableBytes?: number;
 };
 
-/** Properties ZFS cannot `inherit`, and what "unset" means for them. */
-const NOT_INHERITABLE: Record<string, string> = { quota: "none", refquota: "none", reservation: "none", refreservation: "none", canmount: "on" };
 
 /** What the spec asks of the host's ZFS. */
 export function datasetRequirements(spec: ZfsDatasetSpec, prefix = ""): Requirement[] {
@@ -118,9 +116,11 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
     }
     for (const k of Object.keys(previous?.spec.properties ?? {})) {
       if (spec.properties && k in spec.properties) continue;
-      if (NOT_INHERITABLE[k] !== undefined) await runZfs(host, ["zfs", "set", `${k}=${NOT_INHERITABLE[k]}`, spec.name]);
+      // Properties ZFS cannot `inherit` are set to the value that means "unset" (the rule's `uninherited`).
+      const unset = propertyRule(k)?.uninherited;
+      if (unset !== undefined) await runZfs(host, ["zfs", "set", `${k}=${unset}`, spec.name]);
       else await runZfs(host, ["zfs", "inherit", k, spec.name]);
-      log(`${k} left the program: ${NOT_INHERITABLE[k] !== undefined ? `set to ${NOT_INHERITABLE[k]}` : "inherited"} on ${spec.name}`);
+      log(`${k} left the program: ${unset !== undefined ? `set to ${unset}` : "inherited"} on ${spec.name}`);
     }
     if (spec.acl?.length) {
       const now = await probe(host, spec);

@@ -3,6 +3,7 @@ export type { ParallelTransferArgs, ParallelTransferSpec, ResolvedParallelTransf
 export {
   PARALLEL_TRANSFER_DEFAULTS,
   CHANGE_DETECTION,
+  parallelTransferSpec,
   resolveParallelTransfer,
   resolveParallelTransferArgs,
   validateParallelTransfer,

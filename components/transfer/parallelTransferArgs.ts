@@ -52,18 +52,28 @@ export type ResolvedParallelTransfer = Resolved<ParallelTransferArgs, Unset> & {
   chunkSizeBytes?: number;
 };
 
-/** The resolved inputs of one copy, as the kind receives them (plain JSON). */
-export type ParallelTransferSpec = Resolved<Plain<Omit<ParallelTransferArgs, "connection" | "chunkSize">>, "streams"> & {
+/** Args fields the kind does not receive as they are: the host, and the chunk size (as `chunkSizeBytes`). */
+type NotInSpec = "connection" | "chunkSize";
+
+/** The resolved inputs of one copy, as the kind receives them (plain JSON): `ResolvedParallelTransfer`, known. */
+export type ParallelTransferSpec = Plain<Omit<ResolvedParallelTransfer, NotInSpec>> & {
   /** `fingerprintOf(listLocal(source))`, taken by the component. */
   sourceFingerprint: string;
-  /** `chunkSize` in bytes. */
-  chunkSizeBytes?: number;
 };
 
 export function resolveParallelTransfer(args: ParallelTransferArgs): ResolvedParallelTransfer {
   const r: ResolvedParallelTransfer = resolveDefaults<ParallelTransferArgs, Unset>(args, PARALLEL_TRANSFER_DEFAULTS);
   if (args.chunkSize !== undefined) r.chunkSizeBytes = parseSize(args.chunkSize) ?? NaN;
   return r;
+}
+
+/**
+ * The kind's spec from the resolved args, once the destination is known: every field of the
+ * Args flows through (a new field needs no edit here or in the component), minus `NotInSpec`.
+ */
+export function parallelTransferSpec(resolved: ResolvedParallelTransfer, destination: string, sourceFingerprint: string): ParallelTransferSpec {
+  const { connection, chunkSize, ...fields } = resolved;
+  return { ...fields, destination, sourceFingerprint } satisfies ParallelTransferSpec;
 }
 
 /** Directories of the system a copy never replaces, and whose direct entries a destroy never deletes. */

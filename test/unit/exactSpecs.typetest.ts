@@ -37,6 +37,12 @@ export const datasetPropertyTypo = {
   properties: { compresion: "lz4" },
 } satisfies Partial<ZfsDatasetSpec>;
 
+/** A property's value type comes from its rule in PROPERTY_RULES (declared once). */
+export const datasetPropertyValue = {
+  // @ts-expect-error atime's rule takes "on" | "off"
+  properties: { atime: "of" },
+} satisfies Partial<ZfsDatasetSpec>;
+
 export const pool = {
   // @ts-expect-error misspelled field (allowDestroy)
   alowDestroy: true,

@@ -98,14 +98,6 @@ export interface NinePMountArgs {
   cache?: "none" | "loose" | "fscache" | "mmap";
 }
 
-/** @deprecated use NfsMountArgs */
-export type NfsMountSpec = NfsMountArgs;
-/** @deprecated use SmbMountArgs */
-export type SmbMountSpec = SmbMountArgs;
-/** @deprecated use VirtioFsMountArgs */
-export type VirtioFsMountSpec = VirtioFsMountArgs;
-/** @deprecated use NinePMountArgs */
-export type NinePMountSpec = NinePMountArgs;
 
 export type MountStyle = "systemd" | "fstab";
 export type { Activation };

@@ -162,7 +162,3 @@ export function validateSharePerformanceCheck(name: string, args: SharePerforman
   return problems;
 }
 
-/** @deprecated use ResolvedSharePerformanceCheck */
-export type ResolvedSharePerformanceCheckArgs = ResolvedSharePerformanceCheck;
-/** @deprecated use resolveSharePerformanceCheck */
-export const resolveSharePerformanceCheckArgs = resolveSharePerformanceCheck;

@@ -114,8 +114,6 @@ export function resolveZfsReplication(name: string, args: ZfsReplicationArgs): Z
   return spec;
 }
 
-/** @deprecated use resolveZfsReplication */
-export const resolveZfsReplicationArgs = resolveZfsReplication;
 
 /** Every problem with a replication spec (pure; also the kind's `validate`). */
 export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): Problem[] {

@@ -104,8 +104,6 @@ export function resolveZfsSnapshotPolicy(name: string, args: ZfsSnapshotPolicyAr
   return spec;
 }
 
-/** @deprecated use resolveZfsSnapshotPolicy */
-export const resolveZfsSnapshotPolicyArgs = resolveZfsSnapshotPolicy;
 
 /** Every problem with a policy spec (pure; also the kind's `validate`). */
 export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix = ""): Problem[] {

@@ -58,8 +58,6 @@ export function resolveZfsDataset(args: ZfsDatasetArgs): ZfsDatasetSpec {
   return { name: datasetName, ...resolveDefaults<DatasetFields, DatasetUnset>(fields, ZFS_DATASET_DEFAULTS) };
 }
 
-/** @deprecated use resolveZfsDataset */
-export const resolveZfsDatasetArgs = resolveZfsDataset;
 
 /** The property that keeps a dataset from being mounted by ZFS (`[name, value]`), if any. */
 function unmountedBy(props: ZfsDatasetProperties | undefined): [string, string] | undefined {

@@ -143,8 +143,3 @@ export function validateParallelTransfer(args: ParallelTransferArgs): Problem[] 
   }
   return problems;
 }
-
-/** @deprecated use ResolvedParallelTransfer */
-export type ResolvedParallelTransferArgs = ResolvedParallelTransfer;
-/** @deprecated use resolveParallelTransfer */
-export const resolveParallelTransferArgs = resolveParallelTransfer;

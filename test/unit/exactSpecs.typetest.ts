@@ -1,8 +1,8 @@
 /**
  * Type-level test (checked by `tsc --noEmit` and by exactSpecs.test.ts): every host kind's
  * spec type is exact, so a misspelled field does not compile. Each `@ts-expect-error` below
- * must find an error: if a spec type gets an index signature (`[k: string]: unknown`) back, the
- * misspelling compiles, the directive is unused, and this file fails to type-check.
+ * must find an error, and each `NotAField` entry must be `true`: if a spec type gets an index
+ * signature (`[k: string]: unknown`) back, the misspelling compiles, and this file does not.
  */
 import type { ShareFirewallSpec } from "../../components/firewall/shareFirewallArgs";
 import type { EthtoolSpec } from "../../components/network/ethtoolKind";
@@ -43,61 +43,24 @@ export const datasetPropertyValue = {
   properties: { atime: "of" },
 } satisfies Partial<ZfsDatasetSpec>;
 
-export const pool = {
-  // @ts-expect-error misspelled field (allowDestroy)
-  alowDestroy: true,
-} satisfies Partial<ZfsPoolSpec>;
+/** `true` while `K` is not a field of `S`; an index signature makes every name a field (`false`). */
+type NotAField<S, K extends string> = K extends keyof S ? false : true;
 
-export const transfer = {
-  source: "/srv/a",
-  // @ts-expect-error misspelled field (changeDetection)
-  changeDetect: "mtime",
-} satisfies Partial<ParallelTransferSpec>;
-
-export const firewall = {
-  // @ts-expect-error misspelled field (logPrefix)
-  logprefix: "kvmshare",
-} satisfies Partial<ShareFirewallSpec>;
-
-export const ethtool = {
-  // @ts-expect-error misspelled field (offloads)
-  offload: { tso: true },
-} satisfies Partial<EthtoolSpec>;
-
-export const mtu = {
-  // @ts-expect-error misspelled field (mtu)
-  mut: 9000,
-} satisfies Partial<LinkMtuSpec>;
-
-export const sysctl = {
-  // @ts-expect-error misspelled field (settings)
-  setting: [],
-} satisfies Partial<SysctlProfileSpec>;
-
-export const tc = {
-  // @ts-expect-error misspelled field (shaping)
-  shape: {},
-} satisfies Partial<TcShapingSpec>;
-
-export const perf = {
-  // @ts-expect-error misspelled field (name)
-  nmae: "check",
-} satisfies Partial<SharePerformanceCheckSpec>;
-
-export const drill = {
-  // @ts-expect-error misspelled field (source)
-  sorce: "tank/a",
-} satisfies Partial<ZfsRestoreDrillSpec>;
-
-export const replication = {
-  // @ts-expect-error misspelled field (source)
-  sourse: "tank/a",
-} satisfies Partial<ZfsReplicationSpec>;
-
-export const snapshots = {
-  // @ts-expect-error misspelled field (dataset)
-  datset: "tank/a",
-} satisfies Partial<ZfsSnapshotPolicySpec>;
+/** One misspelling per spec type: each entry stops compiling if that spec gets an index signature back. */
+export const misspellingsAreNotFields: [
+  NotAField<ZfsDatasetSpec, "allowDestory">,
+  NotAField<ZfsPoolSpec, "alowDestroy">,
+  NotAField<ParallelTransferSpec, "changeDetect">,
+  NotAField<ShareFirewallSpec, "logprefix">,
+  NotAField<EthtoolSpec, "offload">,
+  NotAField<LinkMtuSpec, "mut">,
+  NotAField<SysctlProfileSpec, "setting">,
+  NotAField<TcShapingSpec, "shape">,
+  NotAField<SharePerformanceCheckSpec, "nmae">,
+  NotAField<ZfsRestoreDrillSpec, "sorce">,
+  NotAField<ZfsReplicationSpec, "sourse">,
+  NotAField<ZfsSnapshotPolicySpec, "datset">,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** A kind reads its spec's fields by name: a misspelled read does not compile either. */
 export function readsExactly(kind: HostKind<ZfsDatasetSpec>, spec: ZfsDatasetSpec): unknown {

@@ -10,10 +10,10 @@ import { Problem } from "../../core/errors";
 import { parseMode } from "../../core/validate";
 import { HostKind, sameJson } from "../../core/hostKind";
 import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
-import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
+import { driftedProperties, projectProperties, runZfs, zfsGet } from "./zfsCli";
 import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import { detectZfs, Requirement, unmet } from "./zfsFeatures";
-import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, propertyRule, ZfsDatasetProperties } from "./zfsProps";
+import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, propertyRule } from "./zfsProps";
 
 export type ZfsDatasetState = {
   properties: Record<string, string>;
@@ -93,12 +93,8 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
     return out;
   },
   project(spec, observed) {
-    const props: Record<string, string | number | undefined> = { ...(spec.properties ?? {}) };
-    for (const k of Object.keys(props)) {
-      // Keep the user's spelling when the host agrees, so only the drifted field shows.
-      if (observed.properties[k] !== undefined && normalizeValue(k, props[k] as string) !== observed.properties[k]) props[k] = observed.properties[k];
-    }
-    const p: ZfsDatasetSpec = { ...spec, properties: props as ZfsDatasetProperties };
+    const properties = projectProperties(spec.properties ?? {}, observed.properties, (k, v, seen) => normalizeValue(k, v as string) === seen);
+    const p: ZfsDatasetSpec = { ...spec, properties };
     if (spec.acl && observed.acl) p.acl = spec.acl.map((e, i) => (normalizeAclEntry(e) === observed.acl![i] ? e : observed.acl![i]));
     if (spec.mode !== undefined && observed.mode !== undefined && modeOf(spec.mode) !== observed.mode) p.mode = observed.mode;
     return p;

@@ -15,29 +15,7 @@ import { LOSS_DEFAULTS, LossOptions } from "../perf/ping";
 import { formatTable } from "../perf/report";
 import { preflightPerfCheck, runPerfCheck, validatePerfCheckOptions, validateReportFiles, writeReportFiles } from "../perf/run";
 import { THRESHOLD_PRESETS, Thresholds } from "../perf/thresholds";
-
-/** Where the command writes and how it ends (injectable for tests). */
-export interface CheckIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Called once with the exit code. @default sets process.exitCode */
-  exit(code: number): void;
-}
-
-const defaultIo: CheckIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  exit: (code) => {
-    process.exitCode = code;
-    // A CLI entry that sets its own exit code once parsing returns (0 when no error was thrown)
-    // must not turn a missed threshold into success: restore ours at exit if it was cleared.
-    if (code !== 0) {
-      process.once("exit", () => {
-        if (!process.exitCode) process.exitCode = code;
-      });
-    }
-  },
-};
+import { CliIo, processIo } from "./io";
 
 /** Option field -> the flag that sets it, so messages name what the user typed. */
 const FLAGS: Record<string, string> = {
@@ -110,7 +88,7 @@ interface CheckFlags {
 }
 
 /** Add `check` to a commander program. */
-export function register(program: Command, io: CheckIo = defaultIo): Command {
+export function register(program: Command, io: CliIo = processIo): Command {
   program
     .command("check")
     .description("measure a share with fio (random 70/30 read/write), CPU use and packet loss, and check thresholds")
@@ -143,7 +121,7 @@ export function register(program: Command, io: CheckIo = defaultIo): Command {
   return program;
 }
 
-async function runCheckCommand(dir: string, f: CheckFlags, io: CheckIo): Promise<number> {
+async function runCheckCommand(dir: string, f: CheckFlags, io: CliIo): Promise<number> {
   const abs = path.resolve(dir);
   const thresholds: Thresholds = {};
   if (f.preset !== undefined) thresholds.preset = f.preset;

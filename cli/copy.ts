@@ -5,9 +5,10 @@
  */
 import * as path from "path";
 import { Command, Option } from "commander";
-import { parseSize } from "../core/validate";
+import { MAX_PORT, MIN_PORT, parseSize } from "../core/validate";
 import { copy, CopyOptions, CopyResult, Target } from "../transfer/engine";
 import { TransferError } from "../transfer/errors";
+import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../transfer/plan";
 import { formatBytes } from "../transfer/progress";
 import { parseRemote, sshSpecFor } from "../transfer/remote";
 import { createDisplay, DisplayMode } from "./display";
@@ -46,11 +47,11 @@ function intOption(name: string, v: string | undefined, min: number, max: number
 /** Validate options and build what the engine needs. Every problem is a USAGE error naming the flag. */
 export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): ParsedCopy {
   const options: CopyOptions = { verify: o.verify !== false, resume: o.resume === true };
-  options.streams = intOption("streams", o.streams, 1, 64);
+  options.streams = intOption("streams", o.streams, MIN_STREAMS, MAX_STREAMS);
   if (o.chunk !== undefined) {
     const n = parseSize(o.chunk);
-    if (n === undefined || n < 4096 || n > 4 * 1024 ** 3) {
-      throw new TransferError("USAGE", `--chunk: expected a size from 4K to 4G such as 64M or 1G (got '${o.chunk}')`);
+    if (n === undefined || n < MIN_CHUNK || n > MAX_CHUNK) {
+      throw new TransferError("USAGE", `--chunk: expected a size from ${CHUNK_RANGE} such as 64M or 1G (got '${o.chunk}')`);
     }
     options.chunkSize = n;
   }
@@ -68,7 +69,7 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
   }
   if (o.multiplex && o.transport === "sftp") throw new TransferError("USAGE", "--multiplex applies to the openssh transport, not --transport sftp (use --connections there)");
   const connection = sshSpecFor(remote, {
-    port: intOption("port", o.port, 1, 65535),
+    port: intOption("port", o.port, MIN_PORT, MAX_PORT),
     identity: o.identity,
     cipher: o.cipher?.flatMap((c) => c.split(",")).filter(Boolean),
     hostKey: o.hostKey,
@@ -76,7 +77,7 @@ export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): P
   });
   return {
     source: path.resolve(src),
-    target: { kind: "ssh", connection, path: remote.path, connections: intOption("connections", o.connections, 1, 64), transport: o.transport, multiplex: o.multiplex },
+    target: { kind: "ssh", connection, path: remote.path, connections: intOption("connections", o.connections, MIN_STREAMS, MAX_STREAMS), transport: o.transport, multiplex: o.multiplex },
     options,
   };
 }

@@ -12,22 +12,9 @@ import * as fs from "fs";
 import { connect, ConnectionSpec, LocalHost } from "../core/connection";
 import { validateDatasetName } from "../components/storage/zfsNames";
 import { formatProblem } from "../core/errors";
+import { MAX_PORT, MIN_PORT } from "../core/validate";
 import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
-
-export interface DrillIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  exit(code: number): void;
-}
-
-const defaultIo: DrillIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  exit: (code) => {
-    process.exitCode = code;
-    if (code !== 0) process.once("exit", () => void (process.exitCode ||= code));
-  },
-};
+import { CliIo, processIo } from "./io";
 
 interface DrillFlags {
   snapshot?: string;
@@ -41,7 +28,7 @@ interface DrillFlags {
 
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number 1-65535");
+  if (!Number.isInteger(n) || n < MIN_PORT || n > MAX_PORT) throw new InvalidArgumentError(`must be a port number ${MIN_PORT}-${MAX_PORT}`);
   return n;
 }
 
@@ -52,7 +39,7 @@ export function formatDrill(r: DrillResult, source: string, target: string): str
   return head + list("differs:", r.mismatched) + list("missing:", r.missing) + list("extra:", r.extra) + list("unreadable:", r.unreadable);
 }
 
-export function register(program: Command, io: DrillIo = defaultIo): Command {
+export function register(program: Command, io: CliIo = processIo): Command {
   program
     .command("drill")
     .description("restore drill: clone the newest common snapshot on both sides, compare sha256 manifests, clean up")
@@ -71,7 +58,7 @@ export function register(program: Command, io: DrillIo = defaultIo): Command {
   return program;
 }
 
-async function runDrillCommand(source: string, target: string, f: DrillFlags, io: DrillIo): Promise<number> {
+async function runDrillCommand(source: string, target: string, f: DrillFlags, io: CliIo): Promise<number> {
   const problems = [...validateDatasetName(source, "<source>"), ...validateDatasetName(target, "<target>")];
   if (f.snapshot !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(f.snapshot)) problems.push({ field: "--snapshot", value: f.snapshot, message: "must be a snapshot name (after '@')" });
   let spec: ConnectionSpec | undefined;

@@ -61,7 +61,7 @@ export function out<T>(): pulumi.Output<T> {
 }
 
 /** A host resource class of one kind: a `HostResource` with the kind's extra outputs `O` as typed fields. */
-export type HostResourceClass<Spec, S extends State, O> = new (
+export type HostResourceClass<Spec extends object, S extends State, O> = new (
   name: string,
   args: HostResourceArgs<Spec>,
   opts?: pulumi.CustomResourceOptions,
@@ -72,7 +72,7 @@ export type HostResourceClass<Spec, S extends State, O> = new (
  * `hostResourceClass<ZfsPoolSpec, ZfsPoolState>()("ZfsPool", { guid: out<string | null>() })`
  * (curried so that `Spec` and `S` are given and the outputs inferred).
  */
-export function hostResourceClass<Spec, S extends State>() {
+export function hostResourceClass<Spec extends object, S extends State>() {
   return <O extends Record<string, pulumi.Output<unknown>>>(kind: KindId, outputs: O): HostResourceClass<Spec, S, O> => {
     const names = Object.keys(outputs);
     return class extends HostResource<Spec, S> {

@@ -13,7 +13,7 @@ import { Problem } from "./errors";
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type State = { [k: string]: Json | undefined };
 
-export interface ApplyContext<Spec, S extends State> {
+export interface ApplyContext<Spec extends object, S extends State> {
   spec: Spec;
   /** What `render` produced: the state the host should end up in. */
   desired: S;
@@ -27,7 +27,7 @@ export interface ApplyContext<Spec, S extends State> {
   log(message: string): void;
 }
 
-export interface HostKind<Spec, S extends State = State> {
+export interface HostKind<Spec extends object, S extends State = State> {
   /** Type name, e.g. `ZfsDataset`. */
   name: string;
   /** Bump when probe/apply behaviour changes; stored in outputs as `kindVersion`. */

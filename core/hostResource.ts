@@ -68,7 +68,7 @@ export function providerFor(kindId: KindId): pulumi.dynamic.ResourceProvider {
   return p as pulumi.dynamic.ResourceProvider;
 }
 
-export interface HostResourceArgs<Spec> {
+export interface HostResourceArgs<Spec extends object> {
   /** Where to apply it. @default `{ kind: "local" }` */
   connection?: pulumi.Input<ConnectionSpec>;
   /** The kind's inputs (plain JSON once resolved). */
@@ -81,7 +81,7 @@ export interface HostResourceArgs<Spec> {
  * A host-side resource of one kind. Components create these as children; outputs:
  * `observed` (what was read from the host on the last apply/refresh) plus kind extras.
  */
-export class HostResource<Spec, S extends State = State> extends pulumi.dynamic.Resource {
+export class HostResource<Spec extends object, S extends State = State> extends pulumi.dynamic.Resource {
   /** What was observed on the host at the last create/update/refresh. */
   declare public readonly observed: pulumi.Output<S | null>;
   /** The inputs as last applied. */

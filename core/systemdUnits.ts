@@ -32,3 +32,7 @@ export async function verifyUnits(host: Host, units: Record<string, string>): Pr
     await host.run(["rm", "-rf", "--", dir], { check: false });
   }
 }
+
+/** What becomes of a unit kvmshare installs: started now, also enabled at boot, or only written. */
+export type Activation = "start" | "enable" | "none";
+export const ACTIVATIONS: readonly Activation[] = ["start", "enable", "none"];

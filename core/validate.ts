@@ -7,6 +7,13 @@ import * as net from "net";
 import * as path from "path";
 import { Problem, ValidationError } from "./errors";
 
+/** The largest uid/gid (2^32 - 2; 2^32 - 1 is "no id"). */
+export const MAX_ID = 4294967294;
+
+/** The TCP/UDP port range. */
+export const MIN_PORT = 1;
+export const MAX_PORT = 65535;
+
 /** The value the Pulumi engine passes for inputs not known during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -180,7 +187,7 @@ export class Checker {
 
   /** A TCP/UDP port. */
   port(field: string, v: number | undefined): this {
-    return this.int(field, v, 1, 65535);
+    return this.int(field, v, MIN_PORT, MAX_PORT);
   }
 
   /** A size such as `10G`, `512M`, `64K` or a byte count. */

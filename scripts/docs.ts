@@ -379,7 +379,7 @@ function fieldTable(index: Index, key: string, block: Block): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The ZFS property table, from PROPERTY_RULES (values) and ZfsDatasetProperties (defaults)
+// The ZFS property table, from PROPERTY_RULES (values and defaults; ZfsDatasetProperties derives from it)
 
 type Rule =
   | { kind: "enum"; values: readonly string[]; aliases?: Record<string, string> }
@@ -440,21 +440,15 @@ function ruleValues(rule: Rule): string {
 
 function zfsPropertyTable(index: Index, key: string): string {
   const rulesDecl = index.get("PROPERTY_RULES", "const");
-  // The values are computed (spreads, Array.from), so the module is loaded, not parsed: source
-  // overrides (SourceOptions.sources) do not reach PROPERTY_RULES, only the interface's defaults.
-  const rules: Record<string, Rule> = require(path.join(index.root, rulesDecl.file)).PROPERTY_RULES;
-  const { decl, node } = index.interface(key);
-  const defaults = new Map<string, string | undefined>();
+  // The values are computed (spreads, Array.from), so the module is loaded, not parsed. Each rule
+  // carries its own default, and ZfsDatasetProperties is derived from the rules: one declaration.
+  const rules: Record<string, Rule & { default?: string }> = require(path.join(index.root, rulesDecl.file)).PROPERTY_RULES;
+  const defaults = new Map<string, string | undefined>(Object.entries(rules).map(([k, r]) => [k, r.default]));
+  const { decl, node } = index.interface("ZfsUserProperties");
   let userDoc = "";
-  for (const m of node.members) {
-    if (ts.isPropertySignature(m) && m.name) defaults.set(m.name.getText(decl.sf), docOf(m, decl.sf).default);
-    if (ts.isIndexSignatureDeclaration(m)) userDoc = docOf(m, decl.sf).text;
-  }
-  const problems = [
-    ...Object.keys(rules).filter((k) => !defaults.has(k)).map((k) => `PROPERTY_RULES.${k} has no field in ${key}`),
-    ...[...defaults.keys()].filter((k) => !(k in rules)).map((k) => `${key}.${k} has no rule in PROPERTY_RULES`),
-  ];
-  if (problems.length) throw new Error(`ZFS properties disagree (${rulesDecl.file}): ${problems.join("; ")}`);
+  for (const m of node.members) if (ts.isIndexSignatureDeclaration(m)) userDoc = docOf(m, decl.sf).text;
+  const problems = Object.entries(rules).filter(([, r]) => !r.default).map(([k]) => `PROPERTY_RULES.${k} says no default`);
+  if (problems.length) throw new Error(`ZFS properties (${rulesDecl.file}): ${problems.join("; ")}`);
   // Properties with the same values and default share a row, in PROPERTY_RULES' order.
   const groups = new Map<string, string[]>();
   for (const [name, rule] of Object.entries(rules)) {
@@ -467,7 +461,7 @@ function zfsPropertyTable(index: Index, key: string): string {
     out.push(`| ${names.map(code).join(", ")} | ${cell(values)} | ${cell(dflt)} |`);
   }
   out.push(`| \`namespace:name\` | any text: ${cell(userDoc.replace(/^./, (c) => c.toLowerCase()))} | |`);
-  return `${out.join("\n")}\n\n${Object.keys(rules).length} properties, values from \`PROPERTY_RULES\`, defaults from the doc comments of \`${key}\`.\n`;
+  return `${out.join("\n")}\n\n${Object.keys(rules).length} properties, values and defaults from \`PROPERTY_RULES\` (which \`${key}\` is derived from).\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

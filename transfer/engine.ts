@@ -20,7 +20,7 @@ import { HashPool } from "./hasher";
 import { LocalDestination } from "./local";
 import { partPath } from "./manifest";
 import { BlockMismatch, Ring, pumpRange } from "./pipe";
-import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MIN_CHUNK, MiB, parallelWork, planTree } from "./plan";
+import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS, MiB, parallelWork, planTree } from "./plan";
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
 import { OpenSshDestination, OpenSshUnavailable } from "./sshpipe";
@@ -92,8 +92,8 @@ export interface CopyResult {
 
 export function validateCopyOptions(o: CopyOptions): string[] {
   const problems: string[] = [];
-  if (o.streams !== undefined && (!Number.isInteger(o.streams) || o.streams < 1 || o.streams > 64)) {
-    problems.push(`streams: must be an integer from 1 to 64 (got ${o.streams})`);
+  if (o.streams !== undefined && (!Number.isInteger(o.streams) || o.streams < MIN_STREAMS || o.streams > MAX_STREAMS)) {
+    problems.push(`streams: must be an integer from ${MIN_STREAMS} to ${MAX_STREAMS} (got ${o.streams})`);
   }
   if (o.chunkSize !== undefined && (!Number.isInteger(o.chunkSize) || o.chunkSize < MIN_CHUNK || o.chunkSize > MAX_CHUNK)) {
     problems.push(`chunkSize: must be between ${MIN_CHUNK} bytes (4K) and ${MAX_CHUNK} bytes (4G) (got ${o.chunkSize})`);

@@ -10,6 +10,12 @@ export const GiB = 1024 * MiB;
 /** Smallest and largest chunk a user may ask for. */
 export const MIN_CHUNK = 4 * KiB;
 export const MAX_CHUNK = 4 * GiB;
+/** `MIN_CHUNK` to `MAX_CHUNK` as messages write them. */
+export const CHUNK_RANGE = "4K to 4G";
+
+/** Fewest and most parallel streams (and SSH connections) a user may ask for. */
+export const MIN_STREAMS = 1;
+export const MAX_STREAMS = 64;
 
 /** The unit of I/O inside a chunk (one read, one write, one hash update). */
 export const BLOCK_SIZE = 4 * MiB;

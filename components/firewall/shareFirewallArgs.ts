@@ -153,7 +153,6 @@ export type ShareFirewallSpec = Omit<Resolved<ShareFirewallOptions, Derived>, De
   owner: string;
   /** Present (true) only when any-host sources are allowed, so specs of existing firewalls do not change. */
   allowAnySource?: boolean;
-  [k: string]: unknown;
 };
 
 /** A port range on one protocol, both ends inclusive. */

@@ -8,12 +8,14 @@ import * as net from "net";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { Checker, isHostname, isUnknown, LINE_BREAKING, secretProblems, SecretRules } from "../../core/validate";
+import { Checker, isHostname, isUnknown, LINE_BREAKING, MAX_ID, secretProblems, SecretRules } from "../../core/validate";
 import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
 import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
 import type { HostSetupArgs } from "../host";
 import { checkRealm } from "../../core/validate";
+import { NFS_SEC } from "../../core/nfs";
+import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import type { MountHealthCheckArgs } from "./mountHealth";
 
 export type { MountType } from "./mountOptions";
@@ -96,17 +98,9 @@ export interface NinePMountArgs {
   cache?: "none" | "loose" | "fscache" | "mmap";
 }
 
-/** @deprecated use NfsMountArgs */
-export type NfsMountSpec = NfsMountArgs;
-/** @deprecated use SmbMountArgs */
-export type SmbMountSpec = SmbMountArgs;
-/** @deprecated use VirtioFsMountArgs */
-export type VirtioFsMountSpec = VirtioFsMountArgs;
-/** @deprecated use NinePMountArgs */
-export type NinePMountSpec = NinePMountArgs;
 
 export type MountStyle = "systemd" | "fstab";
-export type Activation = "start" | "enable" | "none";
+export type { Activation };
 
 /** One mount in a guest. Exactly one of nfs/smb/virtiofs/ninep. */
 export interface GuestMountArgs {
@@ -229,7 +223,6 @@ export function mountType(spec: Pick<GuestMountSpec, MountSource>): MountType | 
 
 export const NFS_VERSIONS = ["3", "4", "4.0", "4.1", "4.2"] as const;
 export const SMB_VERSIONS = ["3.1.1", "3.02", "3.0"] as const;
-export const NFS_SEC = ["sys", "krb5", "krb5i", "krb5p"] as const;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
 const SHARE = /^[^\\/:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]{1,80}$/;
 /**
@@ -377,8 +370,8 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
       c.add(f("smb.version"), s.version, `must be an SMB3 dialect: ${SMB_VERSIONS.join(", ")} (SMB1/SMB2 are refused: no encryption)`);
     }
     c.port(f("smb.port"), s.port);
-    c.int(f("smb.uid"), s.uid, 0, 4294967294);
-    c.int(f("smb.gid"), s.gid, 0, 4294967294);
+    c.int(f("smb.uid"), s.uid, 0, MAX_ID);
+    c.int(f("smb.gid"), s.gid, 0, MAX_ID);
     c.mode(f("smb.fileMode"), s.fileMode).mode(f("smb.dirMode"), s.dirMode);
     c.absPath(f("smb.credentialsFile"), s.credentialsFile);
     lineSafe(c, f("smb.credentialsFile"), s.credentialsFile);
@@ -399,7 +392,7 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     c.oneOf(f("ninep.cache"), spec.ninep.cache, ["none", "loose", "fscache", "mmap"]);
   }
   c.oneOf(f("style"), spec.style, ["systemd", "fstab"]);
-  c.oneOf(f("activation"), spec.activation, ["start", "enable", "none"]);
+  c.oneOf(f("activation"), spec.activation, ACTIVATIONS);
   c.int(f("automountIdleSec"), spec.automountIdleSec, 0, 31536000);
   c.int(f("timeoutSec"), spec.timeoutSec, 1, 3600);
   for (const k of ["root", "unitDir", "fstabPath"] as const) {

@@ -6,10 +6,6 @@ export type {
   SmbMountArgs,
   VirtioFsMountArgs,
   NinePMountArgs,
-  NfsMountSpec,
-  SmbMountSpec,
-  VirtioFsMountSpec,
-  NinePMountSpec,
   MountStyle,
   Activation,
 } from "./guestMountArgs";
@@ -17,6 +13,6 @@ export { validateGuestMount } from "./guestMountArgs";
 export { escapePath, mountUnitName } from "./systemdEscape";
 export type { GuestMountState } from "./guestMountKind";
 export * from "./virtioFsPassthrough";
-export type { PassthroughSpec, SharedFilesystemArgs, SharedFilesystemSpec, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
+export type { PassthroughSpec, SharedFilesystemArgs, VcpuPin, NumaTune } from "./virtioFsPassthroughArgs";
 export { validatePassthrough } from "./virtioFsPassthroughArgs";
 export type { PassthroughState } from "./domainEdit";

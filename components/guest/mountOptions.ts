@@ -4,6 +4,7 @@
  * (the option string a spec renders to is built in mountPlan.ts).
  */
 import { Problem } from "../../core/errors";
+import { MAX_ID } from "../../core/validate";
 
 /** A value in `options`: `true` for a flag, else `key=value`. */
 export type OptionValue = string | number | boolean;
@@ -59,7 +60,7 @@ const VIRTIOFS: Record<string, Rule> = {
 
 const NINEP: Record<string, Rule> = {
   access: { pattern: /^(user|any|client|[0-9]+)$/, hint: "user, any, client or a uid" },
-  posixacl: flag, noextend: flag, privport: flag, dfltuid: int(0, 4294967294), dfltgid: int(0, 4294967294),
+  posixacl: flag, noextend: flag, privport: flag, dfltuid: int(0, MAX_ID), dfltgid: int(0, MAX_ID),
 };
 
 const TABLE: Record<MountType, Record<string, Rule>> = { nfs: NFS, smb: SMB, virtiofs: VIRTIOFS, "9p": NINEP };

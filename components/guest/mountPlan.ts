@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import { render } from "../../core/render";
+import type { Activation } from "../../core/systemdUnits";
 import { OptionValue } from "./mountOptions";
 import { CREDENTIALS_DIR, GuestMountSpec, mountType, MountType, ResolvedGuestMount, resolveGuestMount } from "./guestMountArgs";
 import { escapePath, simplifyPath } from "./systemdEscape";
@@ -29,7 +30,7 @@ export interface MountPlan {
   /** The unit to enable/start: the automount one when automount. */
   primaryUnit: string;
   style: "systemd" | "fstab";
-  activation: "start" | "enable" | "none";
+  activation: Activation;
   root: string;
   /** Unit files (systemd style): name -> { host path, content }. */
   units: Record<string, { path: string; content: string }>;

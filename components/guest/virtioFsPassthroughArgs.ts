@@ -38,8 +38,6 @@ export interface SharedFilesystemArgs {
   accessMode?: "passthrough" | "mapped" | "squash";
 }
 
-/** @deprecated use SharedFilesystemArgs */
-export type SharedFilesystemSpec = SharedFilesystemArgs;
 
 /** One vCPU pinned to host CPUs (`<cputune><vcpupin>`). */
 export interface VcpuPin {

@@ -11,7 +11,7 @@ import type { KindId } from "../../core/kindIds";
 import { HostService } from "./hostService";
 import { afterSetup, HostSetup, HostSetupPlan, hostServicesFor, hostSetupFor } from "./hostSetup";
 
-export interface OwnResourceArgs<Spec> extends HostResourceArgs<Spec> {
+export interface OwnResourceArgs<Spec extends object> extends HostResourceArgs<Spec> {
   /**
    * The setup to create for it, or one another component made that it waits for (a
    * `SambaServer`'s, for its shares and users). @default none
@@ -26,19 +26,19 @@ export interface OwnResource<R> {
   services: HostService[];
 }
 
-type ResourceClass<Spec, R> = new (name: string, args: HostResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions) => R;
+type ResourceClass<Spec extends object, R> = new (name: string, args: HostResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions) => R;
 
 export abstract class HostComponent<Self> extends Component<Self> {
   /** The component's host resource: a `hostResourceClass`, or a kind id for a plain `HostResource`; named `${name}-${role}`. */
-  protected hostResource<Spec, R>(kind: ResourceClass<Spec, R>, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions): OwnResource<R>;
-  protected hostResource<Spec, S extends State>(kind: KindId, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions, extraOutputs?: string[]): OwnResource<HostResource<Spec, S>>;
+  protected hostResource<Spec extends object, R>(kind: ResourceClass<Spec, R>, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions): OwnResource<R>;
+  protected hostResource<Spec extends object, S extends State>(kind: KindId, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions, extraOutputs?: string[]): OwnResource<HostResource<Spec, S>>;
   protected hostResource(
-    kind: KindId | ResourceClass<unknown, HostResource<unknown>>,
+    kind: KindId | ResourceClass<object, HostResource<object>>,
     role: string,
-    args: OwnResourceArgs<unknown>,
+    args: OwnResourceArgs<object>,
     opts: pulumi.CustomResourceOptions = {},
     extraOutputs: string[] = [],
-  ): OwnResource<HostResource<unknown>> {
+  ): OwnResource<HostResource<object>> {
     const { setup: given, ...resourceArgs } = args;
     const plan = given && "needs" in given ? given : undefined;
     const setup = plan ? hostSetupFor(this, this.resourceName, args.connection, plan) : (given as HostSetup | undefined);

@@ -3,7 +3,7 @@
  * component of the area: realms, principals, token types, and the quoting `kadmin`'s command
  * parser (the ss library) takes.
  */
-import { Checker, isHostname, isUnknown, REALM } from "../../core/validate";
+import { Checker, isHostname, isUnknown, MAX_PORT, MIN_PORT, REALM } from "../../core/validate";
 export { checkRealm, REALM } from "../../core/validate";
 
 /** Where Debian 12's MIT krb5 packages keep things. */
@@ -55,7 +55,7 @@ export function checkServer(c: Checker, field: string, v: unknown): void {
   if (v === undefined || isUnknown(v)) return;
   const m = typeof v === "string" ? /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(v) : null;
   const host = m?.[1].replace(/^\[|\]$/g, "");
-  if (!m || !host || !(isHostname(host) || /^[0-9a-fA-F:.]+$/.test(host)) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+  if (!m || !host || !(isHostname(host) || /^[0-9a-fA-F:.]+$/.test(host)) || (m[2] !== undefined && (Number(m[2]) < MIN_PORT || Number(m[2]) > MAX_PORT))) {
     c.add(field, v, "must be a host name or address with an optional port, e.g. 'kdc.example.org' or '10.0.0.5:88'");
   }
 }

@@ -25,7 +25,6 @@ export interface EthtoolSpec extends DeviceTarget {
   coalesce: Record<string, number>;
   /** A setting the driver cannot do fails the apply (true) or is logged and skipped (false). */
   failOnUnsupported: boolean;
-  [k: string]: unknown;
 }
 
 type GroupState = Record<string, number | null> | "unsupported";

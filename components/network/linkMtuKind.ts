@@ -11,7 +11,6 @@ import { checkDevice, checkTarget, DeviceTarget, deviceKind, devicePreflight, Li
 export interface LinkMtuSpec extends DeviceTarget {
   /** Bytes of IP payload per frame (1500 standard, 9000 jumbo). */
   mtu: number;
-  [k: string]: unknown;
 }
 
 export type LinkMtuState = { mtu: number };

@@ -40,7 +40,6 @@ export interface SysctlProfileSpec extends NetTarget {
   /** The sysctl.d directory. */
   dir: string;
   settings: SysctlSetting[];
-  [k: string]: unknown;
 }
 
 export type SysctlProfileState = {

@@ -14,7 +14,6 @@ import { ClassState, FilterState, parseHtbClasses, parseRootQdisc, parseU32Filte
 
 export interface TcShapingSpec extends DeviceTarget {
   shaping: Shaping;
-  [k: string]: unknown;
 }
 
 export type TcShapingState = {
@@ -31,6 +30,8 @@ export interface TcCommand {
 }
 
 const HANDLE = "1:";
+/** The root qdiscs kvmshare builds (`Shaping["kind"]`). */
+const SHAPING_KINDS: readonly string[] = ["tbf", "htb"] satisfies Shaping["kind"][];
 const kbit = (mbit: number) => Math.round(mbit * 1000);
 const hex = (id: number) => id.toString(16);
 
@@ -45,7 +46,7 @@ export function validateShaping(shaping: Shaping | undefined, prefix = "shaping.
       c.add(field, v, "must be a rate in Mbit/s from 0.008 to 1000000, at most 3 decimals (e.g. 200 or 1.5)");
     }
   };
-  c.oneOf(`${prefix}kind`, shaping.kind, ["tbf", "htb"]);
+  c.oneOf(`${prefix}kind`, shaping.kind, SHAPING_KINDS);
   rate(`${prefix}rateMbit`, shaping.rateMbit);
   if (shaping.kind === "tbf") {
     c.int(`${prefix}burstKiB`, shaping.burstKiB, 2, 1_048_576, "at least rate × 10 ms is safe; e.g. 256 for 200 Mbit/s");
@@ -238,7 +239,7 @@ export const kind: HostKind<TcShapingSpec, TcShapingState> = {
 
   async remove(host, spec, _observed, log) {
     const live = await probeTc(host, spec.netns, spec.device);
-    if (!live?.qdisc || live.qdisc.handle !== HANDLE || !["tbf", "htb"].includes(live.qdisc.kind)) return;
+    if (!live?.qdisc || live.qdisc.handle !== HANDLE || !SHAPING_KINDS.includes(live.qdisc.kind)) return;
     await runIn(host, spec.netns, ["tc", "qdisc", "del", "dev", spec.device, "root"]);
     const back = await probeTc(host, spec.netns, spec.device);
     log(`${spec.device}: root qdisc removed, default '${back?.qdisc?.kind ?? "?"}' back on ${where(host, spec.netns)}`);

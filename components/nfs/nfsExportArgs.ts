@@ -8,22 +8,22 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
-import { Checker, isUnknown } from "../../core/validate";
+import { Checker, isUnknown, MAX_ID } from "../../core/validate";
 import { anyHostProblem, clientKind } from "../../core/clients";
 import type { HostSetupArgs } from "../host";
 import { checkRealm } from "../../core/validate";
+import { NFS_SEC, NfsSec } from "../../core/nfs";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */
 export type NfsBackend = "kernel" | "ganesha";
 export type NfsAccess = "rw" | "ro";
 export type NfsSquash = "root_squash" | "all_squash" | "no_root_squash";
-export type NfsSec = "sys" | "krb5" | "krb5i" | "krb5p";
+export type { NfsSec };
 
 export const NFS_BACKENDS: readonly NfsBackend[] = ["kernel", "ganesha"];
 export const NFS_ACCESS: readonly NfsAccess[] = ["rw", "ro"];
 export const NFS_SQUASH: readonly NfsSquash[] = ["root_squash", "all_squash", "no_root_squash"];
-export const NFS_SEC: readonly NfsSec[] = ["sys", "krb5", "krb5i", "krb5p"];
 
 /**
  * Options that apply to one client (or, at the export level, to every client that does not set
@@ -280,8 +280,8 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
           c.add(`${f}.sec`, cl.sec, `lists ${krb.join(", ")} but this server has no Kerberos configuration: declare a KerberosClient and a KerberosKeytab (nfs/<fqdn>) for this host and set kerberosRealm: <client>.realm, or use sec: ["sys"]`);
         }
       }
-      c.int(`${f}.anonuid`, cl.anonuid, 0, 4294967294, "a uid; 65534 is nobody");
-      c.int(`${f}.anongid`, cl.anongid, 0, 4294967294, "a gid; 65534 is nogroup");
+      c.int(`${f}.anonuid`, cl.anonuid, 0, MAX_ID, "a uid; 65534 is nobody");
+      c.int(`${f}.anongid`, cl.anongid, 0, MAX_ID, "a gid; 65534 is nogroup");
       if (cl.anonuid === 0 && cl.squash !== "no_root_squash" && !s.acknowledgeNoRootSquash) {
         c.add(`${f}.anonuid`, 0, "maps squashed users to root, which defeats squashing; use an unprivileged uid such as 65534, or set acknowledgeNoRootSquash: true");
       }

@@ -4,14 +4,12 @@ export type {
   SharePerformanceLossArgs,
   SharePerformanceCheckSpec,
   ResolvedSharePerformanceCheck,
-  ResolvedSharePerformanceCheckArgs,
   OnMiss,
 } from "./sharePerformanceCheckArgs";
 export {
   SHARE_PERFORMANCE_CHECK_DEFAULTS,
   ON_MISS,
   resolveSharePerformanceCheck,
-  resolveSharePerformanceCheckArgs,
   validateSharePerformanceCheck,
   validateCheckSpec,
 } from "./sharePerformanceCheckArgs";

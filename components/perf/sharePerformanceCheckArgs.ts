@@ -83,7 +83,6 @@ export type SharePerformanceCheckSpec = {
   /** Names the check in reports and metrics. */
   name: string;
   loss?: LossOptions;
-  [k: string]: unknown;
 } & Resolved<Plain<Omit<SharePerformanceCheckArgs, "connection" | "loss">>, Exclude<Unset, "connection" | "loss">>;
 
 /** A file-name-safe form of a resource name. */
@@ -163,7 +162,3 @@ export function validateSharePerformanceCheck(name: string, args: SharePerforman
   return problems;
 }
 
-/** @deprecated use ResolvedSharePerformanceCheck */
-export type ResolvedSharePerformanceCheckArgs = ResolvedSharePerformanceCheck;
-/** @deprecated use resolveSharePerformanceCheck */
-export const resolveSharePerformanceCheckArgs = resolveSharePerformanceCheck;

@@ -24,6 +24,11 @@ export interface BackupWindow {
 
 export const BACKUP_WINDOW_START_HOUR = 22;
 
+/** The longest snapshot/replication interval: a year, in minutes. */
+export const MAX_INTERVAL_MINUTES = 525_600;
+/** The most snapshots a policy keeps (per series). */
+export const MAX_KEEP = 100_000;
+
 /** The recommended range of W; outside it the component warns. */
 export const WORKLOAD_WEIGHT_RANGE = [0.3, 0.7] as const;
 

@@ -40,7 +40,6 @@ export type ZfsRestoreDrillSpec = DrillFields & {
   name: string;
   /** Source dataset (on the resource's connection). */
   source: string;
-  [k: string]: unknown;
 };
 
 export const ZFS_RESTORE_DRILL_DEFAULTS: Defaults<DrillFields, DrillUnset> = { failOnMismatch: true, stateDir: "/var/lib/kvmshare/drill" };

@@ -14,7 +14,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { defaultCompare, HostKind } from "../../core/hostKind";
 import { planSanoidPolicy, SanoidPlan } from "./sanoidPolicy";
-import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, underRoot, unitEnabled } from "./sanoidUnits";
+import { desiredScheduled, hostNow, installScheduled, probeFiles, removeScheduled, scheduledJobProblems, SANOID_PATHS, underRoot, unitEnabled } from "./sanoidUnits";
 import { datasetExists, listSnapshots, runZfs, SnapshotInfo } from "../storage";
 import { validateSnapshotPolicySpec, ZFS_SNAPSHOT_POLICY_DEFAULTS, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 
@@ -108,22 +108,20 @@ export const kind: HostKind<ZfsSnapshotPolicySpec, SanoidPolicyState> = {
   version: 1,
   validate: (spec) => validateSnapshotPolicySpec(spec),
   async preflight(host, spec) {
-    const problems = [...(await programProblems(host, "scheduler", SANOID_PATHS.sanoid))];
-    problems.push(...(await calendarProblems(host, "timerOnCalendar", spec.timerOnCalendar ?? d.timerOnCalendar)));
-    if (!(await datasetExists(host, spec.dataset))) {
-      problems.push({ field: "dataset", value: spec.dataset, message: `does not exist on ${host.label}; declare the ZfsDataset first and pass it as 'dataset'` });
-    } else {
-      problems.push(...(await zfsGetTypeProblems(host, "scheduler", spec.dataset)));
-    }
+    const { problems, datasetExists: exists } = await scheduledJobProblems(host, {
+      program: SANOID_PATHS.sanoid,
+      calendarField: "timerOnCalendar",
+      calendar: spec.timerOnCalendar ?? d.timerOnCalendar,
+      datasetField: "dataset",
+      dataset: spec.dataset,
+    });
+    if (exists) problems.push(...(await zfsGetTypeProblems(host, "scheduler", spec.dataset)));
     return problems;
   },
   render(spec) {
     const plan = planSanoidPolicy(spec);
-    const files: Record<string, string | null> = {};
-    for (const [p, c] of Object.entries(plan.files)) files[p] = sha256(c);
     const desired: Desired = {
-      files,
-      timer: activation(spec) === "none" ? "n/a" : "enabled",
+      ...desiredScheduled(plan.files, activation(spec)),
       newestSnapshot: null,
       newestSnapshotAgeSec: null,
       snapshotCount: 0,

@@ -11,10 +11,9 @@ import { createHash } from "crypto";
 import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { verifyUnits } from "../../core/systemdUnits";
+import { datasetExists } from "../storage";
+import { Activation, verifyUnits } from "../../core/systemdUnits";
 
-export type Activation = "start" | "enable" | "none";
-export const ACTIVATIONS: readonly Activation[] = ["start", "enable", "none"];
 
 /** Where things live on a Debian host (one table). */
 export const SANOID_PATHS = {
@@ -80,6 +79,30 @@ export async function programProblems(host: Host, field: string, program: string
 
 /** Files of a scheduled kind: absolute paths as the live system sees them -> content. */
 export type UnitFiles = Record<string, string>;
+
+/**
+ * What a scheduled job (sanoid, syncoid) needs on the host, every problem at once: its program
+ * (reported on `scheduler`), a calendar systemd accepts (on `calendarField`) and its dataset.
+ */
+export async function scheduledJobProblems(
+  host: Host,
+  o: { program: string; calendarField: string; calendar: string; datasetField: string; dataset: string },
+): Promise<{ problems: Problem[]; datasetExists: boolean }> {
+  const problems = [...(await programProblems(host, "scheduler", o.program))];
+  problems.push(...(await calendarProblems(host, o.calendarField, o.calendar)));
+  const exists = await datasetExists(host, o.dataset);
+  if (!exists) {
+    problems.push({ field: o.datasetField, value: o.dataset, message: `does not exist on ${host.label}; declare the ZfsDataset first and pass it as '${o.datasetField}'` });
+  }
+  return { problems, datasetExists: exists };
+}
+
+/** What a scheduled job's render wants: each file's sha256 by path, and the timer enabled unless `activation` is none. */
+export function desiredScheduled(files: UnitFiles, activation: Activation): { files: Record<string, string | null>; timer: string } {
+  const hashed: Record<string, string | null> = {};
+  for (const [p, c] of Object.entries(files)) hashed[p] = sha256(c);
+  return { files: hashed, timer: activation === "none" ? "n/a" : "enabled" };
+}
 
 /** sha256 of each file's content as installed (null: missing). */
 export async function probeFiles(host: Host, root: string, files: readonly string[]): Promise<Record<string, string | null>> {

@@ -9,7 +9,7 @@
  */
 import { Host } from "../../core/connection";
 import { defaultCompare, HostKind } from "../../core/hostKind";
-import { calendarProblems, hostNow, installScheduled, probeFiles, programProblems, removeScheduled, SANOID_PATHS, sha256, unitEnabled } from "./sanoidUnits";
+import { desiredScheduled, hostNow, installScheduled, probeFiles, removeScheduled, scheduledJobProblems, SANOID_PATHS, unitEnabled } from "./sanoidUnits";
 import { planSyncoidReplication, SyncoidPlan } from "./syncoidReplication";
 import { datasetExists, listSnapshots } from "../storage";
 import { validateReplicationSpec, ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
@@ -52,20 +52,14 @@ export const kind: HostKind<ZfsReplicationSpec, SyncoidReplicationState> = {
   validate: (spec) => validateReplicationSpec(spec),
   async preflight(host, spec) {
     const plan = planSyncoidReplication(spec);
-    const problems = [...(await programProblems(host, "scheduler", SANOID_PATHS.syncoid))];
-    problems.push(...(await calendarProblems(host, spec.backupWindow ? "backupWindow" : "intervalMinutes", plan.schedule.onCalendar)));
-    if (!(await datasetExists(host, spec.source))) {
-      problems.push({ field: "source", value: spec.source, message: `does not exist on ${host.label}; declare the ZfsDataset first and pass it as 'source'` });
-    }
+    const calendarField = spec.backupWindow ? "backupWindow" : "intervalMinutes";
+    const { problems } = await scheduledJobProblems(host, { program: SANOID_PATHS.syncoid, calendarField, calendar: plan.schedule.onCalendar, datasetField: "source", dataset: spec.source });
     return problems;
   },
   render(spec) {
     const plan = planSyncoidReplication(spec);
-    const files: Record<string, string | null> = {};
-    for (const [p, c] of Object.entries(plan.files)) files[p] = sha256(c);
     const desired: Desired = {
-      files,
-      timer: activation(spec) === "none" ? "n/a" : "enabled",
+      ...desiredScheduled(plan.files, activation(spec)),
       targetLatest: null,
       lastSyncAgeSec: null,
       staleAfterSec: spec.sshTarget ? null : 2 * plan.schedule.rpoMinutes * 60,

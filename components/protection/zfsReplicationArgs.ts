@@ -6,9 +6,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
+import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "../storage";
-import { BackupWindow, validateBackupWindow, validateTimerInterval } from "./backupWindow";
+import { BackupWindow, MAX_INTERVAL_MINUTES, validateBackupWindow, validateTimerInterval } from "./backupWindow";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 
 export interface ZfsReplicationArgs {
@@ -52,7 +53,7 @@ export interface ZfsReplicationArgs {
   /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
   root?: string;
   /** syncoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
-  activation?: "start" | "enable" | "none";
+  activation?: Activation;
 }
 
 /** How syncoid on the source host reaches a remote target. */
@@ -80,7 +81,6 @@ export type ZfsReplicationSpec = ReplicationFields & {
   source: string;
   /** The target is on the same host as the source (no `targetConnection`): preview checks it too. */
   targetLocal?: boolean;
-  [k: string]: unknown;
 };
 
 export const ZFS_REPLICATION_DEFAULTS: Defaults<ReplicationFields, ReplicationUnset> = {
@@ -115,8 +115,6 @@ export function resolveZfsReplication(name: string, args: ZfsReplicationArgs): Z
   return spec;
 }
 
-/** @deprecated use resolveZfsReplication */
-export const resolveZfsReplicationArgs = resolveZfsReplication;
 
 /** Every problem with a replication spec (pure; also the kind's `validate`). */
 export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): Problem[] {
@@ -126,7 +124,7 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
   c.required(`${prefix}target`, spec.target);
   c.problems.push(...validateDatasetName(spec.source, `${prefix}source`), ...validateDatasetName(spec.target, `${prefix}target`));
   c.problems.push(...validateSnapshotPrefix(spec.prefix, `${prefix}prefix`));
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, 525_600, "0 = on every up; 60 = hourly");
+  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, MAX_INTERVAL_MINUTES, "0 = on every up; 60 = hourly");
   c.int(`${prefix}keepSnapshots`, spec.keepSnapshots, 1, 10_000, "at least 1: the newest common snapshot is the base of the next increment");
   if (spec.resumable !== undefined && ![true, false, "auto"].includes(spec.resumable as never)) c.add(`${prefix}resumable`, spec.resumable, "must be true, false or 'auto'");
   for (const k of ["dryRun", "allowDestroy", "readonlyTarget"] as const) {
@@ -148,7 +146,7 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
       if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
     }
     c.absPath(`${prefix}root`, spec.root);
-    c.oneOf(`${prefix}activation`, spec.activation, ["start", "enable", "none"]);
+    c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");
     }

@@ -6,7 +6,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
+import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import { Checker } from "../../core/validate";
+import { MAX_INTERVAL_MINUTES, MAX_KEEP } from "./backupWindow";
 import type { ZfsDataset } from "../storage";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 
@@ -50,7 +52,7 @@ export interface ZfsSnapshotPolicyArgs {
   /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
   root?: string;
   /** sanoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
-  activation?: "start" | "enable" | "none";
+  activation?: Activation;
 }
 
 /** The Args fields the host kind receives as they are. */
@@ -64,7 +66,6 @@ export type ZfsSnapshotPolicySpec = PolicyFields & {
   policy: string;
   /** Dataset to snapshot, `pool/path`. */
   dataset: string;
-  [k: string]: unknown;
 };
 
 export const ZFS_SNAPSHOT_POLICY_DEFAULTS: Defaults<PolicyFields, PolicyUnset> = {
@@ -104,8 +105,6 @@ export function resolveZfsSnapshotPolicy(name: string, args: ZfsSnapshotPolicyAr
   return spec;
 }
 
-/** @deprecated use resolveZfsSnapshotPolicy */
-export const resolveZfsSnapshotPolicyArgs = resolveZfsSnapshotPolicy;
 
 /** Every problem with a policy spec (pure; also the kind's `validate`). */
 export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix = ""): Problem[] {
@@ -114,14 +113,14 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
   c.required(`${prefix}dataset`, spec.dataset);
   c.problems.push(...validateDatasetName(spec.dataset, `${prefix}dataset`));
   c.problems.push(...validateSnapshotPrefix(spec.prefix, `${prefix}prefix`));
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, 525_600, "0 = a snapshot on every up; 60 = hourly; 1440 = daily");
-  c.int(`${prefix}keep`, spec.keep, 1, 100_000, "at least 1: the newest snapshot is always kept");
+  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, MAX_INTERVAL_MINUTES, "0 = a snapshot on every up; 60 = hourly; 1440 = daily");
+  c.int(`${prefix}keep`, spec.keep, 1, MAX_KEEP, "at least 1: the newest snapshot is always kept");
   if (spec.maxAgeDays !== undefined && (typeof spec.maxAgeDays !== "number" || !(spec.maxAgeDays > 0))) {
     c.add(`${prefix}maxAgeDays`, spec.maxAgeDays, "must be a number of days > 0 (fractions allowed)");
   }
   c.oneOf(`${prefix}scheduler`, spec.scheduler, ["up", "sanoid"]);
   if (spec.scheduler === "sanoid") {
-    for (const k of ["hourly", "daily", "monthly"] as const) c.int(`${prefix}${k}`, spec[k], 0, 100_000, `${k} snapshots sanoid keeps; 0 = none`);
+    for (const k of ["hourly", "daily", "monthly"] as const) c.int(`${prefix}${k}`, spec[k], 0, MAX_KEEP, `${k} snapshots sanoid keeps; 0 = none`);
     for (const k of ["autosnap", "autoprune"] as const) if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
     if (spec.autosnap !== false && !spec.hourly && !spec.daily && !spec.monthly) {
       c.add(`${prefix}hourly`, spec.hourly, "hourly, daily and monthly are all 0: sanoid would take no snapshot; keep at least one (e.g. hourly: 24) or set autosnap: false");
@@ -130,7 +129,7 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
       c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
     }
     c.absPath(`${prefix}root`, spec.root);
-    c.oneOf(`${prefix}activation`, spec.activation, ["start", "enable", "none"]);
+    c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");
     }

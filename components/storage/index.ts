@@ -6,8 +6,8 @@ export * from "./zfsDataset";
 export * from "./zfsDatasetArgs";
 export type { ZfsDatasetState } from "./zfsDatasetKind";
 export * from "./capacity";
-export type { ZfsDatasetProperties } from "./zfsProps";
-export { PROPERTY_RULES, validateProperties } from "./zfsProps";
+export type { PropertyRule, ZfsDatasetProperties, ZfsPropertyName, ZfsUserProperties } from "./zfsProps";
+export { PROPERTY_RULES, propertyRule, validateProperties } from "./zfsProps";
 export type { ZfsInfo, ZfsFeatures } from "./zfsFeatures";
 export { FEATURE_INFO, detectZfs, classifyZfs, describeZfs, unmet } from "./zfsFeatures";
 // The ZFS command line and names, for the protection area (snapshots, replication, drills).

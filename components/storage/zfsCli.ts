@@ -66,6 +66,20 @@ export function driftedProperties(desired: Record<string, string>, observed: Rec
   return Object.entries(desired).filter(([k, v]) => observed?.[k] !== v).map(([k]) => `properties.${k}`);
 }
 
+/**
+ * The declared properties as the host has them, for `project`: a property the host disagrees
+ * with takes the host's value; one it agrees with keeps the user's spelling, so a refresh
+ * without drift leaves the inputs as they were and only a drifted field shows.
+ */
+export function projectProperties<P extends object>(declared: P, observed: Record<string, string> | undefined, agrees: (name: string, declared: unknown, seen: string) => boolean): P {
+  const out = { ...declared } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) {
+    const seen = observed?.[k];
+    if (seen !== undefined && !agrees(k, v, seen)) out[k] = seen;
+  }
+  return out as P;
+}
+
 export async function datasetExists(host: Host, name: string): Promise<boolean> {
   const r = await host.run(["zfs", "list", "-H", "-o", "name", name], { check: false });
   return r.code === 0 && r.stdout.trim() === name;

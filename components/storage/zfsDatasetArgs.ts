@@ -27,6 +27,13 @@ export interface ZfsDatasetArgs {
   properties?: ZfsDatasetProperties;
   /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none: the ACL is not managed */
   acl?: string[];
+  /**
+   * Permission bits of the dataset's root directory (its mount point), octal: e.g. "2775"
+   * (setgid: files created in it keep its group) or "0750". Read back and put back like a
+   * property (a hand `chmod` shows as drift of `mode`); the dataset must be mounted.
+   * @default unset: the mode is not managed (a new dataset's root is 0755)
+   */
+  mode?: string;
   /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots; refused while it has child datasets). @default false: the dataset is left in place */
   allowDestroy?: boolean;
   /** Warn at preview when the quota (or, once created, the available space) is below C = 1.2 x (Dpeak + Davg x T) + S. @default unset: no check */
@@ -36,13 +43,12 @@ export interface ZfsDatasetArgs {
 /** The Args fields the host kind receives as they are. */
 type DatasetFields = Plain<Omit<ZfsDatasetArgs, "connection" | "datasetName" | "pool" | "capacityPlan">>;
 /** Fields without a default: unset means "not managed" (see their docs). */
-type DatasetUnset = "properties" | "acl";
+type DatasetUnset = "properties" | "acl" | "mode";
 
 /** The dataset as its host kind receives it: the Args' fields, `datasetName` as `name`. */
 export type ZfsDatasetSpec = DatasetFields & {
   /** Full name, `pool/path/to/dataset` (the Args' `datasetName`). */
   name: string;
-  [k: string]: unknown;
 };
 
 export const ZFS_DATASET_DEFAULTS: Defaults<DatasetFields, DatasetUnset> = { allowDestroy: false };
@@ -52,8 +58,15 @@ export function resolveZfsDataset(args: ZfsDatasetArgs): ZfsDatasetSpec {
   return { name: datasetName, ...resolveDefaults<DatasetFields, DatasetUnset>(fields, ZFS_DATASET_DEFAULTS) };
 }
 
-/** @deprecated use resolveZfsDataset */
-export const resolveZfsDatasetArgs = resolveZfsDataset;
+
+/** The property that keeps a dataset from being mounted by ZFS (`[name, value]`), if any. */
+function unmountedBy(props: ZfsDatasetProperties | undefined): [string, string] | undefined {
+  const mp = props?.mountpoint;
+  if (mp === "none" || mp === "legacy") return ["mountpoint", mp];
+  const cm = props?.canmount;
+  if (cm === "off" || cm === "noauto") return ["canmount", cm];
+  return undefined;
+}
 
 /** Every problem with a dataset spec (pure; also the kind's `validate`). */
 export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[] {
@@ -65,6 +78,10 @@ export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[
   if (spec.acl?.length && spec.properties?.acltype !== undefined && normalizeValue("acltype", spec.properties.acltype) !== "posix") {
     c.add(`${prefix}properties.acltype`, spec.properties.acltype, "must be 'posix' (or 'posixacl') when acl entries are declared");
   }
+  if (spec.mode !== undefined && typeof spec.mode !== "string") c.add(`${prefix}mode`, spec.mode, "must be an octal mode written as a string, e.g. '2775' or '0750'");
+  else c.mode(`${prefix}mode`, spec.mode);
+  const unmounted = spec.mode !== undefined ? unmountedBy(spec.properties) : undefined;
+  if (unmounted) c.add(`${prefix}mode`, spec.mode, `needs the dataset mounted, but properties.${unmounted[0]} is '${unmounted[1]}': drop mode, or mount the dataset (a mountpoint path, canmount on)`);
   if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(`${prefix}allowDestroy`, spec.allowDestroy, "must be true or false");
   return c.problems;
 }

@@ -7,24 +7,25 @@
  */
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
+import { parseMode } from "../../core/validate";
 import { HostKind, sameJson } from "../../core/hostKind";
 import { applyAcl, normalizeAclEntry, observedFor, readAcl } from "./acl";
-import { driftedProperties, runZfs, zfsGet } from "./zfsCli";
+import { driftedProperties, projectProperties, runZfs, zfsGet } from "./zfsCli";
 import { validateDatasetSpec, ZfsDatasetSpec } from "./zfsDatasetArgs";
 import { detectZfs, Requirement, unmet } from "./zfsFeatures";
-import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, ZfsDatasetProperties } from "./zfsProps";
+import { normalizeObserved, normalizeProperties, normalizeValue, propertyRequirements, propertyRule } from "./zfsProps";
 
 export type ZfsDatasetState = {
   properties: Record<string, string>;
   acl?: string[];
+  /** The root directory's permission bits, 4 octal digits (`stat -c %a`, padded). */
+  mode?: string;
   guid?: string;
   mountpoint?: string;
   usedBytes?: number;
   availableBytes?: number;
 };
 
-/** Properties ZFS cannot `inherit`, and what "unset" means for them. */
-const NOT_INHERITABLE: Record<string, string> = { quota: "none", refquota: "none", reservation: "none", refreservation: "none", canmount: "on" };
 
 /** What the spec asks of the host's ZFS. */
 export function datasetRequirements(spec: ZfsDatasetSpec, prefix = ""): Requirement[] {
@@ -33,9 +34,19 @@ export function datasetRequirements(spec: ZfsDatasetSpec, prefix = ""): Requirem
   return reqs;
 }
 
+/** What a dataset that is not mounted shows for its mount point's ACL and mode. */
+const NOT_MOUNTED = "<not mounted>";
+
+/** A mode as `stat -c %a` prints it, padded to 4 digits (`"775"` and `"0775"` -> `"0775"`). */
+function modeOf(v: string): string {
+  const n = parseMode(v);
+  return n === undefined ? v : n.toString(8).padStart(4, "0");
+}
+
 function render(spec: ZfsDatasetSpec): ZfsDatasetState {
   const s: ZfsDatasetState = { properties: normalizeProperties(spec.properties as Record<string, string>) };
   if (spec.acl?.length) s.acl = spec.acl.map((e) => normalizeAclEntry(e) ?? e);
+  if (spec.mode !== undefined) s.mode = modeOf(spec.mode);
   return s;
 }
 
@@ -56,10 +67,9 @@ async function probe(host: Host, spec: ZfsDatasetSpec): Promise<ZfsDatasetState 
     usedBytes: Number(p.used?.value),
     availableBytes: Number(p.available?.value),
   };
-  if (spec.acl?.length) {
-    const mp = p.mountpoint?.value;
-    s.acl = p.mounted?.value === "yes" && mp?.startsWith("/") ? observedFor(spec.acl, await readAcl(host, mp)) : spec.acl.map(() => "<not mounted>");
-  }
+  const mp = p.mounted?.value === "yes" && p.mountpoint?.value.startsWith("/") ? p.mountpoint.value : undefined;
+  if (spec.acl?.length) s.acl = mp ? observedFor(spec.acl, await readAcl(host, mp)) : spec.acl.map(() => NOT_MOUNTED);
+  if (spec.mode !== undefined) s.mode = mp ? modeOf((await host.run(["stat", "-c", "%a", "--", mp])).stdout.trim()) : NOT_MOUNTED;
   return s;
 }
 
@@ -79,16 +89,14 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
     const out: string[] = [];
     out.push(...driftedProperties(desired.properties, observed.properties));
     if (desired.acl && !sameJson(desired.acl, observed.acl)) out.push("acl");
+    if (desired.mode !== undefined && desired.mode !== observed.mode) out.push("mode");
     return out;
   },
   project(spec, observed) {
-    const props: Record<string, string | number | undefined> = { ...(spec.properties ?? {}) };
-    for (const k of Object.keys(props)) {
-      // Keep the user's spelling when the host agrees, so only the drifted field shows.
-      if (observed.properties[k] !== undefined && normalizeValue(k, props[k] as string) !== observed.properties[k]) props[k] = observed.properties[k];
-    }
-    const p: ZfsDatasetSpec = { ...spec, properties: props as ZfsDatasetProperties };
+    const properties = projectProperties(spec.properties ?? {}, observed.properties, (k, v, seen) => normalizeValue(k, v as string) === seen);
+    const p: ZfsDatasetSpec = { ...spec, properties };
     if (spec.acl && observed.acl) p.acl = spec.acl.map((e, i) => (normalizeAclEntry(e) === observed.acl![i] ? e : observed.acl![i]));
+    if (spec.mode !== undefined && observed.mode !== undefined && modeOf(spec.mode) !== observed.mode) p.mode = observed.mode;
     return p;
   },
   outputs: (spec, observed) => ({
@@ -118,16 +126,26 @@ export const kind: HostKind<ZfsDatasetSpec, ZfsDatasetState> = {
     }
     for (const k of Object.keys(previous?.spec.properties ?? {})) {
       if (spec.properties && k in spec.properties) continue;
-      if (NOT_INHERITABLE[k] !== undefined) await runZfs(host, ["zfs", "set", `${k}=${NOT_INHERITABLE[k]}`, spec.name]);
+      // Properties ZFS cannot `inherit` are set to the value that means "unset" (the rule's `uninherited`).
+      const unset = propertyRule(k)?.uninherited;
+      if (unset !== undefined) await runZfs(host, ["zfs", "set", `${k}=${unset}`, spec.name]);
       else await runZfs(host, ["zfs", "inherit", k, spec.name]);
-      log(`${k} left the program: ${NOT_INHERITABLE[k] !== undefined ? `set to ${NOT_INHERITABLE[k]}` : "inherited"} on ${spec.name}`);
+      log(`${k} left the program: ${unset !== undefined ? `set to ${unset}` : "inherited"} on ${spec.name}`);
     }
-    if (spec.acl?.length) {
+    if (spec.acl?.length || spec.mode !== undefined) {
       const now = await probe(host, spec);
-      if (!sameJson(now?.acl, desired.acl)) {
+      if (spec.acl?.length && !sameJson(now?.acl, desired.acl)) {
         if (!now?.mountpoint?.startsWith("/")) throw new Error(`acl: ${spec.name} has no mount point (${now?.mountpoint}); ACL entries need a mounted file system`);
         await applyAcl(host, now.mountpoint, spec.acl);
         log(`set ACL entries on ${now.mountpoint}`);
+      }
+      if (desired.mode !== undefined && now?.mode !== desired.mode) {
+        if (now?.mode === NOT_MOUNTED || !now?.mountpoint?.startsWith("/")) {
+          throw new Error(`mode: ${spec.name} is not mounted (mountpoint ${now?.mountpoint}); the mode of its root directory needs a mounted file system: mount it, or drop mode`);
+        }
+        // 5 digits: GNU chmod keeps a directory's setgid/setuid bits unless the mode names them explicitly.
+        await host.run(["chmod", `0${desired.mode}`, "--", now.mountpoint]);
+        log(`set mode ${desired.mode} on ${now.mountpoint} (was ${now.mode})`);
       }
     }
   },

@@ -53,7 +53,6 @@ type PoolUnset = "ashift" | "properties" | "mountpoint" | "fileSizeMiB";
 export type ZfsPoolSpec = PoolFields & {
   /** Pool name (`poolName`, else the resource name). */
   name: string;
-  [k: string]: unknown;
 };
 
 /** The resolved inputs: the kind's spec and the (component-side) capacity plan. */
@@ -66,8 +65,6 @@ export function resolveZfsPool(name: string, args: ZfsPoolArgs): ResolvedZfsPool
   return { spec: { name: poolName ?? name, ...resolveDefaults<PoolFields, PoolUnset>(fields, ZFS_POOL_DEFAULTS) }, capacityPlan };
 }
 
-/** @deprecated use resolveZfsPool */
-export const resolveZfsPoolArgs = resolveZfsPool;
 
 const MIN_DEVICES: Record<VdevType, number> = { disk: 1, mirror: 2, raidz1: 2, raidz2: 3, raidz3: 4 };
 const RESERVED = /^(mirror|raidz|raidz1|raidz2|raidz3|draid|spare|log|cache|special|dedup|c[0-9].*)$/;

@@ -11,7 +11,7 @@ import * as path from "path";
 import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
-import { datasetExists, driftedProperties, parsePoolConfig, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
+import { datasetExists, driftedProperties, parsePoolConfig, projectProperties, runZfs, VdevObserved, zfsGet, zpoolGet } from "./zfsCli";
 import { describeZfs, detectZfs, unmet } from "./zfsFeatures";
 import { POOL_PROPERTIES, validatePoolSpec, VdevSpec, ZfsPoolSpec } from "./zfsPoolArgs";
 
@@ -167,12 +167,7 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
   project(spec, observed) {
     // Only the fields the program declares, in the user's spelling where the host agrees: a
     // refresh without drift must leave the inputs as they were (the real engine shows any change).
-    const props: Record<string, unknown> = { ...(spec.properties ?? {}) };
-    for (const [k, v] of Object.entries(props)) {
-      const seen = observed.properties?.[k];
-      if (seen !== undefined && String(seen) !== String(v)) props[k] = seen;
-    }
-    const p: ZfsPoolSpec = spec.properties === undefined ? { ...spec } : { ...spec, properties: props as ZfsPoolSpec["properties"] };
+    const p: ZfsPoolSpec = spec.properties === undefined ? { ...spec } : { ...spec, properties: projectProperties(spec.properties, observed.properties, (_k, v, seen) => seen === String(v)) };
     if (spec.mountpoint !== undefined && observed.mountpoint !== undefined && observed.mountpoint !== spec.mountpoint) p.mountpoint = observed.mountpoint;
     if (!sameVdevs(render(spec).vdevs, observed.vdevs)) p.vdevs = observed.vdevs as VdevSpec[];
     return p;

@@ -7,60 +7,6 @@ import { Problem } from "../../core/errors";
 import { isUnknown, parseSize } from "../../core/validate";
 import { Requirement } from "./zfsFeatures";
 
-/** Dataset properties kvmshare validates. Values are as `zfs set` takes them. */
-export interface ZfsDatasetProperties {
-  /** on, off, lz4, zstd, zstd-1..19, zstd-fast[-N], gzip, gzip-1..9, lzjb, zle. @default inherited */
-  compression?: string;
-  /** on | off. Turn off for shares (fewer metadata writes). @default inherited */
-  atime?: "on" | "off";
-  /** on | off (OpenZFS). @default inherited */
-  relatime?: "on" | "off";
-  /** Power of two from 512 to 16M (e.g. "128K", "1M"); above 128K needs OpenZFS large_blocks. @default inherited (128K) */
-  recordsize?: string | number;
-  /** standard | always | disabled (OpenZFS only). @default inherited (standard) */
-  sync?: "standard" | "always" | "disabled";
-  /** A size ("50G") or "none". @default none */
-  quota?: string | number;
-  /** A size or "none". @default none */
-  refquota?: string | number;
-  /** A size or "none". @default none */
-  reservation?: string | number;
-  /** A size or "none". @default none */
-  refreservation?: string | number;
-  /** An absolute path, "none" or "legacy". @default inherited from the parent */
-  mountpoint?: string;
-  /** off | posix (alias posixacl) | nfsv4 (alias noacl = off). Needed for `acl` entries. @default off */
-  acltype?: string;
-  /** on | off | sa | dir. `sa` keeps xattrs (and ACLs) in the dnode: faster for SMB/NFS exports. @default on */
-  xattr?: string;
-  /** latency | throughput. @default latency */
-  logbias?: "latency" | "throughput";
-  /** all | none | metadata. @default all */
-  primarycache?: "all" | "none" | "metadata";
-  /** all | none | metadata. @default all */
-  secondarycache?: "all" | "none" | "metadata";
-  /** on | off | noauto. @default on */
-  canmount?: "on" | "off" | "noauto";
-  /** on | off. @default off */
-  readonly?: "on" | "off";
-  /** on | off. @default on */
-  exec?: "on" | "off";
-  /** on | off. @default on */
-  setuid?: "on" | "off";
-  /** on | off. @default on */
-  devices?: "on" | "off";
-  /** hidden | visible. @default hidden */
-  snapdir?: "hidden" | "visible";
-  /** 1 | 2 | 3. @default 1 */
-  copies?: 1 | 2 | 3 | "1" | "2" | "3";
-  /** on | off | fletcher2 | fletcher4 | sha256 | sha512 | skein | edonr | blake3. @default on */
-  checksum?: string;
-  /** off | on | verify | sha256[,verify] ... (think twice: dedup needs RAM). @default off */
-  dedup?: string;
-  /** User properties (`namespace:name`), e.g. `"com.example:owner": "team-a"`. */
-  [user: `${string}:${string}`]: string | undefined;
-}
-
 type Rule =
   | { kind: "enum"; values: readonly string[]; aliases?: Record<string, string> }
   | { kind: "size"; none: boolean }
@@ -68,43 +14,119 @@ type Rule =
   | { kind: "mountpoint" }
   | { kind: "pattern"; re: RegExp; hint: string };
 
-const ONOFF = { kind: "enum", values: ["on", "off"] } as const;
-const CACHE = { kind: "enum", values: ["all", "none", "metadata"] } as const;
+/** What every property's rule says besides its values. */
+interface RuleFacts {
+  /** What an unset property means (the reference's "default" column). */
+  default: string;
+  /** What ZFS cannot `inherit`: the value that stands for "unset" (`zfs set`). @default inheritable */
+  uninherited?: string;
+}
+
+/** A rule with the TypeScript type of the values it takes (`V`, a phantom: never set). */
+export type PropertyRule<V = string> = Rule & RuleFacts & { readonly __value?: V };
+
+/** The value type a rule takes. */
+type ValueOf<R> = R extends { readonly __value?: infer V } ? V : never;
+
+/** A rule whose value type is the union of its values (`"on" | "off"`). */
+function oneOf<const V extends string>(values: readonly V[], facts: RuleFacts & { aliases?: Record<string, string> }): PropertyRule<V> {
+  const { aliases, ...rest } = facts;
+  return { kind: "enum", values, ...(aliases ? { aliases } : {}), ...rest };
+}
+/** A rule of the given kind whose value type is `V`. */
+function rule<V>(r: Rule & RuleFacts): PropertyRule<V> {
+  return r;
+}
+const onOff = (facts: RuleFacts) => oneOf(["on", "off"], facts);
+const cache = (facts: RuleFacts) => oneOf(["all", "none", "metadata"], facts);
+const size = (facts: RuleFacts) => rule<string | number>({ kind: "size", none: true, uninherited: "none", ...facts });
 const ZSTD_LEVELS = Array.from({ length: 19 }, (_, i) => `zstd-${i + 1}`);
 const ZSTD_FAST = ["zstd-fast", ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 500, 1000].map((n) => `zstd-fast-${n}`)];
 const GZIP = ["gzip", ...Array.from({ length: 9 }, (_, i) => `gzip-${i + 1}`)];
 
-/** The values OpenZFS 2.x accepts, per property. Aliases map to the name `zfs get` prints. */
-export const PROPERTY_RULES: Record<string, Rule> = {
-  compression: {
+/**
+ * The dataset properties kvmshare manages, each declared once: the values OpenZFS 2.x accepts
+ * (aliases map to the name `zfs get` prints), the TypeScript type of `ZfsDatasetProperties`'
+ * field (derived below), what unset means, and the doc comment shown on that field.
+ */
+export const PROPERTY_RULES = {
+  /** on, off, lz4, zstd, zstd-1..19, zstd-fast[-N], gzip, gzip-1..9, lzjb, zle. */
+  compression: rule<string>({
     kind: "enum",
     values: ["on", "off", "lz4", "lzjb", "zle", ...GZIP, "zstd", ...ZSTD_LEVELS, ...ZSTD_FAST],
     aliases: { "gzip-6": "gzip", "zstd-3": "zstd" },
-  },
-  atime: ONOFF,
-  relatime: ONOFF,
-  recordsize: { kind: "recordsize" },
-  sync: { kind: "enum", values: ["standard", "always", "disabled"] },
-  quota: { kind: "size", none: true },
-  refquota: { kind: "size", none: true },
-  reservation: { kind: "size", none: true },
-  refreservation: { kind: "size", none: true },
-  mountpoint: { kind: "mountpoint" },
-  acltype: { kind: "enum", values: ["off", "posix", "nfsv4", "posixacl", "noacl"], aliases: { posixacl: "posix", noacl: "off" } },
-  xattr: { kind: "enum", values: ["on", "off", "sa", "dir"], aliases: { dir: "on" } },
-  logbias: { kind: "enum", values: ["latency", "throughput"] },
-  primarycache: CACHE,
-  secondarycache: CACHE,
-  canmount: { kind: "enum", values: ["on", "off", "noauto"] },
-  readonly: ONOFF,
-  exec: ONOFF,
-  setuid: ONOFF,
-  devices: ONOFF,
-  snapdir: { kind: "enum", values: ["hidden", "visible"] },
-  copies: { kind: "enum", values: ["1", "2", "3"] },
-  checksum: { kind: "enum", values: ["on", "off", "fletcher2", "fletcher4", "sha256", "sha512", "skein", "edonr", "blake3", "noparity"] },
-  dedup: { kind: "pattern", re: /^(on|off|verify|(sha256|sha512|skein|edonr|blake3)(,verify)?)$/, hint: "off, on, verify, or a checksum like sha256 with an optional ',verify'" },
-};
+    default: "inherited",
+  }),
+  /** on | off. Turn off for shares (fewer metadata writes). */
+  atime: onOff({ default: "inherited" }),
+  /** on | off (OpenZFS). */
+  relatime: onOff({ default: "inherited" }),
+  /** Power of two from 512 to 16M (e.g. "128K", "1M"); above 128K needs OpenZFS large_blocks. */
+  recordsize: rule<string | number>({ kind: "recordsize", default: "inherited (128K)" }),
+  /** standard | always | disabled (OpenZFS only). */
+  sync: oneOf(["standard", "always", "disabled"], { default: "inherited (standard)" }),
+  /** A size ("50G") or "none". */
+  quota: size({ default: "none" }),
+  /** A size or "none". */
+  refquota: size({ default: "none" }),
+  /** A size or "none". */
+  reservation: size({ default: "none" }),
+  /** A size or "none". */
+  refreservation: size({ default: "none" }),
+  /** An absolute path, "none" or "legacy". */
+  mountpoint: rule<string>({ kind: "mountpoint", default: "inherited from the parent" }),
+  /** off | posix (alias posixacl) | nfsv4 (alias noacl = off). Needed for `acl` entries. */
+  acltype: rule<string>({ kind: "enum", values: ["off", "posix", "nfsv4", "posixacl", "noacl"], aliases: { posixacl: "posix", noacl: "off" }, default: "off" }),
+  /** on | off | sa | dir. `sa` keeps xattrs (and ACLs) in the dnode: faster for SMB/NFS exports. */
+  xattr: rule<string>({ kind: "enum", values: ["on", "off", "sa", "dir"], aliases: { dir: "on" }, default: "on" }),
+  /** latency | throughput. */
+  logbias: oneOf(["latency", "throughput"], { default: "latency" }),
+  /** all | none | metadata. */
+  primarycache: cache({ default: "all" }),
+  /** all | none | metadata. */
+  secondarycache: cache({ default: "all" }),
+  /** on | off | noauto. */
+  canmount: oneOf(["on", "off", "noauto"], { default: "on", uninherited: "on" }),
+  /** on | off. */
+  readonly: onOff({ default: "off" }),
+  /** on | off. */
+  exec: onOff({ default: "on" }),
+  /** on | off. */
+  setuid: onOff({ default: "on" }),
+  /** on | off. */
+  devices: onOff({ default: "on" }),
+  /** hidden | visible. */
+  snapdir: oneOf(["hidden", "visible"], { default: "hidden" }),
+  /** 1 | 2 | 3. */
+  copies: rule<1 | 2 | 3 | "1" | "2" | "3">({ kind: "enum", values: ["1", "2", "3"], default: "1" }),
+  /** on | off | fletcher2 | fletcher4 | sha256 | sha512 | skein | edonr | blake3. */
+  checksum: rule<string>({ kind: "enum", values: ["on", "off", "fletcher2", "fletcher4", "sha256", "sha512", "skein", "edonr", "blake3", "noparity"], default: "on" }),
+  /** off | on | verify | sha256[,verify] ... (think twice: dedup needs RAM). */
+  dedup: rule<string>({ kind: "pattern", re: /^(on|off|verify|(sha256|sha512|skein|edonr|blake3)(,verify)?)$/, hint: "off, on, verify, or a checksum like sha256 with an optional ',verify'", default: "off" }),
+} satisfies Record<string, PropertyRule<unknown>>;
+
+/** A property kvmshare manages (a key of `PROPERTY_RULES`). */
+export type ZfsPropertyName = keyof typeof PROPERTY_RULES;
+
+/** User properties (`namespace:name`), e.g. `"com.example:owner": "team-a"`. */
+export interface ZfsUserProperties {
+  /** User properties (`namespace:name`), e.g. `"com.example:owner": "team-a"`. */
+  [user: `${string}:${string}`]: string | undefined;
+}
+
+/**
+ * Dataset properties kvmshare validates, as `zfs set` takes them: one optional field per
+ * `PROPERTY_RULES` entry (its type from the rule), plus user properties.
+ */
+export type ZfsDatasetProperties = { [K in ZfsPropertyName]?: ValueOf<(typeof PROPERTY_RULES)[K]> } & ZfsUserProperties;
+
+/** `PROPERTY_RULES` looked up by any name. */
+const RULES: Readonly<Record<string, PropertyRule<unknown> | undefined>> = PROPERTY_RULES;
+
+/** The rule of a property kvmshare manages, or undefined (user properties, unknown names). */
+export function propertyRule(name: string): PropertyRule<unknown> | undefined {
+  return Object.prototype.hasOwnProperty.call(RULES, name) ? RULES[name] : undefined;
+}
 
 const USER_PROP = /^[a-z0-9_.+-]+:[a-z0-9_.:+-]*$/;
 
@@ -141,7 +163,7 @@ export function validateProperties(props: Record<string, unknown> | undefined, p
       } else if (v.length > 8192) out.push({ field, value: v.slice(0, 40) + "...", message: "user property values are at most 8192 characters" });
       continue;
     }
-    const rule = PROPERTY_RULES[name];
+    const rule = propertyRule(name);
     if (!rule) {
       out.push({ field, value: name, message: `is not a property kvmshare manages; use one of ${Object.keys(PROPERTY_RULES).join(", ")}, or a user property 'namespace:name'` });
       continue;
@@ -182,7 +204,7 @@ export function validateProperties(props: Record<string, unknown> | undefined, p
 export function normalizeValue(name: string, raw: string | number): string {
   const v = str(raw);
   if (isUserProperty(name)) return v;
-  const rule = PROPERTY_RULES[name];
+  const rule = propertyRule(name);
   if (!rule) return v;
   switch (rule.kind) {
     case "enum":
@@ -200,9 +222,9 @@ export function normalizeValue(name: string, raw: string | number): string {
 
 /** Normalise what the host printed, for the few properties whose spelling differs between ZFS releases. */
 export function normalizeObserved(name: string, v: string): string {
-  if (name === "acltype" && v === "posixacl") return "posix";
-  if (name === "acltype" && v === "noacl") return "off";
-  if (["quota", "refquota", "reservation", "refreservation"].includes(name) && v === "none") return "0";
+  const rule = propertyRule(name);
+  if (name === "acltype" && rule?.kind === "enum") return rule.aliases?.[v] ?? v;
+  if (rule?.kind === "size" && rule.none && v === "none") return "0";
   return v;
 }
 

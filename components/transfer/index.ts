@@ -1,10 +1,10 @@
 export * from "./parallelTransfer";
-export type { ParallelTransferArgs, ParallelTransferSpec, ResolvedParallelTransfer, ResolvedParallelTransferArgs } from "./parallelTransferArgs";
+export type { ParallelTransferArgs, ParallelTransferSpec, ResolvedParallelTransfer } from "./parallelTransferArgs";
 export {
   PARALLEL_TRANSFER_DEFAULTS,
   CHANGE_DETECTION,
+  parallelTransferSpec,
   resolveParallelTransfer,
-  resolveParallelTransferArgs,
   validateParallelTransfer,
   validateTransferSpec,
 } from "./parallelTransferArgs";

@@ -3,7 +3,7 @@ import { Component, OutputsOf } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { fingerprintOf, listLocal } from "./fingerprint";
-import { ParallelTransferArgs, ParallelTransferSpec, resolveParallelTransfer, validateParallelTransfer } from "./parallelTransferArgs";
+import { ParallelTransferArgs, ParallelTransferSpec, parallelTransferSpec, resolveParallelTransfer, validateParallelTransfer } from "./parallelTransferArgs";
 import { ParallelTransferState, TRANSFER_OUTPUTS } from "./parallelTransferKind";
 
 /**
@@ -36,19 +36,7 @@ export class ParallelTransfer extends Component<ParallelTransfer> {
     // Taken at program time, so preview already knows whether the source changed.
     const sourceFingerprint = fingerprintOf(listLocal(args.source, d.changeDetection));
 
-    const spec = pulumi.output(args.destination).apply((destination) => {
-      const s: ParallelTransferSpec = {
-        source: args.source,
-        destination,
-        sourceFingerprint,
-        changeDetection: d.changeDetection,
-        verify: d.verify,
-        allowDestroy: d.allowDestroy,
-      };
-      if (args.streams !== undefined) s.streams = args.streams;
-      if (d.chunkSizeBytes !== undefined) s.chunkSizeBytes = d.chunkSizeBytes;
-      return s;
-    });
+    const spec = pulumi.output(args.destination).apply((destination) => parallelTransferSpec(d, destination, sourceFingerprint));
     const copy = new HostResource<ParallelTransferSpec, ParallelTransferState>("ParallelTransfer", `${name}-copy`, { connection: args.connection, spec }, { parent: this }, [...TRANSFER_OUTPUTS]);
     this.copy = copy;
     // The last copy's figures are the kind's outputs (TRANSFER_OUTPUTS), under the same names.

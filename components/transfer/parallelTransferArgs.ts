@@ -9,7 +9,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import type { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, parseSize } from "../../core/validate";
-import { MAX_CHUNK, MIN_CHUNK } from "../../transfer/plan";
+import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../../transfer/plan";
 import type { ChangeDetection } from "./fingerprint";
 
 export interface ParallelTransferArgs {
@@ -52,19 +52,28 @@ export type ResolvedParallelTransfer = Resolved<ParallelTransferArgs, Unset> & {
   chunkSizeBytes?: number;
 };
 
-/** The resolved inputs of one copy, as the kind receives them (plain JSON). */
-export type ParallelTransferSpec = Resolved<Plain<Omit<ParallelTransferArgs, "connection" | "chunkSize">>, "streams"> & {
+/** Args fields the kind does not receive as they are: the host, and the chunk size (as `chunkSizeBytes`). */
+type NotInSpec = "connection" | "chunkSize";
+
+/** The resolved inputs of one copy, as the kind receives them (plain JSON): `ResolvedParallelTransfer`, known. */
+export type ParallelTransferSpec = Plain<Omit<ResolvedParallelTransfer, NotInSpec>> & {
   /** `fingerprintOf(listLocal(source))`, taken by the component. */
   sourceFingerprint: string;
-  /** `chunkSize` in bytes. */
-  chunkSizeBytes?: number;
-  [k: string]: unknown;
 };
 
 export function resolveParallelTransfer(args: ParallelTransferArgs): ResolvedParallelTransfer {
   const r: ResolvedParallelTransfer = resolveDefaults<ParallelTransferArgs, Unset>(args, PARALLEL_TRANSFER_DEFAULTS);
   if (args.chunkSize !== undefined) r.chunkSizeBytes = parseSize(args.chunkSize) ?? NaN;
   return r;
+}
+
+/**
+ * The kind's spec from the resolved args, once the destination is known: every field of the
+ * Args flows through (a new field needs no edit here or in the component), minus `NotInSpec`.
+ */
+export function parallelTransferSpec(resolved: ResolvedParallelTransfer, destination: string, sourceFingerprint: string): ParallelTransferSpec {
+  const { connection, chunkSize, ...fields } = resolved;
+  return { ...fields, destination, sourceFingerprint } satisfies ParallelTransferSpec;
 }
 
 /** Directories of the system a copy never replaces, and whose direct entries a destroy never deletes. */
@@ -105,14 +114,14 @@ export function validateTransferSpec(spec: Partial<ParallelTransferSpec>, chunkS
   if (spec.changeDetection !== undefined && !CHANGE_DETECTION.includes(spec.changeDetection)) {
     c.add("changeDetection", spec.changeDetection, `must be one of ${CHANGE_DETECTION.join(", ")}`);
   }
-  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < 1 || spec.streams > 64)) {
-    c.add("streams", spec.streams, "must be an integer from 1 to 64 (leave unset for the default from cores and destination)");
+  if (spec.streams !== undefined && (!Number.isInteger(spec.streams) || spec.streams < MIN_STREAMS || spec.streams > MAX_STREAMS)) {
+    c.add("streams", spec.streams, `must be an integer from ${MIN_STREAMS} to ${MAX_STREAMS} (leave unset for the default from cores and destination)`);
   }
   if (spec.chunkSizeBytes !== undefined && (!Number.isInteger(spec.chunkSizeBytes) || spec.chunkSizeBytes < MIN_CHUNK || spec.chunkSizeBytes > MAX_CHUNK)) {
     // Report what the user wrote ('64Q'), not the NaN it parsed to.
     const given = chunkSizeGiven !== undefined ? chunkSizeGiven : Number.isNaN(spec.chunkSizeBytes) ? undefined : spec.chunkSizeBytes;
     const parsed = Number.isFinite(spec.chunkSizeBytes);
-    c.add("chunkSize", given, parsed ? "must be from 4K to 4G, e.g. '64M'" : "must be a size from 4K to 4G such as '64M', '1G' or a number of bytes");
+    c.add("chunkSize", given, parsed ? `must be from ${CHUNK_RANGE}, e.g. '64M'` : `must be a size from ${CHUNK_RANGE} such as '64M', '1G' or a number of bytes`);
   }
   return c.problems;
 }
@@ -134,8 +143,3 @@ export function validateParallelTransfer(args: ParallelTransferArgs): Problem[] 
   }
   return problems;
 }
-
-/** @deprecated use ResolvedParallelTransfer */
-export type ResolvedParallelTransferArgs = ResolvedParallelTransfer;
-/** @deprecated use resolveParallelTransfer */
-export const resolveParallelTransferArgs = resolveParallelTransfer;

@@ -106,6 +106,45 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
     expect(zfsGet("quota", ds)).toBe(String(100 * 1024 * 1024));
   });
 
+  it("the root directory's mode is set, a hand chmod is drift put back by the next up, and leaving the program leaves it", async () => {
+    const withMode = (mode: string) => () => {
+      const p = new ZfsPool("tank", { poolName: pool, vdevs: [{ type: "mirror", devices: devs }], fileSizeMiB: 128, mountpoint: mnt });
+      new ZfsDataset("share", { pool: p, datasetName: `${pool}/share`, properties: { compression: "gzip", atime: "off", recordsize: "64K", quota: "100M" }, mode });
+    };
+    const root = path.join(mnt, "share");
+    const modeOf = () => (fs.statSync(root).mode & 0o7777).toString(8).padStart(4, "0");
+    const r = await engine.up(withMode("2770"));
+    expect(r.errors).toEqual([]);
+    expect(modeOf()).toBe("2770");
+    expect(engine.state().find((s) => s.name === "share-dataset")!.outputs.observed).toMatchObject({ mode: "2770" });
+    expect((await engine.up(withMode("2770"))).changes).toEqual([]);
+
+    fs.chmodSync(root, 0o755); // clears setgid too
+    const p = await engine.preview(withMode("2770"), { refresh: true });
+    expect(p.errors).toEqual([]);
+    expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("observed.mode");
+    expect(modeOf()).toBe("0755"); // preview changed nothing
+    expect((await engine.up(withMode("2770"))).errors).toEqual([]);
+    expect(modeOf()).toBe("2770");
+
+    // 0750 must clear setgid: GNU chmod keeps a directory's setgid unless told otherwise.
+    expect((await engine.up(withMode("0750"))).errors).toEqual([]);
+    expect(modeOf()).toBe("0750");
+    expect((await engine.preview(withMode("0750"), { refresh: true })).changes.filter((s) => s.op !== "refresh")).toEqual([]);
+
+    expect((await engine.up(program())).errors).toEqual([]);
+    expect(modeOf()).toBe("0750");
+    fs.chmodSync(root, 0o755);
+  });
+
+  it("a mode on a dataset ZFS does not mount is refused at preview, naming field, value and fix", async () => {
+    const p = await engine.preview(() => {
+      new ZfsDataset("unmounted", { datasetName: `${pool}/unmounted`, properties: { mountpoint: "none" }, mode: "0750" });
+    });
+    expect(p.errors.join("\n")).toMatch(/mode: needs the dataset mounted, but properties\.mountpoint is 'none': drop mode, or mount the dataset .*\(got '0750'\)/);
+    expect(execFileSync("zfs", ["list", "-H", "-o", "name", "-r", pool], { encoding: "utf8" })).not.toContain("/unmounted");
+  });
+
   it("bad property values refused at preview with the valid list, before anything changes", async () => {
     const p = await engine.preview(() => {
       new ZfsDataset("bad", { datasetName: `${pool}/bad`, properties: { sync: "async" as never, atime: "maybe" as never, recordsize: "100K", quota: "lots" } });

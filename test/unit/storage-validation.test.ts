@@ -5,8 +5,8 @@
 import { formatProblem } from "../../core/errors";
 import { normalizeAclEntry, observedFor, validateAcl } from "../../components/storage/acl";
 import { parseHumanSize, parsePoolConfig } from "../../components/storage/zfsCli";
-import { datasetRequirements } from "../../components/storage/zfsDatasetKind";
-import { validateDatasetSpec } from "../../components/storage/zfsDatasetArgs";
+import { datasetRequirements, kind as datasetKind } from "../../components/storage/zfsDatasetKind";
+import { validateDatasetSpec, validateZfsDataset } from "../../components/storage/zfsDatasetArgs";
 import { classifyZfs, unmet } from "../../components/storage/zfsFeatures";
 import { validatePoolSpec, ZfsPoolSpec } from "../../components/storage/zfsPoolArgs";
 import { normalizeObserved, normalizeValue, propertyRequirements, validateProperties } from "../../components/storage/zfsProps";
@@ -182,6 +182,51 @@ describe("pool validation", () => {
     it("with field, value and fix", () => {
       expect(poolMsgs(over)).toMatch(re);
     });
+  });
+});
+
+describe("dataset root mode (ZfsDataset.mode)", () => {
+  it.each([["2775"], ["0750"], ["755"], ["1777"]])("accepts %s", (mode) => {
+    expect(validateDatasetSpec({ name: "tank/a", mode })).toEqual([]);
+  });
+
+  it.each([
+    ["0999", "mode: must be an octal mode like '0600' or '0644' (got '0999')"],
+    ["rwxr-xr-x", "mode: must be an octal mode like '0600' or '0644' (got 'rwxr-xr-x')"],
+    [493, "mode: must be an octal mode written as a string, e.g. '2775' or '0750' (got 493)"],
+  ])("rejects %j naming field, value and fix", (mode, message) => {
+    expect(validateDatasetSpec({ name: "tank/a", mode: mode as string }).map(formatProblem)).toEqual([message]);
+  });
+
+  it.each([
+    [{ mountpoint: "none" }, "properties.mountpoint is 'none'"],
+    [{ mountpoint: "legacy" }, "properties.mountpoint is 'legacy'"],
+    [{ canmount: "off" as const }, "properties.canmount is 'off'"],
+    [{ canmount: "noauto" as const }, "properties.canmount is 'noauto'"],
+  ])("refuses a mode on a dataset ZFS does not mount (%j)", (properties, why) => {
+    expect(validateDatasetSpec({ name: "tank/a", mode: "0750", properties }).map(formatProblem)).toEqual([
+      `mode: needs the dataset mounted, but ${why}: drop mode, or mount the dataset (a mountpoint path, canmount on) (got '0750')`,
+    ]);
+  });
+
+  it("the component reports it under the Args field, with everything else wrong", () => {
+    expect(() => validateZfsDataset("share", { datasetName: "tank/a", mode: "8000", properties: { atime: "no" as never } })).toThrow(
+      /properties\.atime[\s\S]*mode: must be an octal mode like '0600' or '0644' \(got '8000'\)/,
+    );
+  });
+
+  it("renders 4 octal digits, names drifted mode, and projects the host's mode for refresh --diff", () => {
+    const spec = { name: "tank/a", mode: "775" };
+    const desired = datasetKind.render(spec, {});
+    expect(desired).toEqual({ properties: {}, mode: "0775" });
+    expect(datasetKind.compare!(desired, { properties: {}, mode: "0775" })).toEqual([]);
+    expect(datasetKind.compare!(desired, { properties: {}, mode: "0755" })).toEqual(["mode"]);
+    expect(datasetKind.compare!(desired, { properties: {}, mode: "<not mounted>" })).toEqual(["mode"]);
+    expect(datasetKind.project!(spec, { properties: {}, mode: "0775" }).mode).toBe("775");
+    expect(datasetKind.project!(spec, { properties: {}, mode: "0700" }).mode).toBe("0700");
+    // Unset: not managed, never drift.
+    expect(datasetKind.render({ name: "tank/a" }, {})).toEqual({ properties: {} });
+    expect(datasetKind.compare!({ properties: {} }, { properties: {}, mode: "0700" })).toEqual([]);
   });
 });
 

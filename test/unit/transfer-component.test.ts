@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ParallelTransfer, validateParallelTransfer } from "../../components/transfer";
+import { ParallelTransfer, parallelTransferSpec, resolveParallelTransfer, validateParallelTransfer } from "../../components/transfer";
 import { fingerprintOf, listLocal } from "../../components/transfer/fingerprint";
 import { kind } from "../../components/transfer/parallelTransferKind";
 import { mockPulumi, resolved, unwrapSecret as unwrap } from "./mocks";
@@ -47,6 +47,19 @@ describe("ParallelTransfer", () => {
     const copy = registered.find((a) => a.name === "tree-copy")!;
     expect(copy.inputs.spec).toMatchObject({ destination: "/mnt/share/tree", streams: 6, chunkSizeBytes: 32 * 1024 * 1024, verify: false, changeDetection: "sha256", allowDestroy: true });
     expect(copy.inputs.spec.sourceFingerprint).toBe(fingerprintOf(listLocal(src, "sha256")));
+  });
+
+  it.each([
+    ["defaults", { destination: "/srv/images/one.img" }],
+    ["every field", { destination: "/mnt/share/one.img", streams: 3, chunkSize: "8M", verify: false, changeDetection: "sha256" as const, allowDestroy: true }],
+  ])("hands the kind parallelTransferSpec(resolveParallelTransfer(args)) (%s): the spec is derived from the Args", async (label, extra) => {
+    const name = `derived-${label.replace(/ /g, "-")}`;
+    const args = { source: path.join(dir, "one.img"), ...extra };
+    const c = new ParallelTransfer(name, args);
+    await resolved(c.copy.urn);
+    const copy = registered.find((a) => a.name === `${name}-copy`)!;
+    const fp = fingerprintOf(listLocal(args.source, "changeDetection" in args ? args.changeDetection : "mtime"));
+    expect(copy.inputs.spec).toEqual(parallelTransferSpec(resolveParallelTransfer(args), args.destination, fp));
   });
 
   it.each([
@@ -146,11 +159,10 @@ describe("source fingerprint", () => {
 
 describe("resolveParallelTransfer", () => {
   it("fills the defaults table, keeps the unset fields unset and converts the chunk size", async () => {
-    const { PARALLEL_TRANSFER_DEFAULTS, resolveParallelTransfer, resolveParallelTransferArgs } = await import("../../components/transfer");
+    const { PARALLEL_TRANSFER_DEFAULTS, resolveParallelTransfer } = await import("../../components/transfer");
     const r = resolveParallelTransfer({ source: "/a", destination: "/b" });
     expect(r).toEqual({ source: "/a", destination: "/b", ...PARALLEL_TRANSFER_DEFAULTS });
     expect(r).toMatchObject({ verify: true, changeDetection: "mtime", allowDestroy: false });
     expect(resolveParallelTransfer({ source: "/a", destination: "/b", chunkSize: "1M", verify: false }).chunkSizeBytes).toBe(1024 * 1024);
-    expect(resolveParallelTransferArgs).toBe(resolveParallelTransfer);
   });
 });

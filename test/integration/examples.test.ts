@@ -15,8 +15,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
-import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
-import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { createVethPair, deleteVethPair, nsRun, VethPair } from "../fixtures/netns";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(["pulumi", ...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });

@@ -10,7 +10,7 @@ import * as path from "path";
 import { ZfsPool } from "../../components/storage";
 import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";

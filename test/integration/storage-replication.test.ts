@@ -4,17 +4,16 @@
  * the target, diverged targets refused with nothing destroyed, and the same over SSH (an sshd on
  * 127.0.0.1 with its own keys, killed by PID).
  */
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SshConnectionSpec } from "../../core/connection";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { Engine } from "../harness/engine";
-import { startSshd } from "./sshd";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { Sshd, startSshd } from "../fixtures/sshd";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, ...PROGRAMS.sshd, "ip"], ZFS_FUSE_REQUIREMENTS);
@@ -50,7 +49,7 @@ describe("ZFS replication on zfs-fuse", () => {
   let lease: ZfsFuseLease;
   let dir: string;
   let engine: Engine;
-  let sshd: { proc: ChildProcess; spec: SshConnectionSpec } | undefined;
+  let sshd: Sshd | undefined;
 
   const pools = () => {
     const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
@@ -77,7 +76,7 @@ describe("ZFS replication on zfs-fuse", () => {
   });
 
   afterAll(async () => {
-    if (sshd?.proc.pid) process.kill(sshd.proc.pid, "SIGTERM");
+    await sshd?.stop();
     await destroyPoolIfPresent(src, dir);
     await destroyPoolIfPresent(dst, dir);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,7 @@ import { execStartArgv } from "../../components/protection/sanoidUnits";
 import { resolveZfsSnapshotPolicy } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(240_000);

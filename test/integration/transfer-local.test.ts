@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildCli, BuiltCli } from "../../bench/buildCli";
+import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { copy, CopyResult } from "../../transfer/engine";
 import { PartFile } from "../../transfer/destination";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";

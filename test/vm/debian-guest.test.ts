@@ -26,7 +26,7 @@ import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { GuestMount } from "../../components/guest";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { copy } from "../../transfer";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "../integration/zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { NetworkTuning } from "../../components/network";
 import { ParallelTransfer } from "../../components/transfer";
 import { Engine } from "../harness/engine";

@@ -2,7 +2,7 @@
  * Benchmark (not part of npm test): syncoid vs kvmshare's own send/receive engine, full and
  * incremental, on the same data in the same run (zfs-fuse on this machine, or any ZFS).
  *
- *   nice npx ts-node --transpile-only bench/zfs-syncoid.ts [MiB=256] [rounds=2]
+ *   nice npx ts-node --transpile-only test/bench/zfs-syncoid.ts [MiB=256] [rounds=2]
  *
  * Two file-backed pools; a dataset (compression off) with MiB of random data, snapshot @s1; then
  * MiB more of new random data, snapshot @s2. Each round, in alternating order, each way makes a
@@ -19,9 +19,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalHost } from "../core/connection";
-import { pipeCommands } from "../components/protection/zfsStream";
-import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
+import { LocalHost } from "../../core/connection";
+import { pipeCommands } from "../../components/protection/zfsStream";
+import { acquireZfsFuse, destroyPoolIfPresent } from "../fixtures/zfsFuse";
 
 const sh = (script: string, ...args: string[]) => {
   const r = spawnSync("sh", ["-c", script, "sh", ...args], { encoding: "utf8", maxBuffer: 64 << 20 });

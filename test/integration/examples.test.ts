@@ -16,7 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { createVethPair, deleteVethPair, nsRun, VethPair } from "../fixtures/netns";
 import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
-import { killPidFile } from "../fixtures/process";
+import { stopKrb5kdc } from "../fixtures/krb5kdc";
+import { stopFreeradius } from "../fixtures/radiusd";
 import { Smbd, startSmbd } from "../fixtures/smbd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
@@ -248,8 +249,8 @@ describeKerberos("examples/nfs-kerberos in a sandbox: a realm with OTP through t
     });
   });
   afterAll(() => {
-    killPidFile(path.join(dir, "run/krb5kdc.pid"));
-    killPidFile(path.join(dir, "run/kvmshare-otp.pid"));
+    stopKrb5kdc(path.join(dir, "run/krb5kdc.pid"));
+    stopFreeradius(path.join(dir, "run/kvmshare-otp.pid"));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -15,10 +15,9 @@ describe("SSH host (sshd on 127.0.0.1)", () => {
   let spec: SshConnectionSpec;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-ssh-"));
-    fs.chmodSync(dir, 0o700);
-    sshd = await startSshd(dir);
+    sshd = await startSshd(); // its own temp dir, removed by stop()
     spec = sshd.spec;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-ssh-"));
   });
 
   afterAll(async () => {

@@ -14,7 +14,6 @@ import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...PROGRAMS.sshd, ...PROGRAMS.netns, "fio", "ping"], { root: true });
 
-process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);
 
 describe("SharePerformanceCheck over SSH", () => {

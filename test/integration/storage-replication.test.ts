@@ -9,6 +9,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { treeSha256 as tree } from "../fixtures/files";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { Engine } from "../harness/engine";
@@ -22,20 +23,6 @@ process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(180_000);
 
 const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
-
-/** sha256 of every regular file under `root`, by relative path. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out[path.relative(root, p)] = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function mountOf(ds: string): string {
   if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);

@@ -17,6 +17,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { treeSha256 as tree } from "../fixtures/files";
 import { Command } from "commander";
 import { register as registerDrill } from "../../cli/drill";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
@@ -57,19 +58,6 @@ function retry<T>(what: string, fn: () => T): T {
 function mountOf(ds: string): string {
   if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") retry(`mount ${ds}`, () => execFileSync("zfs", ["mount", ds], { stdio: "pipe" }));
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
-}
-
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out[path.relative(root, p)] = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
 }
 
 describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () => {

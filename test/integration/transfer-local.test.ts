@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { copy, CopyResult } from "../../transfer/engine";
 import { PartFile } from "../../transfer/destination";
@@ -23,11 +24,7 @@ const CHUNK = 64 * K;
 let dir: string;
 let cli: BuiltCli;
 
-function randomFile(name: string, size: number): string {
-  const p = path.join(dir, name);
-  fs.writeFileSync(p, crypto.randomBytes(size));
-  return p;
-}
+const randomFile = (name: string, size: number) => randomFileIn(dir, name, size);
 
 function sameBytes(a: string, b: string): boolean {
   return fs.readFileSync(a).equals(fs.readFileSync(b));

@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 import { SshConnectionSpec } from "../../core/connection";
@@ -50,10 +51,15 @@ let dir: string;
 let cli: BuiltCli;
 let conn: SshConnectionSpec;
 
-function randomFile(name: string, size: number): string {
-  const p = path.join(dir, name);
-  fs.writeFileSync(p, crypto.randomBytes(size));
-  return p;
+const randomFile = (name: string, size: number) => randomFileIn(dir, name, size);
+/** `argv` in sshd's mount namespace (`ip netns exec` gave it its own). */
+const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
+/** A small tmpfs at `dir/name`, mounted where sshd sees it (unmount with `inSshd("umount", mnt)`). */
+function remoteTmpfs(name: string, size: string): string {
+  const mnt = path.join(dir, name);
+  fs.mkdirSync(mnt);
+  inSshd("mount", "-t", "tmpfs", "-o", `size=${size}`, `kstransfer-${name}`, mnt);
+  return mnt;
 }
 const same = (a: string, b: string) => fs.readFileSync(a).equals(fs.readFileSync(b));
 
@@ -232,11 +238,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
   });
 
   it("a remote destination without room: NO_SPACE before anything is written", async () => {
-    // `ip netns exec` gave sshd its own mount namespace: mount the small tmpfs in there.
-    const mnt = path.join(dir, "remote-full");
-    fs.mkdirSync(mnt);
-    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
-    inSshd("mount", "-t", "tmpfs", "-o", "size=2m", "kstransfer-sshfull", mnt);
+    const mnt = remoteTmpfs("remote-full", "2m");
     try {
       const err = await copy(randomFile("big.bin", 3 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "big.bin") }).catch((e) => e);
       expect(err).toBeInstanceOf(TransferError);
@@ -249,10 +251,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
   });
 
   it("the remote disk filling up mid-copy: NO_SPACE (SFTP's bare 'Failure' explained by statvfs), part file removed", async () => {
-    const mnt = path.join(dir, "remote-fills");
-    fs.mkdirSync(mnt);
-    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
-    inSshd("mount", "-t", "tmpfs", "-o", "size=8m", "kstransfer-sshfills", mnt);
+    const mnt = remoteTmpfs("remote-fills", "8m");
     try {
       let filled = false;
       const fill = () => {

@@ -21,13 +21,13 @@ import * as path from "path";
 import { LocalHost, SshHost } from "../../core/connection";
 import { pipeCommands } from "../../components/protection/zfsStream";
 import { Sshd, startSshd } from "../fixtures/sshd";
-import { acquireZfsFuse, destroyPoolIfPresent } from "../fixtures/zfsFuse";
+import { privateTempDir } from "../fixtures/files";
+import { acquireZfsFuse, cleanUpZfsTest } from "../fixtures/zfsFuse";
 
 async function main(): Promise<void> {
   const mib = Number(process.argv[2] ?? 512);
   const lease = await acquireZfsFuse();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-bench-zfs-"));
-  fs.chmodSync(dir, 0o700);
+  const dir = privateTempDir("kvmshare-bench-zfs-");
   const src = `ksbench${process.pid}s`;
   const dst = `ksbench${process.pid}d`;
   const sizeMiB = Math.max(512, Math.ceil(mib * 1.5));
@@ -101,10 +101,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await sshd?.stop();
-    await destroyPoolIfPresent(src).catch((e) => process.stderr.write(`${e}\n`));
-    await destroyPoolIfPresent(dst).catch((e) => process.stderr.write(`${e}\n`));
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]).catch((e) => process.stderr.write(`${e}\n`));
   }
 }
 

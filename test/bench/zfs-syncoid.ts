@@ -21,7 +21,8 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost } from "../../core/connection";
 import { pipeCommands } from "../../components/protection/zfsStream";
-import { acquireZfsFuse, destroyPoolIfPresent } from "../fixtures/zfsFuse";
+import { privateTempDir } from "../fixtures/files";
+import { acquireZfsFuse, cleanUpZfsTest } from "../fixtures/zfsFuse";
 
 const sh = (script: string, ...args: string[]) => {
   const r = spawnSync("sh", ["-c", script, "sh", ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
@@ -51,8 +52,7 @@ async function main(): Promise<void> {
   const mib = Number(process.argv[2] ?? 256);
   const rounds = Number(process.argv[3] ?? 2);
   const lease = await acquireZfsFuse();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-bench-syncoid-"));
-  fs.chmodSync(dir, 0o700);
+  const dir = privateTempDir("kvmshare-bench-syncoid-");
   const src = `kssy${process.pid}s`;
   const dst = `kssy${process.pid}d`;
   try {
@@ -125,10 +125,7 @@ async function main(): Promise<void> {
     console.error("bench failed:", e);
     process.exitCode = 1;
   } finally {
-    await destroyPoolIfPresent(src, dir).catch((e) => console.error(String(e)));
-    await destroyPoolIfPresent(dst, dir).catch((e) => console.error(String(e)));
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]).catch((e) => console.error(String(e)));
   }
 }
 

@@ -74,7 +74,7 @@ describe("hardened SMB3 share on a real smbd", () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-exports-samba-"));
-    conf = path.join(dir, "smb.conf");
+    conf = sandboxSambaServer(dir, PORT).configPath; // the file SambaServer writes
     data = path.join(dir, "data");
     pidFile = path.join(dir, "smbd.pid.test");
     counter = path.join(dir, "reloads");

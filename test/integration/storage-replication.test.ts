@@ -14,7 +14,7 @@ import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { Engine } from "../harness/engine";
 import { Sshd, startSshd } from "../fixtures/sshd";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
+import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, ...PROGRAMS.sshd, "ip"], ZFS_FUSE_REQUIREMENTS);
@@ -64,10 +64,7 @@ describe("ZFS replication on zfs-fuse", () => {
 
   afterAll(async () => {
     await sshd?.stop();
-    await destroyPoolIfPresent(src, dir);
-    await destroyPoolIfPresent(dst, dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease?.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]);
   });
 
   it("dry run reports what would be sent and its size before anything moves", async () => {

@@ -28,7 +28,7 @@ import { execStartArgv } from "../../components/protection/sanoidUnits";
 import { resolveZfsSnapshotPolicy } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
+import { acquireZfsFuse, cleanUpZfsTest, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(240_000);
@@ -113,10 +113,7 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
   });
 
   afterAll(async () => {
-    await destroyPoolIfPresent(src, dir);
-    await destroyPoolIfPresent(dst, dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease?.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]);
   });
 
   it("sanoid on zfs-fuse is refused at preview, naming why (its zfs get has no -t)", async () => {

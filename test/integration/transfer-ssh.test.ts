@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { randomFile as randomFileIn } from "../fixtures/files";
+import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 import { SshConnectionSpec } from "../../core/connection";
@@ -253,29 +253,11 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
   it("the remote disk filling up mid-copy: NO_SPACE (SFTP's bare 'Failure' explained by statvfs), part file removed", async () => {
     const mnt = remoteTmpfs("remote-fills", "8m");
     try {
-      let filled = false;
-      const fill = () => {
-        // Another writer takes the rest of the space once the copy has started.
-        const fd = fs.openSync(`/proc/${sshd.pid}/root${mnt}/other-writer`, "w");
-        try {
-          for (;;) fs.writeSync(fd, Buffer.alloc(64 * K, 1));
-        } catch {
-          /* ENOSPC: full */
-        } finally {
-          fs.closeSync(fd);
-        }
-      };
-      const err = await copy(randomFile("fills.bin", 6 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "fills.bin") }, {
-        chunkSize: 256 * K,
-        streams: 1,
-        onEvent: (e) => {
-          if (!filled && e.type === "progress" && e.copiedBytes > 0) {
-            filled = true;
-            fill();
-          }
-        },
-      }).catch((e) => e);
-      expect(filled).toBe(true);
+      // Another writer takes the rest of the space once the copy has started.
+      const filler = atFirstProgress("copiedBytes", () => fillUp(`/proc/${sshd.pid}/root${mnt}/other-writer`));
+      const dst = { kind: "ssh" as const, connection: conn, path: path.join(mnt, "fills.bin") };
+      const err = await copy(randomFile("fills.bin", 6 * 1024 * K), dst, { chunkSize: 256 * K, streams: 1, onEvent: filler.onEvent }).catch((e) => e);
+      expect(filler.fired()).toBe(true);
       expect(err).toBeInstanceOf(TransferError);
       expect(err.code).toBe("NO_SPACE");
       expect(err.message).toMatch(/no space left on the destination while writing .*fills.bin.part/);

@@ -7,7 +7,7 @@
  * part file, manifest, fsync, rename, mtime, free space) goes through one ssh2 SFTP session, as
  * in `sftp.ts`. The host needs no Node.
  *
- * Measured (bench/transfer.ts): a first version wrote with `dd conv=notrunc` per chunk behind a
+ * Measured (test/bench/transfer.ts): a first version wrote with `dd conv=notrunc` per chunk behind a
  * shell loop; the host then spent ~4x the CPU of its SFTP server per GiB (sshd -> pipe -> dd ->
  * file, plus a process per chunk), which on a 2-core machine is taken from the sender.
  */

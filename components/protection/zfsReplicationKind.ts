@@ -265,7 +265,7 @@ async function remount(dst: Host, target: string, log: (m: string) => void): Pro
 
 async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void, targetSpec?: ConnectionSpec): Promise<void> {
   // An SSH target is reached by an OpenSSH process (its crypto in C): as fast as a raw
-  // `zfs send | ssh zfs receive` (bench/transfer.ts); ssh2 remains the fallback.
+  // `zfs send | ssh zfs receive` (test/bench/transfer.ts); ssh2 remains the fallback.
   const pipeOpts = targetSpec?.kind === "ssh" ? { openssh: { target: targetSpec } } : {};
   if (src.label === dst.label && spec.source === spec.target) throw new Error(`target: must differ from source (${spec.source}) on the same host`);
   const dstInfo = await detectZfs(dst);

@@ -1,27 +1,27 @@
 /** core/connection over a real sshd on loopback (own config, own keys, killed by PID). */
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CommandError, SshConnectionSpec, SshHost, withHost } from "../../core/connection";
-import { startSshd } from "./sshd";
+import { Sshd, startSshd } from "../fixtures/sshd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(PROGRAMS.sshd);
 
 describe("SSH host (sshd on 127.0.0.1)", () => {
   let dir: string;
-  let sshd: ChildProcess;
+  let sshd: Sshd;
   let spec: SshConnectionSpec;
 
   beforeAll(async () => {
+    sshd = await startSshd(); // its own temp dir, removed by stop()
+    spec = sshd.spec;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-ssh-"));
-    fs.chmodSync(dir, 0o700);
-    ({ proc: sshd, spec } = await startSshd(dir));
   });
 
-  afterAll(() => {
-    if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
+  afterAll(async () => {
+    await sshd?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

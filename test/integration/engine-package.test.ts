@@ -10,13 +10,13 @@
  * - Upgrade: state written by kvmshare 0.1.0 (the layout before components/exports was split) is
  *   taken over by `pulumi up` with this version, after which refresh and destroy work.
  */
-import { ChildProcess, execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { installKvmshare, packKvmshare, RealEngine, requirePulumiCli } from "../harness/realEngine";
-import { startSshd } from "./sshd";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { Sshd, startSshd } from "../fixtures/sshd";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(600_000);
@@ -58,7 +58,7 @@ function writeProject(dir: string): void {
 describe("kvmshare from its npm tarball in a separate project, through the real engine", () => {
   let tmp: string;
   let zfs: ZfsFuseLease;
-  let sshd: ChildProcess;
+  let sshd: Sshd;
   let engine: RealEngine;
   let privateKey: string;
   const poolName = `kspk${process.pid}`;
@@ -71,7 +71,7 @@ describe("kvmshare from its npm tarball in a separate project, through the real 
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ks-consumer-"));
     fs.mkdirSync(path.join(tmp, "sshd"));
     const s = await startSshd(path.join(tmp, "sshd"));
-    sshd = s.proc;
+    sshd = s;
     privateKey = s.spec.privateKey as string;
     writeProject(projA());
     installKvmshare(projA(), packKvmshare());
@@ -87,7 +87,7 @@ describe("kvmshare from its npm tarball in a separate project, through the real 
       if (fs.existsSync(projB())) await engine.from(projB()).destroy();
     } finally {
       await destroyPoolIfPresent(poolName, tmp);
-      if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
+      await sshd?.stop();
       await zfs.release();
       engine.remove();
       fs.rmSync(tmp, { recursive: true, force: true });

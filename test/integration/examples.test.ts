@@ -7,16 +7,18 @@
  * virtiofs example edits a real domain on a libvirtd started by hand.
  * Each also shows the CI drift job's point: after a hand edit, preview --refresh reports changes.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
-import { createVethPair, deleteVethPair, nsRun, VethPair } from "./network-netns";
-import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { createVethPair, deleteVethPair, nsRun, VethPair } from "../fixtures/netns";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
+import { stopKrb5kdc } from "../fixtures/krb5kdc";
+import { stopFreeradius } from "../fixtures/radiusd";
+import { Smbd, startSmbd } from "../fixtures/smbd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(["pulumi", ...PROGRAMS.netns, "nft", "exportfs", "systemd-analyze", ...PROGRAMS.samba], { root: true });
@@ -156,7 +158,7 @@ describeVirtiofs("examples/virtiofs against a libvirtd started by hand", () => {
 describe("examples/smb-share in a sandbox, then a real smbd authenticates the guest's credentials file", () => {
   let dir: string;
   let engine: RealEngine;
-  let smbd: ChildProcess | undefined;
+  let smbd: Smbd | undefined;
   const port = 25000 + (process.pid % 1000);
   const password = `Ex-${crypto.randomBytes(9).toString("base64url")}`;
 
@@ -168,16 +170,7 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
     engine = exampleEngine("smb-share", { sandbox: dir, smbUser: "games", smbPassword: { secret: password }, port: String(port), interface: "127.0.0.1", guestAddress: "127.0.0.1", serverAddress: "127.0.0.1" });
   });
   afterAll(async () => {
-    if (smbd?.pid && smbd.exitCode === null) {
-      const gone = new Promise((r) => smbd!.once("exit", r));
-      process.kill(smbd.pid, "SIGTERM");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      try {
-        if (smbd.exitCode === null) process.kill(smbd.pid, "SIGKILL");
-      } catch {
-        /* exited meanwhile */
-      }
-    }
+    await smbd?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
@@ -201,18 +194,7 @@ describe("examples/smb-share in a sandbox, then a real smbd authenticates the gu
   });
 
   it("smbd started on that config lets the guest's credentials file in over encrypted SMB3, and the file lands in the share", async () => {
-    smbd = spawn("smbd", ["-F", "--no-process-group", "-s", path.join(dir, "etc/samba/smb.conf")], { stdio: "ignore", detached: true });
-    const end = Date.now() + 20_000;
-    for (;;) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.once("connect", () => (s.destroy(), res(true)));
-        s.once("error", () => res(false));
-      });
-      if (ok) break;
-      if (Date.now() > end) throw new Error("smbd did not listen");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    smbd = await startSmbd(path.join(dir, "etc/samba/smb.conf"), port);
     fs.writeFileSync(path.join(dir, "payload.txt"), "from the guest side\n");
     const cred = path.join(dir, "guest/etc/kvmshare/mnt-smbshare.cred");
     const r = spawnSync("smbclient", ["//127.0.0.1/vmshare", "-p", String(port), "-m", "SMB3", "--client-protection=encrypt", "-A", cred, "-c", "put payload.txt"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
@@ -250,13 +232,6 @@ describeKerberos("examples/nfs-kerberos in a sandbox: a realm with OTP through t
   const totp = Array.from(crypto.randomBytes(32), (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[b & 31]).join("");
   const kdcPort = 29000 + (process.pid % 400);
   const radiusPort = kdcPort + 500;
-  const kill = (f: string) => {
-    try {
-      process.kill(Number(fs.readFileSync(f, "utf8").trim()), "SIGTERM");
-    } catch {
-      /* not running */
-    }
-  };
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-example-krb5-"));
@@ -274,8 +249,8 @@ describeKerberos("examples/nfs-kerberos in a sandbox: a realm with OTP through t
     });
   });
   afterAll(() => {
-    kill(path.join(dir, "run/krb5kdc.pid"));
-    kill(path.join(dir, "run/kvmshare-otp.pid"));
+    stopKrb5kdc(path.join(dir, "run/krb5kdc.pid"));
+    stopFreeradius(path.join(dir, "run/kvmshare-otp.pid"));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

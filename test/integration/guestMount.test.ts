@@ -16,7 +16,6 @@ import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(["systemd-analyze"]);
 
-process.env.KVMSHARE_QUIET = "1";
 // Real tools on a 2-core machine that other test lanes share: give each step room.
 jest.setTimeout(120_000);
 

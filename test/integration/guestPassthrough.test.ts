@@ -11,7 +11,7 @@ import { VirtioFsPassthrough, VirtioFsPassthroughArgs } from "../../components/g
 import { defineChecked } from "../../components/guest/virtioFsPassthroughKind";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";

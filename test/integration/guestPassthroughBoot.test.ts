@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { VirtioFsPassthrough } from "../../components/guest";
 import { Engine } from "../harness/engine";
-import { Libvirtd, startLibvirtd, tcgDomainXml } from "./guestLibvirtd";
+import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";

@@ -10,7 +10,7 @@ import * as path from "path";
 import { ZfsPool } from "../../components/storage";
 import { HostGuestShare } from "../../components/share";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";
@@ -29,9 +29,7 @@ describe("HostGuestShare: zfs-fuse dataset -> NFS export -> guest unit", () => {
     engine = new Engine({ stateFile: path.join(dir, "state.json") });
   });
   afterAll(async () => {
-    await destroyPoolIfPresent(pool, dir);
-    await zfs?.release();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cleanUpZfsTest(zfs, dir, [pool]);
   });
 
   const program = () => {

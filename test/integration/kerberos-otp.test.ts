@@ -12,6 +12,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { krb5kdcRestartCommand, stopKrb5kdc } from "../fixtures/krb5kdc";
+import { freeradiusRestartCommands, stopFreeradius } from "../fixtures/radiusd";
 import * as pulumi from "@pulumi/pulumi";
 import { KerberosClient, KerberosKeytab, KerberosOtpUser, KerberosRealm, OtpRadius } from "../../components/kerberos";
 import { Engine } from "../harness/engine";
@@ -32,15 +34,6 @@ const RADIUS_SECRET = `rs-${rnd()}`;
 const ALICE_PW = `Al1ce-${rnd(8)}`;
 const TOTP = crypto.randomBytes(20).toString("hex").toUpperCase().replace(/[^A-Z2-7]/g, "A").slice(0, 32); // base32 alphabet
 
-function killPidFile(file: string): void {
-  try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    if (pid > 0) process.kill(pid, "SIGTERM");
-  } catch {
-    /* not running */
-  }
-}
-
 describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemons", () => {
   let dir: string;
   let engine: Engine;
@@ -54,8 +47,8 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
     process.env.KVMSHARE_QUIET ??= "1";
   });
   afterAll(() => {
-    killPidFile(p("kdc.pid"));
-    killPidFile(p("run/kvmshare-otp.pid"));
+    stopKrb5kdc(p("kdc.pid"));
+    stopFreeradius(p("run/kvmshare-otp.pid"));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -68,7 +61,7 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
       configDir: p("radius"),
       runDir: p("run"),
       unitPath: "",
-      restartCommands: [["sh", "-c", 'if [ -s "$1" ]; then kill "$(cat "$1")"; sleep 0.5; fi; freeradius -d "$2" </dev/null >/dev/null 2>&1', "sh", p("run/kvmshare-otp.pid"), p("radius")]],
+      restartCommands: freeradiusRestartCommands({ configDir: p("radius"), pidFile: p("run/kvmshare-otp.pid") }),
     });
     const realm = new KerberosRealm("realm", {
       realm: REALM,
@@ -83,7 +76,7 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
       stashPath: p("stash"),
       aclPath: p("kadm5.acl"),
       logDir: dir,
-      restartCommand: ["env", `KRB5_CONFIG=${p("krb5.conf")}`, `KRB5_KDC_PROFILE=${p("kdc.conf")}`, "sh", "-c", 'if [ -s "$1" ]; then kill "$(cat "$1")"; sleep 0.5; fi; krb5kdc -P "$1" </dev/null >/dev/null 2>&1', "sh", p("kdc.pid")],
+      restartCommand: krb5kdcRestartCommand({ krb5Conf: p("krb5.conf"), kdcConf: p("kdc.conf"), pidFile: p("kdc.pid") }),
       allowDestroy: over.allowDestroy ?? false,
     }, { dependsOn: [radius] });
     new KerberosKeytab("kdc-host", { realm, fqdn: FQDN, services: ["host"], keytabPath: p("host.keytab"), reloadCommand: ["true"] });

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { NetworkTuning, NetworkTuningArgs } from "../../components/network";
 import { Engine } from "../harness/engine";
-import { createVethPair, deleteVethPair, netnsExists, nsRun, sh, VethPair } from "./network-netns";
+import { createVethPair, deleteVethPair, netnsExists, nsRun, sh, VethPair } from "../fixtures/netns";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...PROGRAMS.netns, "ethtool", "ping", "systemd-analyze"], { root: true });

@@ -5,11 +5,13 @@
  * to the daemon this test started. libnfs fails NFSv4 writes of 4 KiB and more (a client bug),
  * so writes here stay below that and their content is checked on the server side.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Ganesha, startGanesha } from "../fixtures/ganesha";
+import { createHostLink, deleteHostLink, HostLink } from "../fixtures/netns";
 import { NfsExport } from "../../components/nfs";
 import { Engine } from "../harness/engine";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
@@ -18,15 +20,6 @@ const describe = requirePrograms([...PROGRAMS.ganesha, "ip"], { root: true });
 
 // Real daemons on a shared 2-core machine: allow for load.
 jest.setTimeout(60_000);
-
-/** Signal a process this test started, by PID; it may have exited a moment ago. */
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
-  }
-}
 
 const PORT = 21000 + (process.pid % 1000);
 const NS = `ks-exp-${process.pid}`;
@@ -39,11 +32,6 @@ function sh(argv: string[], input?: string) {
   const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8", timeout: 30_000 });
   return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
-function must(argv: string[]) {
-  const r = sh(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 /** libnfs URL of a file on the daemon. */
 const url = (server: string, p: string) => `nfs://${server}${p}?version=4&nfsport=${PORT}`;
 const inGuest = (argv: string[]) => sh(["ip", "netns", "exec", NS, ...argv]);
@@ -52,12 +40,12 @@ const sha256 = (f: string) => crypto.createHash("sha256").update(fs.readFileSync
 describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
   let dir: string;
   let engine: Engine;
-  let daemon: ChildProcess;
+  let daemon: Ganesha | undefined;
+  let link: HostLink | undefined;
   let exportsDir: string;
   let mainConf: string;
   let pub: string;
   let guest: string;
-  let log: string;
   let reloadCommand: string[];
 
   const program = (pubClients: string[], over: Record<string, unknown> = {}) => () => {
@@ -84,67 +72,30 @@ describe("NfsExport on NFS-Ganesha, read with the libnfs client", () => {
     });
   };
 
-  async function waitForLog(text: string, ms = 15_000) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (fs.existsSync(log) && fs.readFileSync(log, "utf8").includes(text)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`ganesha log never said '${text}':\n${fs.existsSync(log) ? fs.readFileSync(log, "utf8").slice(-2000) : "(no log)"}`);
-  }
   /** Wait until a reload (SIGHUP) has been processed. */
-  async function waitForReload(before: number) {
-    const end = Date.now() + 10_000;
-    while (Date.now() < end) {
-      const n = (fs.readFileSync(log, "utf8").match(/Reread exports|reread_exports|SIGHUP/gi) ?? []).length;
-      if (n > before) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const reloadsSeen = () => (fs.readFileSync(log, "utf8").match(/Reread exports|reread_exports|SIGHUP/gi) ?? []).length;
+  const waitForReload = (before: number) => daemon!.waitForReload(before);
+  const reloadsSeen = () => daemon!.reloadsSeen();
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-exports-ganesha-"));
     exportsDir = path.join(dir, "ganesha.d");
     pub = path.join(dir, "pub");
     guest = path.join(dir, "guest");
-    log = path.join(dir, "ganesha.log");
-    mainConf = path.join(dir, "ganesha.conf");
-    for (const d of [exportsDir, pub, guest, path.join(dir, "recov")]) fs.mkdirSync(d);
+    for (const d of [exportsDir, pub, guest]) fs.mkdirSync(d);
     fs.chmodSync(guest, 0o777);
     fs.writeFileSync(path.join(pub, "hello.txt"), "hello from ganesha\n");
-    fs.writeFileSync(
-      mainConf,
-      `NFS_CORE_PARAM { NFS_Port = ${PORT}; Enable_NLM = false; Enable_RQUOTA = false; Protocols = 4; }\n` +
-        `NFSV4 { Graceless = true; RecoveryRoot = "${dir}/recov"; }\n` +
-        `%dir "${exportsDir}"\n`,
-    );
-    daemon = spawn("ganesha.nfsd", ["-F", "-f", mainConf, "-L", log, "-p", path.join(dir, "ganesha.pid")], { stdio: "ignore" });
-    await waitForLog("NFS SERVER INITIALIZED");
-    reloadCommand = ["kill", "-HUP", String(daemon.pid)];
+    daemon = await startGanesha(dir, { port: PORT, exportsDir });
+    ({ config: mainConf, reloadCommand } = daemon);
     // A guest with its own address: a veth pair into a namespace made for this test.
-    must(["ip", "netns", "add", NS]);
-    must(["ip", "link", "add", `${VETH}a`, "type", "veth", "peer", "name", `${VETH}b`]);
-    must(["ip", "link", "set", `${VETH}b`, "netns", NS]);
-    must(["ip", "addr", "add", `${HOST_IP}/24`, "dev", `${VETH}a`]);
-    must(["ip", "link", "set", `${VETH}a`, "up"]);
-    must(["ip", "netns", "exec", NS, "ip", "addr", "add", `${GUEST_IP}/24`, "dev", `${VETH}b`]);
-    must(["ip", "netns", "exec", NS, "ip", "link", "set", `${VETH}b`, "up"]);
-    must(["ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up"]);
+    link = createHostLink({ ns: NS, hostDev: `${VETH}a`, nsDev: `${VETH}b`, hostIp: HOST_IP, nsIp: GUEST_IP }, 24);
     engine = new Engine({ stateFile: path.join(dir, "state.json") });
   }, 60_000);
 
   afterAll(async () => {
     try {
-      if (daemon?.pid && daemon.exitCode === null) {
-        const gone = new Promise((r) => daemon.once("exit", r));
-        killQuietly(daemon.pid, "SIGTERM");
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-        if (daemon.exitCode === null) killQuietly(daemon.pid, "SIGKILL");
-      }
+      await daemon?.stop();
     } finally {
-      sh(["ip", "link", "del", `${VETH}a`]);
-      sh(["ip", "netns", "del", NS]);
+      deleteHostLink(link);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);

@@ -15,7 +15,6 @@ import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(["fio", "ping"]);
 
-process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);
 
 describe("SharePerformanceCheck on a temp directory (real fio)", () => {

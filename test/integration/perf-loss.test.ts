@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost, RunOptions, RunResult } from "../../core/connection";
 import { formatTable, measureLoss, runPerfCheck, toPrometheus } from "../../perf";
+import { createVethPair, deleteVethPair, VethPair } from "../fixtures/netns";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(120_000);
@@ -30,40 +31,32 @@ const tc = (ns: string, ...args: string[]) => execFileSync("ip", ["netns", "exec
 const describe = requirePrograms([...PROGRAMS.netns, "ping", "fio"], { root: true });
 
 describe("packet loss to a veth peer in a test namespace", () => {
-  const nsA = `ks-perf-${process.pid}-a`;
-  const nsB = `ks-perf-${process.pid}-b`;
-  const devA = `ksp${process.pid % 100000}a`;
-  const devB = `ksp${process.pid % 100000}b`;
-  const peer = "10.231.7.2";
+  let pair: VethPair | undefined;
+  let nsA: string, nsB: string, devA: string, devB: string, peer: string;
   let host: NetnsHost;
   let dir: string;
 
   beforeAll(() => {
-    ip("netns", "add", nsA);
-    ip("netns", "add", nsB);
-    ip("link", "add", devA, "type", "veth", "peer", "name", devB);
-    ip("link", "set", devA, "netns", nsA);
-    ip("link", "set", devB, "netns", nsB);
-    ip("-n", nsA, "addr", "add", "10.231.7.1/30", "dev", devA);
-    ip("-n", nsB, "addr", "add", `${peer}/30`, "dev", devB);
-    for (const [ns, dev] of [[nsA, devA], [nsB, devB]]) {
-      ip("-n", ns, "link", "set", "lo", "up");
-      ip("-n", ns, "link", "set", dev, "up");
-    }
+    pair = createVethPair("perf", 233);
+    ({ nsA, nsB, devA, devB, ipB: peer } = pair);
     host = new NetnsHost(nsA);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-perfloss-"));
   });
 
   afterAll(() => {
-    for (const ns of [nsA, nsB]) {
-      try {
-        ip("netns", "del", ns); // deleting a namespace deletes its veth end, and so the pair
-      } catch {
-        /* already gone */
-      }
-    }
+    deleteVethPair(pair); // deleting a namespace deletes its veth end, and so the pair
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  /** A full check through namespace A with a 0.1 % loss limit. */
+  const lossCheck = (name: string) =>
+    runPerfCheck(host, {
+      name,
+      path: dir,
+      fio: { runtimeSec: 2, sizePerJob: "16M" },
+      thresholds: { maxLossPercent: 0.1 },
+      loss: { target: peer, count: 150, intervalMs: 10, waitSec: 1 },
+    });
 
   it("is 0 % over a healthy link", async () => {
     const r = await measureLoss(host, { target: peer, count: 100, intervalMs: 10, waitSec: 1 });
@@ -72,13 +65,7 @@ describe("packet loss to a veth peer in a test namespace", () => {
   });
 
   it("a full check over the healthy link meets a 0.1 % loss limit", async () => {
-    const report = await runPerfCheck(host, {
-      name: "netns-healthy",
-      path: dir,
-      fio: { runtimeSec: 2, sizePerJob: "16M" },
-      thresholds: { maxLossPercent: 0.1 },
-      loss: { target: peer, count: 150, intervalMs: 10, waitSec: 1 },
-    });
+    const report = await lossCheck("netns-healthy");
     expect(report.measured.lossPercent).toBe(0);
     expect(report.measured.ping).toMatchObject({ transmitted: 150, received: 150 });
     expect(report.passed).toBe(true);
@@ -96,13 +83,7 @@ describe("packet loss to a veth peer in a test namespace", () => {
     });
 
     it("a check reports the missed loss limit with the numbers, in the table and the .prom file", async () => {
-      const report = await runPerfCheck(host, {
-        name: "netns-tbf",
-        path: dir,
-        fio: { runtimeSec: 2, sizePerJob: "16M" },
-        thresholds: { maxLossPercent: 0.1 },
-        loss: { target: peer, count: 150, intervalMs: 10, waitSec: 1 },
-      });
+      const report = await lossCheck("netns-tbf");
       expect(report.passed).toBe(false);
       const [miss] = report.misses;
       expect(miss).toMatchObject({ threshold: "maxLossPercent", limit: 0.1, measured: report.measured.lossPercent });

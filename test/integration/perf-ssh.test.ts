@@ -3,24 +3,22 @@
  * killed by PID): fio, /proc/stat sampling and ping run on the remote side, into a directory
  * whose name has a space and a ':' (shell quoting, fio's file separator).
  */
-import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SharePerformanceCheck } from "../../components/perf";
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { startSshd } from "./sshd";
+import { Sshd, startSshd } from "../fixtures/sshd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...PROGRAMS.sshd, ...PROGRAMS.netns, "fio", "ping"], { root: true });
 
-process.env.KVMSHARE_QUIET = "1";
 jest.setTimeout(120_000);
 
 describe("SharePerformanceCheck over SSH", () => {
   let dir: string;
-  let sshd: ChildProcess;
+  let sshd: Sshd;
   let spec: SshConnectionSpec;
   let engine: Engine;
   let share: string;
@@ -28,7 +26,8 @@ describe("SharePerformanceCheck over SSH", () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-perfssh-"));
     fs.chmodSync(dir, 0o700);
-    ({ proc: sshd, spec } = await startSshd(dir));
+    sshd = await startSshd(dir);
+    spec = sshd.spec;
     share = path.join(dir, "my share:1");
     fs.mkdirSync(share);
     engine = new Engine({ stateFile: path.join(dir, "state.json") });
@@ -36,7 +35,7 @@ describe("SharePerformanceCheck over SSH", () => {
 
   afterAll(async () => {
     if (engine) await engine.destroy();
-    if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
+    await sshd?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -12,7 +12,7 @@ import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { LocalHost } from "../../core/connection";
 import { formatTable, runPerfCheck } from "../../perf";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET = "1";

@@ -4,29 +4,21 @@
  * through the harness engine and checked with smbclient/smbstatus. Users are two existing
  * system accounts (games, man) added to the private passdb only.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { Engine } from "../harness/engine";
+import { killQuietly } from "../fixtures/process";
+import { sandboxSambaServer, Smbd, startSmbd } from "../fixtures/smbd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(PROGRAMS.samba);
 
 jest.setTimeout(60_000);
-
-/** Signal a process this test started, by PID; it may have exited a moment ago. */
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
-  }
-}
 
 const PORT = 24000 + (process.pid % 1000);
 // Test's reload: count it, and HUP the smbd this test started (once it runs).
@@ -38,7 +30,7 @@ const MAN_PASSWORD = `Man-${crypto.randomBytes(9).toString("base64url")}`;
 describe("hardened SMB3 share on a real smbd", () => {
   let dir: string;
   let engine: Engine;
-  let smbd: ChildProcess | undefined;
+  let smbd: Smbd | undefined;
   let conf: string;
   let data: string;
   let pidFile: string;
@@ -57,36 +49,12 @@ describe("hardened SMB3 share on a real smbd", () => {
   }
 
   const program = (opts: { password?: string; share?: Record<string, unknown>; withDenied?: boolean } = {}) => () => {
-    const server = new SambaServer("smb", {
-      configPath: conf,
-      sharesDir: path.join(dir, "shares.d"),
-      sharesIndexPath: path.join(dir, "shares.conf"),
-      ports: [PORT],
-      interfaces: ["127.0.0.1"],
-      passdbPath: path.join(dir, "passdb.tdb"),
-      stateDir: path.join(dir, "state"),
-      logFile: path.join(dir, "log.smbd"),
-      reloadCommand: ["sh", "-c", RELOAD, "sh", pidFile, counter],
-    });
+    const server = new SambaServer("smb", sandboxSambaServer(dir, PORT, ["sh", "-c", RELOAD, "sh", pidFile, counter]));
     const games = new SmbUser("games", { server, password: pulumi.secret(opts.password ?? PASSWORD) });
     new SmbUser("man", { server, password: pulumi.secret(MAN_PASSWORD) });
     new SmbShare("data", { server, path: data, validUsers: [games], hostsAllow: ["127.0.0.1"], ...opts.share });
     if (opts.withDenied) new SmbShare("elsewhere", { server, path: data, validUsers: [games], hostsAllow: ["10.9.9.9"] });
   };
-
-  async function waitForPort(ms = 15_000) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = net.connect(PORT, "127.0.0.1");
-        s.once("connect", () => (s.destroy(), res(true)));
-        s.once("error", () => res(false));
-      });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error("smbd did not listen");
-  }
 
   async function run<T>(f: () => Promise<T>): Promise<T> {
     // Capture the provider's progress log (normally silenced) to prove no secret is in it.
@@ -106,7 +74,7 @@ describe("hardened SMB3 share on a real smbd", () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-exports-samba-"));
-    conf = path.join(dir, "smb.conf");
+    conf = sandboxSambaServer(dir, PORT).configPath; // the file SambaServer writes
     data = path.join(dir, "data");
     pidFile = path.join(dir, "smbd.pid.test");
     counter = path.join(dir, "reloads");
@@ -118,12 +86,7 @@ describe("hardened SMB3 share on a real smbd", () => {
 
   afterAll(async () => {
     try {
-      if (smbd?.pid && smbd.exitCode === null) {
-        const gone = new Promise((r) => smbd!.once("exit", r));
-        killQuietly(smbd.pid, "SIGTERM");
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-        if (smbd.exitCode === null) killQuietly(smbd.pid, "SIGKILL");
-      }
+      await smbd?.stop();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -145,9 +108,7 @@ describe("hardened SMB3 share on a real smbd", () => {
     expect(tp.status).toBe(0);
     expect(tp.stderr).not.toMatch(/Unknown parameter|Ignoring/);
 
-    smbd = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true }); // own process group: smbd signals its group on exit
-    fs.writeFileSync(pidFile, String(smbd.pid));
-    await waitForPort();
+    smbd = await startSmbd(conf, PORT, { pidFile, ms: 15_000 });
     expect(r.outputs["data-share"].observed).toMatchObject({ indexed: true });
     expect(r.outputs["games-user"].observed).toEqual({ present: true, enabled: true, passwordCurrent: true });
   });

@@ -11,15 +11,16 @@
  * Rule: every smb2 test that passes against the stock share passes against kvmshare's. Where a
  * kvmshare default costs a test, the default changes or becomes opt-in (docs/exports.md).
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { Engine } from "../harness/engine";
+import { killQuietly } from "../fixtures/process";
+import { sandboxGlobals, sandboxSambaServer, Smbd, startSmbd } from "../fixtures/smbd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...PROGRAMS.samba, "smbtorture"], { root: true });
@@ -61,46 +62,8 @@ interface Side {
   port: number;
   dir: string;
   conf: string;
-  smbd?: ChildProcess;
+  smbd?: Smbd;
   results: Map<string, Outcome>;
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
-  }
-}
-
-async function waitForPort(port: number, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`smbd did not listen on 127.0.0.1:${port}`);
-}
-
-function startSmbd(side: Side): void {
-  // Own process group (setsid through detached): smbd signals its group on some paths.
-  const log = fs.openSync(path.join(side.dir, "smbd.out"), "a");
-  side.smbd = spawn("smbd", ["-F", "--no-process-group", "--debug-stdout", "-s", side.conf], { detached: true, stdio: ["ignore", log, log] });
-  fs.closeSync(log);
-}
-
-async function stopSmbd(side: Side): Promise<void> {
-  const p = side.smbd;
-  if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise((r) => p.once("exit", r));
-  killQuietly(p.pid, "SIGTERM");
-  await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-  if (p.exitCode === null && p.signalCode === null) killQuietly(p.pid, "SIGKILL");
 }
 
 /** Parse smbtorture's subunit-like lines into `suite.test -> outcome`. */
@@ -163,7 +126,6 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
 
     // (a) stock: the three hardening lines, the rest only places the daemon in the sandbox.
     const d = (x: string) => path.join(stock.dir, x);
-    for (const x of ["private", "lock", "state", "cache", "pid"]) fs.mkdirSync(d(x));
     fs.writeFileSync(
       stock.conf,
       [
@@ -171,17 +133,7 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
         "\tserver min protocol = SMB3",
         "\tserver signing = mandatory",
         "\tserver smb encrypt = required",
-        `\tsmb ports = ${stock.port}`,
-        "\tinterfaces = 127.0.0.1",
-        "\tbind interfaces only = yes",
-        `\tpassdb backend = tdbsam:${d("private/passdb.tdb")}`,
-        `\tprivate dir = ${d("private")}`,
-        `\tlock directory = ${d("lock")}`,
-        `\tstate directory = ${d("state")}`,
-        `\tcache directory = ${d("cache")}`,
-        `\tpid directory = ${d("pid")}`,
-        `\tncalrpc dir = ${d("lock/ncalrpc")}`,
-        `\tlog file = ${d("log.smbd")}`,
+        ...sandboxGlobals({ port: stock.port, passdb: d("private/passdb.tdb"), stateDir: stock.dir, logFile: d("log.smbd") }),
         "[share]",
         `\tpath = ${d("share")}`,
         "\tread only = no",
@@ -197,30 +149,18 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
     const k = (x: string) => path.join(ks.dir, x);
     const engine = new Engine({ stateFile: k("state.json") });
     const up = await engine.up(() => {
-      const server = new SambaServer("smb", {
-        configPath: ks.conf,
-        sharesDir: k("shares.d"),
-        sharesIndexPath: k("shares.conf"),
-        ports: [ks.port],
-        interfaces: ["127.0.0.1"],
-        passdbPath: k("passdb.tdb"),
-        stateDir: k("state"),
-        logFile: k("log.smbd"),
-        reloadCommand: ["true"],
-      });
+      const server = new SambaServer("smb", sandboxSambaServer(ks.dir, ks.port));
       const user = new SmbUser(USER, { server, password: pulumi.secret(PASSWORD) });
       new SmbShare("share", { server, path: k("share"), validUsers: [user], hostsAllow: ["127.0.0.1"] });
     });
     if (up.errors.length) throw new Error(`kvmshare up failed:\n${up.errors.join("\n")}`);
 
-    startSmbd(stock);
-    startSmbd(ks);
-    await Promise.all([waitForPort(stock.port), waitForPort(ks.port)]);
+    await Promise.all([stock, ks].map(async (side) => (side.smbd = await startSmbd(side.conf, side.port, { logTo: path.join(side.dir, "smbd.out") }))));
   }, 120_000);
 
   afterAll(async () => {
     try {
-      await Promise.all([stopSmbd(stock), stopSmbd(ks)]);
+      await Promise.all([stock.smbd?.stop(), ks.smbd?.stop()]);
     } finally {
       if (root) fs.rmSync(root, { recursive: true, force: true });
     }

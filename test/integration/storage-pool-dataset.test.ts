@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { testEngine, TestEngine } from "../harness/testEngine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "mkfs.ext4", "blkid"], ZFS_FUSE_REQUIREMENTS);

@@ -4,17 +4,17 @@
  * the target, diverged targets refused with nothing destroyed, and the same over SSH (an sshd on
  * 127.0.0.1 with its own keys, killed by PID).
  */
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SshConnectionSpec } from "../../core/connection";
+import { treeSha256 as tree } from "../fixtures/files";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { Engine } from "../harness/engine";
-import { startSshd } from "./sshd";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { Sshd, startSshd } from "../fixtures/sshd";
+import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, ...PROGRAMS.sshd, "ip"], ZFS_FUSE_REQUIREMENTS);
@@ -23,20 +23,6 @@ process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(180_000);
 
 const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
-
-/** sha256 of every regular file under `root`, by relative path. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out[path.relative(root, p)] = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function mountOf(ds: string): string {
   if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);
@@ -50,7 +36,7 @@ describe("ZFS replication on zfs-fuse", () => {
   let lease: ZfsFuseLease;
   let dir: string;
   let engine: Engine;
-  let sshd: { proc: ChildProcess; spec: SshConnectionSpec } | undefined;
+  let sshd: Sshd | undefined;
 
   const pools = () => {
     const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
@@ -77,11 +63,8 @@ describe("ZFS replication on zfs-fuse", () => {
   });
 
   afterAll(async () => {
-    if (sshd?.proc.pid) process.kill(sshd.proc.pid, "SIGTERM");
-    await destroyPoolIfPresent(src, dir);
-    await destroyPoolIfPresent(dst, dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease?.release();
+    await sshd?.stop();
+    await cleanUpZfsTest(lease, dir, [src, dst]);
   });
 
   it("dry run reports what would be sent and its size before anything moves", async () => {

@@ -17,6 +17,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { treeSha256 as tree } from "../fixtures/files";
 import { Command } from "commander";
 import { register as registerDrill } from "../../cli/drill";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
@@ -27,7 +28,7 @@ import { execStartArgv } from "../../components/protection/sanoidUnits";
 import { resolveZfsSnapshotPolicy } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease, zfsFuseUnavailable } from "./zfsFuse";
+import { acquireZfsFuse, cleanUpZfsTest, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(240_000);
@@ -57,19 +58,6 @@ function retry<T>(what: string, fn: () => T): T {
 function mountOf(ds: string): string {
   if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") retry(`mount ${ds}`, () => execFileSync("zfs", ["mount", ds], { stdio: "pipe" }));
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
-}
-
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out[path.relative(root, p)] = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
 }
 
 describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () => {
@@ -125,10 +113,7 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
   });
 
   afterAll(async () => {
-    await destroyPoolIfPresent(src, dir);
-    await destroyPoolIfPresent(dst, dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease?.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]);
   });
 
   it("sanoid on zfs-fuse is refused at preview, naming why (its zfs get has no -t)", async () => {

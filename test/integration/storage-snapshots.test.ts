@@ -9,7 +9,7 @@ import * as path from "path";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsSnapshotPolicy } from "../../components/protection";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "./zfsFuse";
+import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS], ZFS_FUSE_REQUIREMENTS);
@@ -43,9 +43,7 @@ describe("ZFS snapshot policy on zfs-fuse", () => {
   });
 
   afterAll(async () => {
-    await destroyPoolIfPresent(pool, dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease?.release();
+    await cleanUpZfsTest(lease, dir, [pool]);
   });
 
   it("takes a marked snapshot on the first up", async () => {

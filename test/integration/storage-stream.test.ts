@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost, SshConnectionSpec, SshHost } from "../../core/connection";
 import { PipeError, pipeCommands } from "../../components/protection/zfsStream";
-import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
+import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 
 describe("streaming one command into another", () => {
   const host = new LocalHost();

@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
+import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 import { ParallelTransfer, ParallelTransferArgs } from "../../components/transfer";
 import { SshConnectionSpec } from "../../core/connection";
 import { Engine } from "../harness/engine";

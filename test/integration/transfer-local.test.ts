@@ -8,7 +8,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildCli, BuiltCli } from "../../bench/buildCli";
+import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
+import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { copy, CopyResult } from "../../transfer/engine";
 import { PartFile } from "../../transfer/destination";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
@@ -23,11 +24,7 @@ const CHUNK = 64 * K;
 let dir: string;
 let cli: BuiltCli;
 
-function randomFile(name: string, size: number): string {
-  const p = path.join(dir, name);
-  fs.writeFileSync(p, crypto.randomBytes(size));
-  return p;
-}
+const randomFile = (name: string, size: number) => randomFileIn(dir, name, size);
 
 function sameBytes(a: string, b: string): boolean {
   return fs.readFileSync(a).equals(fs.readFileSync(b));
@@ -289,26 +286,10 @@ describe("errors", () => {
   it("the disk filling up mid-copy: NO_SPACE, part file removed, no final file", async () => {
     const src = randomFile("fills.bin", 3 * 1024 * K);
     const dst = path.join(mnt, "fills.bin");
-    let filled = false;
-    const err = await copy(src, { kind: "local", path: dst }, {
-      chunkSize: 256 * K,
-      streams: 1,
-      onEvent: (e) => {
-        if (!filled && e.type === "progress" && e.copiedBytes > 0) {
-          // Another writer takes the rest of the space once the copy has started.
-          filled = true;
-          const fd = fs.openSync(path.join(mnt, "other-writer"), "w");
-          try {
-            for (;;) fs.writeSync(fd, Buffer.alloc(64 * K, 1));
-          } catch {
-            /* ENOSPC: full */
-          } finally {
-            fs.closeSync(fd);
-          }
-        }
-      },
-    }).catch((e) => e);
-    expect(filled).toBe(true);
+    // Another writer takes the rest of the space once the copy has started.
+    const filler = atFirstProgress("copiedBytes", () => fillUp(path.join(mnt, "other-writer")));
+    const err = await copy(src, { kind: "local", path: dst }, { chunkSize: 256 * K, streams: 1, onEvent: filler.onEvent }).catch((e) => e);
+    expect(filler.fired()).toBe(true);
     expect(err).toBeInstanceOf(TransferError);
     expect(err.code).toBe("NO_SPACE");
     expect(err.message).toMatch(/no space left on the destination while writing .*fills.bin.part/);
@@ -333,17 +314,8 @@ describe("errors", () => {
   it("a source that changes while it is copied: SOURCE_CHANGED, no final file", async () => {
     const src = randomFile("moving.bin", 32 * 1024 * K);
     const dst = path.join(dir, "moving.out");
-    let touched = false;
-    const err = await copy(src, { kind: "local", path: dst }, {
-      chunkSize: 1024 * K,
-      streams: 2,
-      onEvent: (e) => {
-        if (!touched && e.type === "progress" && e.doneBytes > 0) {
-          touched = true;
-          fs.appendFileSync(src, "x"); // size and mtime change under the copy
-        }
-      },
-    }).catch((e) => e);
+    const toucher = atFirstProgress("doneBytes", () => fs.appendFileSync(src, "x")); // size and mtime change under the copy
+    const err = await copy(src, { kind: "local", path: dst }, { chunkSize: 1024 * K, streams: 2, onEvent: toucher.onEvent }).catch((e) => e);
     expect(err).toBeInstanceOf(TransferError);
     expect(err.code).toBe("SOURCE_CHANGED");
     expect(err.message).toMatch(/changed while it was being copied/);

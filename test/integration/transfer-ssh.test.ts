@@ -7,8 +7,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildCli, BuiltCli } from "../../bench/buildCli";
-import { NetnsSshd, startNetnsSshd } from "../../bench/netnsSshd";
+import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
+import { buildCli, BuiltCli } from "../fixtures/buildCli";
+import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 import { SshConnectionSpec } from "../../core/connection";
 import { copy } from "../../transfer/engine";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
@@ -50,10 +51,15 @@ let dir: string;
 let cli: BuiltCli;
 let conn: SshConnectionSpec;
 
-function randomFile(name: string, size: number): string {
-  const p = path.join(dir, name);
-  fs.writeFileSync(p, crypto.randomBytes(size));
-  return p;
+const randomFile = (name: string, size: number) => randomFileIn(dir, name, size);
+/** `argv` in sshd's mount namespace (`ip netns exec` gave it its own). */
+const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
+/** A small tmpfs at `dir/name`, mounted where sshd sees it (unmount with `inSshd("umount", mnt)`). */
+function remoteTmpfs(name: string, size: string): string {
+  const mnt = path.join(dir, name);
+  fs.mkdirSync(mnt);
+  inSshd("mount", "-t", "tmpfs", "-o", `size=${size}`, `kstransfer-${name}`, mnt);
+  return mnt;
 }
 const same = (a: string, b: string) => fs.readFileSync(a).equals(fs.readFileSync(b));
 
@@ -232,11 +238,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
   });
 
   it("a remote destination without room: NO_SPACE before anything is written", async () => {
-    // `ip netns exec` gave sshd its own mount namespace: mount the small tmpfs in there.
-    const mnt = path.join(dir, "remote-full");
-    fs.mkdirSync(mnt);
-    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
-    inSshd("mount", "-t", "tmpfs", "-o", "size=2m", "kstransfer-sshfull", mnt);
+    const mnt = remoteTmpfs("remote-full", "2m");
     try {
       const err = await copy(randomFile("big.bin", 3 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "big.bin") }).catch((e) => e);
       expect(err).toBeInstanceOf(TransferError);
@@ -249,34 +251,13 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
   });
 
   it("the remote disk filling up mid-copy: NO_SPACE (SFTP's bare 'Failure' explained by statvfs), part file removed", async () => {
-    const mnt = path.join(dir, "remote-fills");
-    fs.mkdirSync(mnt);
-    const inSshd = (...argv: string[]) => execFileSync("nsenter", ["--target", String(sshd.pid), "--mount", "--", ...argv]);
-    inSshd("mount", "-t", "tmpfs", "-o", "size=8m", "kstransfer-sshfills", mnt);
+    const mnt = remoteTmpfs("remote-fills", "8m");
     try {
-      let filled = false;
-      const fill = () => {
-        // Another writer takes the rest of the space once the copy has started.
-        const fd = fs.openSync(`/proc/${sshd.pid}/root${mnt}/other-writer`, "w");
-        try {
-          for (;;) fs.writeSync(fd, Buffer.alloc(64 * K, 1));
-        } catch {
-          /* ENOSPC: full */
-        } finally {
-          fs.closeSync(fd);
-        }
-      };
-      const err = await copy(randomFile("fills.bin", 6 * 1024 * K), { kind: "ssh", connection: conn, path: path.join(mnt, "fills.bin") }, {
-        chunkSize: 256 * K,
-        streams: 1,
-        onEvent: (e) => {
-          if (!filled && e.type === "progress" && e.copiedBytes > 0) {
-            filled = true;
-            fill();
-          }
-        },
-      }).catch((e) => e);
-      expect(filled).toBe(true);
+      // Another writer takes the rest of the space once the copy has started.
+      const filler = atFirstProgress("copiedBytes", () => fillUp(`/proc/${sshd.pid}/root${mnt}/other-writer`));
+      const dst = { kind: "ssh" as const, connection: conn, path: path.join(mnt, "fills.bin") };
+      const err = await copy(randomFile("fills.bin", 6 * 1024 * K), dst, { chunkSize: 256 * K, streams: 1, onEvent: filler.onEvent }).catch((e) => e);
+      expect(filler.fired()).toBe(true);
       expect(err).toBeInstanceOf(TransferError);
       expect(err.code).toBe("NO_SPACE");
       expect(err.message).toMatch(/no space left on the destination while writing .*fills.bin.part/);

@@ -2,7 +2,7 @@
  * A killed run must not wedge the next one. zfs-fuse re-imports the pools of its cache at start;
  * a test pool whose file vdev went with a killed run's temp directory came back UNAVAIL and a
  * later `zfs receive` hung. The shared helper (./zfsFuse.ts) exports such stale test pools when
- * it acquires the daemon. This drives the whole scenario (./zfsFuseKilledRun.ts) in a private
+ * it acquires the daemon. This drives the whole scenario (test/fixtures/zfsFuseKilledRun.ts) in a private
  * mount namespace, where zfs-fuse's socket, lock and cache directories are private tmpfs, so the
  * daemon it starts and SIGKILLs is its own and never one a parallel test uses.
  */
@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { requirePrograms } from "../requirePrograms";
-import { ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS } from "./zfsFuse";
+import { ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS } from "../fixtures/zfsFuse";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "unshare"], ZFS_FUSE_REQUIREMENTS);
 
@@ -44,7 +44,7 @@ describe("zfs-fuse after a killed run", () => {
     const root = path.join(__dirname, "../..");
     const r = spawnSync(
       "unshare",
-      ["-m", "--propagation", "private", "sh", "-c", PRIVATE_ZFS_DIRS, "sh", process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "zfsFuseKilledRun.ts")],
+      ["-m", "--propagation", "private", "sh", "-c", PRIVATE_ZFS_DIRS, "sh", process.execPath, "-r", "ts-node/register/transpile-only", path.join(__dirname, "../fixtures/zfsFuseKilledRun.ts")],
       { cwd: root, encoding: "utf8", timeout: 150_000, env: { ...process.env, KVMSHARE_ZFS_FUSE_STATE: state, TS_NODE_TRANSPILE_ONLY: "1" } },
     );
     if (r.status !== 0) throw new Error(`scenario failed (exit ${r.status}, ${r.error ?? ""}):\n${r.stderr}\n${r.stdout}`);

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { banner, missingPrograms, PACKAGE_OF, PROGRAMS, programsRequired, requirePrograms, whatIsMissing } from "../requirePrograms";
-import { ZFS_FUSE_PROGRAMS } from "../integration/zfsFuse";
+import { ZFS_FUSE_PROGRAMS } from "../fixtures/zfsFuse";
 import { VM_PROGRAMS } from "../vm/lane";
 
 const listed = new Set(

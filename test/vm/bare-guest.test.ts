@@ -20,7 +20,7 @@ import { LocalHost } from "../../core/connection";
 import { RealEngine } from "../harness/realEngine";
 import { requirePrograms } from "../requirePrograms";
 import { cacheRoot } from "./image";
-import { freePort } from "./guest";
+import { freePort } from "../fixtures/process";
 import { describeVm, scenario, useGuest } from "./lane";
 
 const PROJECT = path.join(__dirname, "projects/bare-guest");

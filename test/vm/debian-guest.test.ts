@@ -13,7 +13,6 @@
  *     passed through with virtiofsd, mounted by a GuestMount unit; both directions; the transfer
  *     engine writes into the mount; drift; destroy keeps the data
  */
-import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as net from "net";
 import * as fs from "fs";
@@ -26,30 +25,17 @@ import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { GuestMount } from "../../components/guest";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { copy } from "../../transfer";
-import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "../integration/zfsFuse";
+import { acquireZfsFuse, destroyPoolIfPresent, ZfsFuseLease } from "../fixtures/zfsFuse";
+import { freePort } from "../fixtures/process";
+import { hupPidFile, sandboxSambaServer, Smbd, startSmbd } from "../fixtures/smbd";
 import { NetworkTuning } from "../../components/network";
 import { ParallelTransfer } from "../../components/transfer";
 import { Engine } from "../harness/engine";
-import { freePort } from "./guest";
 import { describeVm, scenario, useGuest } from "./lane";
 
 process.env.KVMSHARE_QUIET ??= "1";
 const SMB_PASSWORD = `Vm-${crypto.randomBytes(12).toString("base64url")}`;
 const WRONG_PASSWORD = `Wrong-${crypto.randomBytes(12).toString("base64url")}`;
-
-async function waitForPort(port: number, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`smbd did not listen on 127.0.0.1:${port} within ${ms} ms`);
-}
 
 /** PIDs (with their command) whose mount table still shows the pool. */
 function holders(pool: string): string[] {
@@ -76,7 +62,7 @@ async function sha256In(host: Host, file: string): Promise<string> {
 }
 
 describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTransfer, network tuning, virtiofs", () => {
-  let smbd: ChildProcess | undefined;
+  let smbd: Smbd | undefined;
   // Created when the guest boots (not when a skipped lane is only collected).
   const dir = path.join(os.tmpdir(), `kvmshare-vm-shares-${process.pid}`);
   let engine!: Engine;
@@ -115,12 +101,7 @@ describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTrans
       return { shares: [{ source: shared, tag: TAG }] };
     },
     async () => {
-      if (smbd?.pid && smbd.exitCode === null && smbd.signalCode === null) {
-        const gone = new Promise((r) => smbd!.once("exit", r));
-        smbd.kill("SIGTERM");
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-        if (smbd.exitCode === null && smbd.signalCode === null) smbd.kill("SIGKILL");
-      }
+      await smbd?.stop();
       try {
         if (lease) {
           lane.log(`destroying the test pool ${pool}`);
@@ -337,27 +318,14 @@ describeVm("VM lane: a real Debian guest: smoke, kernel NFS, SMB3, ParallelTrans
     const conf = path.join(sb, "smb.conf");
     const pidFile = path.join(sb, "smbd.pid.test");
     const hostUp = await hostEngine.up(() => {
-      const server = new SambaServer("smb", {
-        configPath: conf,
-        sharesDir: path.join(sb, "shares.d"),
-        sharesIndexPath: path.join(sb, "shares.conf"),
-        ports: [smbPort],
-        interfaces: ["127.0.0.1"],
-        passdbPath: path.join(sb, "passdb.tdb"),
-        stateDir: path.join(sb, "state"),
-        logFile: path.join(sb, "log.smbd"),
-        // smbd re-reads its config on SIGHUP, once this test started it
-        reloadCommand: ["sh", "-c", 'if [ -s "$1" ]; then kill -HUP "$(cat "$1")"; fi', "sh", pidFile],
-      });
+      // smbd re-reads its config on SIGHUP, once this test started it
+      const server = new SambaServer("smb", sandboxSambaServer(sb, smbPort, hupPidFile(pidFile)));
       const games = new SmbUser("games", { server, password: pulumi.secret(SMB_PASSWORD) });
       // QEMU user networking: the guest's connections reach smbd from 127.0.0.1.
       new SmbShare("data", { server, path: smbData, validUsers: [games], hostsAllow: ["127.0.0.1"] });
     });
     expect(hostUp.errors).toEqual([]);
-    // Own process group: smbd signals its group on some paths, which must not reach jest.
-    smbd = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true });
-    fs.writeFileSync(pidFile, String(smbd.pid));
-    await waitForPort(smbPort);
+    smbd = await startSmbd(conf, smbPort, { pidFile });
 
     const up = await guestSmbEngine.up(() => {
       smbMount("smb", "/mnt/smb", SMB_PASSWORD);

@@ -9,12 +9,11 @@
  *     the guest, in one program (one engine, two hosts).
  * Uses the VM lane's boot helpers (cached image, pinned host key, cleanup by PID).
  */
-import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { hupPidFile, sandboxGlobals, sandboxSambaServer, Smbd, startSmbd } from "../fixtures/smbd";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
 import { GuestMount } from "../../components/guest";
@@ -31,8 +30,8 @@ describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a cred
   const vmdata = path.join(dir, "vmdata");
   const vmfstab = path.join(dir, "vmfstab");
   const smbData = path.join(dir, "smbdata");
-  let smbd: ChildProcess | undefined;
-  let smbd2: ChildProcess | undefined;
+  let smbd: Smbd | undefined;
+  let smbd2: Smbd | undefined;
   let hostEngine: Engine;
   let guestEngine: Engine;
 
@@ -49,32 +48,9 @@ describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a cred
     guestEngine = new Engine({ stateFile: path.join(dir, "guest-state.json") });
   });
   afterAll(async () => {
-    for (const d of [smbd, smbd2]) {
-      if (!d?.pid || d.exitCode !== null) continue;
-      const gone = new Promise((r) => d.once("exit", r));
-      process.kill(d.pid, "SIGTERM");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      try {
-        if (d.exitCode === null) process.kill(d.pid, "SIGKILL");
-      } catch {
-        /* exited meanwhile */
-      }
-    }
+    await Promise.all([smbd?.stop(), smbd2?.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
-
-  async function waitForPort(port: number): Promise<void> {
-    for (let i = 0; ; i++) {
-      const ok = await new Promise<boolean>((res) => {
-        const sock = net.connect(port, "127.0.0.1");
-        sock.once("connect", () => (sock.destroy(), res(true)));
-        sock.once("error", () => res(false));
-      });
-      if (ok) return;
-      if (i > 200) throw new Error(`smbd did not listen on ${port}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   const smbProgram = () => {
     new GuestMount("smb", {
@@ -91,23 +67,12 @@ describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a cred
     fs.chownSync(smbData, 5, 0);
     const conf = path.join(dir, "smb.conf");
     const hostUp = await hostEngine.up(() => {
-      const server = new SambaServer("smb", {
-        configPath: conf,
-        sharesDir: path.join(dir, "shares.d"),
-        sharesIndexPath: path.join(dir, "shares.conf"),
-        ports: [PORT],
-        interfaces: ["127.0.0.1"],
-        passdbPath: path.join(dir, "passdb.tdb"),
-        stateDir: path.join(dir, "state"),
-        logFile: path.join(dir, "log.smbd"),
-        reloadCommand: ["true"],
-      });
+      const server = new SambaServer("smb", sandboxSambaServer(dir, PORT));
       const games = new SmbUser("games", { server, password: pulumi.secret(PASSWORD) });
       new SmbShare("data", { server, path: smbData, validUsers: [games], hostsAllow: ["127.0.0.1"] });
     });
     expect(hostUp.errors).toEqual([]);
-    smbd = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true });
-    await waitForPort(PORT);
+    smbd = await startSmbd(conf, PORT);
 
     const t0 = Date.now();
     const up = await guestEngine.up(smbProgram);
@@ -190,18 +155,8 @@ describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a cred
     const pidFile = path.join(sb, "smbd.pid");
     const engine = new Engine({ stateFile: path.join(dir, "hgs-state.json") });
     const program = () => {
-      const server = new SambaServer("hgs-smb", {
-        configPath: conf,
-        sharesDir: path.join(sb, "shares.d"),
-        sharesIndexPath: path.join(sb, "shares.conf"),
-        ports: [port2],
-        interfaces: ["127.0.0.1"],
-        passdbPath: path.join(sb, "passdb.tdb"),
-        stateDir: path.join(sb, "state"),
-        logFile: path.join(sb, "log.smbd"),
-        // smbd re-reads its config on SIGHUP (once the test started it)
-        reloadCommand: ["sh", "-c", 'if [ -s "$1" ]; then kill -HUP "$(cat "$1")"; fi', "sh", pidFile],
-      });
+      // smbd re-reads its config on SIGHUP (once the test started it)
+      const server = new SambaServer("hgs-smb", sandboxSambaServer(sb, port2, hupPidFile(pidFile)));
       new HostGuestShare("hgs", {
         protocol: "smb",
         hostPath: data,
@@ -212,17 +167,8 @@ describeVm("GuestMount and HostGuestShare in a real guest: SMB3 seal with a cred
     };
     // smbd runs before the stack exists (as on a real host), from a bootstrap config on the same
     // port, passdb and state dirs; SambaServer then replaces the config and HUPs it.
-    const st = (x: string) => path.join(sb, "state", x);
-    for (const x of ["private", "lock", "state", "cache", "pid"]) fs.mkdirSync(st(x), { recursive: true });
-    fs.writeFileSync(
-      conf,
-      `[global]\n\tsmb ports = ${port2}\n\tinterfaces = 127.0.0.1\n\tbind interfaces only = yes\n\tpassdb backend = tdbsam:${sb}/passdb.tdb\n` +
-        `\tprivate dir = ${st("private")}\n\tlock directory = ${st("lock")}\n\tstate directory = ${st("state")}\n\tcache directory = ${st("cache")}\n` +
-        `\tpid directory = ${st("pid")}\n\tncalrpc dir = ${st("lock/ncalrpc")}\n\tlog file = ${sb}/log.smbd\n`,
-    );
-    smbd2 = spawn("smbd", ["-F", "--no-process-group", "-s", conf], { stdio: "ignore", detached: true });
-    fs.writeFileSync(pidFile, String(smbd2.pid));
-    await waitForPort(port2);
+    fs.writeFileSync(conf, ["[global]", ...sandboxGlobals({ port: port2, passdb: `${sb}/passdb.tdb`, stateDir: path.join(sb, "state"), logFile: `${sb}/log.smbd` }), ""].join("\n"));
+    smbd2 = await startSmbd(conf, port2, { pidFile });
     const t0 = Date.now();
     const r = await engine.up(program);
     const ms = Date.now() - t0;

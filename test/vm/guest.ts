@@ -19,6 +19,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Host, LocalHost, SshConnectionSpec, SshHost } from "../../core/connection";
+import { freePort, killByPid } from "../fixtures/process";
 import { GuestImage } from "./image";
 
 export const QEMU = "qemu-system-x86_64";
@@ -67,19 +68,6 @@ export interface Guest {
   shutdown(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; qemu binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const local = new LocalHost();
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -108,14 +96,6 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
-}
-
-async function killByPid(child: ChildProcess | undefined, graceMs: number): Promise<void> {
-  if (!child?.pid || exited(child)) return;
-  child.kill("SIGTERM");
-  if (await waitExit(child, graceMs)) return;
-  child.kill("SIGKILL");
-  await waitExit(child, 5000);
 }
 
 async function waitForFile(p: string, ms: number, alive: () => boolean, what: string): Promise<void> {

@@ -2,7 +2,7 @@
  * Benchmark (not part of npm test): syncoid vs kvmshare's own send/receive engine, full and
  * incremental, on the same data in the same run (zfs-fuse on this machine, or any ZFS).
  *
- *   nice npx ts-node --transpile-only bench/zfs-syncoid.ts [MiB=256] [rounds=2]
+ *   nice npx ts-node --transpile-only test/bench/zfs-syncoid.ts [MiB=256] [rounds=2]
  *
  * Two file-backed pools; a dataset (compression off) with MiB of random data, snapshot @s1; then
  * MiB more of new random data, snapshot @s2. Each round, in alternating order, each way makes a
@@ -19,9 +19,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalHost } from "../core/connection";
-import { pipeCommands } from "../components/protection/zfsStream";
-import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
+import { LocalHost } from "../../core/connection";
+import { pipeCommands } from "../../components/protection/zfsStream";
+import { privateTempDir } from "../fixtures/files";
+import { acquireZfsFuse, cleanUpZfsTest } from "../fixtures/zfsFuse";
 
 const sh = (script: string, ...args: string[]) => {
   const r = spawnSync("sh", ["-c", script, "sh", ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
@@ -51,8 +52,7 @@ async function main(): Promise<void> {
   const mib = Number(process.argv[2] ?? 256);
   const rounds = Number(process.argv[3] ?? 2);
   const lease = await acquireZfsFuse();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-bench-syncoid-"));
-  fs.chmodSync(dir, 0o700);
+  const dir = privateTempDir("kvmshare-bench-syncoid-");
   const src = `kssy${process.pid}s`;
   const dst = `kssy${process.pid}d`;
   try {
@@ -125,10 +125,7 @@ async function main(): Promise<void> {
     console.error("bench failed:", e);
     process.exitCode = 1;
   } finally {
-    await destroyPoolIfPresent(src, dir).catch((e) => console.error(String(e)));
-    await destroyPoolIfPresent(dst, dir).catch((e) => console.error(String(e)));
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease.release();
+    await cleanUpZfsTest(lease, dir, [src, dst]).catch((e) => console.error(String(e)));
   }
 }
 

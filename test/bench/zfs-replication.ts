@@ -2,7 +2,7 @@
  * Benchmark (not part of npm test): kvmshare's send/receive streaming vs a raw shell pipe, in
  * the same run on the same data.
  *
- *   npx ts-node --transpile-only bench/zfs-replication.ts [MiB=512]
+ *   npx ts-node --transpile-only test/bench/zfs-replication.ts [MiB=512]
  *
  * Two file-backed zfs-fuse pools in a temp dir, a dataset with compression off filled with
  * random data, one snapshot; then each way receives the same full stream into a new dataset:
@@ -18,20 +18,20 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalHost, SshHost } from "../core/connection";
-import { pipeCommands } from "../components/protection/zfsStream";
-import { startSshd } from "../test/integration/sshd";
-import { acquireZfsFuse, destroyPoolIfPresent } from "../test/integration/zfsFuse";
+import { LocalHost, SshHost } from "../../core/connection";
+import { pipeCommands } from "../../components/protection/zfsStream";
+import { Sshd, startSshd } from "../fixtures/sshd";
+import { privateTempDir } from "../fixtures/files";
+import { acquireZfsFuse, cleanUpZfsTest } from "../fixtures/zfsFuse";
 
 async function main(): Promise<void> {
   const mib = Number(process.argv[2] ?? 512);
   const lease = await acquireZfsFuse();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-bench-zfs-"));
-  fs.chmodSync(dir, 0o700);
+  const dir = privateTempDir("kvmshare-bench-zfs-");
   const src = `ksbench${process.pid}s`;
   const dst = `ksbench${process.pid}d`;
   const sizeMiB = Math.max(512, Math.ceil(mib * 1.5));
-  let sshd: Awaited<ReturnType<typeof startSshd>> | undefined;
+  let sshd: Sshd | undefined;
   try {
     for (const f of ["s0", "d0"]) execFileSync("truncate", ["-s", `${sizeMiB * (f === "d0" ? 4 : 1) + 256}M`, path.join(dir, f)]);
     execFileSync("zpool", ["create", "-m", path.join(dir, "src"), src, path.join(dir, "s0")]);
@@ -100,11 +100,8 @@ async function main(): Promise<void> {
         `raw ssh ${rs.toFixed(1)}, kvmshare ssh ${ks.toFixed(1)} (${pct(ks, rs)})\n`,
     );
   } finally {
-    if (sshd?.proc.pid) process.kill(sshd.proc.pid, "SIGTERM");
-    await destroyPoolIfPresent(src).catch((e) => process.stderr.write(`${e}\n`));
-    await destroyPoolIfPresent(dst).catch((e) => process.stderr.write(`${e}\n`));
-    fs.rmSync(dir, { recursive: true, force: true });
-    await lease.release();
+    await sshd?.stop();
+    await cleanUpZfsTest(lease, dir, [src, dst]).catch((e) => process.stderr.write(`${e}\n`));
   }
 }
 

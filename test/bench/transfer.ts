@@ -8,7 +8,7 @@
  * cp vs kvmshare, verification on), `ssh` (sshd in a network namespace created here, over a veth
  * pair: scp aes128-gcm, rclone sftp, N x `dd | ssh dd` at offsets, kvmshare over OpenSSH 1/2/4/8,
  * multiplexed, and over ssh2 SFTP), `zfs` (zfs-fuse: raw `zfs send | ssh zfs receive` vs
- * kvmshare's pipe over OpenSSH and over ssh2). Prints a table, writes bench/out/transfer.json.
+ * kvmshare's pipe over OpenSSH and over ssh2). Prints a table, writes test/bench/out/transfer.json.
  *
  * CPU: this process and its reaped children (`/proc/self/stat`: the tool and everything it
  * waited for), plus the sshd's process tree (the remote end: sessions, sftp-server, dd, hashes;
@@ -25,8 +25,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { buildCli } from "./buildCli";
-import { startNetnsSshd } from "./netnsSshd";
+import { buildCli } from "../fixtures/buildCli";
+import { startNetnsSshd } from "../fixtures/sshd";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -255,9 +255,9 @@ function best(filter: (c: Case) => boolean): Case | undefined {
 
 /** The zfs group: two zfs-fuse pools on files, one snapshot of random data, received over SSH three ways. */
 async function zfsGroup(sshd: Awaited<ReturnType<typeof startNetnsSshd>>, sshOpts: string[]): Promise<void> {
-  const { acquireZfsFuse, destroyPoolIfPresent } = await import("../test/integration/zfsFuse");
-  const { pipeCommands } = await import("../components/protection/zfsStream");
-  const { LocalHost, SshHost } = await import("../core/connection");
+  const { acquireZfsFuse, destroyPoolIfPresent } = await import("../fixtures/zfsFuse");
+  const { pipeCommands } = await import("../../components/protection/zfsStream");
+  const { LocalHost, SshHost } = await import("../../core/connection");
   const lease = await acquireZfsFuse();
   const zdir = fs.mkdtempSync(path.join(DIR, "zfs-"));
   const sp = `ksb${process.pid}s`;

@@ -36,6 +36,8 @@ export interface RunResult {
   outputs: Record<string, Record<string, unknown>>;
   /** Check failures and provider errors. */
   errors: string[];
+  /** The engine's warnings (real engine only: the in-process engine leaves `pulumi.log.warn` to console.warn). */
+  warnings?: string[];
 }
 
 export interface StoredResource {

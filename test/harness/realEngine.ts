@@ -84,6 +84,7 @@ export async function runOperation(
   const byUrn = new Map<string, Step>();
   const outputs: Record<string, Record<string, unknown>> = {};
   const errors: string[] = [];
+  const warnings: string[] = [];
   let out = "";
   const onEvent = (e: EngineEvent) => {
     const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
@@ -101,6 +102,7 @@ export async function runOperation(
       if (e.resOutputsEvent && outs) outputs[name] = outs as Record<string, unknown>;
     }
     if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message.trim());
+    if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message.trim());
   };
   try {
     await fn(onEvent, (t: string) => (out += t));
@@ -109,7 +111,7 @@ export async function runOperation(
     if (!errors.some((x) => msg.includes(x))) errors.push(`${what}: ${msg}`);
   }
   const steps = [...byUrn.values()];
-  return { result: { steps, changes: steps.filter((x) => CHANGE_OPS.has(x.op)), outputs, errors }, output: out };
+  return { result: { steps, changes: steps.filter((x) => CHANGE_OPS.has(x.op)), outputs, errors, warnings }, output: out };
 }
 
 export class RealEngine {

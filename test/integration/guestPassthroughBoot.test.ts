@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { VirtioFsPassthrough } from "../../components/guest";
-import { Engine } from "../harness/engine";
+import { testEngine } from "../harness/testEngine";
 import { Libvirtd, startLibvirtd, tcgDomainXml } from "../fixtures/libvirtd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
@@ -65,7 +65,7 @@ describe("a TCG guest boots with the passthrough and reads the host's file", () 
     fs.writeFileSync(path.join(lv.dir, "d.xml"), tcgDomainXml(domain, lv.dir, { initrd, memoryMiB: 512, cmdline: "console=ttyS0 panic=-1 quiet" }));
     lv.virsh("define", path.join(lv.dir, "d.xml"));
 
-    const engine = new Engine({ stateFile: path.join(lv.dir, "state.json") });
+    const engine = testEngine({ stateFile: path.join(lv.dir, "state.json") });
     const t0 = Date.now();
     const r = await engine.up(() => {
       new VirtioFsPassthrough("boot", {

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { ZfsPool } from "../../components/storage";
 import { HostGuestShare } from "../../components/share";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
@@ -20,13 +20,13 @@ const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "exportfs", "systemd-ana
 describe("HostGuestShare: zfs-fuse dataset -> NFS export -> guest unit", () => {
   let dir: string;
   let zfs: ZfsFuseLease;
-  let engine: Engine;
+  let engine: TestEngine;
   const pool = `ksg${process.pid % 100000}`;
 
   beforeAll(async () => {
     zfs = await acquireZfsFuse();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-guest-zfs-"));
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
   afterAll(async () => {
     await cleanUpZfsTest(zfs, dir, [pool]);

@@ -16,7 +16,7 @@ import { krb5kdcRestartCommand, stopKrb5kdc } from "../fixtures/krb5kdc";
 import { freeradiusRestartCommands, stopFreeradius } from "../fixtures/radiusd";
 import * as pulumi from "@pulumi/pulumi";
 import { KerberosClient, KerberosKeytab, KerberosOtpUser, KerberosRealm, OtpRadius } from "../../components/kerberos";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms(PROGRAMS.kerberos, { root: true });
@@ -36,13 +36,16 @@ const TOTP = crypto.randomBytes(20).toString("hex").toUpperCase().replace(/[^A-Z
 
 describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemons", () => {
   let dir: string;
-  let engine: Engine;
+  let engine: TestEngine;
   let env: NodeJS.ProcessEnv;
   const p = (f: string) => path.join(dir, f);
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-krb5-"));
-    engine = new Engine({ stateFile: p("state.json") });
+    // In process: the drift check names `usersCurrent`, a field of the provider's observed state
+    // only (derived from secrets, no spec counterpart for `read` to put into the inputs), and the
+    // real engine's dynamic-provider host drops the provider's own diff names.
+    engine = testEngine({ stateFile: p("state.json"), inProcess: true });
     env = { ...process.env, KRB5_CONFIG: p("krb5.conf"), KRB5_KDC_PROFILE: p("kdc.conf"), KRB5CCNAME: `FILE:${p("cc-default")}` };
     process.env.KVMSHARE_QUIET ??= "1";
   });

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { SharePerformanceCheck } from "../../components/perf";
 import { SshConnectionSpec } from "../../core/connection";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { Sshd, startSshd } from "../fixtures/sshd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
@@ -20,7 +20,7 @@ describe("SharePerformanceCheck over SSH", () => {
   let dir: string;
   let sshd: Sshd;
   let spec: SshConnectionSpec;
-  let engine: Engine;
+  let engine: TestEngine;
   let share: string;
 
   beforeAll(async () => {
@@ -30,7 +30,7 @@ describe("SharePerformanceCheck over SSH", () => {
     spec = sshd.spec;
     share = path.join(dir, "my share:1");
     fs.mkdirSync(share);
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
 
   afterAll(async () => {
@@ -61,8 +61,10 @@ describe("SharePerformanceCheck over SSH", () => {
     expect(report.host).toBe(`root@127.0.0.1:${spec.port}`);
     expect(report.path).toBe(share);
     expect(report.measured.cpuPercent).toBeGreaterThan(0);
-    // The state never holds the private key in plain text.
-    expect(fs.readFileSync(path.join(dir, "state.json"), "utf8")).not.toContain("PRIVATE KEY");
+    // The state never holds the private key in plain text (the backend has the resource, the key only as ciphertext).
+    const stored = engine.storedText();
+    expect(stored).toContain("remote-run");
+    expect(stored).not.toContain("PRIVATE KEY");
     expect(fs.readdirSync(share)).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import { SharePerformanceCheck } from "../../components/perf";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { LocalHost } from "../../core/connection";
 import { formatTable, runPerfCheck } from "../../perf";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
@@ -25,7 +25,7 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
   let lease: ZfsFuseLease;
   let dir: string;
   let mnt: string;
-  let engine: Engine;
+  let engine: TestEngine;
 
   beforeAll(async () => {
     lease = await acquireZfsFuse();
@@ -35,7 +35,7 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
     mnt = path.join(dir, "mnt");
     execFileSync("zpool", ["create", "-m", mnt, pool, dev]);
     execFileSync("zfs", ["create", "-o", "atime=off", `${pool}/share`]);
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
 
   afterAll(async () => {
@@ -61,7 +61,8 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
         reportPath: path.join(dir, "zfscheck.json"),
       });
     });
-    const warned = warn.mock.calls.map((c) => c.join(" ")).join("\n");
+    // The real engine reports the component's warning as a diagnostic; the in-process one prints it.
+    const warned = [...(r.warnings ?? []), ...warn.mock.calls.map((c) => c.join(" "))].join("\n");
     warn.mockRestore();
     expect(r.errors).toEqual([]);
     const out = r.outputs["zfscheck-run"];
@@ -98,7 +99,7 @@ describeZfs("SharePerformanceCheck on a zfs-fuse dataset", () => {
   });
 
   it("composes with ZfsPool and ZfsDataset: path from the dataset's mountpoint output, trigger from its guid, a second up changes nothing", async () => {
-    const stack = new Engine({ stateFile: path.join(dir, "composed.json") });
+    const stack = testEngine({ stateFile: path.join(dir, "composed.json") });
     const program = () => {
       const p = new ZfsPool("tank", { poolName: `${pool}c`, vdevs: [{ type: "disk", devices: [path.join(dir, "cvdev")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "cmnt"), allowDestroy: true });
       const ds = new ZfsDataset("share", { pool: p, datasetName: `${pool}c/share`, properties: { atime: "off" }, allowDestroy: true });

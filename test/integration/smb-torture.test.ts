@@ -6,7 +6,7 @@
  * - stock: a hardened share and nothing else (SMB3 minimum, signing mandatory, encryption
  *   required; the other lines only place the daemon in the sandbox: port, address, state dirs);
  * - kvmshare: SambaServer + SmbUser + SmbShare with their defaults, applied through the harness
- *   engine (testparm-checked, as a user gets them).
+ *   engine, the Pulumi CLI (testparm-checked, as a user gets them).
  *
  * Rule: every smb2 test that passes against the stock share passes against kvmshare's. Where a
  * kvmshare default costs a test, the default changes or becomes opt-in (docs/exports.md).
@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SambaServer, SmbShare, SmbUser } from "../../components/smb";
-import { Engine } from "../harness/engine";
+import { testEngine } from "../harness/testEngine";
 import { killQuietly } from "../fixtures/process";
 import { sandboxGlobals, sandboxSambaServer, Smbd, startSmbd } from "../fixtures/smbd";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
@@ -147,7 +147,7 @@ describe("smbtorture smb2: a stock hardened share vs kvmshare's share with its d
 
     // (b) kvmshare: the components with their defaults; only placement is set.
     const k = (x: string) => path.join(ks.dir, x);
-    const engine = new Engine({ stateFile: k("state.json") });
+    const engine = testEngine({ stateFile: k("state.json") });
     const up = await engine.up(() => {
       const server = new SambaServer("smb", sandboxSambaServer(ks.dir, ks.port));
       const user = new SmbUser(USER, { server, password: pulumi.secret(PASSWORD) });

@@ -1,5 +1,5 @@
 /**
- * ZfsSnapshotPolicy on a real zfs-fuse, through the in-process engine: one snapshot per up,
+ * ZfsSnapshotPolicy on a real zfs-fuse, through the real engine (the CLI): one snapshot per up,
  * retention by count, and only the policy's own snapshots are ever pruned.
  */
 import { execFileSync } from "child_process";
@@ -8,14 +8,14 @@ import * as os from "os";
 import * as path from "path";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsSnapshotPolicy } from "../../components/protection";
-import { Engine } from "../harness/engine";
+import { testEngine, TestEngine } from "../harness/testEngine";
 import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS], ZFS_FUSE_REQUIREMENTS);
 
 process.env.KVMSHARE_QUIET ??= "1";
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 const snapshots = (ds: string): string[] =>
   execFileSync("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-r", "-d", "1", ds], { encoding: "utf8" })
@@ -28,7 +28,7 @@ describe("ZFS snapshot policy on zfs-fuse", () => {
   const ds = `${pool}/data`;
   let lease: ZfsFuseLease;
   let dir: string;
-  let engine: Engine;
+  let engine: TestEngine;
 
   const program = (policy: { keep?: number; intervalMinutes?: number; allowDestroy?: boolean } = {}) => () => {
     const p = new ZfsPool("pool", { poolName: pool, vdevs: [{ type: "disk", devices: [path.join(dir, "d0")] }], fileSizeMiB: 128, mountpoint: path.join(dir, "mnt"), allowDestroy: true });
@@ -39,7 +39,7 @@ describe("ZFS snapshot policy on zfs-fuse", () => {
   beforeAll(async () => {
     lease = await acquireZfsFuse();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-snap-"));
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
+    engine = testEngine({ stateFile: path.join(dir, "state.json") });
   });
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
+import { commandProblems, sharedDirectoryProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
@@ -97,10 +97,9 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
 
   async preflight(host, s) {
     const problems = await sharedDirectoryProblems(host, "path", s.path);
-    const server = s.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";
-    if (s.check && !(await hasCommand(host, server))) {
-      const pkg = s.backend === "ganesha" ? "nfs-ganesha nfs-ganesha-vfs" : "nfs-kernel-server";
-      problems.push({ field: "backend", value: s.backend, message: `${server} is not installed on ${host.label}; install ${pkg}` });
+    if (s.check) {
+      const [server, pkg] = s.backend === "ganesha" ? ["ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"] : ["exportfs", "nfs-kernel-server"];
+      problems.push(...(await commandProblems(host, server, pkg, "backend", s.backend)));
     }
     if (s.backend === "ganesha" && s.ganeshaConfigPath) {
       const main = await host.readFile(s.ganeshaConfigPath);

@@ -6,7 +6,7 @@
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
+import { commandProblems, sharedDirectoryProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -19,10 +19,7 @@ export const kind: HostKind<SmbShareSpec, SmbShareState> = {
   validate: (spec) => validateSmbShare(spec),
   async preflight(host, s) {
     const problems = await sharedDirectoryProblems(host, "path", s.path);
-    if (s.check && !(await hasCommand(host, "testparm"))) {
-      problems.push({ field: "check", value: true, message: `testparm is not installed on ${host.label}; install samba` });
-    }
-    return problems;
+    return s.check ? [...problems, ...(await commandProblems(host, "testparm", "samba"))] : problems;
   },
   render: (s) => ({ content: renderSmbShare(s), mode: "0644", indexed: true }),
   async probe(host, s) {

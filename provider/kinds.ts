@@ -21,73 +21,52 @@ export interface KindEntry {
   holdsData?: string;
 }
 
-/** One area's kinds: each id with its module under `components/<area>/` (and `holdsData` where it holds data). */
-function area<K extends KindId>(dir: string, modules: { readonly [Id in K]: string | { module: string; holdsData: string } }): { readonly [Id in K]: KindEntry } {
-  return Object.fromEntries(
-    Object.entries<string | { module: string; holdsData: string }>(modules).map(([id, m]) => {
-      const { module, holdsData } = typeof m === "string" ? { module: m, holdsData: undefined } : m;
-      const entry: KindEntry = { load: () => (require(`../components/${dir}/${module}`) as { kind: HostKind<Record<string, unknown>, State> }).kind };
+/** Each area's kinds, by id: the module of a kind is `components/<area>/<id, first letter lower-case>Kind` unless `MODULES` names another. */
+const AREAS = {
+  files: ["ManagedFile"],
+  storage: ["ZfsPool", "ZfsDataset"],
+  protection: ["ZfsSnapshotPolicy", "ZfsReplication", "SanoidPolicy", "SyncoidReplication", "ZfsRestoreDrill"],
+  nfs: ["NfsExport", "KernelNfsServer"],
+  smb: ["SambaServer", "SmbShare", "SmbUser"],
+  network: ["SysctlProfile", "LinkMtu", "TcShaping", "EthtoolSettings"],
+  firewall: ["ShareFirewall"],
+  guest: ["GuestMount", "VirtioFsPassthrough", "GuestMountHealth"],
+  transfer: ["ParallelTransfer"],
+  host: ["HostPackages", "HostService"],
+  kerberos: ["KerberosRealm", "KerberosClient", "KerberosKeytab", "KerberosOtpUser", "OtpRadius"],
+  perf: ["SharePerformanceCheck"],
+} as const satisfies Record<string, readonly KindId[]>;
+
+/** The kinds whose module is not named after the id. */
+const MODULES: Partial<Record<KindId, string>> = { ZfsRestoreDrill: "restoreDrillKind", EthtoolSettings: "ethtoolKind", GuestMountHealth: "mountHealthKind" };
+
+/** `holdsData` of the kinds that hold data. */
+const HOLDS_DATA: Partial<Record<KindId, string>> = {
+  ZfsPool: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one",
+  ZfsDataset: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one",
+  ZfsSnapshotPolicy: "the policy's snapshots on the old host would be pruned and a new series started on the new one",
+  ZfsReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
+  SanoidPolicy: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one",
+  SyncoidReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
+  ParallelTransfer: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed",
+  KerberosRealm: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one",
+};
+
+/** Compiles only when `AREAS` names every id of `core/kindIds.ts`. */
+type Unlisted = Exclude<KindId, (typeof AREAS)[keyof typeof AREAS][number]>;
+const everyIdListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyIdListed;
+
+export const KINDS: { readonly [K in KindId]: KindEntry } = Object.fromEntries(
+  Object.entries(AREAS).flatMap(([area, ids]) =>
+    ids.map((id: KindId) => {
+      const module = `../components/${area}/${MODULES[id] ?? `${id[0].toLowerCase()}${id.slice(1)}Kind`}`;
+      const entry: KindEntry = { load: () => (require(module) as { kind: HostKind<Record<string, unknown>, State> }).kind };
+      const holdsData = HOLDS_DATA[id];
       return [id, holdsData === undefined ? entry : { ...entry, holdsData }];
     }),
-  ) as { readonly [Id in K]: KindEntry };
-}
-
-export const KINDS: { readonly [K in KindId]: KindEntry } = {
-  ...area("files", {
-    ManagedFile: "managedFileKind",
-  }),
-  ...area("storage", {
-    ZfsPool: { module: "zfsPoolKind", holdsData: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one" },
-    ZfsDataset: { module: "zfsDatasetKind", holdsData: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one" },
-  }),
-  ...area("protection", {
-    ZfsSnapshotPolicy: { module: "zfsSnapshotPolicyKind", holdsData: "the policy's snapshots on the old host would be pruned and a new series started on the new one" },
-    ZfsReplication: { module: "zfsReplicationKind", holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-    SanoidPolicy: { module: "sanoidPolicyKind", holdsData: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one" },
-    SyncoidReplication: { module: "syncoidReplicationKind", holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-    ZfsRestoreDrill: "restoreDrillKind",
-  }),
-  ...area("nfs", {
-    NfsExport: "nfsExportKind",
-    KernelNfsServer: "kernelNfsServerKind",
-  }),
-  ...area("smb", {
-    SambaServer: "sambaServerKind",
-    SmbShare: "smbShareKind",
-    SmbUser: "smbUserKind",
-  }),
-  ...area("network", {
-    SysctlProfile: "sysctlProfileKind",
-    LinkMtu: "linkMtuKind",
-    TcShaping: "tcShapingKind",
-    EthtoolSettings: "ethtoolKind",
-  }),
-  ...area("firewall", {
-    ShareFirewall: "shareFirewallKind",
-  }),
-  ...area("guest", {
-    GuestMount: "guestMountKind",
-    VirtioFsPassthrough: "virtioFsPassthroughKind",
-    GuestMountHealth: "mountHealthKind",
-  }),
-  ...area("transfer", {
-    ParallelTransfer: { module: "parallelTransferKind", holdsData: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed" },
-  }),
-  ...area("host", {
-    HostPackages: "hostPackagesKind",
-    HostService: "hostServiceKind",
-  }),
-  ...area("kerberos", {
-    KerberosRealm: { module: "kerberosRealmKind", holdsData: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one" },
-    KerberosClient: "kerberosClientKind",
-    KerberosKeytab: "kerberosKeytabKind",
-    KerberosOtpUser: "kerberosOtpUserKind",
-    OtpRadius: "otpRadiusKind",
-  }),
-  ...area("perf", {
-    SharePerformanceCheck: "sharePerformanceCheckKind",
-  }),
-};
+  ),
+) as { readonly [K in KindId]: KindEntry };
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */
 export function kindEntry(id: string): KindEntry {

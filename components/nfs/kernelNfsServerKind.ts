@@ -7,7 +7,7 @@
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { compareConfigFile, probeConfigFile } from "../../core/configFile";
+import { configFileKind } from "../../core/configFile";
 import { commandProblems } from "../../core/hostChecks";
 import { KernelNfsServerSpec, validateKernelNfsServer } from "./kernelNfsServerArgs";
 
@@ -54,9 +54,7 @@ export const kind: HostKind<KernelNfsServerSpec, KernelNfsServerState> = {
   async preflight(host, s) {
     return s.check ? commandProblems(host, "nfsconf", "nfs-common / nfs-kernel-server") : [];
   },
-  render: (s) => ({ content: renderKernelNfsServer(s), mode: "0644" }),
-  probe: (host, s) => probeConfigFile(host, s.confPath),
-  compare: compareConfigFile,
+  ...configFileKind(renderKernelNfsServer, (s) => s.confPath),
   async apply(host, { spec, desired, live, log }) {
     const rewrite = !live || live.content !== desired.content;
     if (rewrite && spec.check) await check(host, spec, desired.content);

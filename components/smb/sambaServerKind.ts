@@ -5,7 +5,7 @@
  * `<configPath>.kvmshare-orig` and put back on destroy.
  */
 import { HostKind } from "../../core/hostKind";
-import { compareConfigFile, probeConfigFile } from "../../core/configFile";
+import { configFileKind } from "../../core/configFile";
 import { commandProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
@@ -20,9 +20,7 @@ export const kind: HostKind<SambaServerSpec, SambaConfigState> = {
   async preflight(host, s) {
     return s.check ? commandProblems(host, "testparm", "samba (or samba-common-bin)") : [];
   },
-  render: (s) => ({ content: renderSambaServer(s), mode: "0644" }),
-  probe: (host, s) => probeConfigFile(host, s.configPath),
-  compare: compareConfigFile,
+  ...configFileKind(renderSambaServer, (s) => s.configPath),
   async apply(host, { spec, desired, live, log }) {
     await host.run(["mkdir", "-p", "--", spec.sharesDir, ...stateDirs(spec)]);
     if (spec.stateDir) await host.run(["chmod", "0700", "--", `${spec.stateDir}/private`]);

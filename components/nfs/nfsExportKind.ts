@@ -8,7 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { commandProblems, sharedDirectoryProblems } from "../../core/hostChecks";
+import { exportProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
@@ -96,11 +96,8 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
   validate: (spec) => validateNfsExport(spec),
 
   async preflight(host, s) {
-    const problems = await sharedDirectoryProblems(host, "path", s.path);
-    if (s.check) {
-      const [server, pkg] = s.backend === "ganesha" ? ["ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"] : ["exportfs", "nfs-kernel-server"];
-      problems.push(...(await commandProblems(host, server, pkg, "backend", s.backend)));
-    }
+    const [cmd, install] = s.backend === "ganesha" ? ["ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"] : ["exportfs", "nfs-kernel-server"];
+    const problems = await exportProblems(host, s.path, s.check ? { cmd, install, field: "backend", value: s.backend } : undefined);
     if (s.backend === "ganesha" && s.ganeshaConfigPath) {
       const main = await host.readFile(s.ganeshaConfigPath);
       const includes = main !== undefined && main.split("\n").some((l) => {

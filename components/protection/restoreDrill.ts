@@ -4,6 +4,7 @@ import { HostComponent } from "../host";
 import type { DrillResult } from "./restoreDrillEngine";
 import { resolveZfsRestoreDrill, validateZfsRestoreDrill, ZfsRestoreDrillArgs, ZfsRestoreDrillSpec } from "./restoreDrillArgs";
 import type { ZfsRestoreDrillState } from "./restoreDrillKind";
+import { onDataset, targetSecrets } from "./onDataset";
 
 /** What the drill's resource outputs, and the component with it. */
 const DRILL_OUTPUTS = {
@@ -31,9 +32,8 @@ export class ZfsRestoreDrill extends HostComponent<ZfsRestoreDrill> {
     validateZfsRestoreDrill(name, args);
     super("kvmshare:storage:ZfsRestoreDrill", name, opts);
     const spec = resolveZfsRestoreDrill(name, args);
-    const src = typeof args.source === "string" ? undefined : args.source;
-    const secrets = args.targetConnection !== undefined ? { targetConnection: pulumi.output(args.targetConnection).apply((c) => JSON.stringify(c)) } : undefined;
-    this.resource = this.hostResource(ZfsRestoreDrillResource, "drill", { connection: args.connection ?? src?.connection, spec, secrets }, { dependsOn: src ? [src.dataset] : [] }).resource;
+    const { connection, childOpts } = onDataset(args.source, args.connection);
+    this.resource = this.hostResource(ZfsRestoreDrillResource, "drill", { connection, spec, secrets: targetSecrets(args.targetConnection) }, childOpts).resource;
     this.publish({ lastMatch: this.resource.lastMatch, lastResult: this.resource.lastResult });
   }
 }

@@ -4,6 +4,7 @@ import { HostComponent } from "../host";
 import { resolveZfsReplication, validateZfsReplication, ZfsReplicationArgs, ZfsReplicationSpec } from "./zfsReplicationArgs";
 import type { ReplicationPlan, ZfsReplicationState } from "./zfsReplicationKind";
 import type { SyncoidReplicationState } from "./syncoidReplicationKind";
+import { onDataset, targetSecrets } from "./onDataset";
 import { backupSchedule, BackupSchedule, backupWindowWarning } from "./backupWindow";
 
 /** What both schedulers' resources output, and the component with them. */
@@ -45,9 +46,7 @@ export class ZfsReplication extends HostComponent<ZfsReplication> {
     validateZfsReplication(name, args);
     super("kvmshare:storage:ZfsReplication", name, opts);
     const spec = resolveZfsReplication(name, args);
-    const src = typeof args.source === "string" ? undefined : args.source;
-    const connection = args.connection ?? src?.connection;
-    const childOpts = { dependsOn: src ? [src.dataset] : [] };
+    const { connection, childOpts } = onDataset(args.source, args.connection);
     let schedule: pulumi.Output<BackupSchedule | null> = pulumi.output(null);
     if (spec.scheduler === "syncoid") {
       const sched = backupSchedule(spec.intervalMinutes!, spec.backupWindow);
@@ -63,8 +62,7 @@ export class ZfsReplication extends HostComponent<ZfsReplication> {
       this.resource = this.hostResource(SyncoidReplicationResource, "syncoid", { connection, spec }, childOpts).resource;
       schedule = pulumi.output(sched);
     } else {
-      const secrets = args.targetConnection !== undefined ? { targetConnection: pulumi.output(args.targetConnection).apply((c) => JSON.stringify(c)) } : undefined;
-      this.resource = this.hostResource(ZfsReplicationResource, "replication", { connection, spec, secrets }, childOpts).resource;
+      this.resource = this.hostResource(ZfsReplicationResource, "replication", { connection, spec, secrets: targetSecrets(args.targetConnection) }, childOpts).resource;
     }
     const { lastSnapshot, inSync, plan } = this.resource;
     this.publish({ lastSnapshot, inSync, plan, schedule });

@@ -4,6 +4,7 @@ import { HostComponent } from "../host";
 import { resolveZfsSnapshotPolicy, validateZfsSnapshotPolicy, ZfsSnapshotPolicyArgs, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 import type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 import type { SanoidPolicyState } from "./sanoidPolicyKind";
+import { onDataset } from "./onDataset";
 import { intervalRetention, sanoidRetention, SnapshotRetention } from "../storage";
 
 /** The snapshots both schedulers' resources report, and the component with them. */
@@ -48,13 +49,12 @@ export class ZfsSnapshotPolicy extends HostComponent<ZfsSnapshotPolicy> {
     validateZfsSnapshotPolicy(name, args);
     super("kvmshare:storage:ZfsSnapshotPolicy", name, opts);
     const spec = resolveZfsSnapshotPolicy(name, args);
-    const ds = typeof args.dataset === "string" ? undefined : args.dataset;
     this.retention =
       spec.scheduler === "sanoid"
         ? sanoidRetention({ hourly: spec.hourly!, daily: spec.daily!, monthly: spec.monthly! })
         : intervalRetention(spec.keep!, spec.intervalMinutes!, spec.maxAgeDays);
-    const childArgs = { connection: args.connection ?? ds?.connection, spec };
-    const childOpts = { dependsOn: ds ? [ds.dataset] : [] };
+    const { connection, childOpts } = onDataset(args.dataset, args.connection);
+    const childArgs = { connection, spec };
     let newestSnapshotAgeSec: pulumi.Output<number | null> = pulumi.output(null);
     if (spec.scheduler === "sanoid") {
       const r = this.hostResource(SanoidPolicyResource, "sanoid", childArgs, childOpts).resource;

@@ -6,7 +6,7 @@
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { commandProblems, sharedDirectoryProblems } from "../../core/hostChecks";
+import { exportProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -17,10 +17,7 @@ export const kind: HostKind<SmbShareSpec, SmbShareState> = {
   name: "SmbShare",
   version: 1,
   validate: (spec) => validateSmbShare(spec),
-  async preflight(host, s) {
-    const problems = await sharedDirectoryProblems(host, "path", s.path);
-    return s.check ? [...problems, ...(await commandProblems(host, "testparm", "samba"))] : problems;
-  },
+  preflight: (host, s) => exportProblems(host, s.path, s.check ? { cmd: "testparm", install: "samba" } : undefined),
   render: (s) => ({ content: renderSmbShare(s), mode: "0644", indexed: true }),
   async probe(host, s) {
     const f = await probeFile(host, s.file);

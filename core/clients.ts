@@ -4,6 +4,7 @@
  * the `allowedSources` a firewall takes (IP/CIDR only; host names are listed apart).
  */
 import * as net from "net";
+import type * as pulumi from "@pulumi/pulumi";
 import { Problem } from "./errors";
 import { isCidr, isHostname } from "./validate";
 
@@ -133,6 +134,18 @@ export function allowedSourcesOf(clients: readonly string[]): string[] {
     }
   }
   return [...new Set(out)];
+}
+
+/**
+ * The outputs of an export (NfsExport, SmbShare) a firewall takes: its client list split by
+ * `allowedSourcesOf` and `allowedHostNamesOf`. Merged into the component's class
+ * (`export interface NfsExport extends AllowedClients {}`).
+ */
+export interface AllowedClients {
+  /** Client IPs/CIDRs (`*` becomes 0.0.0.0/0 and ::/0), for a firewall's allowed sources. */
+  readonly allowedSources: pulumi.Output<string[]>;
+  /** Client host names and `*.domain` wildcards (a firewall must resolve them itself). */
+  readonly allowedHostNames: pulumi.Output<string[]>;
 }
 
 /** The name part of a client list (host names and `*.domain` wildcards): a firewall must resolve these itself. */

@@ -60,6 +60,13 @@ export function out<T>(): pulumi.Output<T> {
   return undefined as unknown as pulumi.Output<T>;
 }
 
+/**
+ * The fields an `out<T>()` map declares, for a component whose outputs are its child resource's
+ * (declared once, in the map): `export interface ZfsRestoreDrill extends Outputs<typeof DRILL_OUTPUTS> {}`
+ * merges them into the class, where `publish` then requires them.
+ */
+export type Outputs<O extends Record<string, pulumi.Output<unknown>>> = { readonly [K in keyof O]: O[K] };
+
 /** A host resource class of one kind: a `HostResource` with the kind's extra outputs `O` as typed fields. */
 export type HostResourceClass<Spec extends object, S extends State, O> = new (
   name: string,

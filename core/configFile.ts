@@ -34,3 +34,15 @@ export async function probeConfigFile(host: Host, path: string): Promise<ConfigF
 export function compareConfigFile(desired: ConfigFileState, observed: ConfigFileState): string[] {
   return (["content", "mode"] as const).filter((k) => desired[k] !== observed[k]);
 }
+
+/**
+ * `render`, `probe` and `compare` of a kind whose whole state is one config file, mode 0644, at
+ * `pathOf(spec)` with the content `contentOf(spec)`: spread into the kind (`...configFileKind(...)`).
+ */
+export function configFileKind<Spec>(contentOf: (spec: Spec) => string, pathOf: (spec: Spec) => string) {
+  return {
+    render: (s: Spec): ConfigFileState => ({ content: contentOf(s), mode: "0644" }),
+    probe: (host: Host, s: Spec) => probeConfigFile(host, pathOf(s)),
+    compare: compareConfigFile,
+  };
+}

@@ -12,6 +12,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import { HostKind } from "../../core/hostKind";
+import { installedProblems } from "../../core/hostChecks";
 import { render } from "../../core/render";
 import { changedFiles, checkProfile, KrbFile, KrbFiles, probeFiles, writeFiles } from "./krbFiles";
 import { getPrincipal, kadminLocal } from "./kadmin";
@@ -51,8 +52,8 @@ export const kind: HostKind<KerberosRealmSpec, KerberosRealmState> = {
   version: 1,
   validate: (s, secrets) => validateKerberosRealm(s, secrets),
   async preflight(host) {
-    const r = await host.run(["sh", "-c", "command -v kdb5_util && command -v kadmin.local"], { check: false });
-    return r.code === 0 ? [] : [{ field: "realm", message: `the MIT KDC is not installed on ${host.label}; install krb5-kdc krb5-admin-server krb5-otp (or set hostSetup: true)` }];
+    const message = `the MIT KDC is not installed on ${host.label}; install krb5-kdc krb5-admin-server krb5-otp (or set hostSetup: true)`;
+    return installedProblems(host, "command -v kdb5_util && command -v kadmin.local", { field: "realm", message });
   },
   render: (s) => ({ files: renderKerberosRealm(s), database: true, admin: true, radiusSecretCurrent: s.otp ? true : null }),
   async probe(host, s, secrets) {

@@ -9,6 +9,7 @@
 import * as crypto from "crypto";
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
+import { installedProblems } from "../../core/hostChecks";
 import { render } from "../../core/render";
 import { changedFiles, KrbFile, KrbFiles, probeFiles, writeFiles } from "./krbFiles";
 import { OtpRadiusSpec, otpRadiusPaths, validateOtpRadius } from "./otpRadiusArgs";
@@ -79,8 +80,8 @@ export const kind: HostKind<OtpRadiusSpec, OtpRadiusState> = {
   version: 1,
   validate: (s, secrets) => validateOtpRadius(s, secrets),
   async preflight(host) {
-    const r = await host.run(["sh", "-c", "command -v freeradius && test -e /usr/lib/freeradius/rlm_totp.so"], { check: false });
-    return r.code === 0 ? [] : [{ field: "users", message: `FreeRADIUS with rlm_totp is not installed on ${host.label}; install freeradius (3.2 has rlm_totp) or set hostSetup: true` }];
+    const message = `FreeRADIUS with rlm_totp is not installed on ${host.label}; install freeradius (3.2 has rlm_totp) or set hostSetup: true`;
+    return installedProblems(host, "command -v freeradius && test -e /usr/lib/freeradius/rlm_totp.so", { field: "users", message });
   },
   render: (s) => ({ files: renderOtpRadiusConfig(s), clientsCurrent: true, usersCurrent: true }),
   async probe(host, s, secrets) {

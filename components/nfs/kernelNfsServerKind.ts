@@ -7,8 +7,8 @@
 import { CommandError, Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
-import { compareConfigFile, probeConfigFile } from "../../core/configFile";
-import { hasCommand } from "../../core/hostChecks";
+import { configFileKind } from "../../core/configFile";
+import { commandProblems } from "../../core/hostChecks";
 import { KernelNfsServerSpec, validateKernelNfsServer } from "./kernelNfsServerArgs";
 
 export type KernelNfsServerState = { content: string; mode: string };
@@ -52,11 +52,9 @@ export const kind: HostKind<KernelNfsServerSpec, KernelNfsServerState> = {
   version: 1,
   validate: validateKernelNfsServer,
   async preflight(host, s) {
-    return s.check && !(await hasCommand(host, "nfsconf")) ? [{ field: "check", value: true, message: `nfsconf is not installed on ${host.label}; install nfs-common / nfs-kernel-server` }] : [];
+    return s.check ? commandProblems(host, "nfsconf", "nfs-common / nfs-kernel-server") : [];
   },
-  render: (s) => ({ content: renderKernelNfsServer(s), mode: "0644" }),
-  probe: (host, s) => probeConfigFile(host, s.confPath),
-  compare: compareConfigFile,
+  ...configFileKind(renderKernelNfsServer, (s) => s.confPath),
   async apply(host, { spec, desired, live, log }) {
     const rewrite = !live || live.content !== desired.content;
     if (rewrite && spec.check) await check(host, spec, desired.content);

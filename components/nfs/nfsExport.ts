@@ -3,7 +3,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 
 import { UNKNOWN } from "../../core/validate";
-import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
+import { AllowedClients, allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { HostComponent, HostSetupPlan } from "../host";
 import { NfsExportState } from "./nfsExportKind";
 import { conflictsBetween, NfsClient, NfsExportArgs, NfsExportSpec, resolveNfsExport, validateNfsExportArgs } from "./nfsExportArgs";
@@ -33,16 +33,15 @@ function connectionKey(c: unknown): string {
   return spec.kind === "ssh" ? `${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}` : "local";
 }
 
+/** The clients, for a firewall (`allowedSources`, `allowedHostNames`). */
+export interface NfsExport extends AllowedClients {}
+
 /**
  * An NFS export of one directory to a list of guests, on the kernel NFS server or NFS-Ganesha.
  * Checked by the server's own parser before it goes live, reloaded only on change, reported as
  * drift when edited by hand. `allowedSources` feeds a firewall.
  */
 export class NfsExport extends HostComponent<NfsExport> {
-  /** Client IPs/CIDRs (`*` becomes 0.0.0.0/0 and ::/0), for a firewall's allowed sources. */
-  declare public readonly allowedSources: pulumi.Output<string[]>;
-  /** Client host names and `*.domain` wildcards (a firewall must resolve them itself). */
-  declare public readonly allowedHostNames: pulumi.Output<string[]>;
   /** The export file on the host. */
   declare public readonly file: pulumi.Output<string>;
   /** What clients mount: the path (kernel) or the pseudo path (ganesha). */

@@ -8,7 +8,7 @@ import { Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
+import { exportProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
@@ -96,12 +96,8 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
   validate: (spec) => validateNfsExport(spec),
 
   async preflight(host, s) {
-    const problems = await sharedDirectoryProblems(host, "path", s.path);
-    const server = s.backend === "ganesha" ? "ganesha.nfsd" : "exportfs";
-    if (s.check && !(await hasCommand(host, server))) {
-      const pkg = s.backend === "ganesha" ? "nfs-ganesha nfs-ganesha-vfs" : "nfs-kernel-server";
-      problems.push({ field: "backend", value: s.backend, message: `${server} is not installed on ${host.label}; install ${pkg}` });
-    }
+    const [cmd, install] = s.backend === "ganesha" ? ["ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"] : ["exportfs", "nfs-kernel-server"];
+    const problems = await exportProblems(host, s.path, s.check ? { cmd, install, field: "backend", value: s.backend } : undefined);
     if (s.backend === "ganesha" && s.ganeshaConfigPath) {
       const main = await host.readFile(s.ganeshaConfigPath);
       const includes = main !== undefined && main.split("\n").some((l) => {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { OutputsOf } from "../../core/component";
+import { hostResourceClass, out, Outputs } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { HostComponent } from "../host";
@@ -13,6 +13,34 @@ import {
 } from "./sharePerformanceCheckArgs";
 import { CHECK_OUTPUTS, SharePerformanceCheckState } from "./sharePerformanceCheckKind";
 
+/** The measured figures: the kind's outputs (`CHECK_OUTPUTS`, which this must name exactly), and the component's. */
+const FIGURES = {
+  /** True when every threshold was met at the last measurement. */
+  passed: out<boolean>(),
+  /** Total IOPS (read + write) of the fio mix. */
+  iops: out<number>(),
+  readIops: out<number>(),
+  writeIops: out<number>(),
+  /** Worst of read/write completion latency at `latencyPercentile`, ms. */
+  latencyMs: out<number | null>(),
+  latencyPercentile: out<number>(),
+  /** read + write bandwidth, MiB/s. */
+  bwMiBs: out<number>(),
+  /** Average CPU busy percent of all cores on the host during the run. */
+  cpuPercent: out<number>(),
+  /** Packet loss to `loss.target`, percent (null when not measured). */
+  lossPercent: out<number | null>(),
+  /** The thresholds missed, with limit, measured value and by how much. */
+  misses: out<Miss[]>(),
+  /** When the figures were measured (ISO 8601). */
+  measuredAt: out<string>(),
+} satisfies Record<(typeof CHECK_OUTPUTS)[number], pulumi.Output<unknown>>;
+
+const SharePerformanceCheckResource = hostResourceClass<SharePerformanceCheckSpec, SharePerformanceCheckState>()("SharePerformanceCheck", FIGURES);
+
+/** The measured figures (`FIGURES`); `reportPath` is the component's own. */
+export interface SharePerformanceCheck extends Outputs<typeof FIGURES> {}
+
 /**
  * Measures a share with fio (70 % random reads / 30 % writes by default), samples the host's CPU
  * and the packet loss to a peer while it runs, and checks the figures against thresholds
@@ -21,25 +49,6 @@ import { CHECK_OUTPUTS, SharePerformanceCheckState } from "./sharePerformanceChe
  * Prometheus textfile on the host. Outputs the measured figures.
  */
 export class SharePerformanceCheck extends HostComponent<SharePerformanceCheck> {
-  /** True when every threshold was met at the last measurement. */
-  declare public readonly passed: pulumi.Output<boolean>;
-  /** Total IOPS (read + write) of the fio mix. */
-  declare public readonly iops: pulumi.Output<number>;
-  declare public readonly readIops: pulumi.Output<number>;
-  declare public readonly writeIops: pulumi.Output<number>;
-  /** Worst of read/write completion latency at `latencyPercentile`, ms. */
-  declare public readonly latencyMs: pulumi.Output<number | null>;
-  declare public readonly latencyPercentile: pulumi.Output<number>;
-  /** read + write bandwidth, MiB/s. */
-  declare public readonly bwMiBs: pulumi.Output<number>;
-  /** Average CPU busy percent of all cores on the host during the run. */
-  declare public readonly cpuPercent: pulumi.Output<number>;
-  /** Packet loss to `loss.target`, percent (null when not measured). */
-  declare public readonly lossPercent: pulumi.Output<number | null>;
-  /** The thresholds missed, with limit, measured value and by how much. */
-  declare public readonly misses: pulumi.Output<Miss[]>;
-  /** When the figures were measured (ISO 8601). */
-  declare public readonly measuredAt: pulumi.Output<string>;
   /** The JSON report on the host. */
   declare public readonly reportPath: pulumi.Output<string>;
   /** The host resource that runs the check. */
@@ -54,17 +63,15 @@ export class SharePerformanceCheck extends HostComponent<SharePerformanceCheck> 
     // so the provider's check still validates everything else.
     const spec = checkSpecOf(name, d);
 
-    const { resource: run } = this.hostResource<SharePerformanceCheckSpec, SharePerformanceCheckState>(
-      "SharePerformanceCheck",
+    const { resource: run } = this.hostResource(
+      SharePerformanceCheckResource,
       "run",
       { connection: args.connection, spec: spec as pulumi.Input<SharePerformanceCheckSpec> },
       { dependsOn: opts.dependsOn },
-      [...CHECK_OUTPUTS],
     );
     this.run = run;
-    // The figures are the kind's outputs (CHECK_OUTPUTS), under the same names.
-    const figures = Object.fromEntries(CHECK_OUTPUTS.map((k) => [k, (run as unknown as Record<string, pulumi.Output<unknown>>)[k]]));
-    this.publish({ ...(figures as Omit<OutputsOf<SharePerformanceCheck>, "reportPath">), reportPath: pulumi.output(d.reportPath) });
+    const { passed, iops, readIops, writeIops, latencyMs, latencyPercentile, bwMiBs, cpuPercent, lossPercent, misses, measuredAt } = run;
+    this.publish({ passed, iops, readIops, writeIops, latencyMs, latencyPercentile, bwMiBs, cpuPercent, lossPercent, misses, measuredAt, reportPath: pulumi.output(d.reportPath) });
 
     if (d.onMiss === "warn") {
       // The provider cannot raise engine warnings; the component does, from the outputs.

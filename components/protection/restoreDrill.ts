@@ -1,15 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
-import { hostResourceClass, out } from "../../core/component";
+import { hostResourceClass, out, Outputs } from "../../core/component";
 import { HostComponent } from "../host";
 import type { DrillResult } from "./restoreDrillEngine";
 import { resolveZfsRestoreDrill, validateZfsRestoreDrill, ZfsRestoreDrillArgs, ZfsRestoreDrillSpec } from "./restoreDrillArgs";
 import type { ZfsRestoreDrillState } from "./restoreDrillKind";
+import { onDataset, targetSecrets } from "./onDataset";
 
-export const ZfsRestoreDrillResource = hostResourceClass<ZfsRestoreDrillSpec, ZfsRestoreDrillState>()("ZfsRestoreDrill", {
+/** What the drill's resource outputs, and the component with it. */
+const DRILL_OUTPUTS = {
+  /** Whether the last drill matched. */
   lastMatch: out<boolean | null>(),
+  /** The last drill's result (snapshot, counts, differing files, time). */
   lastResult: out<DrillResult | null>(),
-});
+};
+
+export const ZfsRestoreDrillResource = hostResourceClass<ZfsRestoreDrillSpec, ZfsRestoreDrillState>()("ZfsRestoreDrill", DRILL_OUTPUTS);
 export type ZfsRestoreDrillResource = InstanceType<typeof ZfsRestoreDrillResource>;
+
+/** The drill's outputs (`DRILL_OUTPUTS`). */
+export interface ZfsRestoreDrill extends Outputs<typeof DRILL_OUTPUTS> {}
 
 /**
  * A restore drill that proves a backup: clones the newest snapshot the source and the backup share,
@@ -17,19 +26,14 @@ export type ZfsRestoreDrillResource = InstanceType<typeof ZfsRestoreDrillResourc
  * `trigger` changes; the last result is the observed state (a failed drill is drift).
  */
 export class ZfsRestoreDrill extends HostComponent<ZfsRestoreDrill> {
-  /** Whether the last drill matched. */
-  declare public readonly lastMatch: pulumi.Output<boolean | null>;
-  /** The last drill's result (snapshot, counts, differing files, time). */
-  declare public readonly lastResult: pulumi.Output<DrillResult | null>;
   public readonly resource: ZfsRestoreDrillResource;
 
   constructor(name: string, args: ZfsRestoreDrillArgs, opts: pulumi.ComponentResourceOptions = {}) {
     validateZfsRestoreDrill(name, args);
     super("kvmshare:storage:ZfsRestoreDrill", name, opts);
     const spec = resolveZfsRestoreDrill(name, args);
-    const src = typeof args.source === "string" ? undefined : args.source;
-    const secrets = args.targetConnection !== undefined ? { targetConnection: pulumi.output(args.targetConnection).apply((c) => JSON.stringify(c)) } : undefined;
-    this.resource = this.hostResource(ZfsRestoreDrillResource, "drill", { connection: args.connection ?? src?.connection, spec, secrets }, { dependsOn: src ? [src.dataset] : [] }).resource;
+    const { connection, childOpts } = onDataset(args.source, args.connection);
+    this.resource = this.hostResource(ZfsRestoreDrillResource, "drill", { connection, spec, secrets: targetSecrets(args.targetConnection) }, childOpts).resource;
     this.publish({ lastMatch: this.resource.lastMatch, lastResult: this.resource.lastResult });
   }
 }

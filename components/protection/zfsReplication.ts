@@ -1,13 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { hostResourceClass, out } from "../../core/component";
+import { hostResourceClass, out, Outputs } from "../../core/component";
 import { HostComponent } from "../host";
 import { resolveZfsReplication, validateZfsReplication, ZfsReplicationArgs, ZfsReplicationSpec } from "./zfsReplicationArgs";
 import type { ReplicationPlan, ZfsReplicationState } from "./zfsReplicationKind";
 import type { SyncoidReplicationState } from "./syncoidReplicationKind";
+import { onDataset, targetSecrets } from "./onDataset";
 import { backupSchedule, BackupSchedule, backupWindowWarning } from "./backupWindow";
 
-/** What both schedulers' resources output. */
-const REPLICATION_OUTPUTS = { lastSnapshot: out<string | null>(), inSync: out<boolean>(), plan: out<ReplicationPlan | null>() };
+/** What both schedulers' resources output, and the component with them. */
+const REPLICATION_OUTPUTS = {
+  /** `dataset@snapshot` last sent. */
+  lastSnapshot: out<string | null>(),
+  /** The target holds the source's newest replication snapshot. */
+  inSync: out<boolean>(),
+  /** With `dryRun`: what would be sent and its estimated size. */
+  plan: out<ReplicationPlan | null>(),
+};
 
 export const ZfsReplicationResource = hostResourceClass<ZfsReplicationSpec, ZfsReplicationState>()("ZfsReplication", REPLICATION_OUTPUTS);
 export type ZfsReplicationResource = InstanceType<typeof ZfsReplicationResource>;
@@ -19,6 +27,9 @@ export const SyncoidReplicationResource = hostResourceClass<ZfsReplicationSpec, 
 });
 export type SyncoidReplicationResource = InstanceType<typeof SyncoidReplicationResource>;
 
+/** The replication's outputs shared with its resource (`REPLICATION_OUTPUTS`); `schedule` is the component's own. */
+export interface ZfsReplication extends Outputs<typeof REPLICATION_OUTPUTS> {}
+
 /**
  * Incremental backup of a dataset to another pool or host: full send the first time, then
  * `zfs send -i` from the newest common snapshot; a diverged target is refused, never
@@ -26,12 +37,6 @@ export type SyncoidReplicationResource = InstanceType<typeof SyncoidReplicationR
  * on its own from a systemd timer (within the `backupWindow` when given).
  */
 export class ZfsReplication extends HostComponent<ZfsReplication> {
-  /** `dataset@snapshot` last sent. */
-  declare public readonly lastSnapshot: pulumi.Output<string | null>;
-  /** The target holds the source's newest replication snapshot. */
-  declare public readonly inSync: pulumi.Output<boolean>;
-  /** With `dryRun`: what would be sent and its estimated size. */
-  declare public readonly plan: pulumi.Output<ReplicationPlan | null>;
   /** syncoid: the timer's schedule (window hours, OnCalendar, runs a day, RPO minutes); null with scheduler "up". */
   declare public readonly schedule: pulumi.Output<BackupSchedule | null>;
   public readonly resource: ZfsReplicationResource | SyncoidReplicationResource;
@@ -41,9 +46,7 @@ export class ZfsReplication extends HostComponent<ZfsReplication> {
     validateZfsReplication(name, args);
     super("kvmshare:storage:ZfsReplication", name, opts);
     const spec = resolveZfsReplication(name, args);
-    const src = typeof args.source === "string" ? undefined : args.source;
-    const connection = args.connection ?? src?.connection;
-    const childOpts = { dependsOn: src ? [src.dataset] : [] };
+    const { connection, childOpts } = onDataset(args.source, args.connection);
     let schedule: pulumi.Output<BackupSchedule | null> = pulumi.output(null);
     if (spec.scheduler === "syncoid") {
       const sched = backupSchedule(spec.intervalMinutes!, spec.backupWindow);
@@ -59,8 +62,7 @@ export class ZfsReplication extends HostComponent<ZfsReplication> {
       this.resource = this.hostResource(SyncoidReplicationResource, "syncoid", { connection, spec }, childOpts).resource;
       schedule = pulumi.output(sched);
     } else {
-      const secrets = args.targetConnection !== undefined ? { targetConnection: pulumi.output(args.targetConnection).apply((c) => JSON.stringify(c)) } : undefined;
-      this.resource = this.hostResource(ZfsReplicationResource, "replication", { connection, spec, secrets }, childOpts).resource;
+      this.resource = this.hostResource(ZfsReplicationResource, "replication", { connection, spec, secrets: targetSecrets(args.targetConnection) }, childOpts).resource;
     }
     const { lastSnapshot, inSync, plan } = this.resource;
     this.publish({ lastSnapshot, inSync, plan, schedule });

@@ -1,13 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
-import { hostResourceClass, out } from "../../core/component";
+import { hostResourceClass, out, Outputs } from "../../core/component";
 import { HostComponent } from "../host";
 import { resolveZfsSnapshotPolicy, validateZfsSnapshotPolicy, ZfsSnapshotPolicyArgs, ZfsSnapshotPolicySpec } from "./zfsSnapshotPolicyArgs";
 import type { ZfsSnapshotPolicyState } from "./zfsSnapshotPolicyKind";
 import type { SanoidPolicyState } from "./sanoidPolicyKind";
+import { onDataset } from "./onDataset";
 import { intervalRetention, sanoidRetention, SnapshotRetention } from "../storage";
 
+/** The snapshots both schedulers' resources report, and the component with them. */
+const SNAPSHOT_OUTPUTS = {
+  /** `dataset@snapshot` of the newest snapshot the policy took. */
+  latestSnapshot: out<string | null>(),
+  /** How many of the policy's snapshots exist. */
+  snapshotCount: out<number>(),
+};
+
 /** What both schedulers' resources output. */
-const POLICY_OUTPUTS = { policy: out<string>(), latestSnapshot: out<string | null>(), snapshotCount: out<number>() };
+const POLICY_OUTPUTS = { policy: out<string>(), ...SNAPSHOT_OUTPUTS };
 
 export const ZfsSnapshotPolicyResource = hostResourceClass<ZfsSnapshotPolicySpec, ZfsSnapshotPolicyState>()("ZfsSnapshotPolicy", POLICY_OUTPUTS);
 export type ZfsSnapshotPolicyResource = InstanceType<typeof ZfsSnapshotPolicyResource>;
@@ -19,6 +28,9 @@ export const SanoidPolicyResource = hostResourceClass<ZfsSnapshotPolicySpec, San
 });
 export type SanoidPolicyResource = InstanceType<typeof SanoidPolicyResource>;
 
+/** The policy's outputs shared with its resource (`SNAPSHOT_OUTPUTS`); `newestSnapshotAgeSec` is the component's own. */
+export interface ZfsSnapshotPolicy extends Outputs<typeof SNAPSHOT_OUTPUTS> {}
+
 /**
  * Snapshots of one dataset with retention: a snapshot on each `up` (or every `intervalMinutes`),
  * pruned by count and age; only snapshots this policy took are ever deleted. With
@@ -26,10 +38,6 @@ export type SanoidPolicyResource = InstanceType<typeof SanoidPolicyResource>;
  * kvmshare installs (`resource` is then a `SanoidPolicyResource`).
  */
 export class ZfsSnapshotPolicy extends HostComponent<ZfsSnapshotPolicy> {
-  /** `dataset@snapshot` of the newest snapshot the policy took. */
-  declare public readonly latestSnapshot: pulumi.Output<string | null>;
-  /** How many of the policy's snapshots exist. */
-  declare public readonly snapshotCount: pulumi.Output<number>;
   /** sanoid: age of the newest `autosnap_*` snapshot at the last apply/refresh, seconds (null otherwise). */
   declare public readonly newestSnapshotAgeSec: pulumi.Output<number | null>;
   public readonly resource: ZfsSnapshotPolicyResource | SanoidPolicyResource;
@@ -41,13 +49,12 @@ export class ZfsSnapshotPolicy extends HostComponent<ZfsSnapshotPolicy> {
     validateZfsSnapshotPolicy(name, args);
     super("kvmshare:storage:ZfsSnapshotPolicy", name, opts);
     const spec = resolveZfsSnapshotPolicy(name, args);
-    const ds = typeof args.dataset === "string" ? undefined : args.dataset;
     this.retention =
       spec.scheduler === "sanoid"
         ? sanoidRetention({ hourly: spec.hourly!, daily: spec.daily!, monthly: spec.monthly! })
         : intervalRetention(spec.keep!, spec.intervalMinutes!, spec.maxAgeDays);
-    const childArgs = { connection: args.connection ?? ds?.connection, spec };
-    const childOpts = { dependsOn: ds ? [ds.dataset] : [] };
+    const { connection, childOpts } = onDataset(args.dataset, args.connection);
+    const childArgs = { connection, spec };
     let newestSnapshotAgeSec: pulumi.Output<number | null> = pulumi.output(null);
     if (spec.scheduler === "sanoid") {
       const r = this.hostResource(SanoidPolicyResource, "sanoid", childArgs, childOpts).resource;

@@ -5,8 +5,8 @@
  * `<configPath>.kvmshare-orig` and put back on destroy.
  */
 import { HostKind } from "../../core/hostKind";
-import { compareConfigFile, probeConfigFile } from "../../core/configFile";
-import { hasCommand } from "../../core/hostChecks";
+import { configFileKind } from "../../core/configFile";
+import { commandProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSambaServer, stateDirs } from "./smbRender";
 import { SambaConfigState, SambaServerSpec, validateSambaServer } from "./sambaServerArgs";
@@ -18,13 +18,9 @@ export const kind: HostKind<SambaServerSpec, SambaConfigState> = {
   version: 1,
   validate: (spec) => validateSambaServer(spec),
   async preflight(host, s) {
-    return s.check && !(await hasCommand(host, "testparm"))
-      ? [{ field: "check", value: true, message: `testparm is not installed on ${host.label}; install samba (or samba-common-bin)` }]
-      : [];
+    return s.check ? commandProblems(host, "testparm", "samba (or samba-common-bin)") : [];
   },
-  render: (s) => ({ content: renderSambaServer(s), mode: "0644" }),
-  probe: (host, s) => probeConfigFile(host, s.configPath),
-  compare: compareConfigFile,
+  ...configFileKind(renderSambaServer, (s) => s.configPath),
   async apply(host, { spec, desired, live, log }) {
     await host.run(["mkdir", "-p", "--", spec.sharesDir, ...stateDirs(spec)]);
     if (spec.stateDir) await host.run(["chmod", "0700", "--", `${spec.stateDir}/private`]);

@@ -2,10 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../../core/errors";
 import { HostComponent } from "../host";
 import { UNKNOWN } from "../../core/validate";
-import { allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
+import { AllowedClients, allowedHostNamesOf, allowedSourcesOf } from "../../core/clients";
 import { PlainSmbShareArgs, resolveSmbShare, SmbShareArgs, SmbShareSpec, validateSmbShare } from "./smbShareArgs";
 import { SmbShareState } from "./smbShareKind";
 import { SmbUser } from "./smbUser";
+
+/** The clients (`hostsAllow`), for a firewall (`allowedSources`, `allowedHostNames`). */
+export interface SmbShare extends AllowedClients {}
 
 /**
  * A hardened SMB3 share (no guests, encryption required, only `validUsers` from `hostsAllow`),
@@ -13,10 +16,6 @@ import { SmbUser } from "./smbUser";
  * as drift. `allowedSources` feeds a firewall.
  */
 export class SmbShare extends HostComponent<SmbShare> {
-  /** Client IPs/CIDRs (`*` becomes 0.0.0.0/0 and ::/0), for a firewall's allowed sources. */
-  declare public readonly allowedSources: pulumi.Output<string[]>;
-  /** Client host names (a firewall must resolve them itself). */
-  declare public readonly allowedHostNames: pulumi.Output<string[]>;
   /** The share name clients use. */
   declare public readonly shareName: pulumi.Output<string>;
   /** The share file on the host. */

@@ -6,7 +6,7 @@
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
 import { probeFile } from "../../core/configFile";
-import { hasCommand, sharedDirectoryProblems } from "../../core/hostChecks";
+import { exportProblems } from "../../core/hostChecks";
 import { syncShareIndex, testparm } from "./smbChecks";
 import { renderSmbShare } from "./smbRender";
 import { SmbShareSpec, validateSmbShare } from "./smbShareArgs";
@@ -17,13 +17,7 @@ export const kind: HostKind<SmbShareSpec, SmbShareState> = {
   name: "SmbShare",
   version: 1,
   validate: (spec) => validateSmbShare(spec),
-  async preflight(host, s) {
-    const problems = await sharedDirectoryProblems(host, "path", s.path);
-    if (s.check && !(await hasCommand(host, "testparm"))) {
-      problems.push({ field: "check", value: true, message: `testparm is not installed on ${host.label}; install samba` });
-    }
-    return problems;
-  },
+  preflight: (host, s) => exportProblems(host, s.path, s.check ? { cmd: "testparm", install: "samba" } : undefined),
   render: (s) => ({ content: renderSmbShare(s), mode: "0644", indexed: true }),
   async probe(host, s) {
     const f = await probeFile(host, s.file);

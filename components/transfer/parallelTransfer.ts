@@ -1,10 +1,29 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Component, OutputsOf } from "../../core/component";
+import { Component, hostResourceClass, out, Outputs } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostResource } from "../../core/hostResource";
 import { fingerprintOf, listLocal } from "./fingerprint";
 import { ParallelTransferArgs, ParallelTransferSpec, parallelTransferSpec, resolveParallelTransfer, validateParallelTransfer } from "./parallelTransferArgs";
 import { ParallelTransferState, TRANSFER_OUTPUTS } from "./parallelTransferKind";
+
+/** The last copy's figures: the kind's outputs (`TRANSFER_OUTPUTS`, which this must name exactly), and the component's. */
+const FIGURES = {
+  /** Bytes in the source at the last copy. */
+  bytes: out<number>(),
+  files: out<number>(),
+  /** Wall time of the last copy, fsync included. */
+  seconds: out<number>(),
+  /** `bytes / seconds` in MiB/s. */
+  mibps: out<number>(),
+  streams: out<number>(),
+  /** When the last copy finished (ISO 8601). */
+  copiedAt: out<string>(),
+} satisfies Record<(typeof TRANSFER_OUTPUTS)[number], pulumi.Output<unknown>>;
+
+const ParallelTransferResource = hostResourceClass<ParallelTransferSpec, ParallelTransferState>()("ParallelTransfer", FIGURES);
+
+/** The last copy's figures (`FIGURES`); `fingerprint` is the component's own. */
+export interface ParallelTransfer extends Outputs<typeof FIGURES> {}
 
 /**
  * Copies a local file or directory to a host (a local or mounted path, or over SSH) with the
@@ -13,16 +32,6 @@ import { ParallelTransferState, TRANSFER_OUTPUTS } from "./parallelTransferKind"
  * host no longer matches it; does nothing otherwise. Outputs the last copy's figures.
  */
 export class ParallelTransfer extends Component<ParallelTransfer> {
-  /** Bytes in the source at the last copy. */
-  declare public readonly bytes: pulumi.Output<number>;
-  declare public readonly files: pulumi.Output<number>;
-  /** Wall time of the last copy, fsync included. */
-  declare public readonly seconds: pulumi.Output<number>;
-  /** `bytes / seconds` in MiB/s. */
-  declare public readonly mibps: pulumi.Output<number>;
-  declare public readonly streams: pulumi.Output<number>;
-  /** When the last copy finished (ISO 8601). */
-  declare public readonly copiedAt: pulumi.Output<string>;
   /** The source fingerprint the copy on the host matches. */
   declare public readonly fingerprint: pulumi.Output<string>;
   /** The host resource that runs the copy. */
@@ -37,10 +46,9 @@ export class ParallelTransfer extends Component<ParallelTransfer> {
     const sourceFingerprint = fingerprintOf(listLocal(args.source, d.changeDetection));
 
     const spec = pulumi.output(args.destination).apply((destination) => parallelTransferSpec(d, destination, sourceFingerprint));
-    const copy = new HostResource<ParallelTransferSpec, ParallelTransferState>("ParallelTransfer", `${name}-copy`, { connection: args.connection, spec }, { parent: this }, [...TRANSFER_OUTPUTS]);
+    const copy = new ParallelTransferResource(`${name}-copy`, { connection: args.connection, spec }, { parent: this });
     this.copy = copy;
-    // The last copy's figures are the kind's outputs (TRANSFER_OUTPUTS), under the same names.
-    const figures = Object.fromEntries(TRANSFER_OUTPUTS.map((k) => [k, (copy as unknown as Record<string, pulumi.Output<unknown>>)[k]]));
-    this.publish({ ...(figures as Omit<OutputsOf<ParallelTransfer>, "fingerprint">), fingerprint: copy.observed.apply((o) => o?.fingerprint ?? "") });
+    const { bytes, files, seconds, mibps, streams, copiedAt } = copy;
+    this.publish({ bytes, files, seconds, mibps, streams, copiedAt, fingerprint: copy.observed.apply((o) => o?.fingerprint ?? "") });
   }
 }

@@ -164,6 +164,10 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (desired.mountpoint !== undefined && observed.mountpoint !== desired.mountpoint) out.push("mountpoint");
     return out;
   },
+  dataLoss: (spec, fields) =>
+    fields.includes("vdevs")
+      ? `not even allowDestroy re-creates pool '${spec.name}' (that would destroy its data): reshape it by hand (zpool attach/add/replace) or declare the layout that is there`
+      : undefined,
   project(spec, observed) {
     // Only the fields the program declares, in the user's spelling where the host agrees: a
     // refresh without drift must leave the inputs as they were (the real engine shows any change).

@@ -239,6 +239,12 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (spec.allowDestroy === true) {
       await runZfs(host, ["zpool", "destroy", spec.name], {}, 10);
       log(`destroyed pool ${spec.name} on ${host.label} (allowDestroy: true)`);
+      // The sparse files kvmshare makes for a file-backed pool (fileSizeMiB) held only this pool.
+      if (spec.fileSizeMiB !== undefined) {
+        for (const dev of spec.vdevs.flatMap((v) => v.devices).filter(isFilePath)) {
+          if (await host.removeFile(dev)) log(`removed vdev file ${dev}`);
+        }
+      }
     } else {
       await runZfs(host, ["zpool", "export", spec.name], {}, 10);
       log(`exported pool ${spec.name} on ${host.label}; its data stays on the devices (set allowDestroy: true to destroy it)`);

@@ -62,6 +62,12 @@ export interface HostKind<Spec extends object, S extends State = State> {
   compare?(desired: S, observed: S): string[];
   /** What `diff` names when `probe` finds nothing. @default "(absent on host)" */
   absentAs?: string;
+  /**
+   * When putting the drifted `fields` back as declared would lose data (a pool's layout): one
+   * sentence saying so and what to do, naming `allowDestroy`. Shown with the drift at preview,
+   * before any `up` is tried. @default undefined: every drift is restored in place
+   */
+  dataLoss?(spec: Spec, fields: string[]): string | undefined;
   /** The inputs as the host now has them (for `refresh --diff` to name the drifted field). */
   project?(spec: Spec, observed: S): Spec;
   /** Extra outputs derived from what was observed (e.g. a pool's guid). */

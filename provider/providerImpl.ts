@@ -11,6 +11,7 @@
 import { connect, ConnectionSpec, Host } from "../core/connection";
 import { formatProblem, Problem, redact } from "../core/errors";
 import { compareObserved, HostKind, Json, State, sameJson } from "../core/hostKind";
+import { DATA_LOSS_FIELD, declaredSide, driftSummary, hostSide } from "../core/drift";
 import { kindEntry } from "./kinds";
 import { connectionProblems, isUnknown } from "../core/validate";
 
@@ -26,6 +27,8 @@ export interface HostInputs {
   connection?: ConnectionSpec;
   spec: Record<string, unknown>;
   secrets?: Record<string, string>;
+  /** Set by `read` (the host's side of each drifted field) and `check` (the declared side): shown by the engine's diff, never applied. */
+  drift?: Record<string, string>;
   [k: string]: unknown;
 }
 
@@ -73,6 +76,13 @@ export function containsUnknown(v: unknown): boolean {
 
 function secretValues(secrets: Record<string, string> | undefined): string[] {
   return Object.values(secrets ?? {}).filter((s): s is string => typeof s === "string" && s.length > 0);
+}
+
+/** Everything a drift text must mask: the secret inputs and the connection's key, passphrase. */
+function maskedValues(inputs: HostInputs): string[] {
+  const c = (inputs.connection ?? {}) as Record<string, unknown>;
+  const fromConnection = [c.privateKey, c.passphrase, c.password].filter((s): s is string => typeof s === "string" && s.length > 0);
+  return [...secretValues(inputs.secrets), ...fromConnection];
 }
 
 /** Blank out any secret that a kind let slip into state (defence in depth). */
@@ -130,7 +140,24 @@ export async function check(kindId: string, olds: HostInputs, news: HostInputs) 
   if (!problems.length && kind.preflight && !containsUnknown(news.spec) && !containsUnknown(news.connection)) {
     problems.push(...(await withKindHost(news, (host) => kind.preflight!(host, news.spec))));
   }
-  return { inputs: news, failures: prefixed(problems) };
+  return { inputs: withDeclaredDrift(kind, olds, news), failures: prefixed(problems) };
+}
+
+/**
+ * The program's inputs with the declared side of the drift that the last `read` found
+ * (`olds.drift`, the host's side), so the engine's own diff shows host -> declared per field.
+ */
+function withDeclaredDrift(kind: AnyKind, olds: HostInputs | undefined, news: HostInputs): HostInputs {
+  const host = olds?.drift;
+  if (!host || typeof host !== "object" || containsUnknown(news.spec) || containsUnknown(news.secrets)) return news;
+  const secrets = knownSecrets(news.secrets) ?? {};
+  let desired: State;
+  try {
+    desired = kind.render(news.spec, secrets);
+  } catch {
+    return news; // invalid inputs: check's failures say why
+  }
+  return { ...news, drift: declaredSide(host, desired, maskedValues(news)) };
 }
 
 async function observe(kind: AnyKind, host: Host, inputs: HostInputs): Promise<State | undefined> {
@@ -140,8 +167,10 @@ async function observe(kind: AnyKind, host: Host, inputs: HostInputs): Promise<S
 function outputsOf(kind: AnyKind, inputs: HostInputs, observed: State | undefined): HostOutputs {
   const secrets = secretValues(inputs.secrets);
   const extra = kind.outputs ? kind.outputs(inputs.spec, observed) : {};
+  // The drift texts belong to the inputs' diff only; outputs hold what was observed.
+  const { drift: _drift, ...rest } = inputs;
   return {
-    ...inputs,
+    ...rest,
     ...scrub(extra, secrets),
     observed: scrub(observed ?? null, secrets),
     kind: kind.name,
@@ -193,7 +222,30 @@ export async function read(kindId: string, id: string, props: HostOutputs) {
   const spec = observed && kind.project ? kind.project(props.spec, observed) : props.spec;
   const inputs: HostInputs = { connection: props.connection, spec };
   if (props.secrets !== undefined) inputs.secrets = props.secrets;
+  // And the host's side of each drifted field (check adds the declared side): the engine's diff
+  // then prints what changed on the host, masked. One log line per drifted resource.
+  const drift = driftOf(kind, props, observed);
+  if (drift) {
+    inputs.drift = drift;
+    const next = drift[DATA_LOSS_FIELD] ? "`pulumi up` cannot put it back" : "`pulumi up` puts the declared state back";
+    logger(kind, maskedValues(props))(`drift on ${hostIdentity(props.connection)} (${id}): ${driftSummary(drift)}; \`pulumi preview --diff\` shows it, ${next}`);
+  }
   return { id, props: outs, inputs };
+}
+
+/** The host's side of what drifted from what `props` declare, or undefined when nothing did. */
+function driftOf(kind: AnyKind, props: HostInputs, observed: State | undefined): Record<string, string> | undefined {
+  let desired: State;
+  try {
+    desired = kind.render(props.spec, props.secrets ?? {});
+  } catch {
+    return undefined;
+  }
+  const fields = compareObserved(kind, desired, observed);
+  if (!fields.length) return undefined;
+  const host = hostSide(desired, observed, fields, maskedValues(props));
+  const loss = observed && kind.dataLoss?.(props.spec, fields);
+  return loss ? { ...host, [DATA_LOSS_FIELD]: loss } : host;
 }
 
 export async function diff(kindId: string, _id: string, olds: HostOutputs, news: HostInputs) {
@@ -219,8 +271,8 @@ export async function diff(kindId: string, _id: string, olds: HostOutputs, news:
   const desired = kind.render(news.spec, news.secrets ?? {});
   const observed = olds.observed ?? undefined;
   for (const f of compareObserved(kind, desired, observed)) diffs.add(`observed.${f}`);
-  // The engine shows only input keys; name what differs on the host too (secrets never named by value).
-  if (diffs.size || replaces.length) logger(kind, secretValues(news.secrets))(`differs: ${[...replaces.map((r) => `${r} (replace)`), ...diffs].join(", ")}`);
+  // No log line here: the engine calls diff twice in `preview --refresh` (the refresh step and
+  // the plan), and shows the inputs' diff itself; `read` logs each drift once.
   return { changes: diffs.size > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true, diffs: [...diffs] };
 }
 

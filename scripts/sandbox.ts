@@ -88,24 +88,68 @@ async function withAutomationApi(withZfs: boolean): Promise<void> {
   );
   await stack.setConfig("sandboxDir", { value: sandboxDir });
   await stack.setConfig("withZfs", { value: String(withZfs) });
+  // The CLI's output is streamed as it comes, stdout and stderr each once; a failure is then
+  // one line (the Automation API's error repeats both streams in its message).
   const onOutput = (s: string) => process.stdout.write(s);
-  if (command === "up") await stack.up({ onOutput, refresh });
-  else if (command === "preview") await stack.preview({ onOutput, refresh, expectNoChanges: refresh });
-  else if (command === "refresh") await stack.refresh({ onOutput });
-  else if (command === "destroy") await stack.destroy({ onOutput });
-  else throw new Error(`unknown command '${command}' (use up, preview, refresh or destroy)`);
+  const onError = (s: string) => process.stderr.write(s);
+  try {
+    if (command === "up") await stack.up({ onOutput, onError, refresh, diff: true });
+    else if (command === "preview") await stack.preview({ onOutput, onError, refresh, expectNoChanges: refresh, diff: true });
+    else if (command === "refresh") await stack.refresh({ onOutput, onError });
+    else if (command === "destroy") await stack.destroy({ onOutput, onError });
+    else throw new Error(`unknown command '${command}' (use up, preview, refresh or destroy)`);
+  } catch (e) {
+    if (!(e as { commandResult?: unknown }).commandResult) throw e;
+    throw new Error(`pulumi ${command}${refresh ? " --refresh" : ""} failed (its output is above)`);
+  }
+  if (command === "destroy") {
+    await stack.workspace.removeStack("sandbox");
+    const stacks = path.join(backend, ".pulumi", "stacks");
+    // `stack rm` leaves backups (*.json.bak) behind: the backend goes when it holds no other stack.
+    if (!fs.existsSync(stacks) || !walkFiles(stacks).some((f) => f.endsWith(".json"))) fs.rmSync(backend, { recursive: true, force: true });
+  }
+}
+
+function walkFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walkFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+/** Directories the sandbox lays out before `up` (the stack itself creates the rest). */
+const LAYOUT = ["vdevs", "srv/share", "etc/exports.d", "guest"];
+
+/**
+ * After a destroy: `.sandbox` as it was before `up`. The stack removed what it made (files, the
+ * pool and its vdev files, allowDestroy being set on the sandbox's pool and dataset); this
+ * removes the sandbox's own source file and every directory left empty, never another file.
+ */
+function tidySandbox(): void {
+  fs.rmSync(path.join(sandboxDir, "source.bin"), { force: true });
+  const prune = (d: string): boolean => {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory() || fs.lstatSync(d).isSymbolicLink()) return false;
+    const empty = fs.readdirSync(d).map((e) => prune(path.join(d, e))).every(Boolean) && fs.readdirSync(d).length === 0;
+    if (empty) fs.rmdirSync(d);
+    return empty;
+  };
+  prune(sandboxDir);
+  const left = fs.existsSync(sandboxDir) ? walkFiles(sandboxDir) : [];
+  console.log(left.length ? `kvmshare sandbox: left in ${sandboxDir} (not made by the sandbox): ${left.join(", ")}` : `kvmshare sandbox: removed ${sandboxDir}`);
 }
 
 async function main(): Promise<void> {
-  for (const d of ["vdevs", "srv/share", "etc/exports.d", "guest"]) fs.mkdirSync(path.join(sandboxDir, d), { recursive: true });
-  ensureSource();
+  if (command !== "destroy") {
+    for (const d of LAYOUT) fs.mkdirSync(path.join(sandboxDir, d), { recursive: true });
+    ensureSource();
+  }
   const withZfs = command === "destroy" ? fs.existsSync(zfsPidFile) || zfsAnswers() : await ensureZfs();
   if (!hasPulumiCli()) {
     throw new Error("no pulumi CLI on PATH: run `bash scripts/setup.sh` (as root on a fresh machine), which builds it from Go modules, then run the sandbox again");
   }
   console.log(`kvmshare sandbox: state in ${sandboxDir}/.pulumi (the real Pulumi engine, through the Automation API)`);
   await withAutomationApi(withZfs);
-  if (command === "destroy" && process.exitCode === undefined) stopOwnZfs();
+  if (command === "destroy" && process.exitCode === undefined) {
+    stopOwnZfs();
+    tidySandbox();
+  }
 }
 
 main().catch((e) => {

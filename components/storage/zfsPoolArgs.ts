@@ -38,7 +38,7 @@ export interface ZfsPoolArgs extends HostSetupArgs {
   mountpoint?: string;
   /** Create missing file devices (sparse) with this size, at least 64: for sandboxes and tests. @default unset: missing files are an error */
   fileSizeMiB?: number;
-  /** Removing the resource destroys the pool (`zpool destroy`). @default false: it is exported, its data kept */
+  /** Removing the resource destroys the pool (`zpool destroy`) and, with `fileSizeMiB`, removes its file devices. @default false: it is exported, its data (and files) kept */
   allowDestroy?: boolean;
   /** Warn at preview when the pool is smaller than C = 1.2 x (Dpeak + Davg x T) + S. @default unset: no check */
   capacityPlan?: CapacityPlan;

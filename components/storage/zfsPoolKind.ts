@@ -164,6 +164,10 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (desired.mountpoint !== undefined && observed.mountpoint !== desired.mountpoint) out.push("mountpoint");
     return out;
   },
+  dataLoss: (spec, fields) =>
+    fields.includes("vdevs")
+      ? `not even allowDestroy re-creates pool '${spec.name}' (that would destroy its data): reshape it by hand (zpool attach/add/replace) or declare the layout that is there`
+      : undefined,
   project(spec, observed) {
     // Only the fields the program declares, in the user's spelling where the host agrees: a
     // refresh without drift must leave the inputs as they were (the real engine shows any change).
@@ -230,6 +234,12 @@ export const kind: HostKind<ZfsPoolSpec, ZfsPoolState> = {
     if (spec.allowDestroy === true) {
       await runZfs(host, ["zpool", "destroy", spec.name], {}, 10);
       log(`destroyed pool ${spec.name} on ${host.label} (allowDestroy: true)`);
+      // The sparse files kvmshare makes for a file-backed pool (fileSizeMiB) held only this pool.
+      if (spec.fileSizeMiB !== undefined) {
+        for (const dev of spec.vdevs.flatMap((v) => v.devices).filter(isFilePath)) {
+          if (await host.removeFile(dev)) log(`removed vdev file ${dev}`);
+        }
+      }
     } else {
       await runZfs(host, ["zpool", "export", spec.name], {}, 10);
       log(`exported pool ${spec.name} on ${host.label}; its data stays on the devices (set allowDestroy: true to destroy it)`);

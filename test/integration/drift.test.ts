@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { requirePrograms } from "../requirePrograms";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
+import { acquireZfsFuse, tearDownStack, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 
 jest.setTimeout(600_000);
 const ROOT = path.resolve(__dirname, "../..");
@@ -53,16 +53,7 @@ describe("drift through the real CLI: the diff itself, in --diff, in --json and 
     engine = new RealEngine({ workDir: PROJECT, stack, config: { dir, poolName, smbPassword: { secret: PASSWORD } } });
   });
 
-  afterAll(async () => {
-    try {
-      await engine.destroy();
-    } finally {
-      await destroyPoolIfPresent(poolName, path.join(dir, "vdevs"));
-      await zfs.release();
-      engine.remove();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => tearDownStack({ destroy: () => engine.destroy(), engine, pool: poolName, vdevDir: path.join(dir, "vdevs"), lease: zfs, dir }));
 
   it("stands up, then hand edits: the export rw -> ro, atime=on, another Samba password, a mirror disk detached", async () => {
     const r = await engine.up();

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
-import { acquireZfsFuse, destroyPoolIfPresent, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
+import { acquireZfsFuse, tearDownStack, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
 import { requirePrograms } from "../requirePrograms";
 
 jest.setTimeout(600_000);
@@ -34,16 +34,7 @@ describe("quick start through the real Pulumi engine: the whole path in a sandbo
     engine = new RealEngine({ workDir: ROOT, stack: `qs${process.pid}`, config: { sandboxDir: dir, poolName, withZfs: "true" } });
   });
 
-  afterAll(async () => {
-    try {
-      await engine.destroy();
-    } finally {
-      await destroyPoolIfPresent(poolName, path.join(dir, "vdevs"));
-      await zfs.release();
-      engine.remove();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => tearDownStack({ destroy: () => engine.destroy(), engine, pool: poolName, vdevDir: path.join(dir, "vdevs"), lease: zfs, dir }));
 
   it("pulumi up creates pool, dataset, export, guest unit and copies the file byte for byte", async () => {
     const t0 = Date.now();

@@ -42,10 +42,9 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-krb5-"));
-    // In process: the drift check names `usersCurrent`, a field of the provider's observed state
-    // only (derived from secrets, no spec counterpart for `read` to put into the inputs), and the
-    // real engine's dynamic-provider host drops the provider's own diff names.
-    engine = testEngine({ stateFile: p("state.json"), inProcess: true });
+    // The real CLI: a drift the provider alone can see (`usersCurrent`, derived from secrets) is
+    // named through the `drift` input the provider's read returns (issue 30).
+    engine = testEngine({ stateFile: p("state.json") });
     env = { ...process.env, KRB5_CONFIG: p("krb5.conf"), KRB5_KDC_PROFILE: p("kdc.conf"), KRB5CCNAME: `FILE:${p("cc-default")}` };
     process.env.KVMSHARE_QUIET ??= "1";
   });
@@ -149,7 +148,8 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
     fs.writeFileSync(p("radius/users"), '"alice" SSHA2-512-Password := "AAAA", TOTP-Secret := "AAAAAAAAAAAAAAAA"\n');
     r = await engine.preview(program(), { refresh: true });
     expect(r.changes.map((s) => `${s.name}:${s.diffs.join(",")}`)).toEqual(expect.arrayContaining([expect.stringMatching(/^radius-radius:.*usersCurrent/)]));
-    r = await engine.up(program());
+    // A real preview stores nothing: the repair is an up that refreshes first.
+    r = await engine.up(program(), { refresh: true });
     expect(r.errors).toEqual([]);
     const t = kinit(["-T", armor(), "-c", p("alice.cc"), "alice"], `${ALICE_PW}${token()}\n`);
     expect(t.status).toBe(0);

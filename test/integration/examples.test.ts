@@ -296,11 +296,13 @@ describe("examples/ci-drift", () => {
     const yaml = require("js-yaml") as { load(s: string): unknown };
     const wf = yaml.load(fs.readFileSync(path.join(dir, "drift.yml"), "utf8")) as {
       on: Record<string, unknown>;
-      jobs: { drift: { strategy: { matrix: { include: { project: string; stack: string }[] } }; steps: { run?: string; uses?: string }[] } };
+      jobs: { drift: { strategy: { matrix: { include: { project: string; stack: string }[] } }; steps: { run?: string; uses?: string; env?: Record<string, string> }[] } };
     };
     expect(Object.keys(wf.on)).toEqual(expect.arrayContaining(["schedule", "workflow_dispatch"]));
-    const run = wf.jobs.drift.steps.map((s) => s.run ?? "").join("\n");
-    expect(run).toMatch(/pulumi preview --stack "\$\{\{ matrix\.stack \}\}" --refresh --expect-no-changes/);
+    // The verdict step previews the matrix's stack (through $STACK, set from the matrix).
+    const verdict = wf.jobs.drift.steps.find((s) => /--expect-no-changes/.test(s.run ?? ""));
+    expect(verdict?.run).toMatch(/pulumi preview --stack "\$STACK" --refresh --expect-no-changes/);
+    expect(verdict?.env?.STACK).toBe("${{ matrix.stack }}");
     expect(wf.jobs.drift.steps.some((s) => s.uses?.startsWith("pulumi/actions@"))).toBe(true);
     for (const { project } of wf.jobs.drift.strategy.matrix.include) {
       expect(fs.existsSync(path.join(__dirname, "../..", project, "Pulumi.yaml"))).toBe(true);

@@ -3,7 +3,7 @@
  * idempotence, read-back, validation and host-capability errors at preview, drift, and the
  * data-safety defaults (a pool is exported, never destroyed; a used device is refused).
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -122,9 +122,10 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
     fs.chmodSync(root, 0o755); // clears setgid too
     const p = await engine.preview(withMode("2770"), { refresh: true });
     expect(p.errors).toEqual([]);
-    expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("observed.mode");
+    expect(p.changes.find((s) => s.op === "update")?.diffs).toContain("spec.mode");
     expect(modeOf()).toBe("0755"); // preview changed nothing
-    expect((await engine.up(withMode("2770"))).errors).toEqual([]);
+    // A real preview stores nothing: the repair is an up that refreshes first.
+    expect((await engine.up(withMode("2770"), { refresh: true })).errors).toEqual([]);
     expect(modeOf()).toBe("2770");
 
     // 0750 must clear setgid: GNU chmod keeps a directory's setgid unless told otherwise.
@@ -219,6 +220,9 @@ describe("ZFS pool and datasets on zfs-fuse", () => {
     expect(r.changes.map((s) => s.op)).toEqual(["update", "update"]);
     const d = await engine.destroy();
     expect(d.errors).toEqual([]);
-    expect(execFileSync("zpool", ["import", "-d", dir], { encoding: "utf8" })).not.toContain(`pool: ${pool}`);
+    // The pool is gone, and with it the file vdevs kvmshare made for it (fileSizeMiB).
+    for (const dev of devs) expect(fs.existsSync(dev)).toBe(false);
+    const left = spawnSync("zpool", ["import", "-d", dir], { encoding: "utf8" });
+    expect(`${left.stdout}${left.stderr}`).not.toContain(`pool: ${pool}`);
   });
 });

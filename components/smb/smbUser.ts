@@ -1,11 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Observed, requiredSecret } from "../../core/component";
+import { requiredSecret } from "../../core/component";
 import { HostComponent } from "../host";
 import { resolveSmbUser, SmbUserArgs, SmbUserSpec, validateSmbUser } from "./smbUserArgs";
 import { SmbUserState } from "./smbUserKind";
-
-/** `observed`: what was observed on the host (presence, enabled, whether the password is the declared one; never a hash). */
-export interface SmbUser extends Observed<SmbUserState> {}
 
 /**
  * A Samba user in the server's passdb, password set with `smbpasswd -s` over stdin. A user
@@ -16,6 +13,8 @@ export class SmbUser extends HostComponent<SmbUser> {
   public readonly userName: string;
   /** The passdb resource, for `dependsOn`. */
   public readonly userResource: pulumi.Resource;
+  /** What was observed (presence, enabled, whether the password is the declared one; never a hash). */
+  declare public readonly observed: pulumi.Output<SmbUserState | null>;
 
   constructor(name: string, args: SmbUserArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:SmbUser", name, opts);

@@ -67,6 +67,15 @@ export function out<T>(): pulumi.Output<T> {
  */
 export type Outputs<O extends Record<string, pulumi.Output<unknown>>> = { readonly [K in keyof O]: O[K] };
 
+/**
+ * The `observed` output of a component that owns one host resource: that resource's `observed`,
+ * declared once (`export interface SmbUser extends Observed<SmbUserState> {}`), like `AllowedClients`.
+ */
+export interface Observed<S> {
+  /** What was observed on the host at the last read (null until then). */
+  readonly observed: pulumi.Output<S | null>;
+}
+
 /** A host resource class of one kind: a `HostResource` with the kind's extra outputs `O` as typed fields. */
 export type HostResourceClass<Spec extends object, S extends State, O> = new (
   name: string,

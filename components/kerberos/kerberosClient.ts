@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Observed } from "../../core/component";
 import { HostComponent, HostSetupPlan } from "../host";
 import { KerberosClientArgs, KerberosClientSpec, resolveKerberosClient, validateKerberosClient } from "./kerberosClientArgs";
 import { KerberosClientState } from "./kerberosClientKind";
 import { KRB5_DEBIAN } from "./krbNames";
+
+/** `observed`: what was observed on the host (the files' content). */
+export interface KerberosClient extends Observed<KerberosClientState> {}
 
 /**
  * A host's part in a Kerberos realm (an NFS server or client): krb5.conf naming the realm's KDCs,
@@ -16,8 +20,6 @@ export class KerberosClient extends HostComponent<KerberosClient> {
   public readonly settings: KerberosClientSpec;
   /** The config resource, for `dependsOn`. */
   public readonly configResource: pulumi.Resource;
-  /** What was observed (the files' content). */
-  declare public readonly observed: pulumi.Output<KerberosClientState | null>;
 
   constructor(name: string, args: KerberosClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosClient", name, opts);

@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { requiredSecret } from "../../core/component";
+import { Observed, requiredSecret } from "../../core/component";
 import { HostComponent } from "../host";
 import { KerberosKeytabArgs, KerberosKeytabSpec, resolveKerberosKeytab, validateKerberosKeytab } from "./kerberosKeytabArgs";
 import { KerberosKeytabState } from "./kerberosKeytabKind";
+
+/** `observed`: what was observed on the host (principals and key versions; never keys). */
+export interface KerberosKeytab extends Observed<KerberosKeytabState> {}
 
 /**
  * A host's keytab with its service principals (`host/<fqdn>`, `nfs/<fqdn>`): what an NFS server
@@ -14,8 +17,6 @@ export class KerberosKeytab extends HostComponent<KerberosKeytab> {
   public readonly principals: string[];
   /** The keytab resource, for `dependsOn`. */
   public readonly keytabResource: pulumi.Resource;
-  /** What was observed (principals and key versions; never keys). */
-  declare public readonly observed: pulumi.Output<KerberosKeytabState | null>;
 
   constructor(name: string, args: KerberosKeytabArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:KerberosKeytab", name, opts);

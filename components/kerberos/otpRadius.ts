@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { requiredSecret } from "../../core/component";
+import { Observed, requiredSecret } from "../../core/component";
 import { HostComponent, HostSetupPlan } from "../host";
 import { OtpRadiusArgs, OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "./otpRadiusArgs";
 import { OtpRadiusState } from "./otpRadiusKind";
+
+/** `observed`: what was observed on the host. */
+export interface OtpRadius extends Observed<OtpRadiusState> {}
 
 /**
  * The second factor of a Kerberos realm: FreeRADIUS (Debian 12's 3.2 with rlm_totp) checking a
@@ -15,7 +18,6 @@ export class OtpRadius extends HostComponent<OtpRadius> {
   public readonly users: string[];
   /** The RADIUS resource, for `dependsOn`. */
   public readonly radiusResource: pulumi.Resource;
-  declare public readonly observed: pulumi.Output<OtpRadiusState | null>;
 
   constructor(name: string, args: OtpRadiusArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:kerberos:OtpRadius", name, opts);

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Observed } from "../../core/component";
 import { ConnectionSpec } from "../../core/connection";
 import { ValidationError } from "../../core/errors";
 
@@ -33,8 +34,8 @@ function connectionKey(c: unknown): string {
   return spec.kind === "ssh" ? `${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}` : "local";
 }
 
-/** The clients, for a firewall (`allowedSources`, `allowedHostNames`). */
-export interface NfsExport extends AllowedClients {}
+/** The clients, for a firewall (`allowedSources`, `allowedHostNames`); `observed`: the export file as last observed on the host. */
+export interface NfsExport extends AllowedClients, Observed<NfsExportState> {}
 
 /**
  * An NFS export of one directory to a list of guests, on the kernel NFS server or NFS-Ganesha.
@@ -46,8 +47,6 @@ export class NfsExport extends HostComponent<NfsExport> {
   declare public readonly file: pulumi.Output<string>;
   /** What clients mount: the path (kernel) or the pseudo path (ganesha). */
   declare public readonly mountPath: pulumi.Output<string>;
-  /** The export file as last observed on the host. */
-  declare public readonly observed: pulumi.Output<NfsExportState | null>;
 
   constructor(name: string, args: NfsExportArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:NfsExport", name, opts);

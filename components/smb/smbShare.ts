@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Observed } from "../../core/component";
 import { ValidationError } from "../../core/errors";
 import { HostComponent } from "../host";
 import { UNKNOWN } from "../../core/validate";
@@ -7,8 +8,8 @@ import { PlainSmbShareArgs, resolveSmbShare, SmbShareArgs, SmbShareSpec, validat
 import { SmbShareState } from "./smbShareKind";
 import { SmbUser } from "./smbUser";
 
-/** The clients (`hostsAllow`), for a firewall (`allowedSources`, `allowedHostNames`). */
-export interface SmbShare extends AllowedClients {}
+/** The clients (`hostsAllow`), for a firewall (`allowedSources`, `allowedHostNames`); `observed`: the share as last observed on the host. */
+export interface SmbShare extends AllowedClients, Observed<SmbShareState> {}
 
 /**
  * A hardened SMB3 share (no guests, encryption required, only `validUsers` from `hostsAllow`),
@@ -20,8 +21,6 @@ export class SmbShare extends HostComponent<SmbShare> {
   declare public readonly shareName: pulumi.Output<string>;
   /** The share file on the host. */
   declare public readonly file: pulumi.Output<string>;
-  /** The share as last observed on the host. */
-  declare public readonly observed: pulumi.Output<SmbShareState | null>;
 
   constructor(name: string, args: SmbShareArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:exports:SmbShare", name, opts);

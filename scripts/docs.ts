@@ -17,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { Rule as ZfsPropertyRuleShape } from "../components/storage/zfsProps";
 import * as ts from "typescript";
 
 /** Directories searched for declarations (recursively), relative to the repository root. */
@@ -381,12 +382,7 @@ function fieldTable(index: Index, key: string, block: Block): string {
 // ---------------------------------------------------------------------------------------------
 // The ZFS property table, from PROPERTY_RULES (values and defaults; ZfsDatasetProperties derives from it)
 
-type Rule =
-  | { kind: "enum"; values: readonly string[]; aliases?: Record<string, string> }
-  | { kind: "size"; none: boolean }
-  | { kind: "recordsize" }
-  | { kind: "mountpoint" }
-  | { kind: "pattern"; re: RegExp; hint: string };
+type Rule = ZfsPropertyRuleShape;
 
 /** `gzip-1, ..., gzip-9` -> `gzip-1..9`; other runs of numbered values likewise. */
 export function compactValues(values: readonly string[]): string {

@@ -7,7 +7,7 @@ import { Problem } from "../../core/errors";
 import { isUnknown, parseSize } from "../../core/validate";
 import { Requirement } from "./zfsFeatures";
 
-type Rule =
+export type Rule =
   | { kind: "enum"; values: readonly string[]; aliases?: Record<string, string> }
   | { kind: "size"; none: boolean }
   | { kind: "recordsize" }

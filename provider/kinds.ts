@@ -2,7 +2,7 @@
  * The registry of host kinds, by stable logical id (the ids are declared in `core/kindIds.ts`;
  * this map must name each of them, and nothing else). The provider serialized into Pulumi state
  * names a kind by this id (never by a file path), and loads kvmshare itself by package name
- * (`providerLoader.ts`), so a stack stood up from one checkout refreshes, updates and destroys
+ * (`loadProviderImpl` in `core/hostResource.ts`), so a stack stood up from one checkout refreshes, updates and destroys
  * from another, and after an upgrade that moves files around. An id, once released, is kept
  * here for as long as any state may still name it.
  */
@@ -21,52 +21,40 @@ export interface KindEntry {
   holdsData?: string;
 }
 
-/** Each area's kinds, by id: the module of a kind is `components/<area>/<id, first letter lower-case>Kind` unless `MODULES` names another. */
-const AREAS = {
-  files: ["ManagedFile"],
-  storage: ["ZfsPool", "ZfsDataset"],
-  protection: ["ZfsSnapshotPolicy", "ZfsReplication", "SanoidPolicy", "SyncoidReplication", "ZfsRestoreDrill"],
-  nfs: ["NfsExport", "KernelNfsServer"],
-  smb: ["SambaServer", "SmbShare", "SmbUser"],
-  network: ["SysctlProfile", "LinkMtu", "TcShaping", "EthtoolSettings"],
-  firewall: ["ShareFirewall"],
-  guest: ["GuestMount", "VirtioFsPassthrough", "GuestMountHealth"],
-  transfer: ["ParallelTransfer"],
-  host: ["HostPackages", "HostService"],
-  kerberos: ["KerberosRealm", "KerberosClient", "KerberosKeytab", "KerberosOtpUser", "OtpRadius"],
-  perf: ["SharePerformanceCheck"],
-} as const satisfies Record<string, readonly KindId[]>;
+const k = (m: { kind: unknown }) => m.kind as HostKind<Record<string, unknown>, State>;
 
-/** The kinds whose module is not named after the id. */
-const MODULES: Partial<Record<KindId, string>> = { ZfsRestoreDrill: "restoreDrillKind", EthtoolSettings: "ethtoolKind", GuestMountHealth: "mountHealthKind" };
-
-/** `holdsData` of the kinds that hold data. */
-const HOLDS_DATA: Partial<Record<KindId, string>> = {
-  ZfsPool: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one",
-  ZfsDataset: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one",
-  ZfsSnapshotPolicy: "the policy's snapshots on the old host would be pruned and a new series started on the new one",
-  ZfsReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
-  SanoidPolicy: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one",
-  SyncoidReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
-  ParallelTransfer: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed",
-  KerberosRealm: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one",
+export const KINDS: { readonly [K in KindId]: KindEntry } = {
+  ManagedFile: { load: () => k(require("../components/files/managedFileKind")) },
+  ZfsPool: { load: () => k(require("../components/storage/zfsPoolKind")), holdsData: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one" },
+  ZfsDataset: { load: () => k(require("../components/storage/zfsDatasetKind")), holdsData: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one" },
+  ZfsSnapshotPolicy: { load: () => k(require("../components/protection/zfsSnapshotPolicyKind")), holdsData: "the policy's snapshots on the old host would be pruned and a new series started on the new one" },
+  ZfsReplication: { load: () => k(require("../components/protection/zfsReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
+  SanoidPolicy: { load: () => k(require("../components/protection/sanoidPolicyKind")), holdsData: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one" },
+  SyncoidReplication: { load: () => k(require("../components/protection/syncoidReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
+  ZfsRestoreDrill: { load: () => k(require("../components/protection/restoreDrillKind")) },
+  NfsExport: { load: () => k(require("../components/nfs/nfsExportKind")) },
+  KernelNfsServer: { load: () => k(require("../components/nfs/kernelNfsServerKind")) },
+  SambaServer: { load: () => k(require("../components/smb/sambaServerKind")) },
+  SmbShare: { load: () => k(require("../components/smb/smbShareKind")) },
+  SmbUser: { load: () => k(require("../components/smb/smbUserKind")) },
+  SysctlProfile: { load: () => k(require("../components/network/sysctlProfileKind")) },
+  LinkMtu: { load: () => k(require("../components/network/linkMtuKind")) },
+  TcShaping: { load: () => k(require("../components/network/tcShapingKind")) },
+  EthtoolSettings: { load: () => k(require("../components/network/ethtoolKind")) },
+  ShareFirewall: { load: () => k(require("../components/firewall/shareFirewallKind")) },
+  GuestMount: { load: () => k(require("../components/guest/guestMountKind")) },
+  VirtioFsPassthrough: { load: () => k(require("../components/guest/virtioFsPassthroughKind")) },
+  ParallelTransfer: { load: () => k(require("../components/transfer/parallelTransferKind")), holdsData: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed" },
+  HostPackages: { load: () => k(require("../components/host/hostPackagesKind")) },
+  HostService: { load: () => k(require("../components/host/hostServiceKind")) },
+  GuestMountHealth: { load: () => k(require("../components/guest/mountHealthKind")) },
+  KerberosRealm: { load: () => k(require("../components/kerberos/kerberosRealmKind")), holdsData: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one" },
+  KerberosClient: { load: () => k(require("../components/kerberos/kerberosClientKind")) },
+  KerberosKeytab: { load: () => k(require("../components/kerberos/kerberosKeytabKind")) },
+  KerberosOtpUser: { load: () => k(require("../components/kerberos/kerberosOtpUserKind")) },
+  OtpRadius: { load: () => k(require("../components/kerberos/otpRadiusKind")) },
+  SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
 };
-
-/** Compiles only when `AREAS` names every id of `core/kindIds.ts`. */
-type Unlisted = Exclude<KindId, (typeof AREAS)[keyof typeof AREAS][number]>;
-const everyIdListed: [Unlisted] extends [never] ? true : Unlisted = true;
-void everyIdListed;
-
-export const KINDS: { readonly [K in KindId]: KindEntry } = Object.fromEntries(
-  Object.entries(AREAS).flatMap(([area, ids]) =>
-    ids.map((id: KindId) => {
-      const module = `../components/${area}/${MODULES[id] ?? `${id[0].toLowerCase()}${id.slice(1)}Kind`}`;
-      const entry: KindEntry = { load: () => (require(module) as { kind: HostKind<Record<string, unknown>, State> }).kind };
-      const holdsData = HOLDS_DATA[id];
-      return [id, holdsData === undefined ? entry : { ...entry, holdsData }];
-    }),
-  ),
-) as { readonly [K in KindId]: KindEntry };
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */
 export function kindEntry(id: string): KindEntry {

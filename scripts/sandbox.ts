@@ -126,7 +126,8 @@ function tidySandbox(): void {
   fs.rmSync(path.join(sandboxDir, "source.bin"), { force: true });
   const prune = (d: string): boolean => {
     if (!fs.existsSync(d) || !fs.statSync(d).isDirectory() || fs.lstatSync(d).isSymbolicLink()) return false;
-    const empty = fs.readdirSync(d).map((e) => prune(path.join(d, e))).every(Boolean) && fs.readdirSync(d).length === 0;
+    for (const e of fs.readdirSync(d)) prune(path.join(d, e));
+    const empty = fs.readdirSync(d).length === 0;
     if (empty) fs.rmdirSync(d);
     return empty;
   };

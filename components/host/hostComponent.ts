@@ -31,13 +31,12 @@ type ResourceClass<Spec extends object, R> = new (name: string, args: HostResour
 export abstract class HostComponent<Self> extends Component<Self> {
   /** The component's host resource: a `hostResourceClass`, or a kind id for a plain `HostResource`; named `${name}-${role}`. */
   protected hostResource<Spec extends object, R>(kind: ResourceClass<Spec, R>, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions): OwnResource<R>;
-  protected hostResource<Spec extends object, S extends State>(kind: KindId, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions, extraOutputs?: string[]): OwnResource<HostResource<Spec, S>>;
+  protected hostResource<Spec extends object, S extends State>(kind: KindId, role: string, args: OwnResourceArgs<Spec>, opts?: pulumi.CustomResourceOptions): OwnResource<HostResource<Spec, S>>;
   protected hostResource(
     kind: KindId | ResourceClass<object, HostResource<object>>,
     role: string,
     args: OwnResourceArgs<object>,
     opts: pulumi.CustomResourceOptions = {},
-    extraOutputs: string[] = [],
   ): OwnResource<HostResource<object>> {
     const { setup: given, ...resourceArgs } = args;
     const plan = given && "needs" in given ? given : undefined;
@@ -45,7 +44,7 @@ export abstract class HostComponent<Self> extends Component<Self> {
     const name = `${this.resourceName}-${role}`;
     const childArgs = { ...resourceArgs, spec: afterSetup(setup, args.spec) };
     const childOpts = { ...opts, parent: this };
-    const resource = typeof kind === "string" ? new HostResource(kind, name, childArgs, childOpts, extraOutputs) : new kind(name, childArgs, childOpts);
+    const resource = typeof kind === "string" ? new HostResource(kind, name, childArgs, childOpts) : new kind(name, childArgs, childOpts);
     const services = plan?.services ? hostServicesFor(this, this.resourceName, args.connection, plan, setup, [resource]) : [];
     return { resource, setup, services };
   }

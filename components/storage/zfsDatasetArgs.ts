@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
-import { Checker } from "../../core/validate";
+import { Checker, parseMode } from "../../core/validate";
 import { validateAcl } from "./acl";
 import { CapacityPlan, validateCapacityPlan } from "./capacity";
 import { validateDatasetName } from "./zfsNames";
@@ -30,7 +30,8 @@ export interface ZfsDatasetArgs {
   /**
    * Permission bits of the dataset's root directory (its mount point), octal: e.g. "2775"
    * (setgid: files created in it keep its group) or "0750". Read back and put back like a
-   * property (a hand `chmod` shows as drift of `mode`); the dataset must be mounted.
+   * property (a hand `chmod` shows as drift of `mode`); the dataset must be mounted. World-writable
+   * without the sticky bit (e.g. "0777") is refused.
    * @default unset: the mode is not managed (a new dataset's root is 0755)
    */
   mode?: string;
@@ -80,6 +81,10 @@ export function validateDatasetSpec(spec: ZfsDatasetSpec, prefix = ""): Problem[
   }
   if (spec.mode !== undefined && typeof spec.mode !== "string") c.add(`${prefix}mode`, spec.mode, "must be an octal mode written as a string, e.g. '2775' or '0750'");
   else c.mode(`${prefix}mode`, spec.mode);
+  const bits = typeof spec.mode === "string" ? parseMode(spec.mode) : undefined;
+  if (bits !== undefined && bits & 0o002 && !(bits & 0o1000)) {
+    c.add(`${prefix}mode`, spec.mode, "lets every user on the host write into the share's root without the sticky bit (anyone could delete or replace anyone's files): use a group ('2775' with the share's group) or add the sticky bit ('1777', like /tmp)");
+  }
   const unmounted = spec.mode !== undefined ? unmountedBy(spec.properties) : undefined;
   if (unmounted) c.add(`${prefix}mode`, spec.mode, `needs the dataset mounted, but properties.${unmounted[0]} is '${unmounted[1]}': drop mode, or mount the dataset (a mountpoint path, canmount on)`);
   if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(`${prefix}allowDestroy`, spec.allowDestroy, "must be true or false");

@@ -194,6 +194,8 @@ describe("dataset root mode (ZfsDataset.mode)", () => {
     ["0999", "mode: must be an octal mode like '0600' or '0644' (got '0999')"],
     ["rwxr-xr-x", "mode: must be an octal mode like '0600' or '0644' (got 'rwxr-xr-x')"],
     [493, "mode: must be an octal mode written as a string, e.g. '2775' or '0750' (got 493)"],
+    ["0777", "mode: lets every user on the host write into the share's root without the sticky bit (anyone could delete or replace anyone's files): use a group ('2775' with the share's group) or add the sticky bit ('1777', like /tmp) (got '0777')"],
+    ["2773", "mode: lets every user on the host write into the share's root without the sticky bit (anyone could delete or replace anyone's files): use a group ('2775' with the share's group) or add the sticky bit ('1777', like /tmp) (got '2773')"],
   ])("rejects %j naming field, value and fix", (mode, message) => {
     expect(validateDatasetSpec({ name: "tank/a", mode: mode as string }).map(formatProblem)).toEqual([message]);
   });

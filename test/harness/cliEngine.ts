@@ -34,16 +34,27 @@ const workDirs = new Set<string>();
 /**
  * A program that throws fails the run, and the engine reports it; the inline program's runtime
  * also leaves the rejection of the stack's outputs (and of registrations cut off by the engine's
- * shutdown, "Resource monitor is terminating") unhandled, after the operation returned. Those
- * are kept here instead of failing the test file: the ones an operation already reported are
+ * shutdown, "Resource monitor is terminating": a component's `registerOutputs` still pending when
+ * the first failing resource stops the run) unhandled, after the operation returned. Those are
+ * kept here instead of failing the test file: the ones an operation already reported are
  * dropped, any other lands in the next operation's `errors`.
+ *
+ * Jest (30) replaces every `unhandledRejection` listener with its own while a test file runs and
+ * fails the file for a rejection nobody handles, even one that arrives after the last test. So
+ * the listener is added from inside an operation (after Jest's), and it marks each rejection it
+ * takes handled (`promise.catch`), which Node reports as `rejectionHandled` and Jest then forgets.
  */
 const reported: string[] = [];
 const stray: string[] = [];
-process.on("unhandledRejection", (e: unknown) => {
+function onRejection(e: unknown, promise: Promise<unknown>): void {
+  promise.catch(() => undefined);
   const msg = e instanceof Error ? e.message : String(e);
   if (!/Resource monitor is terminating/.test(msg)) stray.push(`program: ${msg}`);
-});
+}
+function watchRejections(): void {
+  if (!process.listeners("unhandledRejection").includes(onRejection)) process.on("unhandledRejection", onRejection);
+}
+watchRejections();
 process.once("exit", () => {
   for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
 });
@@ -108,6 +119,7 @@ export class CliEngine {
 
   private async op(what: string, fn: (s: Stack, onEvent: Parameters<Parameters<typeof runOperation>[1]>[0], onOutput: (t: string) => void) => Promise<unknown>): Promise<RunResult> {
     const s = await this.stack();
+    watchRejections();
     const { result, output } = await runOperation(what, (onEvent, onOutput) => fn(s, onEvent, onOutput));
     this.lastOutput = output;
     // Rejections the runtime left unhandled since the last operation and that no operation

@@ -2,7 +2,7 @@
  *  vm (a stock Debian guest under QEMU/TCG). `npm test` runs unit + integration. */
 const base = {
   preset: "ts-jest",
-  testEnvironment: "node",
+  testEnvironment: "<rootDir>/test/harness/nodeEnvironment.js",
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   moduleNameMapper: { "^kvmshare$": "<rootDir>/index.ts", "^kvmshare/dist/(.*)$": "<rootDir>/$1", "^kvmshare/(.*)$": "<rootDir>/$1" },
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],

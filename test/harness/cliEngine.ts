@@ -39,23 +39,26 @@ const workDirs = new Set<string>();
  * kept here instead of failing the test file: the ones an operation already reported are
  * dropped, any other lands in the next operation's `errors`.
  *
- * Jest (30) replaces every `unhandledRejection` listener with its own while a test file runs and
- * fails the file for a rejection nobody handles, even one that arrives after the last test. So
- * the listener is added from inside an operation (after Jest's), and it marks each rejection it
- * takes handled (`promise.catch`), which Node reports as `rejectionHandled` and Jest then forgets.
+ * Jest fails a test file for a rejection nobody handles, even one that arrives after the last
+ * test, and a test file's `process` is Jest's copy (a listener on it hears nothing). So the
+ * listener goes on the real process (`__hostProcess`, given by test/harness/nodeEnvironment.js),
+ * from inside each operation (Jest swaps the real process's listeners while a file runs), and it
+ * marks each rejection it takes handled (`promise.catch`): Node then emits `rejectionHandled`,
+ * and Jest forgets the rejection.
  */
 const reported: string[] = [];
 const stray: string[] = [];
+const realProcess: NodeJS.Process = (globalThis as { __hostProcess?: NodeJS.Process }).__hostProcess ?? process;
 function onRejection(e: unknown, promise: Promise<unknown>): void {
   promise.catch(() => undefined);
   const msg = e instanceof Error ? e.message : String(e);
   if (!/Resource monitor is terminating/.test(msg)) stray.push(`program: ${msg}`);
 }
 function watchRejections(): void {
-  if (!process.listeners("unhandledRejection").includes(onRejection)) process.on("unhandledRejection", onRejection);
+  if (!realProcess.listeners("unhandledRejection").includes(onRejection)) realProcess.on("unhandledRejection", onRejection);
 }
 watchRejections();
-process.once("exit", () => {
+realProcess.once("exit", () => {
   for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 

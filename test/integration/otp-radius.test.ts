@@ -3,7 +3,8 @@
  * with the real radclient: one-time codes are one-time (RFC 6238 5.2). A password + code accepted
  * once is refused when it comes again, for the whole time rlm_totp would still take the code; the
  * next step's code is accepted; another user with the same code is not affected; a refused
- * attempt does not spend the code. The rendered config passes `freeradius -XC`.
+ * attempt does not spend the code. The rendered config passes `freeradius -XC`; the server's log
+ * holds no code and no secret.
  */
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -28,7 +29,12 @@ const BOB_PW = `bo${rnd(8)}`;
 const TOTP = crypto.randomBytes(20).toString("hex").toUpperCase().replace(/[^A-Z2-7]/g, "A").slice(0, 32);
 
 const step = () => Math.floor(Date.now() / 30_000);
-const code = (s: number) => spawnSync("oathtool", ["--totp", "-b", "-N", `@${s * 30 + 1}`, TOTP], { encoding: "utf8" }).stdout.trim();
+const spent: string[] = [];
+const code = (s: number) => {
+  const c = spawnSync("oathtool", ["--totp", "-b", "-N", `@${s * 30 + 1}`, TOTP], { encoding: "utf8" }).stdout.trim();
+  spent.push(c);
+  return c;
+};
 let lastStep = -1;
 /**
  * A step no earlier call returned (its code is unspent), once at least `margin` seconds of it are
@@ -64,7 +70,7 @@ describe("OtpRadius on a real FreeRADIUS: a TOTP code is accepted once", () => {
         configDir: p("radius"),
         runDir: p("run"),
         unitPath: "",
-        restartCommands: freeradiusRestartCommands({ configDir: p("radius"), pidFile: p("run/kvmshare-otp.pid") }),
+        restartCommands: freeradiusRestartCommands({ configDir: p("radius"), pidFile: p("run/kvmshare-otp.pid"), logFile: p("radiusd.log") }),
       });
     });
     expect(r.errors).toEqual([]);
@@ -105,6 +111,14 @@ describe("OtpRadius on a real FreeRADIUS: a TOTP code is accepted once", () => {
     expect(auth("alice", `${ALICE_PW}${c}`)).toBe("accept");
     expect(auth("alice", `${ALICE_PW}${c}`)).toBe("reject");
     expect(step()).toBe(s);
+  });
+
+  test("the server's log names the logins, never a code or a password", () => {
+    const log = fs.readFileSync(p("radiusd.log"), "utf8");
+    expect(log).toMatch(/Login OK: \[alice\]/);
+    expect(log).toMatch(/Login incorrect.*\[alice\]/);
+    for (const s of spent) expect(log).not.toContain(s);
+    for (const secret of [ALICE_PW, BOB_PW, TOTP, SECRET]) expect(log).not.toContain(secret);
   });
 
   test("the replay cache leaves no file behind: nothing in the config or run directory but what kvmshare wrote", () => {

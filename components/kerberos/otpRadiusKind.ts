@@ -1,6 +1,8 @@
 /**
  * Kind: FreeRADIUS in its own config directory, checking `<password><TOTP>` for the KDC's OTP
- * pre-authentication: the password against a salted SHA-512 hash (pap), the token with rlm_totp.
+ * pre-authentication: the password against a salted SHA-512 hash (pap), the token with rlm_totp,
+ * and each accepted user + code only once (post-auth's in-memory rlm_cache `otp_replay`, 90 s:
+ * RFC 6238 5.2; FreeRADIUS 3.2.1 takes a code twice on its own, 3.2.7's dedup forgets it too soon).
  * radiusd.conf and the unit are plain config (state keeps them); clients.conf (the shared secret)
  * and users (hashes and TOTP secrets) are 0600 and only verified in memory against the declared
  * secrets (state keeps `clientsCurrent`/`usersCurrent`, never their content). Every candidate

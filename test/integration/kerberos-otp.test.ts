@@ -3,9 +3,10 @@
  * on a high port, database, stash, kdc.conf with [otp] under a temp dir, found through
  * KRB5_CONFIG/KRB5_KDC_PROFILE), OtpRadius (a real FreeRADIUS 3.2 with rlm_totp, `-d <dir>`),
  * KerberosKeytab and KerberosOtpUser, through the harness engine. Then `kinit -T` with FAST armor
- * from the host keytab: password + current TOTP gets a ticket; a wrong token, a wrong password,
- * the password alone, or no armor do not. Daemons are started by the components' restart
- * commands with private pid files and killed by PID.
+ * from the host keytab: password + current TOTP gets a ticket, once (the same code again inside
+ * its step does not); a wrong token, a wrong password, the password alone, or no armor do not.
+ * Daemons are started by the components' restart commands with private pid files and killed by
+ * PID.
  */
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -86,11 +87,24 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
   };
 
   const kinit = (args: string[], stdin: string) => spawnSync("kinit", args, { env, input: stdin, encoding: "utf8", timeout: 30_000 });
-  // rlm_totp (FreeRADIUS 3.2.1) takes only the current 30 s step: near its end, wait for the next.
-  const token = () => {
-    const s = Math.floor(Date.now() / 1000) % 30;
-    if (s >= 27) spawnSync("sleep", [String(31 - s)]);
+  // rlm_totp (FreeRADIUS 3.2.1) takes only the current 30 s step, and OtpRadius accepts a code
+  // once: a token comes from a step no ticket was got with yet, with `margin` seconds of it left.
+  let spentStep = -1;
+  let tokenStep = -1;
+  const token = (margin = 3) => {
+    for (;;) {
+      const left = 30 - (Math.floor(Date.now() / 1000) % 30);
+      tokenStep = Math.floor(Date.now() / 30_000);
+      if (left >= margin && tokenStep !== spentStep) break;
+      spawnSync("sleep", [String(left + 0.2)]);
+    }
     return spawnSync("oathtool", ["--totp", "-b", TOTP], { encoding: "utf8" }).stdout.trim();
+  };
+  /** kinit, and when it gets a ticket, the last token's step is spent. */
+  const kinitOtp = (args: string[], stdin: string) => {
+    const r = kinit(args, stdin);
+    if (r.status === 0) spentStep = tokenStep;
+    return r;
   };
   const armor = () => {
     const r = spawnSync("kinit", ["-k", "-t", p("host.keytab"), "-c", p("armor.cc"), `host/${FQDN}`], { env, encoding: "utf8" });
@@ -118,7 +132,7 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
   });
 
   test("password + current TOTP with FAST armor gets a ticket", async () => {
-    const r = kinit(["-T", armor(), "-c", p("alice.cc"), "alice"], `${ALICE_PW}${token()}\n`);
+    const r = kinitOtp(["-T", armor(), "-c", p("alice.cc"), "alice"], `${ALICE_PW}${token()}\n`);
     expect(r.stderr.replace(/Enter OTP Token Value:\s*/, "")).toBe("");
     expect(r.status).toBe(0);
     const k = spawnSync("klist", ["-c", p("alice.cc")], { env, encoding: "utf8" });
@@ -141,6 +155,17 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
     }
   });
 
+  test("a code that got a ticket is refused for a second kinit inside the same step (RFC 6238 5.2)", async () => {
+    const a = armor();
+    const code = token(8);
+    const step = tokenStep;
+    expect(kinitOtp(["-T", a, "-c", p("alice.cc"), "alice"], `${ALICE_PW}${code}\n`).status).toBe(0);
+    const again = kinitOtp(["-T", a, "-c", p("x.cc"), "alice"], `${ALICE_PW}${code}\n`);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/Preauthentication failed|Password incorrect|pre-authentication/i);
+    expect(Math.floor(Date.now() / 30_000)).toBe(step); // still the code's own step: rlm_totp alone would have taken it
+  });
+
   test("a second up changes nothing; a hand edit of the RADIUS users is drift, and up repairs it", async () => {
     let r = await engine.up(program());
     expect(r.errors).toEqual([]);
@@ -151,7 +176,7 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
     // A real preview stores nothing: the repair is an up that refreshes first.
     r = await engine.up(program(), { refresh: true });
     expect(r.errors).toEqual([]);
-    const t = kinit(["-T", armor(), "-c", p("alice.cc"), "alice"], `${ALICE_PW}${token()}\n`);
+    const t = kinitOtp(["-T", armor(), "-c", p("alice.cc"), "alice"], `${ALICE_PW}${token()}\n`);
     expect(t.status).toBe(0);
   });
 
@@ -159,8 +184,8 @@ describe("Kerberos realm with OTP (password + TOTP via FreeRADIUS) on real daemo
     const next = `N3w-${rnd(8)}`;
     const r = await engine.up(program({ alicePassword: next }));
     expect(r.errors).toEqual([]);
-    expect(kinit(["-T", armor(), "-c", p("x.cc"), "alice"], `${ALICE_PW}${token()}\n`).status).toBe(1);
-    expect(kinit(["-T", armor(), "-c", p("x.cc"), "alice"], `${next}${token()}\n`).status).toBe(0);
+    expect(kinitOtp(["-T", armor(), "-c", p("x.cc"), "alice"], `${ALICE_PW}${token()}\n`).status).toBe(1);
+    expect(kinitOtp(["-T", armor(), "-c", p("x.cc"), "alice"], `${next}${token()}\n`).status).toBe(0);
   });
 
   test("destroy without allowDestroy keeps the realm's database", async () => {

@@ -103,6 +103,8 @@ describe("OtpRadius", () => {
   it("renders radiusd.conf (pap + totp, password+token split) and the unit", () => {
     const files = renderOtpRadiusConfig(spec);
     expect(files["/etc/freeradius/kvmshare/radiusd.conf"].content).toMatchSnapshot();
+    // One-time codes (RFC 6238 5.2): accepted user + code remembered past rlm_totp's 60 s window; a second accept is a reject.
+    expect(files["/etc/freeradius/kvmshare/radiusd.conf"].content).toMatch(/cache otp_replay \{[^}]*key = "%\{User-Name\}\/%\{TOTP-Password\}"\n\s*ttl = 90\n[\s\S]*post-auth \{[^}]*otp_replay\n\s*if \(ok\) \{\n\s*reject/);
     expect(files["/etc/systemd/system/kvmshare-otp-radius.service"].content).toMatchSnapshot();
   });
   it("the users file holds salted SHA-512 hashes, never the password; an unchanged password keeps its hash", () => {

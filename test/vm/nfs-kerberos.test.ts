@@ -41,20 +41,30 @@ async function sh(host: Host, script: string, ...args: string[]): Promise<{ code
   return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
+/** The guest's TOTP step of the last token `totpNow` returned, and of the last token that got a ticket. */
+let tokenStep = -1;
+let spentStep = -1;
+
 /** `kinit` for alice as root, with FAST armor from the host keytab, into alice's own ccache. */
 async function kinitAlice(host: Host, otpValue: string): Promise<{ code: number; out: string }> {
   await sh(host, "kinit -k -c /root/armor.cc host/$1", FQDN);
   const r = await host.run(["kinit", "-T", "/root/armor.cc", "-c", "FILE:/tmp/krb5cc_2001", "alice"], { stdin: `${otpValue}\n`, check: false, secrets: [otpValue] });
   await sh(host, "[ -e /tmp/krb5cc_2001 ] && chown alice /tmp/krb5cc_2001; true");
+  if (r.code === 0) spentStep = tokenStep;
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
 /**
  * The current token, computed on the guest. FreeRADIUS 3.2.1's rlm_totp accepts only the current
  * 30 s step (no look-back), and a TCG kinit takes seconds: near the end of a step, wait for the next.
+ * OtpRadius accepts a code once: a step whose code already got a ticket is waited out too.
  */
-const totpNow = async (host: Host) =>
-  (await host.run(["sh", "-c", 's=$(( $(date +%s) % 30 )); if [ "$s" -ge 20 ]; then sleep $(( 31 - s )); fi; oathtool --totp -b "$1"', "sh", TOTP], { secrets: [TOTP] })).stdout.trim();
+const totpNow = async (host: Host) => {
+  const script = 'while :; do t=$(date +%s); if [ $((t % 30)) -lt 20 ] && [ $((t / 30)) != "$2" ]; then break; fi; sleep $((31 - t % 30)); done; echo $((t / 30)); oathtool --totp -b "$1"';
+  const [step, token] = (await host.run(["sh", "-c", script, "sh", TOTP, String(spentStep)], { secrets: [TOTP] })).stdout.trim().split("\n");
+  tokenStep = Number(step);
+  return token;
+};
 
 /** dd 64 MiB with fsync as alice into `dir`; MB/s as dd reports it. */
 async function ddAsAlice(host: Host, dir: string): Promise<number> {

@@ -7,7 +7,10 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
+import { checkLifelineUnit, checkReservedUnit, unitFileName } from "../../core/reserved";
 import { HOST_NEEDS, HostNeed } from "./distroPackages";
+
+export { unitFileName };
 
 /** A systemd service that must be enabled and running (or stopped). Set exactly one of `unit` and `need`. */
 export interface HostServiceArgs {
@@ -49,11 +52,6 @@ export function resolveHostService(name: string, a: Fields): HostServiceSpec {
   return { name, ...resolveDefaults<Fields, "unit" | "need">(a, HOST_SERVICE_DEFAULTS) };
 }
 
-/** `smbd` -> `smbd.service`; names with a unit suffix stay. */
-export function unitFileName(unit: string): string {
-  return /\.(service|socket|target|timer|mount|automount|path)$/.test(unit) ? unit : `${unit}.service`;
-}
-
 /** Every problem with a HostService spec (pure). */
 export function validateHostService(s: HostServiceSpec): Problem[] {
   const c = new Checker("HostService");
@@ -61,6 +59,10 @@ export function validateHostService(s: HostServiceSpec): Problem[] {
   if ((s.unit === undefined) === (s.need === undefined)) c.add("unit|need", { unit: s.unit, need: s.need }, "set exactly one of unit (a unit name) and need (looked up in the per-distro table)");
   if (s.unit !== undefined && !isUnknown(s.unit) && (typeof s.unit !== "string" || !UNIT.test(s.unit))) {
     c.add("unit", s.unit, "must be a systemd unit name such as 'smbd' or 'nfs-server.service'");
+  } else {
+    checkReservedUnit(c, "unit", s.unit);
+    const how = s.state === "stopped" ? "declared stopped" : s.enabled === false ? "declared disabled at boot" : (s.restartOn?.length ?? 0) > 0 ? "restarted when restartOn changes" : undefined;
+    checkLifelineUnit(c, "unit", s.unit, how);
   }
   if (s.need !== undefined && !isUnknown(s.need) && !HOST_NEEDS.includes(s.need)) c.add("need", s.need, `must be one of ${HOST_NEEDS.join(", ")}`);
   c.oneOf("state", s.state, ["running", "stopped"]);

@@ -8,6 +8,8 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
+import { checkRadiusUser, isUnspecifiedAddress } from "../../core/reserved";
+import { anyHostReason } from "../../core/clients";
 import type { HostSetupArgs } from "../host";
 import { radiusSecretProblems } from "./kerberosRealmArgs";
 
@@ -88,6 +90,7 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
     s.users.forEach((u, i) => {
       if (typeof u !== "string" || !USER.test(u)) c.add(`users[${i}].name`, u, "must be a user name of letters, digits, '._-' (at most 64)");
       else if (seen.has(u)) c.add(`users[${i}].name`, u, "is listed twice; list each user once");
+      else checkRadiusUser(c, `users[${i}].name`, u);
       seen.add(u);
       if (secrets !== undefined) {
         const pw = secrets[`password:${u}`];
@@ -100,7 +103,15 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
     });
   }
   if (!Array.isArray(s.kdcAddresses) || !s.kdcAddresses.length) c.add("kdcAddresses", s.kdcAddresses, "must list at least one KDC address");
-  else s.kdcAddresses.forEach((a, i) => c.cidr(`kdcAddresses[${i}]`, a));
+  else {
+    s.kdcAddresses.forEach((a, i) => {
+      // clients.conf has require_message_authenticator = no (MIT's otp plugin sends none): open to
+      // every address, any host that guessed the secret could forge answers (Blast-RADIUS).
+      const any = anyHostReason(a) ?? (isUnspecifiedAddress(a) ? "the unspecified address" : undefined);
+      if (any) c.add(`kdcAddresses[${i}]`, a, `opens RADIUS to every address (${any}) while message-authenticator checks are off (MIT's otp plugin sends none), so any host could try the shared secret and forge answers; list the KDCs' addresses, e.g. '10.0.0.5' or '127.0.0.1'`);
+      else c.cidr(`kdcAddresses[${i}]`, a);
+    });
+  }
   c.cidr("listenAddress", s.listenAddress);
   if (typeof s.listenAddress === "string" && s.listenAddress.includes("/")) c.add("listenAddress", s.listenAddress, "must be one address, not a network");
   c.port("port", s.port);

@@ -47,6 +47,12 @@ export interface SambaServerArgs extends HostSetupArgs {
   check?: boolean;
   /** Further [global] parameters; the hardening rows cannot be overridden. @default {}: none */
   extraParameters?: Record<string, string>;
+  /**
+   * Let `extraParameters` set parameters that run commands (`root preexec`, `preexec`,
+   * `postexec`, `username map script`, `add user script`, `print command`, `magic script`... as
+   * listed in core/reserved.ts), most of them as root. @default false: such parameters are refused
+   */
+  allowCommands?: boolean;
 }
 
 /** SambaServer args as plain values (the documented args without the connection). */
@@ -80,6 +86,7 @@ const SAMBA_SERVER_DEFAULTS: Defaults<PlainSambaServerArgs, Unset> = {
   reloadCommand: SAMBA_DEBIAN.reloadCommand,
   check: true,
   extraParameters: {},
+  allowCommands: false,
 };
 
 /** [global] parameters that have their own field (parameter -> field). */
@@ -110,6 +117,7 @@ export function validateSambaServer(s: SambaServerSpec): Problem[] {
   });
   hostList(c, "hostsAllow", s.hostsAllow, false, false);
   argv(c, "reloadCommand", s.reloadCommand);
-  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL);
+  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL, s.allowCommands);
+  if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;
 }

@@ -47,6 +47,12 @@ export interface SmbShareArgs {
   check?: boolean;
   /** Further share parameters (checked by testparm); hardening rows cannot be overridden. @default {}: none */
   extraParameters?: Record<string, string>;
+  /**
+   * Let `extraParameters` set parameters that run commands (`root preexec`, `preexec`,
+   * `postexec`, `username map script`, `add user script`, `print command`, `magic script`... as
+   * listed in core/reserved.ts), most of them as root. @default false: such parameters are refused
+   */
+  allowCommands?: boolean;
 }
 
 /** SmbShare args as plain values: users by name, the server's settings taken in. */
@@ -73,6 +79,7 @@ const SMB_SHARE_DEFAULTS: Defaults<Omit<PlainSmbShareArgs, "shareName">> = {
   reloadCommand: SAMBA_DEBIAN.reloadCommand,
   check: true,
   extraParameters: {},
+  allowCommands: false,
 };
 
 /** Share parameters that have their own field (parameter -> field). */
@@ -113,6 +120,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
   confPath(c, "sharesDir", s.sharesDir);
   confPath(c, "sharesIndexPath", s.sharesIndexPath);
   argv(c, "reloadCommand", s.reloadCommand);
-  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE);
+  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE, s.allowCommands);
+  if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;
 }

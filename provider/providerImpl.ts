@@ -124,9 +124,15 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
 
 /** The kind's own validation, after the one check of the spec's name every kind passes. */
 function kindProblems(kind: AnyKind, inputs: HostInputs): Problem[] {
-  const own = kind.validate(inputs.spec ?? {}, knownSecrets(inputs.secrets));
-  const name = resourceNameProblems(inputs.spec).filter((p) => !own.some((o) => o.field === p.field));
-  return [...name, ...own];
+  const name = resourceNameProblems(inputs.spec);
+  let own: Problem[];
+  try {
+    own = kind.validate(inputs.spec ?? {}, knownSecrets(inputs.secrets));
+  } catch (e) {
+    if (name.length) return name; // a hostile name is refused even where the rest of the spec is not whole
+    throw e;
+  }
+  return [...name.filter((p) => !own.some((o) => o.field === p.field)), ...own];
 }
 
 export async function check(kindId: string, olds: HostInputs, news: HostInputs) {

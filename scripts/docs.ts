@@ -198,12 +198,12 @@ function docOf(node: ts.Node, sf: ts.SourceFile): Doc {
     .map((l) => l.replace(/^\s*\* ?/, ""))
     .join("\n");
   // Tags start with "@word" after whitespace (also mid-line: `Pool name. @default the resource name`).
-  const parts = body.split(/(?:^|\s)@(?=[a-z]+\b)/);
+  const parts = body.split(/(?:^|\s)@(?=[a-z][A-Za-z]*\b)/);
   let text = parts[0];
   let dflt: string | undefined;
   let fieldKind: string | undefined;
   for (const p of parts.slice(1)) {
-    const m = /^([a-z]+)\b\s*([\s\S]*)$/.exec(p)!;
+    const m = /^([a-z][A-Za-z]*)\b\s*([\s\S]*)$/.exec(p)!;
     if (m[1] === "default") dflt = oneLine(m[2]);
     else if (m[1] === "deprecated") text += ` Deprecated: ${m[2]}`;
     else if (m[1] === "fieldKind") fieldKind = m[2].trim();

@@ -16,7 +16,7 @@ export interface HostPackagesArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** What the host must be able to do; names come from the per-distro table (`distroPackages.ts`). @default [] */
   needs?: HostNeed[];
-  /** Further package names, the same on every distribution; names starting with `-` are refused. @default [] */
+  /** Further package names, the same on every distribution; names starting with `-` are refused. @default [] @fieldKind package */
   packages?: string[];
   /**
    * On destroy, uninstall the packages this resource installed (never ones that were there
@@ -24,7 +24,7 @@ export interface HostPackagesArgs {
    * @default false (packages stay installed)
    */
   removePackages?: boolean;
-  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" */
+  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" @fieldKind path */
   recordDir?: string;
 }
 

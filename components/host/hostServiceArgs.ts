@@ -16,7 +16,7 @@ export { unitFileName };
 export interface HostServiceArgs {
   /** The host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The unit, e.g. `smbd` or `nfs-server.service`. Exactly one of `unit` and `need`. @default unset: taken from the per-distro table for `need` */
+  /** The unit, e.g. `smbd` or `nfs-server.service`. Exactly one of `unit` and `need`. @default unset: taken from the per-distro table for `need` @fieldKind unit */
   unit?: string;
   /** What the service is for; its unit comes from the per-distro table on the host (`smbd` on Debian, `smb` on Fedora). @default unset: `unit` names it */
   need?: HostNeed;
@@ -28,6 +28,7 @@ export interface HostServiceArgs {
    * Values that, when they change, restart (or reload) a running service: the hashes or outputs
    * of the configs it reads (NixOS `restartTriggers`), e.g. `[smbConf.observed.apply(o => o.sha256)]`.
    * @default [] (never restarted for a config change)
+   * @fieldKind free
    */
   restartOn?: pulumi.Input<string>[];
   /** What a change of `restartOn` does: `restart` or `reload` (the unit's `ExecReload=`). @default "restart" */

@@ -11,9 +11,9 @@ import type { KerberosRealm } from "./kerberosRealm";
 export interface KerberosOtpUserArgs {
   /** The realm (its KDC host and paths are used; it must have `otp` set). */
   realm: KerberosRealm;
-  /** The principal name without realm, e.g. `alice`. @default the resource name */
+  /** The principal name without realm, e.g. `alice`. @default the resource name @fieldKind principal */
   principal?: string;
-  /** The user name RADIUS checks (an `OtpRadius` user). @default the principal name */
+  /** The user name RADIUS checks (an `OtpRadius` user). @default the principal name @fieldKind user */
   radiusUser?: string;
 }
 

@@ -15,11 +15,11 @@ import { radiusSecretProblems } from "./kerberosRealmArgs";
 
 /** One user: the password and TOTP secret are Pulumi secrets. */
 export interface OtpRadiusUser {
-  /** The user name (the `KerberosOtpUser`'s `radiusUser`, by default its principal). */
+  /** The user name (the `KerberosOtpUser`'s `radiusUser`, by default its principal). @fieldKind user */
   name: string;
-  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. */
+  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. @fieldKind free */
   password: pulumi.Input<string>;
-  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. */
+  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. @fieldKind free */
   totpSecret: pulumi.Input<string>;
 }
 
@@ -28,21 +28,21 @@ export interface OtpRadiusArgs extends HostSetupArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** The users allowed a ticket. */
   users: OtpRadiusUser[];
-  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). */
+  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). @fieldKind free */
   radiusSecret: pulumi.Input<string>;
-  /** Addresses of the KDCs that may ask. @default ["127.0.0.1"] */
+  /** Addresses of the KDCs that may ask. @default ["127.0.0.1"] @fieldKind address */
   kdcAddresses?: string[];
-  /** Address to listen on. @default "127.0.0.1" */
+  /** Address to listen on. @default "127.0.0.1" @fieldKind address */
   listenAddress?: string;
   /** UDP port. @default 1812 */
   port?: number;
-  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" */
+  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" @fieldKind path */
   configDir?: string;
-  /** Where its pid file goes. @default "/run/freeradius" */
+  /** Where its pid file goes. @default "/run/freeradius" @fieldKind path */
   runDir?: string;
-  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" */
+  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" @fieldKind path */
   unitPath?: string;
-  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius */
+  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius @fieldKind free */
   restartCommands?: string[][];
 }
 

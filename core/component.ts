@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Problem, ValidationError } from "./errors";
+import { resourceNameProblems } from "./reserved";
 import { State } from "./hostKind";
 import { HostResource, HostResourceArgs } from "./hostResource";
 import type { KindId } from "./kindIds";
@@ -29,6 +30,8 @@ export abstract class Component<Self> extends pulumi.ComponentResource {
     super(type, name, {}, opts);
     this.resourceName = name;
     this.label = `${type.slice(type.lastIndexOf(":") + 1)} ${name}`;
+    // The resource name reaches file headers, sections and unit names: checked once, here.
+    this.refuse(resourceNameProblems({ name }));
   }
 
   /**

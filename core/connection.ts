@@ -19,42 +19,43 @@ export interface LocalConnectionSpec {
 export interface SshConnectionSpec {
   /** `"ssh"` (the other kind, `{ kind: "local" }`, is this machine and has no other field). */
   kind: "ssh";
-  /** Host name or address. */
+  /** Host name or address. @fieldKind address */
   host: string;
   /** SSH port. @default 22 */
   port?: number;
-  /** User to log in as. @default "root" */
+  /** User to log in as. @default "root" @fieldKind name */
   user?: string;
-  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). @default unset: no key (authenticate through `agent`) */
+  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). @default unset: no key (authenticate through `agent`) @fieldKind free */
   privateKey?: string;
-  /** Passphrase of `privateKey`. @default unset: the key is not encrypted */
+  /** Passphrase of `privateKey`. @default unset: the key is not encrypted @fieldKind free */
   passphrase?: string;
-  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). @default unset: no agent */
+  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). @default unset: no agent @fieldKind path */
   agent?: string;
   /**
    * The host's key fingerprint as `ssh-keygen -l` prints it (`SHA256:base64`). Required unless
    * `insecureIgnoreHostKey` is true: a host whose key does not match is refused.
    * @default unset: only valid with `insecureIgnoreHostKey`
+   * @fieldKind free
    */
   hostKeySha256?: string;
   /** Accept any host key. Only for throwaway test hosts. @default false */
   insecureIgnoreHostKey?: boolean;
-  /** Preferred ciphers, e.g. `["aes128-gcm@openssh.com"]`. @default ssh2's list */
+  /** Preferred ciphers, e.g. `["aes128-gcm@openssh.com"]`. @default ssh2's list @fieldKind free */
   ciphers?: string[];
   /** How long to wait for the SSH handshake, ms. @default 20000 */
   readyTimeoutMs?: number;
 }
 
 export interface RunOptions {
-  /** Bytes written to the command's standard input (then closed). Secrets go here, never in argv. */
+  /** Bytes written to the command's standard input (then closed). Secrets go here, never in argv. @fieldKind free */
   stdin?: string | Buffer;
-  /** Extra environment variables. */
+  /** Extra environment variables. @fieldKind free */
   env?: Record<string, string>;
   /** Kill the command after this long. @default 300000 */
   timeoutMs?: number;
   /** Throw `CommandError` on a non-zero exit. @default true */
   check?: boolean;
-  /** Strings to blank out of error messages (e.g. passwords also sent on stdin). */
+  /** Strings to blank out of error messages (e.g. passwords also sent on stdin). @fieldKind free */
   secrets?: string[];
 }
 
@@ -85,7 +86,7 @@ export class CommandError extends Error {
 }
 
 export interface WriteOptions {
-  /** Octal mode string, e.g. "0644". @default "0644" */
+  /** Octal mode string, e.g. "0644". @default "0644" @fieldKind free */
   mode?: string;
   owner?: string;
   group?: string;
@@ -93,7 +94,7 @@ export interface WriteOptions {
 
 /** A machine that commands run on. */
 export interface Host {
-  /** `local` or `user@host:port`, for messages. */
+  /** `local` or `user@host:port`, for messages. @fieldKind free */
   readonly label: string;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** File content, or `undefined` when it does not exist. */

@@ -12,7 +12,7 @@ export type IoEngine = (typeof IO_ENGINES)[number];
 export interface FioOptions {
   /** Share of reads in the random mix, percent. @default 70 (70 % reads / 30 % writes) */
   readPercent?: number;
-  /** I/O size (a multiple of 512 bytes). @default "4k" */
+  /** I/O size (a multiple of 512 bytes). @default "4k" @fieldKind free */
   blockSize?: string;
   /** Outstanding I/Os per job (fio `iodepth`). @default 16 */
   ioDepth?: number;
@@ -22,7 +22,7 @@ export interface FioOptions {
   runtimeSec?: number;
   /** Warm-up before measuring, seconds (fio `ramp_time`). @default 0 */
   rampSec?: number;
-  /** Size of each job's test file, e.g. "256M". @default "256M" */
+  /** Size of each job's test file, e.g. "256M". @default "256M" @fieldKind free */
   sizePerJob?: string;
   /** fio I/O engine: `libaio`, `io_uring`, `psync`, `posixaio` or `sync`. @default "libaio" */
   ioEngine?: IoEngine;

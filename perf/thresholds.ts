@@ -13,6 +13,7 @@ export interface Thresholds {
   /**
    * Start from a named preset (see `THRESHOLD_PRESETS`); fields set here override it, `null`
    * switches a preset's limit off. @default unset: no preset, only the limits set here
+   * @fieldKind name
    */
   preset?: string;
   /** Lowest acceptable total IOPS (read + write) of the fio mix (> 0). @default unset: not checked */

@@ -14,6 +14,7 @@ import { compareObserved, HostKind, Json, State, sameJson } from "../core/hostKi
 import { DATA_LOSS_FIELD, declaredSide, driftSummary, hostSide } from "../core/drift";
 import { kindEntry } from "./kinds";
 import { connectionProblems, isUnknown } from "../core/validate";
+import { resourceNameProblems } from "../core/reserved";
 
 /** The secrets when known (an object), `{}` when there are none, undefined while unknown (preview). */
 function knownSecrets(s: unknown): Record<string, string> | undefined {
@@ -121,11 +122,24 @@ function prefixed(problems: Problem[]): { property: string; reason: string }[] {
   return problems.map((p) => ({ property: p.field, reason: formatProblem(p) }));
 }
 
+/** The kind's own validation, after the one check of the spec's name every kind passes. */
+function kindProblems(kind: AnyKind, inputs: HostInputs): Problem[] {
+  const name = resourceNameProblems(inputs.spec);
+  let own: Problem[];
+  try {
+    own = kind.validate(inputs.spec ?? {}, knownSecrets(inputs.secrets));
+  } catch (e) {
+    if (name.length) return name; // a hostile name is refused even where the rest of the spec is not whole
+    throw e;
+  }
+  return [...name.filter((p) => !own.some((o) => o.field === p.field)), ...own];
+}
+
 export async function check(kindId: string, olds: HostInputs, news: HostInputs) {
   const kind = loadKind(kindId);
   // A spec not known yet as a whole (it waits for another resource, e.g. packages) is checked at up.
   if (isUnknown(news.spec)) return { inputs: news, failures: [] };
-  const problems = [...connectionProblems(news.connection), ...kind.validate(news.spec ?? {}, knownSecrets(news.secrets))];
+  const problems = [...connectionProblems(news.connection), ...kindProblems(kind, news)];
   const holdsData = kindEntry(kindId).holdsData;
   const hadOlds = olds !== undefined && olds !== null && "spec" in olds;
   if (holdsData && hadOlds && moved(olds.connection, news.connection, hadOlds) && news.spec?.allowDestroy !== true) {
@@ -182,7 +196,7 @@ function outputsOf(kind: AnyKind, inputs: HostInputs, observed: State | undefine
 async function applyAndObserve(kind: AnyKind, inputs: HostInputs, previous?: HostOutputs): Promise<HostOutputs> {
   const secrets = inputs.secrets ?? {};
   const log = logger(kind, secretValues(secrets));
-  const problems = kind.validate(inputs.spec, knownSecrets(inputs.secrets));
+  const problems = kindProblems(kind, inputs);
   if (problems.length) throw new Error(`${kind.name}: invalid inputs:\n${problems.map((p) => "  - " + formatProblem(p)).join("\n")}`);
   return withKindHost(inputs, async (host) => {
     if (kind.preflight) {

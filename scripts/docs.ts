@@ -106,7 +106,7 @@ function listTs(dir: string): string[] {
 const exported = (n: ts.Node) => !!ts.getModifiers(n as ts.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
 
 /** Every exported interface, type alias and const under SOURCE_DIRS, by name. */
-class Index {
+export class Index {
   private byName = new Map<string, Decl[]>();
 
   constructor(readonly root: string, overrides: Record<string, string> = {}) {
@@ -174,7 +174,17 @@ class Index {
 interface Doc {
   text: string;
   default?: string;
+  /** The `@fieldKind` tag: what kind of value a string field is (`FIELD_KINDS`). */
+  fieldKind?: string;
 }
+
+/**
+ * The kinds of value a string field that reaches a file, an argv or a unit may be, declared once
+ * in its doc comment (`@fieldKind path`); test/unit/dangerous-values.test.ts feeds each kind's
+ * dangerous values to every field of that kind. `free`: text kvmshare escapes or that reaches
+ * nothing a reader parses (descriptions, secrets, values checked by their own format).
+ */
+export const FIELD_KINDS = ["name", "path", "unit", "package", "principal", "address", "command", "free"] as const;
 
 /** The member's last JSDoc block: its text without the `@default` tag, and that tag's text. */
 function docOf(node: ts.Node, sf: ts.SourceFile): Doc {
@@ -188,16 +198,18 @@ function docOf(node: ts.Node, sf: ts.SourceFile): Doc {
     .map((l) => l.replace(/^\s*\* ?/, ""))
     .join("\n");
   // Tags start with "@word" after whitespace (also mid-line: `Pool name. @default the resource name`).
-  const parts = body.split(/(?:^|\s)@(?=[a-z]+\b)/);
+  const parts = body.split(/(?:^|\s)@(?=[a-z][A-Za-z]*\b)/);
   let text = parts[0];
   let dflt: string | undefined;
+  let fieldKind: string | undefined;
   for (const p of parts.slice(1)) {
-    const m = /^([a-z]+)\b\s*([\s\S]*)$/.exec(p)!;
+    const m = /^([a-z][A-Za-z]*)\b\s*([\s\S]*)$/.exec(p)!;
     if (m[1] === "default") dflt = oneLine(m[2]);
     else if (m[1] === "deprecated") text += ` Deprecated: ${m[2]}`;
+    else if (m[1] === "fieldKind") fieldKind = m[2].trim();
     else text += ` @${p}`;
   }
-  return { text: oneLine(text), default: dflt };
+  return { text: oneLine(text), default: dflt, ...(fieldKind === undefined ? {} : { fieldKind }) };
 }
 
 const oneLine = (s: string) => s.replace(/\{@link\s+([^}\s]+)\s*\}/g, "`$1`").replace(/\s+/g, " ").trim();
@@ -294,13 +306,14 @@ function nestedOf(index: Index, type: ts.TypeNode | undefined, sf: ts.SourceFile
   return { names, suffix };
 }
 
-interface Row {
+export interface Row {
   field: string;
   variant?: string;
   type: string;
   required: boolean;
   default?: string;
   description: string;
+  fieldKind?: string;
 }
 
 function typeText(type: ts.TypeNode | undefined, sf: ts.SourceFile): string {
@@ -330,6 +343,7 @@ function rowsOf(index: Index, names: Ref[], prefix = "", variant?: string, path:
         required: !f.optional,
         default: f.doc.default,
         description: f.doc.text,
+        fieldKind: f.doc.fieldKind,
       });
       const nested = nestedOf(index, f.type, f.sf);
       const expand = nested.names.filter((n) => !BLOCKS[n.name] && !path.includes(n.name));
@@ -365,7 +379,7 @@ function defaultCell(d: string | undefined, required: boolean): string {
 }
 
 function fieldTable(index: Index, key: string, block: Block): string {
-  const rows = rowsOf(index, [key, ...(block.also ?? [])].map((name) => ({ name })), "", undefined, [key]);
+  const rows = blockFields(key, {}, index);
   const undocumented = rows.filter((r) => !r.description || (!r.required && r.default === undefined));
   if (undocumented.length) {
     throw new Error(`fields without ${undocumented.map((r) => `${r.field}${r.variant ? ` (${r.variant})` : ""}: ${r.description ? "@default" : "doc comment"}`).join(", ")}; document them in the interface`);
@@ -462,6 +476,22 @@ function zfsPropertyTable(index: Index, key: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Pages
+
+/**
+ * Every field of a documented block's table (`BLOCKS` key), nested ones as dotted rows
+ * (`smb.username`, `users[].name`), with its type text and its `@fieldKind` tag: the declarations
+ * read once, for the docs and for the tests that walk every field.
+ */
+export function blockFields(key: string, opts: SourceOptions = {}, index = new Index(rootOf(opts), opts.sources)): Row[] {
+  const block = BLOCKS[key];
+  if (!block) throw new Error(`no block ${key} in BLOCKS`);
+  return rowsOf(index, [key, ...(block.also ?? [])].map((name) => ({ name })), "", undefined, [key]);
+}
+
+/** One index of the sources, for callers that read several blocks. */
+export function sourceIndex(opts: SourceOptions = {}): Index {
+  return new Index(rootOf(opts), opts.sources);
+}
 
 export function generateBlock(key: string, opts: SourceOptions = {}, index = new Index(rootOf(opts), opts.sources)): string {
   const block = BLOCKS[key];

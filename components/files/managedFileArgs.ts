@@ -10,21 +10,21 @@ import { Checker } from "../../core/validate";
 
 /** One file whose content kvmshare owns (the ManagedFile kind's spec). */
 export interface ManagedFileSpec {
-  /** Absolute path of the file on the host. */
+  /** Absolute path of the file on the host. @fieldKind path */
   path: string;
-  /** Full content. */
+  /** Full content. @fieldKind free */
   content: string;
-  /** File mode, octal. @default "0644" */
+  /** File mode, octal. @default "0644" @fieldKind free */
   mode?: string;
-  /** Owner of the file. @default unset: the file is written as (and owned by) the connecting user */
+  /** Owner of the file. @default unset: the file is written as (and owned by) the connecting user @fieldKind free */
   owner?: string;
-  /** Group of the file. @default unset: the connecting user's group */
+  /** Group of the file. @default unset: the connecting user's group @fieldKind free */
   group?: string;
-  /** argv that must exit 0 for the candidate file; the token `{}` is replaced by its path. @default unset: no check */
+  /** argv that must exit 0 for the candidate file; the token `{}` is replaced by its path. @default unset: no check @fieldKind free */
   checkCommand?: string[];
-  /** argv run after the content changed (e.g. a reload). @default unset: nothing is run */
+  /** argv run after the content changed (e.g. a reload). @default unset: nothing is run @fieldKind free */
   reloadCommand?: string[];
-  /** argv run after the file was removed. @default unset: nothing is run */
+  /** argv run after the file was removed. @default unset: nothing is run @fieldKind free */
   removeCommand?: string[];
 }
 

@@ -59,6 +59,7 @@ export interface ShareFirewallArgs extends HostSetupArgs {
    * `allowedSources` so the export and the firewall cannot disagree. Host names and `*` are refused,
    * and so are any-host sources (`0.0.0.0/0`, `::/0`, IPv4 shorter than /8...) unless `allowAnySource`.
    * @default []
+   * @fieldKind address
    */
   allowedSources?: pulumi.Input<pulumi.Input<string>[]>;
   /**
@@ -68,7 +69,7 @@ export interface ShareFirewallArgs extends HostSetupArgs {
    * @default false
    */
   allowAnySource?: boolean;
-  /** Interfaces whose traffic is allowed (`iifname`), e.g. `virbr0`; a trailing `*` matches a prefix. @default [] */
+  /** Interfaces whose traffic is allowed (`iifname`), e.g. `virbr0`; a trailing `*` matches a prefix. @default [] @fieldKind name */
   allowedInterfaces?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Block every client on purpose. Required when both allow-lists are empty, so an empty list
@@ -88,19 +89,20 @@ export interface ShareFirewallArgs extends HostSetupArgs {
   counter?: boolean;
   /** Log refused packets to the kernel log, at most this many lines a minute (burst 5). @default 0 (no logging) */
   logRatePerMinute?: number;
-  /** Prefix of those log lines (max 127 characters). @default "<tableName> refused: " */
+  /** Prefix of those log lines (max 127 characters). @default "<tableName> refused: " @fieldKind free */
   logPrefix?: string;
-  /** Name of the `inet` table kvmshare owns; nothing outside it is touched. Changing it replaces the table. @default "kvmshare" */
+  /** Name of the `inet` table kvmshare owns; nothing outside it is touched. Changing it replaces the table. @default "kvmshare" @fieldKind name */
   tableName?: string;
   /**
    * Run nft inside this network namespace (`ip netns exec <netns> nft ...`), for hosts whose
    * guest bridge lives in a namespace.
    * @default the host's own namespace
+   * @fieldKind name
    */
   netns?: pulumi.Input<string>;
   /** Write the table to `persistPath` so it can be loaded at boot. @default true */
   persist?: boolean;
-  /** Where the table is persisted (include it from /etc/nftables.conf). @default "/etc/nftables.d/<tableName>.nft" */
+  /** Where the table is persisted (include it from /etc/nftables.conf). @default "/etc/nftables.d/<tableName>.nft" @fieldKind path */
   persistPath?: string;
 }
 
@@ -160,7 +162,7 @@ export interface PortRange {
   protocol: PortProtocol;
   from: number;
   to: number;
-  /** Why it is protected (for docs and messages), e.g. `nfs`, `rpcbind`, `extraPorts[0]`. */
+  /** Why it is protected (for docs and messages), e.g. `nfs`, `rpcbind`, `extraPorts[0]`. @fieldKind free */
   purpose: string;
 }
 

@@ -22,9 +22,9 @@ export type { MountType } from "./mountOptions";
 
 /** NFS client mount (kernel `nfs`, NFSv4.x by default). */
 export interface NfsMountArgs {
-  /** Server address or host name (from the guest's point of view); an IPv6 server is bracketed in `What=`. */
+  /** Server address or host name (from the guest's point of view); an IPv6 server is bracketed in `What=`. @fieldKind address */
   server: string;
-  /** Path exported by the server, e.g. `/tank/share`. */
+  /** Path exported by the server, e.g. `/tank/share`. @fieldKind path */
   exportPath: string;
   /** NFS protocol version (`vers=`). @default "4.2" */
   version?: "3" | "4" | "4.0" | "4.1" | "4.2";
@@ -40,7 +40,7 @@ export interface NfsMountArgs {
   timeoDeciseconds?: number;
   /** Retries before a major timeout (`retrans=`, 0-10). @default 2 */
   retrans?: number;
-  /** Security flavours (`sec=`): `sys`, `krb5`, `krb5i`, `krb5p`, or a colon-separated list like `krb5i:krb5p`; krb5* needs `kerberosRealm`. @default "sys" */
+  /** Security flavours (`sec=`): `sys`, `krb5`, `krb5i`, `krb5p`, or a colon-separated list like `krb5i:krb5p`; krb5* needs `kerberosRealm`. @default "sys" @fieldKind name */
   sec?: string;
   /** Server port (`port=`). @default unset: no `port=`, the client uses 2049 */
   port?: number;
@@ -48,19 +48,20 @@ export interface NfsMountArgs {
    * The Kerberos realm of this guest: the `realm` of the `KerberosClient` on the guest, whose
    * `KerberosKeytab` gives rpc.gssd its `host/<fqdn>` key. Required for `sec` krb5, krb5i or
    * krb5p. @default unset: no Kerberos; only `sec: "sys"`
+   * @fieldKind name
    */
   kerberosRealm?: string;
 }
 
 /** SMB3 client mount (kernel `cifs`). The password comes from `secrets.password`. */
 export interface SmbMountArgs {
-  /** Server address or host name. */
+  /** Server address or host name. @fieldKind address */
   server: string;
-  /** Share name, e.g. `data`. */
+  /** Share name, e.g. `data`. @fieldKind name */
   share: string;
-  /** User name written to the credentials file. */
+  /** User name written to the credentials file. @fieldKind name */
   username: string;
-  /** Domain/workgroup written to the credentials file. @default unset: no `domain=` line (the server's own domain) */
+  /** Domain/workgroup written to the credentials file. @default unset: no `domain=` line (the server's own domain) @fieldKind name */
   domain?: string;
   /** SMB dialect (`vers=`); only SMB3 dialects are accepted. @default "3.1.1" */
   version?: "3.1.1" | "3.02" | "3.0";
@@ -72,23 +73,23 @@ export interface SmbMountArgs {
   uid?: number;
   /** Group of the files (`gid=`). @default unset: no `gid=` (files show as gid 0) */
   gid?: number;
-  /** `file_mode=`, octal. @default unset: no `file_mode=` (cifs uses 0755) */
+  /** `file_mode=`, octal. @default unset: no `file_mode=` (cifs uses 0755) @fieldKind free */
   fileMode?: string;
-  /** `dir_mode=`, octal. @default unset: no `dir_mode=` (cifs uses 0755) */
+  /** `dir_mode=`, octal. @default unset: no `dir_mode=` (cifs uses 0755) @fieldKind free */
   dirMode?: string;
-  /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` */
+  /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` @fieldKind path */
   credentialsFile?: string;
 }
 
 /** virtiofs mount of a libvirt/QEMU `<filesystem>` tag. */
 export interface VirtioFsMountArgs {
-  /** The tag (`<target dir='...'/>` in the domain XML). */
+  /** The tag (`<target dir='...'/>` in the domain XML). @fieldKind name */
   tag: string;
 }
 
 /** 9p (virtio transport) mount of a libvirt/QEMU `<filesystem>` tag. */
 export interface NinePMountArgs {
-  /** The mount tag (`<target dir='...'/>`). */
+  /** The mount tag (`<target dir='...'/>`). @fieldKind name */
   tag: string;
   /** 9p protocol (`version=`). @default "9p2000.L" */
   version?: "9p2000.L" | "9p2000.u";
@@ -106,7 +107,7 @@ export type { Activation };
 export interface GuestMountArgs {
   /** The guest to configure (usually `{ kind: "ssh", ... }`). @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). */
+  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). @fieldKind path */
   where: pulumi.Input<string>;
   /** An NFS mount (NFSv4.2, hard, timeo=600, retrans=2, sec=sys unless set). @default unset: not an NFS mount (set exactly one of nfs, smb, virtiofs, ninep) */
   nfs?: Inputs<NfsMountArgs>;
@@ -116,6 +117,7 @@ export interface GuestMountArgs {
    * The SMB password: written to the root-only 0600 credentials file, never on a command line or
    * in state in plain text. Required with `smb`, refused otherwise.
    * @default unset: no credentials file (only valid without `smb`)
+   * @fieldKind free
    */
   password?: pulumi.Input<string>;
   /** A virtiofs mount of a libvirt `<filesystem>` tag. @default unset: not a virtiofs mount */
@@ -124,7 +126,7 @@ export interface GuestMountArgs {
   ninep?: Inputs<NinePMountArgs>;
   /** Mount read-only. @default false */
   readOnly?: pulumi.Input<boolean>;
-  /** Further mount options, checked against a per-type table (unknown ones are refused with the list of known ones); `true` = a flag without value. @default {} (none beyond the typed fields) */
+  /** Further mount options, checked against a per-type table (unknown ones are refused with the list of known ones); `true` = a flag without value. @default {} (none beyond the typed fields) @fieldKind free */
   options?: Record<string, OptionValue>;
   /** systemd `.mount` units, or a managed block in fstab. @default "systemd" */
   style?: MountStyle;
@@ -143,15 +145,16 @@ export interface GuestMountArgs {
    * `systemctl --root` does. For building images and sandboxes; implies no running systemd
    * there, so it needs activation `enable` or `none`.
    * @default "/" (the guest itself)
+   * @fieldKind path
    */
   root?: string;
-  /** Where unit files go (below `root`). @default "/etc/systemd/system" */
+  /** Where unit files go (below `root`). @default "/etc/systemd/system" @fieldKind path */
   unitDir?: string;
-  /** The fstab file for `style: "fstab"` (below `root`). @default "/etc/fstab" */
+  /** The fstab file for `style: "fstab"` (below `root`). @default "/etc/fstab" @fieldKind path */
   fstabPath?: string;
   /** Check units with `systemd-analyze verify` before installing them. @default true */
   verify?: boolean;
-  /** `Description=` of the unit. @default "kvmshare <type> mount of <what>" */
+  /** `Description=` of the unit. @default "kvmshare <type> mount of <what>" @fieldKind free */
   description?: string;
   /** Seconds systemd waits for the mount (`TimeoutSec=`). @default 90 */
   timeoutSec?: number;

@@ -10,6 +10,7 @@ import { Problem } from "../../core/errors";
 import { render } from "../../core/render";
 import { quote } from "../../core/shell";
 import { Checker, isUnknown } from "../../core/validate";
+import { checkReservedUnit } from "../../core/reserved";
 
 /** The journal tag (SyslogIdentifier) of every health check. */
 export const HEALTH_TAG = "kvmshare-mount-health";
@@ -20,11 +21,11 @@ export interface MountHealthCheckArgs {
   periodSec?: number;
   /** Seconds a `stat -f` (and the marker read) may take before the mount counts as hung. @default 5 */
   timeoutSec?: number;
-  /** A file below the mount point that must be readable (e.g. `.kvmshare-alive`). @default unset: no marker read */
+  /** A file below the mount point that must be readable (e.g. `.kvmshare-alive`). @default unset: no marker read @fieldKind path */
   marker?: string;
-  /** node_exporter's textfile collector directory. @default "/var/lib/prometheus/node-exporter" (Debian's) */
+  /** node_exporter's textfile collector directory. @default "/var/lib/prometheus/node-exporter" (Debian's) @fieldKind path */
   textfileDir?: string;
-  /** Where the script goes. @default "/usr/local/lib/kvmshare" */
+  /** Where the script goes. @default "/usr/local/lib/kvmshare" @fieldKind path */
   scriptDir?: string;
 }
 
@@ -66,6 +67,19 @@ export function validateMountHealth(h: MountHealthCheckArgs, prefix = "healthChe
     c.absPath(`${prefix}${k}`, h[k]);
     if (typeof h[k] === "string" && /[\s"'\\%$`]/.test(h[k] as string)) c.add(`${prefix}${k}`, h[k], "must not contain spaces, quotes, '\\', '%', '$' or '`' (it goes into a unit file)");
   }
+  return c.problems;
+}
+
+/**
+ * The unit a health check restarts: a `.mount` unit of a mount point below `/` (systemd-escaped
+ * path, as GuestMount names it), never the root file system (`-.mount`) or another kind of unit.
+ */
+export function mountUnitProblems(unit: unknown): Problem[] {
+  if (unit === undefined || isUnknown(unit)) return [];
+  const c = new Checker("GuestMount");
+  if (typeof unit !== "string" || !/^[A-Za-z0-9:_.\\-]{1,250}\.mount$/.test(unit)) {
+    c.add("mountUnit", unit, "must be the .mount unit of the watched mount point (systemd-escape --path --suffix=mount <where>), e.g. 'mnt-share.mount'");
+  } else checkReservedUnit(c, "mountUnit", unit);
   return c.problems;
 }
 

@@ -6,7 +6,7 @@
  */
 import { Host } from "../../core/connection";
 import { HostKind } from "../../core/hostKind";
-import { MountHealthSpec, renderMountHealth, validateMountHealth } from "./mountHealth";
+import { MountHealthSpec, mountUnitProblems, renderMountHealth, validateMountHealth } from "./mountHealth";
 
 export type MountHealthState = {
   script: string;
@@ -26,7 +26,7 @@ export const kind: HostKind<MountHealthSpec, MountHealthState> = {
   name: "GuestMountHealth",
   version: 1,
   validate(spec) {
-    return validateMountHealth(spec, "healthCheck.");
+    return [...validateMountHealth(spec, "healthCheck."), ...mountUnitProblems(spec.mountUnit)];
   },
 
   async preflight(host) {

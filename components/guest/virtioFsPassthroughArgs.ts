@@ -12,15 +12,15 @@ import { Inputs } from "./inputs";
 
 /** One directory of the host shared into the guest. */
 export interface SharedFilesystemArgs {
-  /** Host directory to share, absolute (e.g. a ZFS dataset's mountpoint). */
+  /** Host directory to share, absolute (e.g. a ZFS dataset's mountpoint). @fieldKind path */
   source: string;
-  /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. 1-36 of `[A-Za-z0-9_.-]`, unique in the domain. */
+  /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. 1-36 of `[A-Za-z0-9_.-]`, unique in the domain. @fieldKind name */
   tag: string;
   /** `virtiofs` (fast, needs shared memory) or `9p` (no shared memory, slower). @default "virtiofs" */
   driver?: "virtiofs" | "9p";
   /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs (mount it `readOnly` in the guest instead). @default false */
   readOnly?: boolean;
-  /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) */
+  /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) @fieldKind path */
   binaryPath?: string;
   /** virtiofs: guest page cache policy (`always`: fastest, host-side changes may show late; `none`: coherent). @default unset: virtiofsd's default */
   cache?: "always" | "none";
@@ -43,7 +43,7 @@ export interface SharedFilesystemArgs {
 export interface VcpuPin {
   /** vCPU number (0-based). */
   vcpu: number;
-  /** Host CPUs, e.g. `2`, `2-3`, `0,2`. */
+  /** Host CPUs, e.g. `2`, `2-3`, `0,2`. @fieldKind free */
   cpuset: string;
 }
 
@@ -51,7 +51,7 @@ export interface VcpuPin {
 export interface NumaTune {
   /** How strictly memory stays on `nodeset`. @default "strict" */
   mode?: "strict" | "preferred" | "interleave" | "restrictive";
-  /** Host NUMA nodes, e.g. `0` or `0-1`. */
+  /** Host NUMA nodes, e.g. `0` or `0-1`. @fieldKind free */
   nodeset: string;
 }
 
@@ -62,15 +62,16 @@ export interface VirtioFsPassthroughArgs {
   /**
    * Name of an existing libvirt domain. An Input, so it can come from whatever created the VM
    * (virsh, virt-install, a Terraform-bridged libvirt provider, a command): Pulumi then orders them.
+   * @fieldKind name
    */
   domain: pulumi.Input<string>;
-  /** libvirt URI (`virsh -c`), e.g. `qemu:///system` or `qemu:///system?socket=/run/x/libvirt-sock`. @default "qemu:///system" */
+  /** libvirt URI (`virsh -c`), e.g. `qemu:///system` or `qemu:///system?socket=/run/x/libvirt-sock`. @default "qemu:///system" @fieldKind free */
   uri?: pulumi.Input<string>;
   /** Host directories to share (virtiofs by default, or 9p); at least one unless only pinning is wanted. @default [] */
   filesystems?: Inputs<SharedFilesystemArgs>[];
   /** Pin vCPUs to host CPUs (`<cputune><vcpupin>`). @default unset: no vCPU pinning is managed */
   vcpuPins?: VcpuPin[];
-  /** Pin the emulator threads to host CPUs (`<cputune><emulatorpin>`), e.g. `"0"`. @default unset: not managed */
+  /** Pin the emulator threads to host CPUs (`<cputune><emulatorpin>`), e.g. `"0"`. @default unset: not managed @fieldKind free */
   emulatorPin?: string;
   /** Memory NUMA policy (`<numatune><memory>`). @default unset: not managed */
   numaTune?: NumaTune;

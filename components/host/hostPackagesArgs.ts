@@ -7,6 +7,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
+import { checkPackageName } from "../../core/reserved";
 import { HOST_NEEDS, HostNeed } from "./distroPackages";
 
 /** Packages a host must have. */
@@ -15,7 +16,7 @@ export interface HostPackagesArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** What the host must be able to do; names come from the per-distro table (`distroPackages.ts`). @default [] */
   needs?: HostNeed[];
-  /** Further package names, the same on every distribution; names starting with `-` are refused. @default [] */
+  /** Further package names, the same on every distribution; names starting with `-` are refused. @default [] @fieldKind package */
   packages?: string[];
   /**
    * On destroy, uninstall the packages this resource installed (never ones that were there
@@ -23,7 +24,7 @@ export interface HostPackagesArgs {
    * @default false (packages stay installed)
    */
   removePackages?: boolean;
-  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" */
+  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" @fieldKind path */
   recordDir?: string;
 }
 
@@ -38,9 +39,6 @@ export const HOST_PACKAGES_DEFAULTS: Defaults<Fields> = {
   removePackages: false,
   recordDir: "/var/lib/kvmshare/packages",
 };
-
-/** Debian and RPM package names (no leading '-': a name never reads as an option). */
-const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]{0,127}$/;
 
 export function resolveHostPackages(name: string, a: Fields): HostPackagesSpec {
   return { name, ...resolveDefaults<Fields>(a, HOST_PACKAGES_DEFAULTS) };
@@ -60,8 +58,7 @@ export function validateHostPackages(s: HostPackagesSpec): Problem[] {
   if (!isUnknown(s.packages)) {
     if (!Array.isArray(s.packages)) c.add("packages", s.packages, "must be a list of package names, e.g. ['rsync']");
     else {
-      const bad = s.packages.filter((p) => typeof p !== "string" || !PACKAGE_NAME.test(p));
-      if (bad.length) c.add("packages", bad, "must be package names (letters, digits, '+', '.', '_', '-'; starting with a letter or digit)");
+      s.packages.forEach((p, i) => checkPackageName(c, `packages[${i}]`, p));
     }
   }
   if (typeof s.removePackages !== "boolean") c.add("removePackages", s.removePackages, "must be true or false");

@@ -7,13 +7,16 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown } from "../../core/validate";
+import { checkLifelineUnit, checkReservedUnit, unitFileName } from "../../core/reserved";
 import { HOST_NEEDS, HostNeed } from "./distroPackages";
+
+export { unitFileName };
 
 /** A systemd service that must be enabled and running (or stopped). Set exactly one of `unit` and `need`. */
 export interface HostServiceArgs {
   /** The host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The unit, e.g. `smbd` or `nfs-server.service`. Exactly one of `unit` and `need`. @default unset: taken from the per-distro table for `need` */
+  /** The unit, e.g. `smbd` or `nfs-server.service`. Exactly one of `unit` and `need`. @default unset: taken from the per-distro table for `need` @fieldKind unit */
   unit?: string;
   /** What the service is for; its unit comes from the per-distro table on the host (`smbd` on Debian, `smb` on Fedora). @default unset: `unit` names it */
   need?: HostNeed;
@@ -25,6 +28,7 @@ export interface HostServiceArgs {
    * Values that, when they change, restart (or reload) a running service: the hashes or outputs
    * of the configs it reads (NixOS `restartTriggers`), e.g. `[smbConf.observed.apply(o => o.sha256)]`.
    * @default [] (never restarted for a config change)
+   * @fieldKind free
    */
   restartOn?: pulumi.Input<string>[];
   /** What a change of `restartOn` does: `restart` or `reload` (the unit's `ExecReload=`). @default "restart" */
@@ -49,11 +53,6 @@ export function resolveHostService(name: string, a: Fields): HostServiceSpec {
   return { name, ...resolveDefaults<Fields, "unit" | "need">(a, HOST_SERVICE_DEFAULTS) };
 }
 
-/** `smbd` -> `smbd.service`; names with a unit suffix stay. */
-export function unitFileName(unit: string): string {
-  return /\.(service|socket|target|timer|mount|automount|path)$/.test(unit) ? unit : `${unit}.service`;
-}
-
 /** Every problem with a HostService spec (pure). */
 export function validateHostService(s: HostServiceSpec): Problem[] {
   const c = new Checker("HostService");
@@ -61,6 +60,10 @@ export function validateHostService(s: HostServiceSpec): Problem[] {
   if ((s.unit === undefined) === (s.need === undefined)) c.add("unit|need", { unit: s.unit, need: s.need }, "set exactly one of unit (a unit name) and need (looked up in the per-distro table)");
   if (s.unit !== undefined && !isUnknown(s.unit) && (typeof s.unit !== "string" || !UNIT.test(s.unit))) {
     c.add("unit", s.unit, "must be a systemd unit name such as 'smbd' or 'nfs-server.service'");
+  } else {
+    checkReservedUnit(c, "unit", s.unit);
+    const how = s.state === "stopped" ? "declared stopped" : s.enabled === false ? "declared disabled at boot" : (s.restartOn?.length ?? 0) > 0 ? "restarted when restartOn changes" : undefined;
+    checkLifelineUnit(c, "unit", s.unit, how);
   }
   if (s.need !== undefined && !isUnknown(s.need) && !HOST_NEEDS.includes(s.need)) c.add("need", s.need, `must be one of ${HOST_NEEDS.join(", ")}`);
   c.oneOf("state", s.state, ["running", "stopped"]);

@@ -13,23 +13,23 @@ import { checkRealm, checkServer, KRB5_DEBIAN } from "./krbNames";
 export interface KerberosClientArgs extends HostSetupArgs {
   /** The host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The realm, uppercase, e.g. `EXAMPLE.ORG` (a `KerberosRealm`'s `realm` output, or an existing KDC's). */
+  /** The realm, uppercase, e.g. `EXAMPLE.ORG` (a `KerberosRealm`'s `realm` output, or an existing KDC's). @fieldKind name */
   realm: string;
-  /** The realm's KDCs (`host` or `host:port`), e.g. an existing KDC given by the user. */
+  /** The realm's KDCs (`host` or `host:port`), e.g. an existing KDC given by the user. @fieldKind address */
   kdcs: string[];
-  /** The admin server(s) (`kadmind`), needed by `KerberosKeytab` in `kadmin` mode. @default the first KDC */
+  /** The admin server(s) (`kadmind`), needed by `KerberosKeytab` in `kadmin` mode. @default the first KDC @fieldKind address */
   adminServers?: string[];
-  /** The DNS domain mapped to the realm and the NFSv4 idmapd `Domain`. @default the realm in lowercase */
+  /** The DNS domain mapped to the realm and the NFSv4 idmapd `Domain`. @default the realm in lowercase @fieldKind name */
   domain?: string;
-  /** Where krb5.conf lives. @default "/etc/krb5.conf" */
+  /** Where krb5.conf lives. @default "/etc/krb5.conf" @fieldKind path */
   krb5ConfPath?: string;
-  /** The idmapd.conf written (`""`: not written, e.g. a host that is no NFS client or server). @default "/etc/idmapd.conf" */
+  /** The idmapd.conf written (`""`: not written, e.g. a host that is no NFS client or server). @default "/etc/idmapd.conf" @fieldKind path */
   idmapdConfPath?: string;
-  /** The nfs.conf drop-in with rpc.gssd's `[gssd]` settings (`""`: not written). @default "/etc/nfs.conf.d/kvmshare-gssd.conf" */
+  /** The nfs.conf drop-in with rpc.gssd's `[gssd]` settings (`""`: not written). @default "/etc/nfs.conf.d/kvmshare-gssd.conf" @fieldKind path */
   gssdConfPath?: string;
   /** rpc.gssd gets client credentials through gssproxy (`use-gss-proxy`). @default false: rpc.gssd reads the keytab itself */
   gssdUseGssProxy?: boolean;
-  /** argv run after a file changed (idmapd and gssd read their config at start). @default ["systemctl","try-restart","nfs-idmapd","rpc-gssd"] */
+  /** argv run after a file changed (idmapd and gssd read their config at start). @default ["systemctl","try-restart","nfs-idmapd","rpc-gssd"] @fieldKind free */
   reloadCommand?: string[];
 }
 

@@ -17,13 +17,13 @@ export type KeytabVia = "kadmin.local" | "kadmin";
 export interface KerberosKeytabArgs {
   /** The host whose keytab gets the keys. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The realm's name, when `realm` is not a `KerberosRealm`. @default `realm.realm` */
+  /** The realm's name, when `realm` is not a `KerberosRealm`. @default `realm.realm` @fieldKind name */
   realmName?: string;
   /** The realm stood up by kvmshare; when this host is its KDC (`via: "kadmin.local"`) its paths are used. @default unset: an existing KDC, `realmName` and `via: "kadmin"` */
   realm?: KerberosRealm;
-  /** The host's fully qualified name, as clients reach it (`host/<fqdn>` and `nfs/<fqdn>`). */
+  /** The host's fully qualified name, as clients reach it (`host/<fqdn>` and `nfs/<fqdn>`). @fieldKind address */
   fqdn: string;
-  /** The services whose principals are created (`<service>/<fqdn>`). @default ["host", "nfs"] */
+  /** The services whose principals are created (`<service>/<fqdn>`). @default ["host", "nfs"] @fieldKind name */
   services?: string[];
   /**
    * `kadmin.local` (this host is the KDC), or `kadmin` (over the network to the admin server
@@ -31,15 +31,15 @@ export interface KerberosKeytabArgs {
    * encrypted protocol, never through Pulumi). @default "kadmin.local" with `realm`, else "kadmin"
    */
   via?: KeytabVia;
-  /** The admin principal for `via: "kadmin"`. @default "admin/admin" */
+  /** The admin principal for `via: "kadmin"`. @default "admin/admin" @fieldKind principal */
   adminPrincipal?: string;
-  /** Its password (a `pulumi.secret`), for `via: "kadmin"`; answers kadmin's prompt on stdin. @default unset: required with via "kadmin" */
+  /** Its password (a `pulumi.secret`), for `via: "kadmin"`; answers kadmin's prompt on stdin. @default unset: required with via "kadmin" @fieldKind free */
   adminPassword?: pulumi.Input<string>;
-  /** The keytab (written 0600). @default "/etc/krb5.keytab" */
+  /** The keytab (written 0600). @default "/etc/krb5.keytab" @fieldKind path */
   keytabPath?: string;
-  /** krb5.conf on this host. @default the realm's, else "/etc/krb5.conf" */
+  /** krb5.conf on this host. @default the realm's, else "/etc/krb5.conf" @fieldKind path */
   krb5ConfPath?: string;
-  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","restart","gssproxy","rpc-gssd"] (rpc-gssd starts only once a keytab exists) */
+  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","restart","gssproxy","rpc-gssd"] (rpc-gssd starts only once a keytab exists) @fieldKind free */
   reloadCommand?: string[];
 }
 

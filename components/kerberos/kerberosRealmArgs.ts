@@ -13,30 +13,30 @@ import { checkPrincipal, checkRealm, checkServer, KRB5_DEBIAN, TOKEN_TYPE } from
 
 /** The KDC's OTP pre-authentication (RFC 6560) through a RADIUS server (e.g. an `OtpRadius`). */
 export interface KerberosOtpArgs {
-  /** The RADIUS server, `host:port` (or an absolute path of a Unix socket). */
+  /** The RADIUS server, `host:port` (or an absolute path of a Unix socket). @fieldKind address */
   radiusServer: string;
-  /** The shared RADIUS secret: pass a `pulumi.secret` (the same as the `OtpRadius`'s). Written to a 0600 file kdc.conf names, never into kdc.conf. */
+  /** The shared RADIUS secret: pass a `pulumi.secret` (the same as the `OtpRadius`'s). Written to a 0600 file kdc.conf names, never into kdc.conf. @fieldKind free */
   radiusSecret: pulumi.Input<string>;
-  /** The token type name (the `[otp]` subsection; `KerberosOtpUser` names it). @default "kvmshare" */
+  /** The token type name (the `[otp]` subsection; `KerberosOtpUser` names it). @default "kvmshare" @fieldKind name */
   tokenType?: string;
   /** Seconds the KDC waits for RADIUS per try. @default 5 */
   timeoutSeconds?: number;
   /** Tries before the KDC gives up. @default 3 */
   retries?: number;
-  /** Where the KDC reads the secret from. @default "/etc/krb5kdc/kvmshare-radius.secret" */
+  /** Where the KDC reads the secret from. @default "/etc/krb5kdc/kvmshare-radius.secret" @fieldKind path */
   secretPath?: string;
 }
 
 export interface KerberosRealmArgs extends HostSetupArgs {
   /** The KDC host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The realm, uppercase, e.g. `EXAMPLE.ORG`. */
+  /** The realm, uppercase, e.g. `EXAMPLE.ORG`. @fieldKind name */
   realm: string;
-  /** The database master key: pass a `pulumi.secret`. Only `kdb5_util create` reads it (stdin); the stash file keeps it on the KDC. */
+  /** The database master key: pass a `pulumi.secret`. Only `kdb5_util create` reads it (stdin); the stash file keeps it on the KDC. @fieldKind free */
   masterKey: pulumi.Input<string>;
-  /** The admin principal's password: pass a `pulumi.secret`. It reaches `kadmin.local` on stdin only. */
+  /** The admin principal's password: pass a `pulumi.secret`. It reaches `kadmin.local` on stdin only. @fieldKind free */
   adminPassword: pulumi.Input<string>;
-  /** The admin principal (without realm); `kadm5.acl` grants it everything. @default "admin/admin" */
+  /** The admin principal (without realm); `kadm5.acl` grants it everything. @default "admin/admin" @fieldKind principal */
   adminPrincipal?: string;
   /** The KDC's ports (UDP and TCP). @default [88] */
   kdcPorts?: number[];
@@ -48,19 +48,19 @@ export interface KerberosRealmArgs extends HostSetupArgs {
   maxRenewableLifeDays?: number;
   /** OTP pre-authentication through RADIUS (the second factor). @default unset: no [otp] section */
   otp?: KerberosOtpArgs;
-  /** kdc.conf. @default "/etc/krb5kdc/kdc.conf" */
+  /** kdc.conf. @default "/etc/krb5kdc/kdc.conf" @fieldKind path */
   kdcConfPath?: string;
-  /** The krb5.conf the KDC's tools read (a `KerberosClient` on the KDC host writes it). @default "/etc/krb5.conf" */
+  /** The krb5.conf the KDC's tools read (a `KerberosClient` on the KDC host writes it). @default "/etc/krb5.conf" @fieldKind path */
   krb5ConfPath?: string;
-  /** The database. @default "/var/lib/krb5kdc/principal" */
+  /** The database. @default "/var/lib/krb5kdc/principal" @fieldKind path */
   databasePath?: string;
-  /** The stash file holding the master key. @default "/etc/krb5kdc/stash" */
+  /** The stash file holding the master key. @default "/etc/krb5kdc/stash" @fieldKind path */
   stashPath?: string;
-  /** kadmind's ACL file. @default "/etc/krb5kdc/kadm5.acl" */
+  /** kadmind's ACL file. @default "/etc/krb5kdc/kadm5.acl" @fieldKind path */
   aclPath?: string;
-  /** Log files `[logging]` names (`""`: syslog, the packages' default). @default "" */
+  /** Log files `[logging]` names (`""`: syslog, the packages' default). @default "" @fieldKind path */
   logDir?: string;
-  /** argv run after kdc.conf or the ACL changed, and after the database was created. @default ["systemctl","restart","krb5-kdc","krb5-admin-server"] */
+  /** argv run after kdc.conf or the ACL changed, and after the database was created. @default ["systemctl","restart","krb5-kdc","krb5-admin-server"] @fieldKind free */
   restartCommand?: string[];
   /** On destroy, destroy the realm's database and stash (every principal and key in it). @default false: they stay */
   allowDestroy?: boolean;

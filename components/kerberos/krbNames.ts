@@ -4,6 +4,7 @@
  * parser (the ss library) takes.
  */
 import { Checker, isHostname, isUnknown, MAX_PORT, MIN_PORT, REALM } from "../../core/validate";
+import { checkReservedPrincipal, isUnspecifiedAddress } from "../../core/reserved";
 export { checkRealm, REALM } from "../../core/validate";
 
 /** Where Debian 12's MIT krb5 packages keep things. */
@@ -40,7 +41,7 @@ export function checkPrincipal(c: Checker, field: string, v: unknown, allowRealm
   const ok = rest.length === 0 && parts.length <= 3 && parts.every((p) => PRINCIPAL_PART.test(p)) && (realm === undefined || (allowRealm && REALM.test(realm)));
   if (!ok) {
     c.add(field, v, `must be a principal name: 1-3 '/'-separated parts of letters, digits, '._-'${allowRealm ? ", optionally '@REALM'" : " (no '@REALM': the realm is set separately)"}; e.g. 'alice' or 'nfs/server.example.org'`);
-  }
+  } else checkReservedPrincipal(c, field, v);
 }
 
 /** Check a fully qualified host name (what `host/<fqdn>` and `nfs/<fqdn>` principals name). */
@@ -57,7 +58,7 @@ export function checkServer(c: Checker, field: string, v: unknown): void {
   const host = m?.[1].replace(/^\[|\]$/g, "");
   if (!m || !host || !(isHostname(host) || /^[0-9a-fA-F:.]+$/.test(host)) || (m[2] !== undefined && (Number(m[2]) < MIN_PORT || Number(m[2]) > MAX_PORT))) {
     c.add(field, v, "must be a host name or address with an optional port, e.g. 'kdc.example.org' or '10.0.0.5:88'");
-  }
+  } else if (isUnspecifiedAddress(host)) c.add(field, v, "is the unspecified address (every interface), not a server; write the server's own address or name, e.g. '10.0.0.5:88'");
 }
 
 /**

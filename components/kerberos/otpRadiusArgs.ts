@@ -8,16 +8,18 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
+import { checkRadiusUser, isUnspecifiedAddress } from "../../core/reserved";
+import { anyHostReason } from "../../core/clients";
 import type { HostSetupArgs } from "../host";
 import { radiusSecretProblems } from "./kerberosRealmArgs";
 
 /** One user: the password and TOTP secret are Pulumi secrets. */
 export interface OtpRadiusUser {
-  /** The user name (the `KerberosOtpUser`'s `radiusUser`, by default its principal). */
+  /** The user name (the `KerberosOtpUser`'s `radiusUser`, by default its principal). @fieldKind user */
   name: string;
-  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. */
+  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. @fieldKind free */
   password: pulumi.Input<string>;
-  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. */
+  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. @fieldKind free */
   totpSecret: pulumi.Input<string>;
 }
 
@@ -26,21 +28,21 @@ export interface OtpRadiusArgs extends HostSetupArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** The users allowed a ticket. */
   users: OtpRadiusUser[];
-  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). */
+  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). @fieldKind free */
   radiusSecret: pulumi.Input<string>;
-  /** Addresses of the KDCs that may ask. @default ["127.0.0.1"] */
+  /** Addresses of the KDCs that may ask. @default ["127.0.0.1"] @fieldKind address */
   kdcAddresses?: string[];
-  /** Address to listen on. @default "127.0.0.1" */
+  /** Address to listen on. @default "127.0.0.1" @fieldKind address */
   listenAddress?: string;
   /** UDP port. @default 1812 */
   port?: number;
-  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" */
+  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" @fieldKind path */
   configDir?: string;
-  /** Where its pid file goes. @default "/run/freeradius" */
+  /** Where its pid file goes. @default "/run/freeradius" @fieldKind path */
   runDir?: string;
-  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" */
+  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" @fieldKind path */
   unitPath?: string;
-  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius */
+  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius @fieldKind free */
   restartCommands?: string[][];
 }
 
@@ -88,6 +90,7 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
     s.users.forEach((u, i) => {
       if (typeof u !== "string" || !USER.test(u)) c.add(`users[${i}].name`, u, "must be a user name of letters, digits, '._-' (at most 64)");
       else if (seen.has(u)) c.add(`users[${i}].name`, u, "is listed twice; list each user once");
+      else checkRadiusUser(c, `users[${i}].name`, u);
       seen.add(u);
       if (secrets !== undefined) {
         const pw = secrets[`password:${u}`];
@@ -100,7 +103,15 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
     });
   }
   if (!Array.isArray(s.kdcAddresses) || !s.kdcAddresses.length) c.add("kdcAddresses", s.kdcAddresses, "must list at least one KDC address");
-  else s.kdcAddresses.forEach((a, i) => c.cidr(`kdcAddresses[${i}]`, a));
+  else {
+    s.kdcAddresses.forEach((a, i) => {
+      // clients.conf has require_message_authenticator = no (MIT's otp plugin sends none): open to
+      // every address, any host that guessed the secret could forge answers (Blast-RADIUS).
+      const any = anyHostReason(a) ?? (isUnspecifiedAddress(a) ? "the unspecified address" : undefined);
+      if (any) c.add(`kdcAddresses[${i}]`, a, `opens RADIUS to every address (${any}) while message-authenticator checks are off (MIT's otp plugin sends none), so any host could try the shared secret and forge answers; list the KDCs' addresses, e.g. '10.0.0.5' or '127.0.0.1'`);
+      else c.cidr(`kdcAddresses[${i}]`, a);
+    });
+  }
   c.cidr("listenAddress", s.listenAddress);
   if (typeof s.listenAddress === "string" && s.listenAddress.includes("/")) c.add("listenAddress", s.listenAddress, "must be one address, not a network");
   c.port("port", s.port);

@@ -24,6 +24,7 @@ export interface SysctlArgs {
   /**
    * `net.ipv4.tcp_congestion_control`, e.g. `bbr`; checked against `tcp_available_congestion_control`, `tcp_<name>` loaded when needed.
    * @default unset: not managed (the kernel's algorithm stays)
+   * @fieldKind name
    */
   tcpCongestionControl?: string;
   /** `net.core.somaxconn`: listen() backlog cap. @default unset: not managed */
@@ -40,15 +41,16 @@ export interface SysctlArgs {
   tcpWindowScaling?: boolean;
   /** `net.core.netdev_max_backlog`: packets queued per CPU before the stack drops them. @default unset: not managed */
   netdevMaxBacklog?: number;
-  /** Any other keys, e.g. `{ "net.ipv4.tcp_mtu_probing": 1 }`. A key may not repeat a typed field. @default unset: no other key managed */
+  /** Any other keys, e.g. `{ "net.ipv4.tcp_mtu_probing": 1 }`. A key may not repeat a typed field. @default unset: no other key managed @fieldKind free */
   extra?: Record<string, string | number | boolean>;
   /**
    * The sysctl.d directory.
    * @default "/etc/sysctl.d" in the host's namespace; "/etc/kvmshare/sysctl.d" with `netns` (so
    * systemd-sysctl does not load a namespace's values into the host's at boot)
+   * @fieldKind path
    */
   dir?: string;
-  /** File base name (`.conf` is added). @default "90-kvmshare-<component name>" */
+  /** File base name (`.conf` is added). @default "90-kvmshare-<component name>" @fieldKind name */
   fileName?: string;
 }
 
@@ -57,6 +59,7 @@ export interface EthtoolArgs {
   /**
    * `-K`: offload -> on/off, e.g. `{ tso: true, gro: true, lro: false }` or feature names from `ethtool -k`.
    * @default unset: no offload managed
+   * @fieldKind free
    */
   offloads?: Record<string, boolean>;
   /** `-G` ring sizes. @default unset: ring sizes not managed */
@@ -75,7 +78,7 @@ export interface EthtoolArgs {
 
 /** The systemd unit that re-applies the runtime-only settings at boot. */
 export interface BootUnitArgs {
-  /** Where the unit goes. @default "/etc/systemd/system" */
+  /** Where the unit goes. @default "/etc/systemd/system" @fieldKind path */
   dir?: string;
   /** Run `systemctl enable` after writing it. @default true */
   enable?: boolean;
@@ -87,9 +90,10 @@ export interface NetworkTuningArgs {
   /**
    * The interface `mtu`, `shaping` and `ethtool` apply to (e.g. `br0`, a guest's `vnet3`). Required with any of them.
    * @default unset: only sysctls can be tuned
+   * @fieldKind name
    */
   device?: string;
-  /** Run every command inside this network namespace (`ip netns exec <netns> ...`). @default unset: the host's namespace */
+  /** Run every command inside this network namespace (`ip netns exec <netns> ...`). @default unset: the host's namespace @fieldKind name */
   netns?: string;
   /** Kernel sysctls. @default unset: no sysctl managed */
   sysctl?: SysctlArgs;
@@ -99,7 +103,7 @@ export interface NetworkTuningArgs {
   shaping?: ShapingArgs;
   /** ethtool settings of `device`. @default unset: not managed */
   ethtool?: EthtoolArgs;
-  /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" */
+  /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" @fieldKind path */
   stateDir?: string;
   /** Put back the values found before the first apply when this is removed. @default true */
   restoreOnRemove?: boolean;

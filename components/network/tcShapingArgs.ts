@@ -28,9 +28,9 @@ export interface HtbClassArgs {
   ceilMbit?: number;
   /** Priority when borrowing, 0 (served first) - 7. @default 0 */
   prio?: number;
-  /** IPv4 destinations (addresses/CIDRs, e.g. a guest's address) whose traffic goes to this class. @default [] (none) */
+  /** IPv4 destinations (addresses/CIDRs, e.g. a guest's address) whose traffic goes to this class. @default [] (none) @fieldKind free */
   matchDst?: string[];
-  /** IPv4 sources whose traffic goes to this class. @default [] (none) */
+  /** IPv4 sources whose traffic goes to this class. @default [] (none) @fieldKind free */
   matchSrc?: string[];
 }
 

@@ -19,9 +19,9 @@ export interface KernelNfsServerArgs extends HostSetupArgs {
   disableNfs40?: boolean;
   /** nfsd threads (`threads=`). @default unset: the distribution's (8) */
   threads?: number;
-  /** The drop-in file (nfs-utils >= 2.5 reads /etc/nfs.conf.d/*.conf). @default "/etc/nfs.conf.d/kvmshare.conf" */
+  /** The drop-in file (nfs-utils >= 2.5 reads /etc/nfs.conf.d/*.conf). @default "/etc/nfs.conf.d/kvmshare.conf" @fieldKind path */
   confPath?: string;
-  /** argv run when the file changed; NFS versions need an nfsd restart. @default ["systemctl","restart","nfs-server"] */
+  /** argv run when the file changed; NFS versions need an nfsd restart. @default ["systemctl","restart","nfs-server"] @fieldKind free */
   restartCommand?: string[];
   /** Check the file with `nfsconf --dump` first. @default true */
   check?: boolean;

@@ -49,7 +49,7 @@ export interface NfsClientOptions {
 
 /** One client: a host name, an IP, a CIDR, a `*.domain` wildcard or `*` (with `allowAnyClient`). */
 export interface NfsClient extends NfsClientOptions {
-  /** The client: host name, IP, CIDR, `*.domain`, or `*` (needs `allowAnyClient`). */
+  /** The client: host name, IP, CIDR, `*.domain`, or `*` (needs `allowAnyClient`). @fieldKind address */
   host: string;
 }
 
@@ -66,11 +66,11 @@ const NFS_CLIENT_DEFAULTS: Defaults<NfsClientOptions, ClientUnset> = { access: "
 
 /** Kernel-backend settings. */
 export interface NfsKernelArgs {
-  /** The main exports file, read by the check so conflicts with it are found ("" = none). @default "/etc/exports" */
+  /** The main exports file, read by the check so conflicts with it are found ("" = none). @default "/etc/exports" @fieldKind path */
   mainExportsFile?: string;
-  /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default []: none */
+  /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default []: none @fieldKind free */
   extraOptions?: string[];
-  /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" */
+  /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" @fieldKind path */
   etabPath?: string;
 }
 
@@ -80,11 +80,11 @@ const NFS_KERNEL_DEFAULTS: Defaults<NfsKernelArgs> = { mainExportsFile: NFS_DEBI
 export interface NfsGaneshaArgs {
   /** `Export_Id`, unique on the server (1-65535). @default a stable hash of the export name (1000-60999) */
   exportId?: number;
-  /** The NFSv4 pseudo path clients mount. @default the export path */
+  /** The NFSv4 pseudo path clients mount. @default the export path @fieldKind path */
   pseudo?: string;
-  /** The main ganesha config; it must include the exports directory with `%dir`. @default "/etc/ganesha/ganesha.conf" */
+  /** The main ganesha config; it must include the exports directory with `%dir`. @default "/etc/ganesha/ganesha.conf" @fieldKind path */
   configPath?: string;
-  /** Further EXPORT block parameters (e.g. `{ Attr_Expiration_Time: "60" }`). @default {}: none */
+  /** Further EXPORT block parameters (e.g. `{ Attr_Expiration_Time: "60" }`). @default {}: none @fieldKind free */
   extraParameters?: Record<string, string>;
 }
 
@@ -93,7 +93,7 @@ const NFS_GANESHA_DEFAULTS: Defaults<NfsGaneshaArgs, "exportId" | "pseudo"> = { 
 export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   /** The NFS server. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. */
+  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. @fieldKind path */
   path: pulumi.Input<string>;
   /**
    * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
@@ -101,13 +101,14 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
    * `squash`, `sync`, `sec`, `anonuid`, `anongid`, which apply to the clients that do not set them).
    * An entry may be an Output of another resource (a guest's address from the resource that made
    * the VM): it is validated by the provider's check once known, so preview still lists problems.
+   * @fieldKind address
    */
   clients: pulumi.Input<string | NfsClient>[];
   /** `kernel` (nfsd, `exports.d`) or `ganesha` (NFS-Ganesha EXPORT block). @default "kernel" */
   backend?: NfsBackend;
-  /** Name of the export file on the host (`<exportName>.exports` / `.conf`). @default the resource name */
+  /** Name of the export file on the host (`<exportName>.exports` / `.conf`). @default the resource name @fieldKind name */
   exportName?: string;
-  /** Kernel: `fsid=` (integer, `root` or UUID; needed for exports of FUSE/ZFS file systems without a stable UUID). @default unset: no fsid= option */
+  /** Kernel: `fsid=` (integer, `root` or UUID; needed for exports of FUSE/ZFS file systems without a stable UUID). @default unset: no fsid= option @fieldKind name */
   fsid?: number | string;
   /** Ganesha: serve NFSv4.x only (`Protocols = 4`); `false` adds NFSv3. @default true */
   nfsv4Only?: boolean;
@@ -115,9 +116,9 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   allowAnyClient?: boolean;
   /** Allow `no_root_squash` (or `anonuid: 0`): root on the client is root on the export. @default false */
   acknowledgeNoRootSquash?: boolean;
-  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) */
+  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) @fieldKind path */
   exportsDir?: string;
-  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) */
+  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) @fieldKind free */
   reloadCommand?: string[];
   /** Have the server's own parser accept the file before it goes live (needs root for `unshare`). @default true */
   check?: boolean;
@@ -129,6 +130,7 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
    * The Kerberos realm this server takes part in: pass the `realm` of the `KerberosClient` on this
    * host (krb5.conf, idmapd domain) whose `KerberosKeytab` holds `nfs/<fqdn>`. Required when any
    * client's `sec` lists krb5, krb5i or krb5p. @default unset: no Kerberos; only `sec: ["sys"]`
+   * @fieldKind name
    */
   kerberosRealm?: string;
 }

@@ -13,21 +13,21 @@ import { datasetNameOf, validateDatasetName } from "../storage";
 export interface ZfsRestoreDrillArgs {
   /** The source host. @default the source dataset component's connection, else this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The dataset that is backed up: a `ZfsDataset` component or its full name. */
+  /** The dataset that is backed up: a `ZfsDataset` component or its full name. @fieldKind name */
   source: ZfsDataset | string;
-  /** The backup dataset (a ZfsReplication's target). */
+  /** The backup dataset (a ZfsReplication's target). @fieldKind name */
   target: string;
   /** The target host. Stored as a secret: it may hold a key. @default this machine */
   targetConnection?: pulumi.Input<ConnectionSpec>;
-  /** Name of the drill (its result file on the source host). @default the resource name */
+  /** Name of the drill (its result file on the source host). @default the resource name @fieldKind name */
   drillName?: string;
-  /** The snapshot to check (after '@'). @default unset: the newest one both sides share */
+  /** The snapshot to check (after '@'). @default unset: the newest one both sides share @fieldKind name */
   snapshot?: string;
-  /** Any value; changing it runs the drill again (e.g. a date, a build number). @default unset: the drill runs on create only */
+  /** Any value; changing it runs the drill again (e.g. a date, a build number). @default unset: the drill runs on create only @fieldKind free */
   trigger?: string;
   /** Fail the deploy when the drill finds a difference (the result is kept either way). @default true */
   failOnMismatch?: boolean;
-  /** Directory on the source host where the last result is kept as `<drillName>.json`. @default "/var/lib/kvmshare/drill" */
+  /** Directory on the source host where the last result is kept as `<drillName>.json`. @default "/var/lib/kvmshare/drill" @fieldKind path */
   stateDir?: string;
 }
 

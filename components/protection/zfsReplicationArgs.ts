@@ -15,15 +15,15 @@ import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../s
 export interface ZfsReplicationArgs {
   /** The source host. @default the source dataset component's connection, else this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Source dataset: a `ZfsDataset` component or its full name. */
+  /** Source dataset: a `ZfsDataset` component or its full name. @fieldKind name */
   source: ZfsDataset | string;
-  /** Target dataset name, e.g. `backup/vmshare` (its parent must exist). */
+  /** Target dataset name, e.g. `backup/vmshare` (its parent must exist). @fieldKind name */
   target: string;
   /** The target host (another pool on this machine when omitted). Stored as a secret: it may hold a key. @default this machine */
   targetConnection?: pulumi.Input<ConnectionSpec>;
-  /** Name stored in the source snapshots' `kvmshare:replication` property. @default the resource name */
+  /** Name stored in the source snapshots' `kvmshare:replication` property. @default the resource name @fieldKind name */
   replicationName?: string;
-  /** Snapshot name prefix. @default `kvmshare-repl-<replicationName>` */
+  /** Snapshot name prefix. @default `kvmshare-repl-<replicationName>` @fieldKind name */
   prefix?: string;
   /** Minutes between runs; 0 replicates on every `up`. @default 0: a run on every up */
   intervalMinutes?: number;
@@ -50,7 +50,7 @@ export interface ZfsReplicationArgs {
   backupWindow?: BackupWindow;
   /** syncoid with a remote target: how the source host reaches it over SSH (syncoid runs there, not in Pulumi). @default unset: the target is on the source host */
   sshTarget?: SyncoidSshTarget;
-  /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
+  /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path */
   root?: string;
   /** syncoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
   activation?: Activation;
@@ -58,13 +58,13 @@ export interface ZfsReplicationArgs {
 
 /** How syncoid on the source host reaches a remote target. */
 export interface SyncoidSshTarget {
-  /** Target host name or address. */
+  /** Target host name or address. @fieldKind address */
   host: string;
-  /** SSH user on the target. @default "root" */
+  /** SSH user on the target. @default "root" @fieldKind name */
   user?: string;
   /** SSH port. @default 22 */
   port?: number;
-  /** Private key file on the source host (0600, root's). */
+  /** Private key file on the source host (0600, root's). @fieldKind path */
   keyFile: string;
 }
 

@@ -15,11 +15,11 @@ import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../s
 export interface ZfsSnapshotPolicyArgs {
   /** The host. @default the dataset component's connection, else this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The dataset: a `ZfsDataset` component (dependency and connection follow) or its full name. */
+  /** The dataset: a `ZfsDataset` component (dependency and connection follow) or its full name. @fieldKind name */
   dataset: ZfsDataset | string;
-  /** Policy name, stored in each snapshot's `kvmshare:policy` user property. @default the resource name */
+  /** Policy name, stored in each snapshot's `kvmshare:policy` user property. @default the resource name @fieldKind name */
   policyName?: string;
-  /** Snapshot name prefix: snapshots are `<prefix>-<UTC time>`, e.g. `kvmshare-hourly-20261125T091500Z`. @default `kvmshare-<policyName>` */
+  /** Snapshot name prefix: snapshots are `<prefix>-<UTC time>`, e.g. `kvmshare-hourly-20261125T091500Z`. @default `kvmshare-<policyName>` @fieldKind name */
   prefix?: string;
   /** Minutes between snapshots; 0 takes one on every `up`. @default 0: a snapshot on every up */
   intervalMinutes?: number;
@@ -47,9 +47,9 @@ export interface ZfsSnapshotPolicyArgs {
   autosnap?: boolean;
   /** sanoid: prune its own expired `autosnap_*` snapshots (never others). @default true */
   autoprune?: boolean;
-  /** sanoid: when the timer runs sanoid (systemd OnCalendar, checked with `systemd-analyze calendar`). @default "*:0/15" (every 15 minutes, like Debian's sanoid.timer) */
+  /** sanoid: when the timer runs sanoid (systemd OnCalendar, checked with `systemd-analyze calendar`). @default "*:0/15" (every 15 minutes, like Debian's sanoid.timer) @fieldKind free */
   timerOnCalendar?: string;
-  /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" */
+  /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path */
   root?: string;
   /** sanoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
   activation?: Activation;

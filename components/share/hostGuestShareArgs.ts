@@ -28,9 +28,10 @@ export interface ShareGuestArgs {
    * The guest's address as the host sees it: the NFS client / SMB `hosts allow` entry and the
    * firewall's allowed source (an IP or CIDR, or a host name for NFS). Required for nfs and smb.
    * @default unset: only valid for virtiofs/9p (no network between host and guest)
+   * @fieldKind address
    */
   address?: string;
-  /** Mount point in the guest. @default "/mnt/<component name>" */
+  /** Mount point in the guest. @default "/mnt/<component name>" @fieldKind path */
   mountPoint?: string;
   /** GuestMount settings (automount, activation, style, root, readOnly, options...). @default GuestMount's defaults */
   mount?: Omit<GuestMountArgs, "connection" | "where" | "password" | MountSource>;
@@ -46,11 +47,11 @@ export interface ShareNfsArgs {
 
 /** SMB settings of a share: the user, the share, and the guest mount. */
 export interface ShareSmbArgs {
-  /** Share name. @default the component name */
+  /** Share name. @default the component name @fieldKind name */
   shareName?: string;
-  /** The user the guest connects as (must exist as an SMB user on the host). */
+  /** The user the guest connects as (must exist as an SMB user on the host). @fieldKind name */
   username: string;
-  /** Its password (a pulumi secret): written to the guest's 0600 credentials file. */
+  /** Its password (a pulumi secret): written to the guest's 0600 credentials file. @fieldKind free */
   password: pulumi.Input<string>;
   /** Guest SMB mount settings besides server, share, user. @default SMB 3.1.1 with seal */
   mount?: Omit<SmbMountArgs, "server" | "share" | "username">;
@@ -67,7 +68,7 @@ export interface ShareSmbArgs {
  * own fields (`domain`, `uri`, `vcpuPins`, `emulatorPin`, `numaTune`, documented there).
  */
 export interface ShareVirtioFsArgs extends Pick<VirtioFsPassthroughArgs, "domain" | "uri" | "vcpuPins" | "emulatorPin" | "numaTune"> {
-  /** Tag the guest mounts. @default the component name (letters, digits, '_', '.', '-'; cut to 36) */
+  /** Tag the guest mounts. @default the component name (letters, digits, '_', '.', '-'; cut to 36) @fieldKind name */
   tag?: string;
   /** virtiofs/9p details of the `<filesystem>` (cache, xattr, locks, queue, threads, accessMode for 9p). @default libvirt's */
   filesystem?: Omit<SharedFilesystemArgs, "source" | "tag" | "driver">;
@@ -83,11 +84,11 @@ export interface HostGuestShareArgs {
   protocol: ShareProtocol;
   /** A ZFS dataset created for the share; its mountpoint is what is shared. Exactly one of `dataset` and `hostPath`. @default unset: `hostPath` is shared instead */
   dataset?: Omit<ZfsDatasetArgs, "connection">;
-  /** An existing directory on the host to share instead of a new dataset. @default unset: the new `dataset` is shared */
+  /** An existing directory on the host to share instead of a new dataset. @default unset: the new `dataset` is shared @fieldKind path */
   hostPath?: pulumi.Input<string>;
   /** The guest side. */
   guest: ShareGuestArgs;
-  /** The host's address as the guest sees it (NFS/SMB server), e.g. `192.168.122.1`. Required for nfs and smb. @default unset: only valid for virtiofs/9p */
+  /** The host's address as the guest sees it (NFS/SMB server), e.g. `192.168.122.1`. Required for nfs and smb. @default unset: only valid for virtiofs/9p @fieldKind address */
   serverAddress?: pulumi.Input<string>;
   /** NFS settings (protocol `nfs`). @default see ShareNfsArgs */
   nfs?: ShareNfsArgs;

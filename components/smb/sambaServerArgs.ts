@@ -8,6 +8,7 @@ import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import type { HostSetupArgs } from "../host";
+import { isAnyHost } from "../../core/clients";
 import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
 
 /** Lowest SMB dialect the server accepts. */
@@ -17,36 +18,42 @@ export const SMB_MIN_PROTOCOLS: readonly SmbMinProtocol[] = ["SMB3_00", "SMB3_02
 export interface SambaServerArgs extends HostSetupArgs {
   /** The Samba host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" */
+  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" @fieldKind path */
   configPath?: string;
-  /** Directory of the share files. @default "/etc/samba/kvmshare.d" */
+  /** Directory of the share files. @default "/etc/samba/kvmshare.d" @fieldKind path */
   sharesDir?: string;
-  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" */
+  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" @fieldKind path */
   sharesIndexPath?: string;
-  /** NetBIOS workgroup. @default "WORKGROUP" */
+  /** NetBIOS workgroup. @default "WORKGROUP" @fieldKind name */
   workgroup?: string;
-  /** `server string`. @default "kvmshare" */
+  /** `server string`. @default "kvmshare" @fieldKind free */
   serverString?: string;
   /** Lowest dialect accepted (SMB2 and NT1 clients are refused). @default "SMB3_00" */
   minProtocol?: SmbMinProtocol;
   /** TCP ports smbd listens on. @default [445] */
   ports?: number[];
-  /** Interfaces/addresses to bind (`bind interfaces only`), e.g. `["virbr0"]`. @default []: all */
+  /** Interfaces/addresses to bind (`bind interfaces only`), e.g. `["virbr0"]`. @default []: all @fieldKind address */
   interfaces?: string[];
-  /** Server-wide `hosts allow` (IPs/CIDRs/names). @default []: no server-wide restriction (each share sets its own) */
+  /** Server-wide `hosts allow` (IPs/CIDRs/names). @default []: no server-wide restriction (each share sets its own) @fieldKind address */
   hostsAllow?: string[];
-  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default unset: Samba's passdb */
+  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default unset: Samba's passdb @fieldKind path */
   passdbPath?: string;
-  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default unset: Samba's */
+  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default unset: Samba's @fieldKind path */
   stateDir?: string;
-  /** `log file`. @default unset: Samba's (syslog/`/var/log/samba`) */
+  /** `log file`. @default unset: Samba's (syslog/`/var/log/samba`) @fieldKind path */
   logFile?: string;
-  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] */
+  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] @fieldKind free */
   reloadCommand?: string[];
   /** Run `testparm -s` on the new config before it goes live. @default true */
   check?: boolean;
-  /** Further [global] parameters; the hardening rows cannot be overridden. @default {}: none */
+  /** Further [global] parameters; the hardening rows cannot be overridden. @default {}: none @fieldKind command */
   extraParameters?: Record<string, string>;
+  /**
+   * Let `extraParameters` set parameters that run commands (`root preexec`, `preexec`,
+   * `postexec`, `username map script`, `add user script`, `print command`, `magic script`... as
+   * listed in core/reserved.ts), most of them as root. @default false: such parameters are refused
+   */
+  allowCommands?: boolean;
 }
 
 /** SambaServer args as plain values (the documented args without the connection). */
@@ -80,6 +87,7 @@ const SAMBA_SERVER_DEFAULTS: Defaults<PlainSambaServerArgs, Unset> = {
   reloadCommand: SAMBA_DEBIAN.reloadCommand,
   check: true,
   extraParameters: {},
+  allowCommands: false,
 };
 
 /** [global] parameters that have their own field (parameter -> field). */
@@ -107,9 +115,11 @@ export function validateSambaServer(s: SambaServerSpec): Problem[] {
   else s.ports.forEach((p, i) => c.port(`ports[${i}]`, p));
   (s.interfaces ?? []).forEach((x, i) => {
     if (typeof x !== "string" || !/^[A-Za-z0-9_.:\/-]+$/.test(x)) c.add(`interfaces[${i}]`, x, "must be an interface name, an IP or a CIDR");
+    else if (isAnyHost(x)) c.add(`interfaces[${i}]`, x, "binds smbd to every address, which undoes 'bind interfaces only'; name the guest-facing interface or its address, e.g. 'virbr0' or '192.168.122.1/24'");
   });
   hostList(c, "hostsAllow", s.hostsAllow, false, false);
   argv(c, "reloadCommand", s.reloadCommand);
-  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL);
+  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL, s.allowCommands);
+  if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;
 }

@@ -4,6 +4,7 @@
  */
 import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
 import { anyHostProblem, clientKind } from "../../core/clients";
+import { isSmbCommandParameter, smbParamKey } from "../../core/reserved";
 
 /** Debian's Samba: paths and commands. */
 export const SAMBA_DEBIAN = {
@@ -47,7 +48,7 @@ export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
  * next parameter.
  */
 export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*(?<!\\[ \t]*)$/;
-const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => h.key));
+const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => smbParamKey(h.key)));
 
 export function argv(c: Checker, field: string, v: unknown): void {
   if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "")) {
@@ -61,14 +62,22 @@ export function confPath(c: Checker, field: string, v: string | undefined): void
   if (typeof v === "string" && !isUnknown(v) && /[\s"'\\]|%/.test(v)) c.add(field, v, "must not contain spaces, quotes, backslashes or '%' (smb.conf would read them differently)");
 }
 
-/** Further parameters: names smb.conf knows, not hardened, not set by a field (`managed`: parameter -> field). */
-export function extraParameters(c: Checker, field: string, params: Record<string, string>, managed: Record<string, string>): void {
+/**
+ * Further parameters: names smb.conf knows, not hardened, not set by a field (`managed`: parameter
+ * -> field), compared as Samba compares them (no case, no spaces: "serversigning" is "server
+ * signing"); a parameter that runs a command (`SMB_COMMAND_PARAMETERS`) only with `allowCommands`.
+ */
+export function extraParameters(c: Checker, field: string, params: Record<string, string>, managed: Record<string, string>, allowCommands = false): void {
+  const managedKeys = new Map(Object.entries(managed).map(([p, f]) => [smbParamKey(p), f]));
   for (const [k, v] of Object.entries(params ?? {})) {
     const key = k.trim().toLowerCase().replace(/\s+/g, " ");
     const f = `${field}.${k}`;
     if (!/^[a-z][a-z0-9 :_-]*$/.test(key) || LINE_BREAKING.test(k)) c.add(f, k, "must be an smb.conf parameter name (letters, digits, spaces, ':', '_', '-')");
-    else if (HARDENED_KEYS.has(key)) c.add(f, k, "is part of kvmshare's hardening and cannot be overridden");
-    else if (key in managed) c.add(f, k, `is set by the '${managed[key]}' field; use that instead`);
+    else if (HARDENED_KEYS.has(smbParamKey(key))) c.add(f, k, "is part of kvmshare's hardening and cannot be overridden");
+    else if (managedKeys.has(smbParamKey(key))) c.add(f, k, `is set by the '${managedKeys.get(smbParamKey(key))}' field; use that instead`);
+    else if (isSmbCommandParameter(key) && allowCommands !== true) {
+      c.add(f, k, "runs a command (as root, for most of these parameters) or reads another config file; set allowCommands: true if that is really meant, or leave the parameter out");
+    }
     if (typeof v !== "string" || !PLAIN_VALUE.test(v) || v.trim() === "") c.add(f, v, "must be a one-line, non-empty string without control characters or a trailing backslash (smb.conf reads one as a line continuation)");
   }
 }

@@ -17,36 +17,42 @@ export interface SmbShareArgs {
   server?: SambaServer;
   /** The Samba host, when `server` is not given. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The directory to share (absolute; must exist), e.g. a ZfsDataset's mountpoint output. */
+  /** The directory to share (absolute; must exist), e.g. a ZfsDataset's mountpoint output. @fieldKind path */
   path: pulumi.Input<string>;
-  /** Share name (`\\server\name`). @default the resource name */
+  /** Share name (`\\server\name`). @default the resource name @fieldKind name */
   shareName?: string;
-  /** Users allowed in: names or `SmbUser`s (which the share then waits for). At least one of `validUsers` and `validGroups` is required. @default []: only `validGroups` */
+  /** Users allowed in: names or `SmbUser`s (which the share then waits for). At least one of `validUsers` and `validGroups` is required. @default []: only `validGroups` @fieldKind name */
   validUsers?: (string | SmbUser)[];
-  /** Unix groups allowed in (`@group`). @default []: only `validUsers` */
+  /** Unix groups allowed in (`@group`). @default []: only `validUsers` @fieldKind name */
   validGroups?: string[];
   /** Read-only share. @default false */
   readOnly?: boolean;
-  /** Mode bits for new files. @default "0740": owner rwx (Samba grants a file's NT execute right, part of full access, from the owner's x bit), group read, others nothing */
+  /** Mode bits for new files. @default "0740": owner rwx (Samba grants a file's NT execute right, part of full access, from the owner's x bit), group read, others nothing @fieldKind free */
   createMask?: string;
-  /** Mode bits for new directories. @default "0750" */
+  /** Mode bits for new directories. @default "0750" @fieldKind free */
   directoryMask?: string;
-  /** Clients that may connect (IPs, CIDRs, host names; `*` needs `allowAnyClient`); everyone else is denied. */
+  /** Clients that may connect (IPs, CIDRs, host names; `*` needs `allowAnyClient`); everyone else is denied. @fieldKind address */
   hostsAllow: string[];
   /** Allow `*` in hostsAllow. @default false */
   allowAnyClient?: boolean;
   /** List the share in browse lists. @default true */
   browseable?: boolean;
-  /** Directory of the share files, when `server` is not given. @default "/etc/samba/kvmshare.d" */
+  /** Directory of the share files, when `server` is not given. @default "/etc/samba/kvmshare.d" @fieldKind path */
   sharesDir?: string;
-  /** The index file that includes every share, when `server` is not given. @default "/etc/samba/kvmshare-shares.conf" */
+  /** The index file that includes every share, when `server` is not given. @default "/etc/samba/kvmshare-shares.conf" @fieldKind path */
   sharesIndexPath?: string;
-  /** argv that makes smbd re-read its config, when `server` is not given. @default ["systemctl","reload","smbd"] */
+  /** argv that makes smbd re-read its config, when `server` is not given. @default ["systemctl","reload","smbd"] @fieldKind free */
   reloadCommand?: string[];
   /** Run `testparm -s` on the new share before it goes live. @default true */
   check?: boolean;
-  /** Further share parameters (checked by testparm); hardening rows cannot be overridden. @default {}: none */
+  /** Further share parameters (checked by testparm); hardening rows cannot be overridden. @default {}: none @fieldKind command */
   extraParameters?: Record<string, string>;
+  /**
+   * Let `extraParameters` set parameters that run commands (`root preexec`, `preexec`,
+   * `postexec`, `username map script`, `add user script`, `print command`, `magic script`... as
+   * listed in core/reserved.ts), most of them as root. @default false: such parameters are refused
+   */
+  allowCommands?: boolean;
 }
 
 /** SmbShare args as plain values: users by name, the server's settings taken in. */
@@ -73,6 +79,7 @@ const SMB_SHARE_DEFAULTS: Defaults<Omit<PlainSmbShareArgs, "shareName">> = {
   reloadCommand: SAMBA_DEBIAN.reloadCommand,
   check: true,
   extraParameters: {},
+  allowCommands: false,
 };
 
 /** Share parameters that have their own field (parameter -> field). */
@@ -113,6 +120,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
   confPath(c, "sharesDir", s.sharesDir);
   confPath(c, "sharesIndexPath", s.sharesIndexPath);
   argv(c, "reloadCommand", s.reloadCommand);
-  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE);
+  extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE, s.allowCommands);
+  if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;
 }

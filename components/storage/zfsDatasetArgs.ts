@@ -16,7 +16,7 @@ import { normalizeValue, validateProperties, ZfsDatasetProperties } from "./zfsP
 export interface ZfsDatasetArgs {
   /** The host. @default the pool's connection when `pool` is given, else this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Full dataset name, `pool/path` (e.g. `tank/vmshare`). */
+  /** Full dataset name, `pool/path` (e.g. `tank/vmshare`). @fieldKind name */
   datasetName: string;
   /** The pool component it lives in: the dataset is created after it (and uses its connection). @default none: the pool must exist */
   pool?: ZfsPool;
@@ -25,7 +25,7 @@ export interface ZfsDatasetArgs {
    * ZFS (zfs-fuse has no lz4/zstd/sync, recordsize <= 128K). @default none set: all inherited
    */
   properties?: ZfsDatasetProperties;
-  /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none: the ACL is not managed */
+  /** POSIX ACL entries for the mount point (setfacl syntax: `u:1000:rwx`, `d:g:kvm:rx`); needs `acltype: "posix"`. @default none: the ACL is not managed @fieldKind free */
   acl?: string[];
   /**
    * Permission bits of the dataset's root directory (its mount point), octal: e.g. "2775"
@@ -33,6 +33,7 @@ export interface ZfsDatasetArgs {
    * property (a hand `chmod` shows as drift of `mode`); the dataset must be mounted. World-writable
    * without the sticky bit (e.g. "0777") is refused.
    * @default unset: the mode is not managed (a new dataset's root is 0755)
+   * @fieldKind free
    */
   mode?: string;
   /** Removing the resource runs `zfs destroy -r` (the dataset and its snapshots; refused while it has child datasets). @default false: the dataset is left in place */

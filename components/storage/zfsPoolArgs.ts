@@ -15,14 +15,14 @@ export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
 export interface VdevSpec {
   /** `disk` (a plain stripe member), `mirror`, `raidz1`, `raidz2`, `raidz3`. */
   type: VdevType;
-  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. */
+  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. @fieldKind path */
   devices: string[];
 }
 
 export interface ZfsPoolArgs extends HostSetupArgs {
   /** The host the pool lives on. @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Pool name: starts with a letter, not a reserved word (`mirror`, `raidz`, `spare`, `log`, `cache`, ...). @default the resource name */
+  /** Pool name: starts with a letter, not a reserved word (`mirror`, `raidz`, `spare`, `log`, `cache`, ...). @default the resource name @fieldKind name */
   poolName?: string;
   /**
    * Data vdevs, striped together: one `{ type: "mirror", devices: [a, b] }` is a mirror, two of
@@ -32,9 +32,9 @@ export interface ZfsPoolArgs extends HostSetupArgs {
   vdevs: VdevSpec[];
   /** log2 of the sector size, 9-16 (9-13 on zfs-fuse), set at creation only (12 = 4 KiB). @default unset: ZFS detects it */
   ashift?: number;
-  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile (autotrim and comment: OpenZFS only). @default none set: the pool keeps ZFS's values */
+  /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile (autotrim and comment: OpenZFS only). @default none set: the pool keeps ZFS's values @fieldKind free */
   properties?: Record<string, string>;
-  /** Mount point of the pool's root dataset, or "none" to not mount it. @default unset: /<poolName> */
+  /** Mount point of the pool's root dataset, or "none" to not mount it. @default unset: /<poolName> @fieldKind path */
   mountpoint?: string;
   /** Create missing file devices (sparse) with this size, at least 64: for sandboxes and tests. @default unset: missing files are an error */
   fileSizeMiB?: number;

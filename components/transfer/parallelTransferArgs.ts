@@ -13,15 +13,15 @@ import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../
 import type { ChangeDetection } from "./fingerprint";
 
 export interface ParallelTransferArgs {
-  /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. */
+  /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. @fieldKind path */
   source: string;
-  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent (no trailing `/`). */
+  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent (no trailing `/`). @fieldKind path */
   destination: pulumi.Input<string>;
   /** The host that receives the copy. @default unset: this machine (a local or mounted path) */
   connection?: pulumi.Input<ConnectionSpec>;
   /** Parallel streams (SFTP sessions over SSH), 1 to 64. @default unset: chosen from the cores and the destination type */
   streams?: number;
-  /** Chunk size, e.g. "64M" (4K to 4G). @default unset: chosen from the file size (8M-256M) */
+  /** Chunk size, e.g. "64M" (4K to 4G). @default unset: chosen from the file size (8M-256M) @fieldKind free */
   chunkSize?: string | number;
   /** Read every chunk back and compare hashes. @default true: every copy is verified */
   verify?: boolean;

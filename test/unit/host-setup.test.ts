@@ -62,8 +62,8 @@ describe("per-distro table", () => {
 describe("validation", () => {
   it("names every bad package and need", () => {
     const p = validateHostPackages(resolveHostPackages("x", { packages: ["-oAPT::x=1", "ok", "a b"], needs: ["nfs" as never] }));
-    expect(p.map((x) => x.field)).toEqual(["needs", "packages"]);
-    expect(p[1].value).toEqual(["-oAPT::x=1", "a b"]);
+    expect(p.map((x) => x.field)).toEqual(["needs", "packages[0]", "packages[2]"]);
+    expect(p.slice(1).map((x) => x.value)).toEqual(["-oAPT::x=1", "a b"]);
   });
   it("HostService needs exactly one of unit and need", () => {
     expect(validateHostService(resolveHostService("s", {})).map((p) => p.field)).toEqual(["unit|need"]);

@@ -39,13 +39,17 @@ describe("SharePerformanceCheck", () => {
     expect(run.inputs.spec).toMatchObject({ path: "/mnt/guest-share", loss: { target: "10.0.0.9", count: 1000 }, trigger: "guid-123", onMiss: "warn" });
   });
 
-  it("makes a safe report file name from any resource name", async () => {
-    expect(validateSharePerformanceCheck("a b/../c", { path: "/x" })).toEqual([]);
-    const c = new SharePerformanceCheck("a b/../c", { path: "/x" });
+  it("makes a safe report file name from any resource name it accepts", async () => {
+    expect(validateSharePerformanceCheck("a+b/../c", { path: "/x" })).toEqual([]);
+    const c = new SharePerformanceCheck("a+b/../c", { path: "/x" });
     await resolved(c.run.urn);
-    const run = registered.find((a) => a.name === "a b/../c-run")!;
+    const run = registered.find((a) => a.name === "a+b/../c-run")!;
     expect(run.inputs.spec.reportPath).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
     expect(await resolved(c.reportPath)).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
+  });
+
+  it("refuses a resource name with whitespace (it reaches file headers and unit names)", () => {
+    expect(() => new SharePerformanceCheck("a b", { path: "/x" })).toThrow(/name: must be a name of letters.*whitespace.*\(got 'a b'\)/);
   });
 
   it("refuses invalid input in the constructor, listing every problem with field, value and fix", () => {

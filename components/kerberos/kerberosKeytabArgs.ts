@@ -88,7 +88,7 @@ export function validateKerberosKeytab(s: KerberosKeytabSpec, secrets?: Record<s
   s.principals.forEach((p, i) => checkPrincipal(c, `principals[${i}]`, p));
   c.oneOf("via", s.via, ["kadmin.local", "kadmin"]);
   checkPrincipal(c, "adminPrincipal", s.adminPrincipal);
-  c.absPath("keytabPath", s.keytabPath);
+  c.absPath("keytabPath", s.keytabPath, "tool");
   c.absPath("krb5ConfPath", s.krb5ConfPath);
   if (!Array.isArray(s.reloadCommand) || !s.reloadCommand.length || s.reloadCommand.some((x) => typeof x !== "string" || x === "")) c.add("reloadCommand", s.reloadCommand, "must be a non-empty argv array");
   if (secrets !== undefined && s.via === "kadmin") {

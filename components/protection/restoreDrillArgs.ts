@@ -59,7 +59,7 @@ export function validateRestoreDrillSpec(spec: ZfsRestoreDrillSpec): Problem[] {
   }
   if (spec.trigger !== undefined && typeof spec.trigger !== "string") c.add("trigger", spec.trigger, "must be a string (change it to run the drill again)");
   if (spec.failOnMismatch !== undefined && typeof spec.failOnMismatch !== "boolean") c.add("failOnMismatch", spec.failOnMismatch, "must be true or false");
-  c.absPath("stateDir", spec.stateDir);
+  c.absPath("stateDir", spec.stateDir, "dir");
   return c.problems;
 }
 

@@ -142,10 +142,10 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
     }
     if (spec.sshTarget) {
       const t = spec.sshTarget;
-      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile).port(`${prefix}sshTarget.port`, t.port);
+      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "tool").port(`${prefix}sshTarget.port`, t.port);
       if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
     }
-    c.absPath(`${prefix}root`, spec.root);
+    c.absPath(`${prefix}root`, spec.root, "dir");
     c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");

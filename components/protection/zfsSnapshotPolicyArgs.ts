@@ -128,7 +128,7 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
     if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || /[\n\r]/.test(spec.timerOnCalendar)) {
       c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
     }
-    c.absPath(`${prefix}root`, spec.root);
+    c.absPath(`${prefix}root`, spec.root, "dir");
     c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");

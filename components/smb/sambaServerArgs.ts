@@ -96,9 +96,10 @@ export function resolveSambaServer(name: string, a: PlainSambaServerArgs): Samba
 
 export function validateSambaServer(s: SambaServerSpec): Problem[] {
   const c = new Checker("SambaServer");
-  for (const f of ["configPath", "sharesDir", "sharesIndexPath"] as const) confPath(c, f, s[f]);
+  for (const f of ["configPath", "sharesIndexPath"] as const) confPath(c, f, s[f]);
+  confPath(c, "sharesDir", s.sharesDir, "dir");
   if (s.passdbPath !== undefined) confPath(c, "passdbPath", s.passdbPath);
-  if (s.stateDir !== undefined) confPath(c, "stateDir", s.stateDir);
+  if (s.stateDir !== undefined) confPath(c, "stateDir", s.stateDir, "dir");
   if (s.logFile !== undefined) confPath(c, "logFile", s.logFile);
   if (typeof s.workgroup !== "string" || !/^[A-Za-z0-9_-]{1,15}$/.test(s.workgroup)) c.add("workgroup", s.workgroup, "must be 1-15 letters, digits, '_' or '-' (a NetBIOS name)");
   if (typeof s.serverString !== "string" || !PLAIN_VALUE.test(s.serverString)) c.add("serverString", s.serverString, "must be a one-line string");

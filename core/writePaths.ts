@@ -105,6 +105,8 @@ export type PathUse =
   | "tree"
   /** A key or secret path given to an external tool (syncoid's --sshkey, mount.cifs credentials=): a file, and only `A-Z a-z 0-9 . _ / -`. */
   | "tool"
+  /** A key only read by an external tool (syncoid's --sshkey): the characters of "tool", no system-path check (keys live in /root/.ssh). */
+  | "toolRead"
   /** A pool device: a block device under /dev, or a file kvmshare creates (then as "file"). */
   | "device"
   /** Only read or executed, never written (a program, a source): no policy. */
@@ -150,10 +152,12 @@ export function writePathProblem(path: string, use: PathUse = "file"): string | 
   if (segs.some((s) => s === ".." || s === "." || s === "")) {
     return "must not contain '..', '.' or empty segments (write the path it means, without them)";
   }
-  if (use === "tool" && !TOOL_PATH.test(path)) {
+  const tool = use === "tool" || use === "toolRead";
+  if (tool && !TOOL_PATH.test(path)) {
     return "must be a plain path of letters, digits, '.', '_', '/', '-' (an external tool pastes it into a command line, where anything else is syntax)";
   }
-  if (use === "tool" && path.endsWith("/")) return "must be a file, not a directory";
+  if (tool && path.endsWith("/")) return "must be a file, not a directory";
+  if (use === "toolRead") return undefined;
   if (segs.length === 0) return use === "tree" ? "must not be '/': mounting over or exposing the root file system exposes every system file" : undefined;
   if (allowedUnit(segs, use)) return undefined;
   for (const row of SYSTEM_PATHS) {

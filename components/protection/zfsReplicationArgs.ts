@@ -142,7 +142,7 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
     }
     if (spec.sshTarget) {
       const t = spec.sshTarget;
-      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "tool").port(`${prefix}sshTarget.port`, t.port);
+      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "toolRead").port(`${prefix}sshTarget.port`, t.port);
       if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
     }
     c.absPath(`${prefix}root`, spec.root, "dir");

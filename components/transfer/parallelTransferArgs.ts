@@ -106,7 +106,8 @@ export function validateTransferSpec(spec: Partial<ParallelTransferSpec>, chunkS
   if (typeof spec.destination === "string" && /\/$/.test(spec.destination) && spec.destination !== "/") {
     c.add("destination", spec.destination, "must name the copy itself (no trailing '/'), e.g. /srv/images/disk.qcow2");
   }
-  const guarded = protectedPathReason(spec.destination);
+  // One message per destination: the write-path policy's (absPath) or the system-directory guard's.
+  const guarded = c.problems.some((p) => p.field === "destination") ? undefined : protectedPathReason(spec.destination);
   if (guarded && (spec.destination === "/" || !guarded.startsWith("is directly inside"))) {
     c.add("destination", spec.destination, `${guarded}: a copy must not replace it; name a path of its own, e.g. /srv/images/disk.qcow2`);
   } else if (guarded && spec.allowDestroy === true) {

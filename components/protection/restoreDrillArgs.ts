@@ -9,6 +9,7 @@ import { Problem, ValidationError } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "../storage";
 import { datasetNameOf, validateDatasetName } from "../storage";
+import { drillSelfReference, sameHost, sourceConnection } from "./relations";
 
 export interface ZfsRestoreDrillArgs {
   /** The source host. @default the source dataset component's connection, else this machine */
@@ -65,6 +66,10 @@ export function validateRestoreDrillSpec(spec: ZfsRestoreDrillSpec): Problem[] {
 
 /** Every problem with the arguments, thrown at once (pure; runs in the constructor and at preview). */
 export function validateZfsRestoreDrill(name: string, args: ZfsRestoreDrillArgs): void {
-  const problems = validateRestoreDrillSpec(resolveZfsRestoreDrill(name, args)).map((p) => (p.field === "name" ? { ...p, field: "drillName" } : p));
+  const spec = resolveZfsRestoreDrill(name, args);
+  const problems = validateRestoreDrillSpec(spec).map((p) => (p.field === "name" ? { ...p, field: "drillName" } : p));
+  const source = sourceConnection(args.source, args.connection);
+  const self = sameHost(source, args.targetConnection) ? drillSelfReference(spec.source, spec.target) : undefined;
+  if (self) problems.push({ field: "target", value: spec.target, message: self });
   if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsRestoreDrill ${name}`, problems);
 }

@@ -117,7 +117,7 @@ export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
     }
   }
   c.int(f("ashift"), spec.ashift, 9, 16, "12 for 4 KiB sectors, 13 for 8 KiB");
-  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 1 << 30, "ZFS needs at least 64 MiB per device");
+  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 16 * 1024 * 1024, "ZFS needs at least 64 MiB per device; the bound 16777216 MiB = 16 TiB is ext4's largest file");
   if (spec.mountpoint !== undefined && !isUnknown(spec.mountpoint) && spec.mountpoint !== "none" && spec.mountpoint !== "legacy") {
     c.absPath(f("mountpoint"), spec.mountpoint, "tree");
   }

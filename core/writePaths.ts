@@ -9,6 +9,7 @@
  * field (core/validate.ts).
  */
 import * as path from "path";
+import type { Problem } from "./errors";
 
 /** One row: a path pattern (`*` matches within one segment) and why it is refused. */
 export interface SystemPath {
@@ -184,4 +185,22 @@ export function pathOverlap(source: unknown, destination: unknown): string | und
   if (inside(d, s)) return `is inside the source ${JSON.stringify(source)}: a directory copy would copy itself without end`;
   if (inside(s, d)) return `holds the source ${JSON.stringify(source)}: replacing it would delete the source`;
   return undefined;
+}
+
+/**
+ * Problems with files of one component that name the same path (one would overwrite the other:
+ * a keytab written over krb5.conf, kdc.conf over the stash): each later field names the first.
+ * Unset, empty ("" = not written) and non-string values are skipped.
+ */
+export function samePathProblems(files: Record<string, unknown>): Problem[] {
+  const seen = new Map<string, string>();
+  const out: Problem[] = [];
+  for (const [field, v] of Object.entries(files)) {
+    if (typeof v !== "string" || !v.startsWith("/")) continue;
+    const key = path.posix.normalize(v).replace(/\/+$/, "");
+    const first = seen.get(key);
+    if (first) out.push({ field, value: v, message: `is the same file as ${first}: one would overwrite the other; give each its own path` });
+    else seen.set(key, field);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
+import { samePathProblems } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { checkPrincipal, checkRealm, checkServer, KRB5_DEBIAN, TOKEN_TYPE } from "./krbNames";
 
@@ -133,6 +134,7 @@ export function validateKerberosRealm(s: KerberosRealmSpec, secrets?: Record<str
   c.int("maxRenewableLifeDays", s.maxRenewableLifeDays, 0, 365, "days");
   for (const f of ["kdcConfPath", "krb5ConfPath", "databasePath", "stashPath", "aclPath"] as const) c.absPath(f, s[f]);
   if (s.logDir !== "") c.absPath("logDir", s.logDir, "dir");
+  c.problems.push(...samePathProblems({ kdcConfPath: s.kdcConfPath, krb5ConfPath: s.krb5ConfPath, databasePath: s.databasePath, stashPath: s.stashPath, aclPath: s.aclPath, "otp.secretPath": s.otp?.secretPath }));
   if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((x) => typeof x !== "string" || x === "")) {
     c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'krb5-kdc']");
   }

@@ -91,6 +91,30 @@ describe("ZfsRestoreDrill: a dataset is not compared with itself", () => {
   });
 });
 
+describe("kvmshare drill: a dataset is not compared with itself", () => {
+  const run = async (...args: string[]) => {
+    const { Command } = await import("commander");
+    const { register } = await import("../../cli/drill");
+    let err = "";
+    let code = -1;
+    register(new Command().exitOverride(), { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) }).parseAsync(["node", "kvmshare", "drill", ...args]);
+    await new Promise((r) => setImmediate(r));
+    return { code, err };
+  };
+  it("on this machine (or a loopback --target-host) it exits 2 before touching any host", async () => {
+    for (const extra of [[], ["--target-host", "127.0.0.1", "--target-key", "/nonexistent", "--target-host-key", "SHA256:x"]]) {
+      const { code, err } = await run("tank/vm", "tank/vm", ...extra);
+      expect(code).toBe(2);
+      expect(err).toMatch(/<target>: is the source dataset itself on the same host: the drill would compare it with itself/);
+    }
+  });
+  it("formatDrill escapes control characters in the file names it lists", async () => {
+    const { formatDrill } = await import("../../cli/drill");
+    const text = formatDrill({ match: false, snapshot: "s", files: 1, mismatched: ["a\x1b[2Jb"], missing: [], extra: [], unreadable: [], seconds: 1 } as never, "tank/a", "backup/a");
+    expect(text).toContain("differs: a\\u001b[2Jb");
+  });
+});
+
 describe("ParallelTransfer and the copy engine: no copy onto or into its source", () => {
   let dir: string;
   beforeAll(() => {

@@ -33,11 +33,11 @@ export const MAX_INTERVAL_MINUTES = 525_600;
  */
 export const PROTECTION_BOUNDS = {
   intervalMinutes: { max: MAX_INTERVAL_MINUTES, why: "a year" },
-  keep: { max: 10_000, why: "ten thousand snapshots of one dataset; ZFS lists and prunes them slowly past that" },
+  keep: { max: 10_000, why: "ZFS lists, sends and prunes more snapshots of one dataset slowly" },
   hourly: { max: 8_784, why: "a year of hourly snapshots" },
   daily: { max: 3_660, why: "ten years of daily snapshots" },
   monthly: { max: 1_200, why: "a hundred years of monthly snapshots" },
-  keepSnapshots: { max: 1_000, why: "replication needs one common snapshot; a thousand is past any use" },
+  keepSnapshots: { max: 1_000, why: "replication needs one common snapshot; more serve no use" },
   maxAgeDays: { max: 36_600, why: "a hundred years" },
 } as const;
 
@@ -47,7 +47,7 @@ export const MAX_KEEP = PROTECTION_BOUNDS.keep.max;
 /** Check an integer count or period against its bound in `PROTECTION_BOUNDS` (field, value, the bound and why). */
 export function checkBound(c: Checker, field: string, key: keyof typeof PROTECTION_BOUNDS, v: unknown, min: number, hint: string): void {
   const b = PROTECTION_BOUNDS[key];
-  c.int(field, v as number | undefined, min, b.max, `${hint}; the bound ${b.max} is ${b.why}`);
+  c.int(field, v as number | undefined, min, b.max, `${hint}; bound ${b.max}: ${b.why}`);
 }
 
 /** The recommended range of W; outside it the component warns. */

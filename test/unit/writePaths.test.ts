@@ -168,6 +168,7 @@ export const PATH_FIELDS: [string, string, (v: string) => Problem[]][] = [
     (k) => ["KerberosRealm", k, (v: string) => realm({ [k]: v })] as [string, string, (v: string) => Problem[]],
   ),
   ["KerberosRealm", "otp.secretPath", (v) => realm({ otp: { radiusServer: "10.0.0.5:1812", secretPath: v } })],
+  ["KerberosRealm", "otp.radiusServer (a socket path)", (v) => realm({ otp: { radiusServer: v } })],
   ...(["krb5ConfPath", "idmapdConfPath", "gssdConfPath"] as const).map((k) => ["KerberosClient", k, (v: string) => client({ [k]: v })] as [string, string, (v: string) => Problem[]]),
   ...(["configDir", "runDir", "unitPath"] as const).map((k) => ["OtpRadius", k, (v: string) => radius({ [k]: v })] as [string, string, (v: string) => Problem[]]),
   ["HostGuestShare", "hostPath", (v) => share({ hostPath: v })],
@@ -203,7 +204,24 @@ describe("every path field refuses system paths at preview", () => {
     expect(refusal(probe("/srv/kvmshare-x"), "/srv/kvmshare-x")).toBeUndefined();
   });
 
+  it.each<[string, (v: string) => Problem[]]>([
+    ["GuestMount.smb.credentialsFile (mount.cifs credentials=)", (v) => validateGuestMount({ ...MOUNT, smb: { ...MOUNT.smb!, credentialsFile: v } })],
+    ["KerberosKeytab.keytabPath (kadmin ktadd -k)", (v) => validateKerberosKeytab(m({ realmName: "EXAMPLE.ORG", fqdn: "h.example.org", principals: [], keytabPath: v, krb5ConfPath: "/etc/krb5.conf" }))],
+    ["KerberosRealm.otp.secretPath (kdc.conf secret =)", (v) => realm({ otp: { radiusServer: "10.0.0.5:1812", secretPath: v } })],
+    ["ZfsReplication.sshTarget.keyFile (syncoid --sshkey)", (v) => repl({ sshTarget: { host: "backup.example.org", keyFile: v } })],
+  ])("key path %s: shell, option and list syntax refused", (_field, probe) => {
+    for (const v of ["/srv/$x", "/srv/`x`", "/srv/a;b", "/srv/a b", "/srv/a,b", "/srv/a|b"]) {
+      expect([v, probe(v).find((p) => p.value === v)?.message]).toEqual([v, expect.stringMatching(/must be a plain path of letters, digits/)]);
+    }
+    expect(probe("/srv/kvmshare/key-1.pem").filter((p) => /plain path/.test(p.message))).toEqual([]);
+  });
+
+  it("read-only path fields take system paths (a program, a source, a remote path): the policy is for writes", () => {
+    expect(validatePassthrough(m({ domain: "vm", filesystems: [{ source: "/srv/share", tag: "t", binaryPath: "/usr/lib/qemu/virtiofsd" }] }))).toEqual([]);
+    expect(validateTransferSpec({ source: "/etc/hosts", destination: "/srv/hosts" })).toEqual([]);
+  });
+
   it("covers the path fields counted in the closing note", () => {
-    expect(PATH_FIELDS.length).toBe(56);
+    expect(PATH_FIELDS.length).toBe(57);
   });
 });

@@ -1,8 +1,11 @@
 /**
  * How `kvmshare copy` shows progress: a bar on a TTY (bytes, rate, ETA, streams), plain
- * lines every few seconds otherwise, nothing with --quiet. Notices always go to stderr.
+ * lines every few seconds otherwise, nothing with --quiet. Notices always go to stderr. Paths and
+ * notices (which name files of the source) have their control characters escaped: a file name
+ * cannot send terminal escapes.
  */
 import { SingleBar } from "cli-progress";
+import { escapeControl } from "../core/errors";
 import { formatBytes, formatDuration, ProgressEvent, RateMeter } from "../transfer/progress";
 
 export type DisplayMode = "bar" | "lines" | "none";
@@ -25,7 +28,7 @@ export function createDisplay(mode: DisplayMode, out: NodeJS.WritableStream = pr
     onEvent(e) {
       if (e.type === "notice") {
         if (bar) bar.stop();
-        out.write(`kvmshare: ${e.message}\n`);
+        out.write(`kvmshare: ${escapeControl(e.message)}\n`);
         if (bar) bar.start(bar.getTotal(), 0);
         return;
       }
@@ -33,7 +36,7 @@ export function createDisplay(mode: DisplayMode, out: NodeJS.WritableStream = pr
       if (e.type === "start") {
         streams = e.streams;
         lastLine = Date.now();
-        out.write(`kvmshare: ${e.source} -> ${e.destination}: ${formatBytes(e.totalBytes)} in ${e.files} file${e.files === 1 ? "" : "s"}, ${e.streams} streams\n`);
+        out.write(`kvmshare: ${escapeControl(e.source)} -> ${escapeControl(e.destination)}: ${formatBytes(e.totalBytes)} in ${e.files} file${e.files === 1 ? "" : "s"}, ${e.streams} streams\n`);
         if (mode === "bar") {
           bar = new SingleBar(
             {

@@ -11,7 +11,8 @@ import { Command, InvalidArgumentError } from "commander";
 import * as fs from "fs";
 import { connect, ConnectionSpec, LocalHost } from "../core/connection";
 import { validateDatasetName } from "../components/storage/zfsNames";
-import { formatProblem } from "../core/errors";
+import { escapeControl, formatProblem } from "../core/errors";
+import { drillSelfReference, sameHost } from "../components/protection/relations";
 import { MAX_PORT, MIN_PORT } from "../core/validate";
 import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
 import { CliIo, processIo } from "./io";
@@ -35,7 +36,8 @@ function port(v: string): number {
 export function formatDrill(r: DrillResult, source: string, target: string): string {
   const head = `${r.match ? "MATCH" : "MISMATCH"} ${target}@${r.snapshot} vs ${source}@${r.snapshot}: ${r.files} files, ` +
     `${r.mismatched.length} differ, ${r.missing.length} missing, ${r.extra.length} extra, ${r.unreadable.length} unreadable (${r.seconds.toFixed(1)} s)\n`;
-  const list = (what: string, xs: string[]) => xs.slice(0, 20).map((x) => `  ${what} ${x}\n`).join("") + (xs.length > 20 ? `  ... ${xs.length - 20} more\n` : "");
+  // File names come from the datasets: their control characters are escaped (no terminal escapes).
+  const list = (what: string, xs: string[]) => xs.slice(0, 20).map((x) => `  ${what} ${escapeControl(x)}\n`).join("") + (xs.length > 20 ? `  ... ${xs.length - 20} more\n` : "");
   return head + list("differs:", r.mismatched) + list("missing:", r.missing) + list("extra:", r.extra) + list("unreadable:", r.unreadable);
 }
 
@@ -60,6 +62,8 @@ export function register(program: Command, io: CliIo = processIo): Command {
 
 async function runDrillCommand(source: string, target: string, f: DrillFlags, io: CliIo): Promise<number> {
   const problems = [...validateDatasetName(source, "<source>"), ...validateDatasetName(target, "<target>")];
+  const self = sameHost(undefined, f.targetHost ? { kind: "ssh", host: f.targetHost, port: f.targetPort } : undefined) ? drillSelfReference(source, target) : undefined;
+  if (self) problems.push({ field: "<target>", value: target, message: self });
   if (f.snapshot !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(f.snapshot)) problems.push({ field: "--snapshot", value: f.snapshot, message: "must be a snapshot name (after '@')" });
   let spec: ConnectionSpec | undefined;
   if (f.targetHost) {
@@ -76,7 +80,7 @@ async function runDrillCommand(source: string, target: string, f: DrillFlags, io
   let dst;
   try {
     dst = spec ? await connect(spec) : new LocalHost();
-    const r = await runRestoreDrill(src, dst, { source, target, snapshot: f.snapshot, log: (m) => io.stderr(`${m}\n`) });
+    const r = await runRestoreDrill(src, dst, { source, target, snapshot: f.snapshot, log: (m) => io.stderr(`${escapeControl(m)}\n`) });
     io.stdout(f.json ? JSON.stringify(r, null, 2) + "\n" : formatDrill(r, source, target));
     return r.match ? 0 : 1;
   } catch (e) {

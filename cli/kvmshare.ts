@@ -13,6 +13,7 @@ import { register as registerCopy } from "./copy";
 import { register as registerCheck } from "./check";
 import { register as registerDrill } from "./drill";
 import { TransferError } from "../transfer/errors";
+import { escapeControl } from "../core/errors";
 
 const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck, registerDrill];
 
@@ -39,7 +40,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : 2;
     }
     if (e instanceof TransferError) {
-      process.stderr.write(`kvmshare: error: ${e.message}\n`);
+      process.stderr.write(`kvmshare: error: ${escapeControl(e.message)}\n`);
       return e.exitCode;
     }
     process.stderr.write(`kvmshare: error: ${(e as Error)?.stack ?? String(e)}\n`);

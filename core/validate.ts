@@ -6,6 +6,7 @@
 import * as net from "net";
 import * as path from "path";
 import { Problem, ValidationError } from "./errors";
+import { PathUse, writePathProblem } from "./writePaths";
 
 /** The largest uid/gid (2^32 - 2; 2^32 - 1 is "no id"). */
 export const MAX_ID = 4294967294;
@@ -120,7 +121,7 @@ export function connectionProblems(conn: unknown): Problem[] {
   if (o.hostKeySha256 !== undefined && !isUnknown(o.hostKeySha256) && (typeof o.hostKeySha256 !== "string" || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(o.hostKeySha256))) {
     c.add("connection.hostKeySha256", o.hostKeySha256, "must be a fingerprint as 'ssh-keygen -l' prints it: SHA256:<43 base64 characters>");
   }
-  if (o.agent !== undefined && !isUnknown(o.agent)) c.absPath("connection.agent", o.agent as string);
+  if (o.agent !== undefined && !isUnknown(o.agent)) c.absPath("connection.agent", o.agent as string, "read");
   return c.problems;
 }
 
@@ -159,13 +160,20 @@ export class Checker {
     return this;
   }
 
-  /** An absolute, normalized path without newlines or NUL. */
-  absPath(field: string, v: string | undefined): this {
+  /**
+   * An absolute, normalized path without newlines or NUL, that the write-path policy allows for
+   * a field used as `use` (core/writePaths.ts: system paths are refused unless `use` is "read").
+   */
+  absPath(field: string, v: string | undefined, use: PathUse = "file"): this {
     if (this.skip(v)) return this;
     if (typeof v !== "string" || !v.startsWith("/")) this.add(field, v, "must be an absolute path (start with '/')");
     else if (LINE_BREAKING.test(v)) this.add(field, v, "must not contain NUL, line breaks or other control characters");
     else if (path.posix.normalize(v) !== v && path.posix.normalize(v) + "/" !== v)
-      this.add(field, v, `must be normalized (did you mean '${path.posix.normalize(v)}'?)`);
+      this.add(field, v, `must be normalized, without '..', '.' or empty segments (did you mean '${path.posix.normalize(v)}'?)`);
+    else {
+      const problem = writePathProblem(v, use);
+      if (problem) this.add(field, v, problem);
+    }
     return this;
   }
 

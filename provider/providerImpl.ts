@@ -9,7 +9,7 @@
  * observed, so a hand edit on the host shows up after refresh.
  */
 import { connect, ConnectionSpec, Host } from "../core/connection";
-import { formatProblem, Problem, redact } from "../core/errors";
+import { escapeControl, formatProblem, Problem, redact } from "../core/errors";
 import { compareObserved, HostKind, Json, State, sameJson } from "../core/hostKind";
 import { DATA_LOSS_FIELD, declaredSide, driftSummary, hostSide } from "../core/drift";
 import { kindEntry } from "./kinds";
@@ -92,9 +92,18 @@ function scrub<T>(value: T, secrets: string[]): T {
   return JSON.parse(redact(JSON.stringify(value ?? null), secrets.map((s) => JSON.stringify(s).slice(1, -1))));
 }
 
+/**
+ * A kind's log: secrets redacted, and terminal escapes and other control characters (from a file
+ * name, a daemon's output) escaped (`\u001b`), so no value can recolour, move or clear the
+ * terminal or the journal view; each line of a multi-line message carries the tag.
+ */
+export function logLine(kindName: string, m: string, secrets: string[]): string {
+  return redact(m, secrets).split("\n").map((l) => `[kvmshare ${kindName}] ${escapeControl(l)}\n`).join("");
+}
+
 function logger(kind: AnyKind, secrets: string[]): (m: string) => void {
   return (m: string) => {
-    if (process.env.KVMSHARE_QUIET !== "1") process.stderr.write(`[kvmshare ${kind.name}] ${redact(m, secrets)}\n`);
+    if (process.env.KVMSHARE_QUIET !== "1") process.stderr.write(logLine(kind.name, m, secrets));
   };
 }
 

@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { SshConnectionSpec } from "../core/connection";
+import { pathOverlap } from "../core/writePaths";
 import { ChunkedFile, FileContext } from "./chunkedFile";
 import { Destination } from "./destination";
 import { classify, TransferError } from "./errors";
@@ -131,6 +132,9 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   const tasks: ChunkedFile[] = [];
   try {
     const destRoot = await resolveDestRoot(dest, root, target.path, opts.exactDestination === true);
+    // On this machine, a copy onto itself or into itself is refused (a merge into a parent is not: it replaces nothing).
+    const overlap = target.kind === "local" ? pathOverlap(path.resolve(root.abs), path.resolve(destRoot)) : undefined;
+    if (overlap && !overlap.startsWith("holds")) throw new TransferError("USAGE", `destination ${destRoot} ${overlap}; copy to a path outside the source`);
     const destOf = (e: SourceEntry) => (e.rel ? path.posix.join(destRoot, e.rel) : destRoot);
 
     // --resume in a directory: files already at the destination with the same size and mtime are done.

@@ -11,7 +11,8 @@ import { Problem } from "../../core/errors";
 import { Checker, isHostname, isUnknown, LINE_BREAKING, MAX_ID, secretProblems, SecretRules } from "../../core/validate";
 import { Inputs } from "./inputs";
 import { MountType, OptionValue, validateExtraOptions } from "./mountOptions";
-import { pathEscapeProblem, UNIT_NAME_MAX, escapePath } from "./systemdEscape";
+import { pathEscapeProblem, UNIT_NAME_MAX, escapePath, simplifyPath } from "./systemdEscape";
+import { writePathProblem } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { checkRealm } from "../../core/validate";
 import { NFS_SEC } from "../../core/nfs";
@@ -323,7 +324,9 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     if (p) c.add(f("where"), spec.where, p);
     else {
       lineSafe(c, f("where"), spec.where);
+      const system = writePathProblem(simplifyPath(spec.where), "tree");
       if (spec.where === "/") c.add(f("where"), spec.where, "cannot be '/': pick a directory such as /mnt/share");
+      else if (system) c.add(f("where"), spec.where, system);
       else if (escapePath(spec.where).length + ".automount".length > UNIT_NAME_MAX) {
         c.add(f("where"), spec.where, `is too long for a systemd unit name (${UNIT_NAME_MAX} characters escaped)`);
       }
@@ -333,7 +336,7 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
   if (n) {
     c.required(f("nfs.server"), n.server);
     if (known(n.server) && !isServer(n.server)) c.add(f("nfs.server"), n.server, "must be an IP address or a host name");
-    c.required(f("nfs.exportPath"), n.exportPath).absPath(f("nfs.exportPath"), n.exportPath);
+    c.required(f("nfs.exportPath"), n.exportPath).absPath(f("nfs.exportPath"), n.exportPath, "read");
     lineSafe(c, f("nfs.exportPath"), n.exportPath);
     c.oneOf(f("nfs.version"), n.version, NFS_VERSIONS);
     c.int(f("nfs.nconnect"), n.nconnect, 1, 16, "Linux allows 1-16 connections per server");
@@ -376,7 +379,7 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     c.int(f("smb.uid"), s.uid, 0, MAX_ID);
     c.int(f("smb.gid"), s.gid, 0, MAX_ID);
     c.mode(f("smb.fileMode"), s.fileMode).mode(f("smb.dirMode"), s.dirMode);
-    c.absPath(f("smb.credentialsFile"), s.credentialsFile);
+    c.absPath(f("smb.credentialsFile"), s.credentialsFile, "tool");
     lineSafe(c, f("smb.credentialsFile"), s.credentialsFile);
     if (known(s.credentialsFile) && typeof s.credentialsFile === "string" && /[,\s]/.test(s.credentialsFile)) {
       c.add(f("smb.credentialsFile"), s.credentialsFile, "must not contain commas or spaces (it goes into the mount options)");
@@ -398,8 +401,8 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
   c.oneOf(f("activation"), spec.activation, ACTIVATIONS);
   c.int(f("automountIdleSec"), spec.automountIdleSec, 0, 31536000);
   c.int(f("timeoutSec"), spec.timeoutSec, 1, 3600);
-  for (const k of ["root", "unitDir", "fstabPath"] as const) {
-    c.absPath(f(k), spec[k]);
+  for (const [k, use] of [["root", "dir"], ["unitDir", "unitDir"], ["fstabPath", "file"]] as const) {
+    c.absPath(f(k), spec[k], use);
     lineSafe(c, f(k), spec[k]);
   }
   lineSafe(c, f("description"), spec.description);

@@ -64,7 +64,7 @@ export function validateMountHealth(h: MountHealthCheckArgs, prefix = "healthChe
     c.add(`${prefix}marker`, h.marker, "must be a relative path below the mount point without '..' or newlines, e.g. '.kvmshare-alive'");
   }
   for (const k of ["textfileDir", "scriptDir"] as const) {
-    c.absPath(`${prefix}${k}`, h[k]);
+    c.absPath(`${prefix}${k}`, h[k], "dir");
     if (typeof h[k] === "string" && /[\s"'\\%$`]/.test(h[k] as string)) c.add(`${prefix}${k}`, h[k], "must not contain spaces, quotes, '\\', '%', '$' or '`' (it goes into a unit file)");
   }
   return c.problems;

@@ -120,7 +120,7 @@ export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem
   const tags = new Map<string, number>();
   (Array.isArray(fss) ? fss : []).forEach((fs, i) => {
     const p = (n: string) => f(`filesystems[${i}].${n}`);
-    c.required(p("source"), fs.source).absPath(p("source"), fs.source);
+    c.required(p("source"), fs.source).absPath(p("source"), fs.source, "tree");
     c.required(p("tag"), fs.tag);
     if (known(fs.tag)) {
       if (typeof fs.tag !== "string" || !TAG.test(fs.tag)) c.add(p("tag"), fs.tag, "must be 1-36 letters, digits, '_', '.', '-'");
@@ -144,7 +144,7 @@ export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem
           "libvirt refuses read-only virtiofs ('virtiofs does not yet support read-only mode', libvirt 9.0): use driver '9p' with readOnly, or mount it read-only in the guest (GuestMount readOnly: true)",
         );
       }
-      c.absPath(p("binaryPath"), fs.binaryPath);
+      c.absPath(p("binaryPath"), fs.binaryPath, "read");
       if (known(fs.cache) && !["always", "none"].includes(fs.cache as string)) {
         c.add(p("cache"), fs.cache, "must be 'always' or 'none' (libvirt's schema refuses 'auto': leave it unset for virtiofsd's default)");
       }

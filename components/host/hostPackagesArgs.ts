@@ -62,6 +62,6 @@ export function validateHostPackages(s: HostPackagesSpec): Problem[] {
     }
   }
   if (typeof s.removePackages !== "boolean") c.add("removePackages", s.removePackages, "must be true or false");
-  c.absPath("recordDir", s.recordDir);
+  c.absPath("recordDir", s.recordDir, "dir");
   return c.problems;
 }

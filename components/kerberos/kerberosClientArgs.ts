@@ -7,6 +7,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isHostname } from "../../core/validate";
+import { samePathProblems } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { checkRealm, checkServer, KRB5_DEBIAN } from "./krbNames";
 
@@ -74,6 +75,7 @@ export function validateKerberosClient(s: KerberosClientSpec): Problem[] {
   c.absPath("krb5ConfPath", s.krb5ConfPath);
   if (s.idmapdConfPath !== "") c.absPath("idmapdConfPath", s.idmapdConfPath);
   if (s.gssdConfPath !== "") c.absPath("gssdConfPath", s.gssdConfPath);
+  c.problems.push(...samePathProblems({ krb5ConfPath: s.krb5ConfPath, idmapdConfPath: s.idmapdConfPath, gssdConfPath: s.gssdConfPath }));
   if (typeof s.gssdUseGssProxy !== "boolean") c.add("gssdUseGssProxy", s.gssdUseGssProxy, "must be true or false");
   if (!Array.isArray(s.reloadCommand) || !s.reloadCommand.length || s.reloadCommand.some((x) => typeof x !== "string" || x === "")) {
     c.add("reloadCommand", s.reloadCommand, "must be a non-empty argv array, e.g. ['systemctl', 'try-restart', 'rpc-gssd']");

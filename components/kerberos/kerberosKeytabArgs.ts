@@ -7,6 +7,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
+import { samePathProblems } from "../../core/writePaths";
 import { checkFqdn, checkPrincipal, checkRealm, KRB5_DEBIAN } from "./krbNames";
 import { KRB5_PASSWORD_RULES } from "./kerberosRealmArgs";
 import type { KerberosRealm } from "./kerberosRealm";
@@ -88,8 +89,9 @@ export function validateKerberosKeytab(s: KerberosKeytabSpec, secrets?: Record<s
   s.principals.forEach((p, i) => checkPrincipal(c, `principals[${i}]`, p));
   c.oneOf("via", s.via, ["kadmin.local", "kadmin"]);
   checkPrincipal(c, "adminPrincipal", s.adminPrincipal);
-  c.absPath("keytabPath", s.keytabPath);
+  c.absPath("keytabPath", s.keytabPath, "tool");
   c.absPath("krb5ConfPath", s.krb5ConfPath);
+  c.problems.push(...samePathProblems({ krb5ConfPath: s.krb5ConfPath, keytabPath: s.keytabPath }));
   if (!Array.isArray(s.reloadCommand) || !s.reloadCommand.length || s.reloadCommand.some((x) => typeof x !== "string" || x === "")) c.add("reloadCommand", s.reloadCommand, "must be a non-empty argv array");
   if (secrets !== undefined && s.via === "kadmin") {
     if (secrets.adminPassword === undefined) c.add("adminPassword", undefined, "is required with via: 'kadmin' (pass it as a pulumi.secret)");

@@ -8,6 +8,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, SecretRules } from "../../core/validate";
+import { samePathProblems } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { checkPrincipal, checkRealm, checkServer, KRB5_DEBIAN, TOKEN_TYPE } from "./krbNames";
 
@@ -132,7 +133,8 @@ export function validateKerberosRealm(s: KerberosRealmSpec, secrets?: Record<str
   c.int("maxLifeHours", s.maxLifeHours, 1, 24 * 7, "hours");
   c.int("maxRenewableLifeDays", s.maxRenewableLifeDays, 0, 365, "days");
   for (const f of ["kdcConfPath", "krb5ConfPath", "databasePath", "stashPath", "aclPath"] as const) c.absPath(f, s[f]);
-  if (s.logDir !== "") c.absPath("logDir", s.logDir);
+  if (s.logDir !== "") c.absPath("logDir", s.logDir, "dir");
+  c.problems.push(...samePathProblems({ kdcConfPath: s.kdcConfPath, krb5ConfPath: s.krb5ConfPath, databasePath: s.databasePath, stashPath: s.stashPath, aclPath: s.aclPath, "otp.secretPath": s.otp?.secretPath }));
   if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((x) => typeof x !== "string" || x === "")) {
     c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'krb5-kdc']");
   }
@@ -143,7 +145,7 @@ export function validateKerberosRealm(s: KerberosRealmSpec, secrets?: Record<str
     if (typeof s.otp.tokenType !== "string" || !TOKEN_TYPE.test(s.otp.tokenType)) c.add("otp.tokenType", s.otp.tokenType, "must be a name of letters, digits, '_', '-' starting with a letter (a kdc.conf [otp] subsection)");
     c.int("otp.timeoutSeconds", s.otp.timeoutSeconds, 1, 60, "seconds");
     c.int("otp.retries", s.otp.retries, 1, 10);
-    c.absPath("otp.secretPath", s.otp.secretPath);
+    c.absPath("otp.secretPath", s.otp.secretPath, "tool");
   }
   if (secrets !== undefined) {
     for (const f of ["masterKey", "adminPassword"] as const) {

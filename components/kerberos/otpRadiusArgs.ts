@@ -115,9 +115,9 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
   c.cidr("listenAddress", s.listenAddress);
   if (typeof s.listenAddress === "string" && s.listenAddress.includes("/")) c.add("listenAddress", s.listenAddress, "must be one address, not a network");
   c.port("port", s.port);
-  c.absPath("configDir", s.configDir);
-  c.absPath("runDir", s.runDir);
-  if (s.unitPath !== "") c.absPath("unitPath", s.unitPath);
+  c.absPath("configDir", s.configDir, "dir");
+  c.absPath("runDir", s.runDir, "dir");
+  if (s.unitPath !== "") c.absPath("unitPath", s.unitPath, "unitFile");
   for (const f of ["configDir", "runDir", "unitPath"] as const) {
     if (typeof s[f] === "string" && /[\s"'\\$;{}#=]/.test(s[f])) c.add(f, s[f], "must not contain spaces, quotes, '$', ';', '=', braces or '#' (FreeRADIUS and systemd read it unquoted)");
   }

@@ -55,7 +55,7 @@ export function checkTarget(c: Checker, prefix: string, spec: Partial<NetTarget>
   if (spec.netns !== undefined && (typeof spec.netns !== "string" || !NETNS_RE.test(spec.netns))) {
     c.add(`${prefix}netns`, spec.netns, "must be a network namespace name as 'ip netns list' shows it (letters, digits, '_', '.', '-')");
   }
-  c.required(`${prefix}stateDir`, spec.stateDir).absPath(`${prefix}stateDir`, spec.stateDir);
+  c.required(`${prefix}stateDir`, spec.stateDir).absPath(`${prefix}stateDir`, spec.stateDir, "dir");
 }
 
 /** Whitespace-normalised sysctl value (`4096\t131072` -> `4096 131072`). */

@@ -277,7 +277,7 @@ export function resolveNetworkTuning(name: string, args: NetworkTuningArgs): { p
   if (args.bootUnit !== undefined) {
     const unit = resolveDefaults(args.bootUnit, BOOT_UNIT_DEFAULTS);
     const dir = unit.dir;
-    c.absPath("bootUnit.dir", dir);
+    c.absPath("bootUnit.dir", dir, "unitDir");
     c.name("name", name, 200);
     const input: BootUnitInput = { name, device: args.device, netns: args.netns, ...resolved };
     if (!resolved.mtu && !resolved.shaping && !resolved.ethtool && !args.netns) {

@@ -77,7 +77,7 @@ export function profilePath(spec: Pick<SysctlProfileSpec, "dir" | "name">): stri
 export function validateSysctlProfile(spec: SysctlProfileSpec, prefix = ""): Problem[] {
   const c = new Checker("SysctlProfile");
   c.required(`${prefix}name`, spec.name).name(`${prefix}name`, spec.name);
-  c.required(`${prefix}dir`, spec.dir).absPath(`${prefix}dir`, spec.dir);
+  c.required(`${prefix}dir`, spec.dir).absPath(`${prefix}dir`, spec.dir, "dir");
   checkTarget(c, prefix, spec);
   if (!Array.isArray(spec.settings)) {
     c.add(`${prefix}settings`, spec.settings, "must be a list of { key, value }");

@@ -9,6 +9,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker, isUnknown, MAX_ID } from "../../core/validate";
+import { PathUse } from "../../core/writePaths";
 import { anyHostProblem, clientKind } from "../../core/clients";
 import type { HostSetupArgs } from "../host";
 import { checkRealm } from "../../core/validate";
@@ -238,8 +239,8 @@ function argv(c: Checker, field: string, v: unknown): void {
 }
 
 /** A path that can sit between double quotes in exports(5) and ganesha.conf. */
-function quotablePath(c: Checker, field: string, v: string | undefined): void {
-  c.absPath(field, v);
+function quotablePath(c: Checker, field: string, v: string | undefined, use: PathUse): void {
+  c.absPath(field, v, use);
   if (typeof v === "string" && !isUnknown(v) && /["\\]|[\x00-\x1f]/.test(v)) {
     c.add(field, v, "must not contain double quotes, backslashes or control characters (exports(5) and ganesha.conf cannot carry them)");
   }
@@ -251,8 +252,8 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
   c.name("exportName", s.name);
   c.oneOf("backend", s.backend, NFS_BACKENDS);
   c.required("path", s.path);
-  quotablePath(c, "path", s.path);
-  c.absPath("exportsDir", s.exportsDir);
+  quotablePath(c, "path", s.path, "tree");
+  c.absPath("exportsDir", s.exportsDir, "dir");
   argv(c, "reloadCommand", s.reloadCommand);
 
   if (!Array.isArray(s.clients) || s.clients.length === 0) {
@@ -299,8 +300,8 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
         c.add("fsid", s.fsid, "must be an integer from 0 to 4294967295, 'root' (0: the NFSv4 root) or a UUID");
       }
     }
-    if (s.mainExportsFile !== undefined && s.mainExportsFile !== "") c.absPath("kernel.mainExportsFile", s.mainExportsFile);
-    if (s.etabPath !== undefined && s.etabPath !== "") c.absPath("kernel.etabPath", s.etabPath);
+    if (s.mainExportsFile !== undefined && s.mainExportsFile !== "") c.absPath("kernel.mainExportsFile", s.mainExportsFile, "read");
+    if (s.etabPath !== undefined && s.etabPath !== "") c.absPath("kernel.etabPath", s.etabPath, "read");
     (s.extraOptions ?? []).forEach((o, i) => {
       const f = `kernel.extraOptions[${i}]`;
       if (typeof o !== "string" || !/^[a-z_]+(=[A-Za-z0-9_:.\/@-]+)?$/.test(o)) {
@@ -313,7 +314,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
   }
   if (s.backend === "ganesha") {
     c.int("ganesha.exportId", s.exportId, 1, 65535, "0 is ganesha's pseudo root; each export needs its own id");
-    quotablePath(c, "ganesha.pseudo", s.pseudo);
+    quotablePath(c, "ganesha.pseudo", s.pseudo, "read");
     if (s.pseudo === "/") c.add("ganesha.pseudo", s.pseudo, "is the NFSv4 pseudo root ganesha builds itself; use a path below it such as '/data'");
     c.absPath("ganesha.configPath", s.ganeshaConfigPath);
     for (const [k, v] of Object.entries(s.extraParameters ?? {})) {

@@ -26,8 +26,29 @@ export const BACKUP_WINDOW_START_HOUR = 22;
 
 /** The longest snapshot/replication interval: a year, in minutes. */
 export const MAX_INTERVAL_MINUTES = 525_600;
+/**
+ * The most a count or period of the protection components may be, each with why it is the
+ * bound (named in the message): past these no human means what they wrote, and ZFS slows down
+ * listing, sending and destroying many thousands of snapshots of one dataset.
+ */
+export const PROTECTION_BOUNDS = {
+  intervalMinutes: { max: MAX_INTERVAL_MINUTES, why: "a year" },
+  keep: { max: 10_000, why: "ZFS lists, sends and prunes more snapshots of one dataset slowly" },
+  hourly: { max: 8_784, why: "a year of hourly snapshots" },
+  daily: { max: 3_660, why: "ten years of daily snapshots" },
+  monthly: { max: 1_200, why: "a hundred years of monthly snapshots" },
+  keepSnapshots: { max: 1_000, why: "replication needs one common snapshot; more serve no use" },
+  maxAgeDays: { max: 36_600, why: "a hundred years" },
+} as const;
+
 /** The most snapshots a policy keeps (per series). */
-export const MAX_KEEP = 100_000;
+export const MAX_KEEP = PROTECTION_BOUNDS.keep.max;
+
+/** Check an integer count or period against its bound in `PROTECTION_BOUNDS` (field, value, the bound and why). */
+export function checkBound(c: Checker, field: string, key: keyof typeof PROTECTION_BOUNDS, v: unknown, min: number, hint: string): void {
+  const b = PROTECTION_BOUNDS[key];
+  c.int(field, v as number | undefined, min, b.max, `${hint}; bound ${b.max}: ${b.why}`);
+}
 
 /** The recommended range of W; outside it the component warns. */
 export const WORKLOAD_WEIGHT_RANGE = [0.3, 0.7] as const;

@@ -9,6 +9,7 @@ import { Problem, ValidationError } from "../../core/errors";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "../storage";
 import { datasetNameOf, validateDatasetName } from "../storage";
+import { drillSelfReference, sameHost, sourceConnection } from "./relations";
 
 export interface ZfsRestoreDrillArgs {
   /** The source host. @default the source dataset component's connection, else this machine */
@@ -59,12 +60,16 @@ export function validateRestoreDrillSpec(spec: ZfsRestoreDrillSpec): Problem[] {
   }
   if (spec.trigger !== undefined && typeof spec.trigger !== "string") c.add("trigger", spec.trigger, "must be a string (change it to run the drill again)");
   if (spec.failOnMismatch !== undefined && typeof spec.failOnMismatch !== "boolean") c.add("failOnMismatch", spec.failOnMismatch, "must be true or false");
-  c.absPath("stateDir", spec.stateDir);
+  c.absPath("stateDir", spec.stateDir, "dir");
   return c.problems;
 }
 
 /** Every problem with the arguments, thrown at once (pure; runs in the constructor and at preview). */
 export function validateZfsRestoreDrill(name: string, args: ZfsRestoreDrillArgs): void {
-  const problems = validateRestoreDrillSpec(resolveZfsRestoreDrill(name, args)).map((p) => (p.field === "name" ? { ...p, field: "drillName" } : p));
+  const spec = resolveZfsRestoreDrill(name, args);
+  const problems = validateRestoreDrillSpec(spec).map((p) => (p.field === "name" ? { ...p, field: "drillName" } : p));
+  const source = sourceConnection(args.source, args.connection);
+  const self = sameHost(source, args.targetConnection) ? drillSelfReference(spec.source, spec.target) : undefined;
+  if (self) problems.push({ field: "target", value: spec.target, message: self });
   if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsRestoreDrill ${name}`, problems);
 }

@@ -9,8 +9,9 @@ import { Problem, ValidationError } from "../../core/errors";
 import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "../storage";
-import { BackupWindow, MAX_INTERVAL_MINUTES, validateBackupWindow, validateTimerInterval } from "./backupWindow";
+import { BackupWindow, checkBound, validateBackupWindow, validateTimerInterval } from "./backupWindow";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
+import { replicationSelfReference, sameHost, sourceConnection } from "./relations";
 
 export interface ZfsReplicationArgs {
   /** The source host. @default the source dataset component's connection, else this machine */
@@ -124,8 +125,12 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
   c.required(`${prefix}target`, spec.target);
   c.problems.push(...validateDatasetName(spec.source, `${prefix}source`), ...validateDatasetName(spec.target, `${prefix}target`));
   c.problems.push(...validateSnapshotPrefix(spec.prefix, `${prefix}prefix`));
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, MAX_INTERVAL_MINUTES, "0 = on every up; 60 = hourly");
-  c.int(`${prefix}keepSnapshots`, spec.keepSnapshots, 1, 10_000, "at least 1: the newest common snapshot is the base of the next increment");
+  // Same host: no targetConnection (the spec says so) and no sshTarget (syncoid's remote end).
+  const viaSsh = spec.scheduler === "syncoid" && spec.sshTarget !== undefined;
+  const self = spec.targetLocal !== false && !viaSsh ? replicationSelfReference(spec.source, spec.target) : undefined;
+  if (self) c.add(`${prefix}target`, spec.target, self);
+  checkBound(c, `${prefix}intervalMinutes`, "intervalMinutes", spec.intervalMinutes, 0, "0 = on every up; 60 = hourly");
+  checkBound(c, `${prefix}keepSnapshots`, "keepSnapshots", spec.keepSnapshots, 1, "at least 1: the newest common snapshot is the base of the next increment");
   if (spec.resumable !== undefined && ![true, false, "auto"].includes(spec.resumable as never)) c.add(`${prefix}resumable`, spec.resumable, "must be true, false or 'auto'");
   for (const k of ["dryRun", "allowDestroy", "readonlyTarget"] as const) {
     if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
@@ -142,10 +147,10 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
     }
     if (spec.sshTarget) {
       const t = spec.sshTarget;
-      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile).port(`${prefix}sshTarget.port`, t.port);
+      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "toolRead").port(`${prefix}sshTarget.port`, t.port);
       if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
     }
-    c.absPath(`${prefix}root`, spec.root);
+    c.absPath(`${prefix}root`, spec.root, "dir");
     c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");
@@ -158,6 +163,13 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
 
 /** Every problem with the arguments, thrown at once (pure; runs in the constructor and at preview). */
 export function validateZfsReplication(name: string, args: ZfsReplicationArgs): void {
-  const problems = validateReplicationSpec(resolveZfsReplication(name, args)).map((p) => (p.field === "name" ? { ...p, field: "replicationName" } : p));
+  const spec = resolveZfsReplication(name, args);
+  const problems = validateReplicationSpec(spec).map((p) => (p.field === "name" ? { ...p, field: "replicationName" } : p));
+  // A targetConnection (or syncoid's sshTarget) that reaches the source's own host is the same host too.
+  const source = sourceConnection(args.source, args.connection);
+  const t = spec.scheduler === "syncoid" ? spec.sshTarget : undefined;
+  const targetHost = t ? { kind: "ssh", host: t.host, port: t.port } : args.targetConnection;
+  const self = targetHost !== undefined && sameHost(source, targetHost) ? replicationSelfReference(spec.source, spec.target) : undefined;
+  if (self) problems.push({ field: "target", value: spec.target, message: self });
   if (problems.length) throw new ValidationError(`kvmshare:storage:ZfsReplication ${name}`, problems);
 }

@@ -8,7 +8,7 @@ import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import { Checker } from "../../core/validate";
-import { MAX_INTERVAL_MINUTES, MAX_KEEP } from "./backupWindow";
+import { checkBound, PROTECTION_BOUNDS } from "./backupWindow";
 import type { ZfsDataset } from "../storage";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 
@@ -113,14 +113,15 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
   c.required(`${prefix}dataset`, spec.dataset);
   c.problems.push(...validateDatasetName(spec.dataset, `${prefix}dataset`));
   c.problems.push(...validateSnapshotPrefix(spec.prefix, `${prefix}prefix`));
-  c.int(`${prefix}intervalMinutes`, spec.intervalMinutes, 0, MAX_INTERVAL_MINUTES, "0 = a snapshot on every up; 60 = hourly; 1440 = daily");
-  c.int(`${prefix}keep`, spec.keep, 1, MAX_KEEP, "at least 1: the newest snapshot is always kept");
-  if (spec.maxAgeDays !== undefined && (typeof spec.maxAgeDays !== "number" || !(spec.maxAgeDays > 0))) {
-    c.add(`${prefix}maxAgeDays`, spec.maxAgeDays, "must be a number of days > 0 (fractions allowed)");
+  checkBound(c, `${prefix}intervalMinutes`, "intervalMinutes", spec.intervalMinutes, 0, "0 = a snapshot on every up; 60 = hourly; 1440 = daily");
+  checkBound(c, `${prefix}keep`, "keep", spec.keep, 1, "at least 1: the newest snapshot is always kept");
+  const maxAge = PROTECTION_BOUNDS.maxAgeDays;
+  if (spec.maxAgeDays !== undefined && (typeof spec.maxAgeDays !== "number" || !(spec.maxAgeDays > 0) || spec.maxAgeDays > maxAge.max)) {
+    c.add(`${prefix}maxAgeDays`, spec.maxAgeDays, `must be a number of days > 0 and at most ${maxAge.max} (${maxAge.why}; fractions allowed)`);
   }
   c.oneOf(`${prefix}scheduler`, spec.scheduler, ["up", "sanoid"]);
   if (spec.scheduler === "sanoid") {
-    for (const k of ["hourly", "daily", "monthly"] as const) c.int(`${prefix}${k}`, spec[k], 0, MAX_KEEP, `${k} snapshots sanoid keeps; 0 = none`);
+    for (const k of ["hourly", "daily", "monthly"] as const) checkBound(c, `${prefix}${k}`, k, spec[k], 0, `${k} snapshots sanoid keeps; 0 = none`);
     for (const k of ["autosnap", "autoprune"] as const) if (spec[k] !== undefined && typeof spec[k] !== "boolean") c.add(`${prefix}${k}`, spec[k], "must be true or false");
     if (spec.autosnap !== false && !spec.hourly && !spec.daily && !spec.monthly) {
       c.add(`${prefix}hourly`, spec.hourly, "hourly, daily and monthly are all 0: sanoid would take no snapshot; keep at least one (e.g. hourly: 24) or set autosnap: false");
@@ -128,7 +129,7 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
     if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || /[\n\r]/.test(spec.timerOnCalendar)) {
       c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
     }
-    c.absPath(`${prefix}root`, spec.root);
+    c.absPath(`${prefix}root`, spec.root, "dir");
     c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);
     if (spec.activation === "start" && spec.root && spec.root !== "/") {
       c.add(`${prefix}activation`, spec.activation, "cannot be 'start' with an alternate root (no systemd runs there): use 'enable' (offline, systemctl --root) or 'none'");

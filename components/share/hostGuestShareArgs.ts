@@ -137,10 +137,10 @@ export function validateHostGuestShare(name: string, a: HostGuestShareArgs): Pro
   if ((a.dataset === undefined) === (a.hostPath === undefined)) {
     c.add("dataset|hostPath", undefined, "set exactly one: dataset (a new ZFS dataset) or hostPath (an existing directory)");
   }
-  if (typeof a.hostPath === "string") c.absPath("hostPath", a.hostPath);
+  if (typeof a.hostPath === "string") c.absPath("hostPath", a.hostPath, "tree");
   if (!a.guest) c.add("guest", undefined, "is required (at least { address } for nfs/smb, or {} for virtiofs/9p)");
   const g = a.guest ?? {};
-  if (g.mountPoint !== undefined) c.absPath("guest.mountPoint", g.mountPoint);
+  if (g.mountPoint !== undefined) c.absPath("guest.mountPoint", g.mountPoint, "tree");
   const networked = a.protocol === "nfs" || a.protocol === "smb";
   if (networked) {
     c.required("guest.address", g.address);

@@ -7,6 +7,7 @@ import type { ConnectionSpec } from "../../core/connection";
 import { Defaults, Resolved, resolveDefaults } from "../../core/args";
 import { Problem } from "../../core/errors";
 import { Checker } from "../../core/validate";
+import { samePathProblems } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { isAnyHost } from "../../core/clients";
 import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
@@ -104,10 +105,12 @@ export function resolveSambaServer(name: string, a: PlainSambaServerArgs): Samba
 
 export function validateSambaServer(s: SambaServerSpec): Problem[] {
   const c = new Checker("SambaServer");
-  for (const f of ["configPath", "sharesDir", "sharesIndexPath"] as const) confPath(c, f, s[f]);
+  for (const f of ["configPath", "sharesIndexPath"] as const) confPath(c, f, s[f]);
+  confPath(c, "sharesDir", s.sharesDir, "dir");
   if (s.passdbPath !== undefined) confPath(c, "passdbPath", s.passdbPath);
-  if (s.stateDir !== undefined) confPath(c, "stateDir", s.stateDir);
+  if (s.stateDir !== undefined) confPath(c, "stateDir", s.stateDir, "dir");
   if (s.logFile !== undefined) confPath(c, "logFile", s.logFile);
+  c.problems.push(...samePathProblems({ configPath: s.configPath, sharesIndexPath: s.sharesIndexPath, passdbPath: s.passdbPath, logFile: s.logFile }));
   if (typeof s.workgroup !== "string" || !/^[A-Za-z0-9_-]{1,15}$/.test(s.workgroup)) c.add("workgroup", s.workgroup, "must be 1-15 letters, digits, '_' or '-' (a NetBIOS name)");
   if (typeof s.serverString !== "string" || !PLAIN_VALUE.test(s.serverString)) c.add("serverString", s.serverString, "must be a one-line string");
   c.oneOf("minProtocol", s.minProtocol, SMB_MIN_PROTOCOLS);

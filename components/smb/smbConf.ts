@@ -3,6 +3,7 @@
  * the hardening rows every config gets, and the checks of values written into smb.conf.
  */
 import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
+import { PathUse } from "../../core/writePaths";
 import { anyHostProblem, clientKind } from "../../core/clients";
 import { isSmbCommandParameter, smbParamKey } from "../../core/reserved";
 
@@ -57,8 +58,8 @@ export function argv(c: Checker, field: string, v: unknown): void {
 }
 
 /** A path smb.conf reads as written. */
-export function confPath(c: Checker, field: string, v: string | undefined): void {
-  c.absPath(field, v);
+export function confPath(c: Checker, field: string, v: string | undefined, use: PathUse = "file"): void {
+  c.absPath(field, v, use);
   if (typeof v === "string" && !isUnknown(v) && /[\s"'\\]|%/.test(v)) c.add(field, v, "must not contain spaces, quotes, backslashes or '%' (smb.conf would read them differently)");
 }
 

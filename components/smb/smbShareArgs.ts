@@ -103,7 +103,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
     c.add("shareName", s.name, "must be 1-80 letters, digits, '_', '.', '-' and not global, homes or printers");
   }
   c.required("path", s.path);
-  c.absPath("path", s.path);
+  c.absPath("path", s.path, "tree");
   if (typeof s.path === "string" && !isUnknown(s.path) && /["%\\]/.test(s.path)) c.add("path", s.path, "must not contain quotes, '%' or backslashes (smb.conf would read them differently; a trailing backslash continues the line)");
   if ((s.validUsers?.length ?? 0) + (s.validGroups?.length ?? 0) === 0) {
     c.add("validUsers", s.validUsers, "must name at least one user (or set validGroups): a share everyone with an account may open is a mistake");
@@ -117,7 +117,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
   }
   if (typeof s.readOnly !== "boolean") c.add("readOnly", s.readOnly, "must be true or false");
   hostList(c, "hostsAllow", s.hostsAllow, s.allowAnyClient, true);
-  confPath(c, "sharesDir", s.sharesDir);
+  confPath(c, "sharesDir", s.sharesDir, "dir");
   confPath(c, "sharesIndexPath", s.sharesIndexPath);
   argv(c, "reloadCommand", s.reloadCommand);
   extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE, s.allowCommands);

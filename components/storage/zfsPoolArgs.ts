@@ -105,7 +105,7 @@ export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
         if (min && v.devices.length < min) c.add(`${vf}.devices`, v.devices, `a ${v.type} vdev needs at least ${min} devices`);
         if (v.type === "disk" && v.devices.length !== 1) c.add(`${vf}.devices`, v.devices, "a disk vdev has exactly one device; list one disk vdev per device to stripe");
         v.devices.forEach((d, j) => {
-          c.absPath(`${vf}.devices[${j}]`, d);
+          c.absPath(`${vf}.devices[${j}]`, d, "device");
           if (typeof d === "string" && seen.has(d)) c.add(`${vf}.devices[${j}]`, d, `is already used by ${seen.get(d)}; a device can be in one vdev only`);
           else if (typeof d === "string") seen.set(d, `${vf}.devices[${j}]`);
         });
@@ -117,9 +117,9 @@ export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
     }
   }
   c.int(f("ashift"), spec.ashift, 9, 16, "12 for 4 KiB sectors, 13 for 8 KiB");
-  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 1 << 30, "ZFS needs at least 64 MiB per device");
+  c.int(f("fileSizeMiB"), spec.fileSizeMiB, 64, 16 * 1024 * 1024, "ZFS needs at least 64 MiB per device; the bound 16777216 MiB = 16 TiB is ext4's largest file");
   if (spec.mountpoint !== undefined && !isUnknown(spec.mountpoint) && spec.mountpoint !== "none" && spec.mountpoint !== "legacy") {
-    c.absPath(f("mountpoint"), spec.mountpoint);
+    c.absPath(f("mountpoint"), spec.mountpoint, "tree");
   }
   if (spec.allowDestroy !== undefined && typeof spec.allowDestroy !== "boolean") c.add(f("allowDestroy"), spec.allowDestroy, "must be true or false");
   for (const [k, v] of Object.entries(spec.properties ?? {})) {
@@ -130,6 +130,7 @@ export function validatePoolSpec(spec: ZfsPoolSpec, prefix = ""): Problem[] {
     else if (rule.values && !rule.values.includes(v)) c.add(pf, v, `${k} must be one of ${rule.values.join(", ")}`);
     else if (k === "comment" && (v.length > 32 || /[^\x20-\x7e]/.test(v))) c.add(pf, v, `comment must be ${rule.hint}`);
     else if (k === "cachefile" && v !== "none" && !v.startsWith("/")) c.add(pf, v, `cachefile must be ${rule.hint}`);
+    else if (k === "cachefile" && v !== "none") c.absPath(pf, v);
   }
   return c.problems;
 }

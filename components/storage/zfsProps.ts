@@ -5,6 +5,7 @@
  */
 import { Problem } from "../../core/errors";
 import { isUnknown, parseSize } from "../../core/validate";
+import { writePathProblem } from "../../core/writePaths";
 import { Requirement } from "./zfsFeatures";
 
 export type Rule =
@@ -190,6 +191,9 @@ export function validateProperties(props: Record<string, unknown> | undefined, p
       case "mountpoint":
         if (!(v === "none" || v === "legacy" || (v.startsWith("/") && !/\/\/|\/\.\.?(\/|$)/.test(v)))) {
           out.push({ field, value: v, message: "mountpoint must be an absolute normalized path, 'none' or 'legacy'" });
+        } else if (v.startsWith("/")) {
+          const system = writePathProblem(v, "tree");
+          if (system) out.push({ field, value: v, message: `mountpoint ${system}` });
         }
         break;
       case "pattern":

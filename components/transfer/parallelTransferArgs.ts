@@ -9,6 +9,7 @@ import { Defaults, Plain, Resolved, resolveDefaults } from "../../core/args";
 import type { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { Checker, parseSize } from "../../core/validate";
+import { pathOverlap } from "../../core/writePaths";
 import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../../transfer/plan";
 import type { ChangeDetection } from "./fingerprint";
 
@@ -100,12 +101,13 @@ export function protectedPathReason(p: unknown): string | undefined {
 /** Every problem with a (possibly partial) spec: field, value, fix. */
 export function validateTransferSpec(spec: Partial<ParallelTransferSpec>, chunkSizeGiven?: unknown): Problem[] {
   const c = new Checker("ParallelTransfer");
-  c.required("source", spec.source).absPath("source", spec.source);
+  c.required("source", spec.source).absPath("source", spec.source, "read");
   c.required("destination", spec.destination).absPath("destination", spec.destination);
   if (typeof spec.destination === "string" && /\/$/.test(spec.destination) && spec.destination !== "/") {
     c.add("destination", spec.destination, "must name the copy itself (no trailing '/'), e.g. /srv/images/disk.qcow2");
   }
-  const guarded = protectedPathReason(spec.destination);
+  // One message per destination: the write-path policy's (absPath) or the system-directory guard's.
+  const guarded = c.problems.some((p) => p.field === "destination") ? undefined : protectedPathReason(spec.destination);
   if (guarded && (spec.destination === "/" || !guarded.startsWith("is directly inside"))) {
     c.add("destination", spec.destination, `${guarded}: a copy must not replace it; name a path of its own, e.g. /srv/images/disk.qcow2`);
   } else if (guarded && spec.allowDestroy === true) {
@@ -138,6 +140,9 @@ export function validateParallelTransfer(args: ParallelTransferArgs): Problem[] 
     chunkSizeBytes: d.chunkSizeBytes,
     allowDestroy: d.allowDestroy,
   }, args.chunkSize);
+  const conn = args.connection as { kind?: unknown } | undefined;
+  const overlap = conn === undefined || conn?.kind === "local" ? pathOverlap(args.source, args.destination) : undefined;
+  if (overlap) problems.push({ field: "destination", value: args.destination, message: `${overlap}; copy to a path outside the source, e.g. /srv/images/disk.qcow2` });
   if (typeof args.source === "string" && args.source.startsWith("/") && !fs.existsSync(args.source)) {
     problems.push({ field: "source", value: args.source, message: "does not exist on the machine running Pulumi" });
   }

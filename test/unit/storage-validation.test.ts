@@ -273,7 +273,7 @@ describe("dataset, ACL and replication validation", () => {
 
   it("validates replication specs", () => {
     expect(validateReplicationSpec({ name: "b", source: "tank/a", target: "backup/a", keepSnapshots: 0, resumable: "maybe" as never }).map(formatProblem)).toEqual([
-      "keepSnapshots: must be an integer from 1 to 10000 (at least 1: the newest common snapshot is the base of the next increment) (got 0)",
+      "keepSnapshots: must be an integer from 1 to 1000 (at least 1: the newest common snapshot is the base of the next increment; bound 1000: replication needs one common snapshot; more serve no use) (got 0)",
       "resumable: must be true, false or 'auto' (got 'maybe')",
     ]);
   });

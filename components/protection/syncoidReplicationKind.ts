@@ -43,7 +43,8 @@ const keeps = (rpo: number) => `keeps RPO ${rpo} s`;
 /** The loop's state file on the host, and whether it keeps its promise now (host clock). */
 async function probeLoop(host: Host, spec: ZfsReplicationSpec, plan: SyncoidPlan): Promise<Pick<SyncoidReplicationState, "lag" | "loop" | "targetLatest" | "lastSyncAgeSec">> {
   const c = plan.continuous!;
-  const text = await host.readFile(underRoot(root(spec), c.statePath));
+  // The loop runs on the live system (with an alternate root it runs only once that image boots).
+  const text = await host.readFile(c.statePath);
   const rpo = plan.schedule.rpoSeconds!;
   if (text === undefined) return { lag: keeps(rpo), loop: null, targetLatest: null, lastSyncAgeSec: null };
   const loop = parseContinuousState(text);

@@ -129,5 +129,8 @@ export const kind: HostKind<ZfsReplicationSpec, SyncoidReplicationState> = {
   async remove(host, spec, _observed, log) {
     const plan = planSyncoidReplication(spec);
     await removeScheduled(host, { root: root(spec), activation: activation(spec), files: Object.keys(plan.files), timer: plan.timer, log });
+    // The loop's metrics would go on saying "ok" to node_exporter; its state and lock go with it (no data).
+    const c = plan.continuous;
+    if (c) for (const f of [c.textfilePath, c.statePath, c.lockPath]) if (await host.removeFile(f)) log(`removed ${f}`);
   },
 };

@@ -7,9 +7,10 @@
  *   `interval`, run as it runs under systemd, with the real syncoid) replicates it to another
  *   pool. At a random moment (after 2 intervals of warm-up, then uniformly within 2 intervals)
  *   the loop's whole process group is killed with SIGKILL (as systemd kills a service's cgroup
- *   when the host dies) and the writer stops: the cut-off. The target is remounted (zfs-fuse
- *   serves stale pages otherwise) and its newest record read: loss = cut-off time - that
- *   record's time. Repeated `cuts` times on the same datasets (each cut restarts the loop).
+ *   when the host dies) and the writer stops: the cut-off. loss = cut-off time - the time of
+ *   the newest record the target holds. Repeated `cuts` times on the same datasets (each cut restarts the loop).
+ *   The newest record is read from the target's newest snapshot (a fresh clone of it): what a
+ *   promote serves.
  * stream: the same, while a second writer rewrites a 64 MiB file at a steady ~20 MiB/s.
  * jitter: no ZFS; the same loop script with a 1 s stand-in for syncoid, 2 busy CPU hogs and a
  *   20 MiB/s disk writer as load, for `cuts` x interval seconds: how far each run's start lands
@@ -84,13 +85,24 @@ function writer(dir: string, stream: boolean): { stop(): void } {
   };
 }
 
-function remount(ds: string): void {
-  for (let i = 0; i < 40; i++) {
-    spawnSync("zfs", ["umount", ds]);
-    if (spawnSync("zfs", ["mount", ds]).status === 0) return;
-    spawnSync("sleep", ["0.5"]);
+/**
+ * The newest record in the target's newest snapshot: what a promote would serve. Read from a
+ * fresh clone (zfs-fuse serves stale pages from a mount that received, and a remount can stay
+ * "busy" while other namespaces hold a copy of the mount).
+ */
+function newestRecord(ds: string, cloneRoot: string, i: number): number {
+  const snap = execFileSync("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-s", "createtxg", "-r", ds], { encoding: "utf8" }).trim().split("\n").filter((l) => l.startsWith(`${ds}@`)).pop();
+  if (!snap) return NaN;
+  const clone = `${ds.split("/")[0]}/read${i}`;
+  const mnt = path.join(cloneRoot, `read${i}`);
+  execFileSync("zfs", ["clone", "-o", `mountpoint=${mnt}`, snap, clone]);
+  try {
+    const f = path.join(mnt, "records.log");
+    const last = fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").pop()! : "";
+    return Number(last.split(" ")[1]);
+  } finally {
+    spawnSync("zfs", ["destroy", clone]); // a busy clone is left for the pool's destroy
   }
-  throw new Error(`could not remount ${ds}`);
 }
 
 async function rpo(cuts: number, interval: number, stream: boolean): Promise<void> {
@@ -120,10 +132,7 @@ async function rpo(cuts: number, interval: number, stream: boolean): Promise<voi
       const cut = Date.now();
       w.stop();
       await sleep(300);
-      remount(`${dst}/vm`);
-      const f = path.join(dir, "dst", "vm", "records.log");
-      const last = fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").pop()! : "";
-      const at = Number(last.split(" ")[1]);
+      const at = newestRecord(`${dst}/vm`, dir, i);
       const loss = Number.isFinite(at) && at > 0 ? (cut - at) / 1000 : NaN;
       const state = fs.readFileSync(path.join(dir, "state", "rpo.state"), "utf8");
       runSecs.push(Number(/last_run_ms=(\d+)/.exec(state)?.[1] ?? NaN) / 1000);

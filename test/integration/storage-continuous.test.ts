@@ -69,11 +69,11 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
 
   const replicationArgs = () =>
     ({ target: dstDs, scheduler: "syncoid", interval: `${INTERVAL}s`, root, activation: "enable", stateDir: path.join(dir, "state"), textfileDir: path.join(dir, "textfile") }) as const;
-  const program = () => () => {
+  const program = (withReplication = true) => () => {
     const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
     const t = new ZfsPool("dst", { poolName: dst, vdevs: [{ type: "disk", devices: [path.join(dir, "t0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "dst"), allowDestroy: true });
     const d = new ZfsDataset("vm", { pool: s, datasetName: srcDs });
-    new ZfsReplication("near", { ...replicationArgs(), source: d }, { dependsOn: [t] });
+    if (withReplication) new ZfsReplication("near", { ...replicationArgs(), source: d }, { dependsOn: [t] });
   };
   const script = () => path.join(root, "usr/local/lib/kvmshare/kvmshare-replicate-near.sh");
   const env = (runs?: number) => ({ ...process.env, TZ: "UTC", PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, ...(runs ? { KVMSHARE_REPLICATE_RUNS: String(runs) } : {}) });
@@ -265,5 +265,15 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     // read-only again (asked unmounted: zfs-fuse reports a read-write remount as "off temporary")
     spawnSync("zfs", ["umount", srcDs]);
     expect(zfs("get", "-H", "-o", "value,source", "readonly", srcDs)).toBe("on\tlocal");
+  });
+
+  it("leaving the program removes the service, script, textfile and state; every snapshot stays", async () => {
+    const before = [snaps(srcDs), snaps(dstDs)];
+    const r = await engine.up(program(false));
+    expect(r.errors).toEqual([]);
+    for (const f of [path.join(root, "etc/systemd/system", service), script(), path.join(root, "etc/systemd/system/multi-user.target.wants", service)]) expect(fs.existsSync(f)).toBe(false);
+    expect(fs.existsSync(path.join(dir, "textfile", "kvmshare_replication_near.prom"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "state", "near.state"))).toBe(false);
+    expect([snaps(srcDs), snaps(dstDs)]).toEqual(before);
   });
 });

@@ -13,6 +13,8 @@ import { kind } from "../../components/protection/syncoidReplicationKind";
 import { resolveZfsReplication, validateReplicationSpec } from "../../components/protection/zfsReplicationArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi, resolved } from "./mocks";
+import { Command } from "commander";
+import { register as registerFailover } from "../../cli/failover";
 
 const base = { source: "tank/vm", target: "backup/vm", scheduler: "syncoid" as const };
 const problems = (args: object) => validateReplicationSpec(resolveZfsReplication("r", { ...base, ...args })).map(formatProblem);
@@ -138,5 +140,27 @@ describe("the component under mocks", () => {
     expect(m.byName("near-syncoid").type).toBe("pulumi-nodejs:dynamic/kvmshare:SyncoidReplication");
     info.mockRestore();
     expect(() => new ZfsReplication("bad", { ...base, interval: 1 })).toThrow(/interval: must be whole seconds from 5 to 86400/);
+  });
+});
+
+describe("kvmshare failover: input refused before anything runs (exit 2)", () => {
+  const cli = async (...args: string[]) => {
+    let err = "";
+    let code = -1;
+    const p = new Command().exitOverride();
+    registerFailover(p, { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) });
+    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
+    return { err, code };
+  };
+
+  it("names each bad argument", async () => {
+    let r = await cli("promote", "backup/share;rm -rf /");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kvmshare failover: 1 invalid input:\n {2}- <replica>: .*\(got 'backup\/share;rm -rf \/'\)/);
+    r = await cli("resync", "backup/share", "../tank", "--target-host", "old1");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/<old-source>: /);
+    expect(r.err).toMatch(/--target-key: is required with --target-host/);
+    expect(r.err).toMatch(/--target-host-key: is required with --target-host/);
   });
 });

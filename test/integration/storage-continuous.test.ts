@@ -47,6 +47,16 @@ function remount(ds: string): string {
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
 }
 
+/** `zfs destroy`, retried while zfs-fuse says "busy" (a moment after use, or while another test's namespace holds the mount). */
+function destroyBusy(ds: string): void {
+  for (let i = 0; ; i++) {
+    const r = spawnSync("zfs", ["destroy", ds], { encoding: "utf8" });
+    if (r.status === 0) return;
+    if (i >= 40 || !/busy/.test(r.stderr)) throw new Error(`zfs destroy ${ds}: ${r.stderr}`);
+    spawnSync("sleep", ["0.5"]);
+  }
+}
+
 describeIf("near-continuous replication and the failover drill on zfs-fuse", () => {
   if (missing) {
     it("has what it needs", () => {
@@ -202,6 +212,26 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     expect(textfile()).toMatch(/^kvmshare_replication_last_run_ok\{.*\} 1$/m);
   });
 
+  it("a target out of space is lag too; freed, the loop catches up", async () => {
+    const used = Number(zfs("get", "-H", "-p", "-o", "value", "used", dst));
+    execFileSync("zfs", ["set", `quota=${used + 1024 * 1024}`, dst]);
+    try {
+      fs.writeFileSync(path.join(zfs("get", "-H", "-o", "value", "mountpoint", srcDs), "big.bin"), Buffer.alloc(8 * 1024 * 1024, 7));
+      execFileSync("sync");
+      await sleep(1100);
+      const r = await startLoop(1).done;
+      expect(r.code).not.toBe(0);
+      expect(state()).toMatch(/^last_error=.*(out of space|quota exceeded|failed)/m);
+      const observed = await kind.probe(new LocalHost(), resolveZfsReplication("near", { ...replicationArgs(), source: srcDs }), {});
+      expect(observed?.lag).toMatch(/^the last run failed \(exit \d+\)/);
+    } finally {
+      execFileSync("zfs", ["set", "quota=none", dst]);
+    }
+    await sleep(1100);
+    expect((await startLoop(1).done).code).toBe(0);
+    expect(journal().trim().split("\n").pop()).toMatch(/near: caught up/);
+  });
+
   it("failover: source cut off hard, replica promoted read-write at its newest snapshot, files = the recovery point, outage measured", async () => {
     const srcMnt = zfs("get", "-H", "-o", "value", "mountpoint", srcDs);
     const fd = fs.openSync(path.join(srcMnt, "records.log"), "a");
@@ -239,7 +269,7 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     const recovery = (res.snapshot as string).split("@")[1];
     execFileSync("zfs", ["clone", `${srcDs}@${recovery}`, `${src}/check`]);
     expect(tree(newMnt)).toEqual(tree(zfs("get", "-H", "-o", "value", "mountpoint", `${src}/check`)));
-    execFileSync("zfs", ["destroy", `${src}/check`]);
+    destroyBusy(`${src}/check`);
     // read-write now
     fs.writeFileSync(path.join(newMnt, "after-failover.txt"), "written on the promoted replica\n");
     // promoting again changes nothing and says so

@@ -116,9 +116,10 @@ export const kind: HostKind<ZfsReplicationSpec, SyncoidReplicationState> = {
     const plan = planSyncoidReplication(spec);
     // A switch between the calendar timer and the loop leaves nothing of the other mode behind.
     const other = planSyncoidReplication(plan.continuous ? { ...spec, interval: undefined, intervalMinutes: 60 } : { ...spec, interval: MIN_INTERVAL_SECONDS });
-    const stale = Object.keys(other.files).filter((f) => !(f in plan.files));
-    if (stale.some((f) => f.endsWith(other.timer))) await removeScheduled(host, { root: root(spec), activation: activation(spec), files: stale, timer: other.timer, log });
-    else for (const f of stale) if (await host.removeFile(underRoot(root(spec), f))) log(`removed ${underRoot(root(spec), f)}`);
+    // (the old timer stopped, or the loop service stopped before its unit becomes the timer's oneshot).
+    const stale: string[] = [];
+    for (const f of Object.keys(other.files)) if (!(f in plan.files) && (await host.readFile(underRoot(root(spec), f))) !== undefined) stale.push(f);
+    if (stale.length) await removeScheduled(host, { root: root(spec), activation: activation(spec), files: stale, timer: other.timer, log });
     await installScheduled(host, { root: root(spec), activation: activation(spec), files: plan.files, units: plan.units, timer: plan.timer, log });
     log(
       plan.continuous

@@ -79,11 +79,14 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
 
   const replicationArgs = () =>
     ({ target: dstDs, scheduler: "syncoid", interval: `${INTERVAL}s`, root, activation: "enable", stateDir: path.join(dir, "state"), textfileDir: path.join(dir, "textfile") }) as const;
-  const program = (withReplication = true) => () => {
+  const program = (withReplication: boolean | "calendar" = true) => () => {
     const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
     const t = new ZfsPool("dst", { poolName: dst, vdevs: [{ type: "disk", devices: [path.join(dir, "t0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "dst"), allowDestroy: true });
     const d = new ZfsDataset("vm", { pool: s, datasetName: srcDs });
-    if (withReplication) new ZfsReplication("near", { ...replicationArgs(), source: d }, { dependsOn: [t] });
+    if (withReplication === "calendar") {
+      const { interval: _loop, stateDir: _s, textfileDir: _t, ...calendar } = replicationArgs();
+      new ZfsReplication("near", { ...calendar, source: d, intervalMinutes: 15 }, { dependsOn: [t] });
+    } else if (withReplication) new ZfsReplication("near", { ...replicationArgs(), source: d }, { dependsOn: [t] });
   };
   const script = () => path.join(root, "usr/local/lib/kvmshare/kvmshare-replicate-near.sh");
   const env = (runs?: number) => ({ ...process.env, TZ: "UTC", PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, ...(runs ? { KVMSHARE_REPLICATE_RUNS: String(runs) } : {}) });
@@ -295,6 +298,22 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     // read-only again (asked unmounted: zfs-fuse reports a read-write remount as "off temporary")
     spawnSync("zfs", ["umount", srcDs]);
     expect(zfs("get", "-H", "-o", "value,source", "readonly", srcDs)).toBe("on\tlocal");
+  });
+
+  it("switching to the calendar timer and back leaves nothing of the other mode", async () => {
+    const units = path.join(root, "etc/systemd/system");
+    let r = await engine.up(program("calendar"));
+    expect(r.errors).toEqual([]);
+    expect(fs.existsSync(script())).toBe(false);
+    expect(fs.existsSync(path.join(units, "multi-user.target.wants", service))).toBe(false);
+    expect(fs.readlinkSync(path.join(units, "timers.target.wants/kvmshare-syncoid-near.timer"))).toBe("/etc/systemd/system/kvmshare-syncoid-near.timer");
+    expect(fs.readFileSync(path.join(units, service), "utf8")).toMatch(/^Type=oneshot$/m);
+    r = await engine.up(program());
+    expect(r.errors).toEqual([]);
+    expect(fs.existsSync(path.join(units, "kvmshare-syncoid-near.timer"))).toBe(false);
+    expect(fs.existsSync(path.join(units, "timers.target.wants/kvmshare-syncoid-near.timer"))).toBe(false);
+    expect(fs.readlinkSync(path.join(units, "multi-user.target.wants", service))).toBe(`/etc/systemd/system/${service}`);
+    expect(fs.existsSync(script())).toBe(true);
   });
 
   it("leaving the program removes the service, script, textfile and state; every snapshot stays", async () => {

@@ -22,7 +22,8 @@ import { describeVm, scenario, useGuest } from "./lane";
 
 const A = "/dev/disk/by-id/virtio-kvmshare-sa";
 const B = "/dev/disk/by-id/virtio-kvmshare-sb";
-const INTERVAL = 10;
+/** A syncoid run takes 10-13 s in the TCG guest (docs/storage.md): 30 s keeps runs within the interval. */
+const INTERVAL = 30;
 const SERVICE = "kvmshare-syncoid-near.service";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,7 +71,7 @@ describeVm("VM lane: near-continuous replication and failover on OpenZFS 2.1", (
     const prom = (await host.readFile("/var/lib/prometheus/node-exporter/kvmshare_replication_near.prom"))!;
     expect(prom).toMatch(/^kvmshare_replication_last_run_ok\{.*\} 1$/m);
     const journal = (await host.run(["journalctl", "-t", "kvmshare-replication", "--no-pager", "-o", "cat"])).stdout;
-    expect(journal).toMatch(/near: replicating tank\/share every 10 s/);
+    expect(journal).toMatch(new RegExp(`near: replicating tank/share every ${INTERVAL} s`));
     const p = await engine.preview(stack(), { refresh: true });
     expect(p.changes.map((c) => `${c.op} ${c.name}`)).toEqual([]);
   }, 300_000);

@@ -4,11 +4,12 @@
  * loop, one run every `interval` seconds start to start (pure rendering here; the kind installs it).
  *
  * Why a loop and not a monotonic timer (`OnUnitActiveSec=` + `AccuracySec=1s`): the loop keeps
- * its start times on a fixed grid and makes overlapping runs impossible by construction (the
- * next run starts only after the previous one ended); `npm run bench:rpo -- --jitter` measured
- * its start error under load (docs/protection.md). A timer would activate a fresh unit every tick
- * and skip a tick while the previous run is still active, so a slow run shifts its whole grid.
- *
+ * its start times on a fixed grid (the next start is computed from the previous grid point, not
+ * from when a run ended) and cannot overlap by construction; its state (last success, failures)
+ * lives in one process. `npm run bench:rpo -- 24 5 jitter` measured its start error under load
+ * (docs/storage.md). A timer could not be measured on the build machine (no systemd as PID 1);
+ * it would start a fresh oneshot per tick, so a lock and a state file would be needed anyway.
+
  * Guarantees of the script:
  * - one run at a time per replication: `flock -n` on `<stateDir>/<name>.lock`; a second copy
  *   (a hand run, a restart racing the old process) exits with 75 and a journal line;

@@ -13,10 +13,11 @@
  * Guarantees of the script:
  * - one run at a time per replication: `flock -n` on `<stateDir>/<name>.lock`; a second copy
  *   (a hand run, a restart racing the old process) exits with 75 and a journal line;
- * - bounded snapshots: syncoid (`--identifier=<name>`) prunes its own `syncoid_<name>_*`
- *   snapshots after a good run; after a failed run the script destroys the `syncoid_<name>_*`
- *   snapshots that run added on the source, so failures do not pile them up. No other snapshot
- *   is ever touched;
+ * - bounded snapshots: after a good run every own snapshot (`syncoid_<name>_<host>_*`, syncoid's
+ *   `--identifier` names) older than the newest is destroyed on the source and on a local target
+ *   (syncoid prunes too, but only warns when a destroy fails, e.g. "busy" on zfs-fuse right
+ *   after a receive, and a run killed mid-way never gets to its prune); after a failed run the
+ *   snapshots that run added on the source are destroyed. No other snapshot is ever touched;
  * - lag is visible: every run writes `<stateDir>/<name>.state` (read by the kind's probe: drift
  *   at `preview --refresh`), a node_exporter textfile (last success age, lag in bytes, last run
  *   duration) and, on failure, falling behind and recovery, a journal line.
@@ -89,6 +90,8 @@ export interface ContinuousInput {
   source: string;
   /** The target as syncoid names it (`user@host:dataset` for a remote one). */
   target: string;
+  /** The target dataset when it is on the source host (the loop prunes there too), else null. */
+  localTarget: string | null;
   interval: number;
   syncoid: string[];
   /** Run after a good run (e.g. `zfs set readonly=on <target>`), or null. */
@@ -126,6 +129,7 @@ export function renderContinuous(i: ContinuousInput): ContinuousFiles {
     rpo: 2 * i.interval,
     nameQ: quote(i.name),
     sourceQ: quote(i.source),
+    localTargetQ: quote(i.localTarget ?? ""),
     syncoidQ: i.syncoid.map(quote).join(" "),
     postQ: i.post ? i.post.map(quote).join(" ") : "true",
     stateQ: quote(statePath),

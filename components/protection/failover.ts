@@ -15,7 +15,7 @@
  */
 import { Host } from "../../core/connection";
 import { datasetExists, detectZfs, listSnapshots, runZfs, zfsGet } from "../storage";
-import { remount, resumeToken, runReplication } from "./zfsReplicationKind";
+import { resumeToken, runReplication } from "./zfsReplicationKind";
 import { ZfsReplicationSpec } from "./zfsReplicationArgs";
 
 export interface PromoteResult {
@@ -51,7 +51,21 @@ export async function promoteReplica(host: Host, dataset: string, log: (m: strin
   const madeWritable = !(ro?.value === "off" && ro.source !== "temporary");
   if (madeWritable) await runZfs(host, ["zfs", "set", "readonly=off", dataset]);
   else log(`${dataset} was already read-write (promoted before, or readonlyTarget: false); left as it is, nothing rolled back`);
-  if (!info.features.coherentReceive) await remount(host, dataset, log);
+  // The guests must find the recovery point where the export serves it: zfs-fuse serves stale
+  // pages from a mount that received, so it is unmounted and mounted again ("busy" retried);
+  // a dataset that cannot be mounted is an error, not a warning.
+  const until = async (argv: string[], ok: (r: { code: number; stderr: string }) => boolean) => {
+    for (let i = 0; ; i++) {
+      const r = await host.run(argv, { check: false });
+      if (ok(r)) return;
+      if (i >= 40) throw new Error(`<replica>: ${dataset} is promoted (read-write) but '${argv.join(" ")}' failed on ${host.label}: ${r.stderr.trim()}. Mount it by hand before the shares point at it`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  };
+  if (props?.mountpoint?.value?.startsWith("/")) {
+    if (!info.features.coherentReceive) await until(["zfs", "umount", dataset], (r) => r.code === 0 || /not currently mounted|not mounted/.test(r.stderr));
+    await until(["zfs", "mount", dataset], (r) => r.code === 0 || /already mounted/.test(r.stderr));
+  }
   const mp = props?.mountpoint?.value;
   const r: PromoteResult = {
     dataset,

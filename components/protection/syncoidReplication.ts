@@ -56,6 +56,7 @@ function planContinuous(spec: ZfsReplicationSpec, execStart: string[], execStart
     name: spec.name,
     source: spec.source,
     target: execStart[execStart.length - 1],
+    localTarget: spec.sshTarget ? null : spec.target,
     interval,
     syncoid: execStart,
     post: execStartPost,

@@ -244,7 +244,7 @@ function describeTransfer(r: PipeResult): string {
 }
 
 /** zfs-fuse: a FUSE mount serves stale cached pages after a receive; a remount shows the received data. */
-export async function remount(dst: Host, target: string, log: (m: string) => void): Promise<void> {
+async function remount(dst: Host, target: string, log: (m: string) => void): Promise<void> {
   const got = await zfsGet(dst, [target], ["mounted"]);
   if (got.get(target)?.mounted?.value !== "yes") return;
   const u = await dst.run(["zfs", "umount", target], { check: false });

@@ -85,6 +85,15 @@ function writer(dir: string, stream: boolean): { stop(): void } {
   };
 }
 
+/** `zfs destroy`, retried while zfs-fuse says "busy"; a dataset that does not exist is fine. */
+function destroyRetried(ds: string): void {
+  for (let i = 0; i < 20; i++) {
+    const r = spawnSync("zfs", ["destroy", ds], { encoding: "utf8" });
+    if (r.status === 0 || /does not exist/.test(r.stderr)) return;
+    spawnSync("sleep", ["0.5"]);
+  }
+}
+
 /**
  * The newest record in the target's newest snapshot: what a promote would serve. Read from a
  * fresh clone (zfs-fuse serves stale pages from a mount that received, and a remount can stay
@@ -101,7 +110,7 @@ function newestRecord(ds: string, cloneRoot: string, i: number): number {
     const last = fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n").pop()! : "";
     return Number(last.split(" ")[1]);
   } finally {
-    spawnSync("zfs", ["destroy", clone]); // a busy clone is left for the pool's destroy
+    destroyRetried(clone);
   }
 }
 
@@ -140,12 +149,17 @@ async function rpo(cuts: number, interval: number, stream: boolean): Promise<voi
       process.stderr.write(`cut ${i + 1}/${cuts}: newest record on the target ${loss.toFixed(2)} s before the cut-off\n`);
       // zfs-fuse cannot resume: a receive cut mid-stream left nothing behind; the next loop starts over from the common snapshot.
     }
-    const snaps = execFileSync("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-r", `${src}/vm`], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    const list = (ds: string) => execFileSync("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-r", ds], { encoding: "utf8" }).trim().split("\n").filter((l) => l.startsWith(`${ds}@`));
+    // one more good run (what the next cut would start with), then count: bounded means one own snapshot a side
+    for (let i = 0; i < cuts; i++) destroyRetried(`${dst}/read${i}`); // clones a busy destroy left would hold their snapshots
+    execFileSync("sh", [script], { env: { ...process.env, KVMSHARE_REPLICATE_RUNS: "1" }, stdio: "ignore" });
+    const snaps = list(`${src}/vm`);
+    const targetSnaps = list(`${dst}/vm`);
     console.log(`\nRPO on zfs-fuse (${stream ? "records + ~20 MiB/s rewrites" : "one record a second"}), interval ${interval} s, promise ${plan.schedule.rpoSeconds} s, ${cuts} cut-offs`);
     summary("loss (s)", losses.filter(Number.isFinite), "s");
     console.log(`NaN (target had no record yet): ${losses.filter((x) => !Number.isFinite(x)).length}`);
     summary("last run duration (s)", runSecs.filter(Number.isFinite), "s");
-    console.log(`own snapshots on the source at the end: ${snaps.length} (${snaps.map((s) => s.split("@")[1]).join(", ")})`);
+    console.log(`snapshots after one more good run: source ${snaps.length}, target ${targetSnaps.length} (${[...snaps, ...targetSnaps].join(", ")})`);
   } finally {
     for (const l of loops) killGroup(l);
     await cleanUpZfsTest(lease, dir, [src, dst]).catch((e) => console.error(String(e)));
@@ -159,6 +173,7 @@ async function jitter(cuts: number, interval: number): Promise<void> {
     name: "jitter",
     source: "none/none",
     target: "none/none",
+    localTarget: null,
     interval,
     syncoid: ["sh", "-c", `date +%s%N >> ${trace}; sleep 1`],
     post: null,

@@ -88,7 +88,7 @@ describe("the loop service and its script", () => {
       fc.property(fc.stringMatching(/^\/[a-z'"$`\\ ;&|()*?!{}\[\]-]{1,20}$/), (dir) => {
         const p = validateReplicationSpec(resolveZfsReplication("near", { ...base, interval: 10, stateDir: dir, textfileDir: dir }));
         if (p.length) return;
-        const f = renderContinuous({ name: "near", source: "tank/vm", target: "backup/vm", interval: 10, syncoid: ["true"], post: null, stateDir: dir, textfileDir: dir });
+        const f = renderContinuous({ name: "near", source: "tank/vm", target: "backup/vm", localTarget: "backup/vm", interval: 10, syncoid: ["true"], post: null, stateDir: dir, textfileDir: dir });
         const head = f.script.split("\n").filter((l) => /^(STATE|LOCK|TEXTFILE)=/.test(l)).join("\n");
         const r = spawnSync("sh", ["-c", `${head}\nprintf '%s\\n' "$STATE" "$LOCK" "$TEXTFILE"`], { encoding: "utf8" });
         expect(r.stdout).toBe(`${f.statePath}\n${f.lockPath}\n${f.textfilePath}\n`);

@@ -58,7 +58,8 @@ export async function promoteReplica(host: Host, dataset: string, log: (m: strin
     for (let i = 0; ; i++) {
       const r = await host.run(argv, { check: false });
       if (ok(r)) return;
-      if (i >= 40) throw new Error(`<replica>: ${dataset} is promoted (read-write) but '${argv.join(" ")}' failed on ${host.label}: ${r.stderr.trim()}. Mount it by hand before the shares point at it`);
+      // zfs-fuse stays "busy" for a while under load (a receive killed with the source is still being torn down).
+      if (i >= 120) throw new Error(`<replica>: ${dataset} is promoted (read-write) but '${argv.join(" ")}' failed on ${host.label}: ${r.stderr.trim()}. Mount it by hand before the shares point at it`);
       await new Promise((res) => setTimeout(res, 500));
     }
   };

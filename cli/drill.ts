@@ -11,20 +11,44 @@ import { Command, InvalidArgumentError } from "commander";
 import * as fs from "fs";
 import { connect, ConnectionSpec, LocalHost } from "../core/connection";
 import { validateDatasetName } from "../components/storage/zfsNames";
-import { escapeControl, formatProblem } from "../core/errors";
+import { escapeControl, formatProblem, Problem } from "../core/errors";
 import { drillSelfReference, sameHost } from "../components/protection/relations";
 import { MAX_PORT, MIN_PORT } from "../core/validate";
 import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
 import { CliIo, processIo } from "./io";
 
-interface DrillFlags {
-  snapshot?: string;
-  json?: boolean;
+/** The `--target-*` flags: how to reach a dataset on another host (SSH, key file, host key). */
+export interface TargetHostFlags {
   targetHost?: string;
   targetUser?: string;
   targetPort?: number;
   targetKey?: string;
   targetHostKey?: string;
+}
+
+interface DrillFlags extends TargetHostFlags {
+  snapshot?: string;
+  json?: boolean;
+}
+
+/** Add the `--target-*` options to a command. */
+export function targetHostOptions(cmd: Command): Command {
+  return cmd
+    .option("--target-host <host>", "the target is on this host (SSH)")
+    .option("--target-user <user>", "SSH user on the target", "root")
+    .option("--target-port <port>", "SSH port of the target", port, 22)
+    .option("--target-key <file>", "private key file for the target")
+    .option("--target-host-key <SHA256:...>", "the target's host key fingerprint (ssh-keygen -l)");
+}
+
+/** The target's SSH connection from the flags (undefined: this machine); problems go to `problems`. */
+export function targetHostSpec(f: TargetHostFlags, problems: Problem[]): ConnectionSpec | undefined {
+  if (!f.targetHost) return undefined;
+  if (!f.targetKey) problems.push({ field: "--target-key", message: "is required with --target-host (a private key file)" });
+  if (!f.targetHostKey) problems.push({ field: "--target-host-key", message: "is required with --target-host (SHA256:... as ssh-keygen -l prints it)" });
+  if (f.targetKey && !fs.existsSync(f.targetKey)) problems.push({ field: "--target-key", value: f.targetKey, message: "no such file" });
+  if (problems.length) return undefined;
+  return { kind: "ssh", host: f.targetHost, user: f.targetUser, port: f.targetPort, privateKey: fs.readFileSync(f.targetKey!, "utf8"), hostKeySha256: f.targetHostKey };
 }
 
 function port(v: string): number {
@@ -42,21 +66,16 @@ export function formatDrill(r: DrillResult, source: string, target: string): str
 }
 
 export function register(program: Command, io: CliIo = processIo): Command {
-  program
+  const cmd = program
     .command("drill")
     .description("restore drill: clone the newest common snapshot on both sides, compare sha256 manifests, clean up")
     .argument("<source>", "source dataset (pool/path) on this machine")
     .argument("<target>", "backup dataset (pool/path), on this machine or --target-host")
     .option("--snapshot <name>", "the snapshot to check (after '@'; default: the newest one both share)")
-    .option("--json", "print the result as JSON")
-    .option("--target-host <host>", "the target is on this host (SSH)")
-    .option("--target-user <user>", "SSH user on the target", "root")
-    .option("--target-port <port>", "SSH port of the target", port, 22)
-    .option("--target-key <file>", "private key file for the target")
-    .option("--target-host-key <SHA256:...>", "the target's host key fingerprint (ssh-keygen -l)")
-    .action(async (source: string, target: string, flags: DrillFlags) => {
-      io.exit(await runDrillCommand(source, target, flags, io));
-    });
+    .option("--json", "print the result as JSON");
+  targetHostOptions(cmd).action(async (source: string, target: string, flags: DrillFlags) => {
+    io.exit(await runDrillCommand(source, target, flags, io));
+  });
   return program;
 }
 
@@ -65,13 +84,7 @@ async function runDrillCommand(source: string, target: string, f: DrillFlags, io
   const self = sameHost(undefined, f.targetHost ? { kind: "ssh", host: f.targetHost, port: f.targetPort } : undefined) ? drillSelfReference(source, target) : undefined;
   if (self) problems.push({ field: "<target>", value: target, message: self });
   if (f.snapshot !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(f.snapshot)) problems.push({ field: "--snapshot", value: f.snapshot, message: "must be a snapshot name (after '@')" });
-  let spec: ConnectionSpec | undefined;
-  if (f.targetHost) {
-    if (!f.targetKey) problems.push({ field: "--target-key", message: "is required with --target-host (a private key file)" });
-    if (!f.targetHostKey) problems.push({ field: "--target-host-key", message: "is required with --target-host (SHA256:... as ssh-keygen -l prints it)" });
-    if (f.targetKey && !fs.existsSync(f.targetKey)) problems.push({ field: "--target-key", value: f.targetKey, message: "no such file" });
-    if (!problems.length) spec = { kind: "ssh", host: f.targetHost, user: f.targetUser, port: f.targetPort, privateKey: fs.readFileSync(f.targetKey!, "utf8"), hostKeySha256: f.targetHostKey };
-  }
+  const spec = targetHostSpec(f, problems);
   if (problems.length) {
     io.stderr(`kvmshare drill: ${problems.length} invalid input${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}\n`);
     return 2;

@@ -12,10 +12,11 @@ import { Command, CommanderError } from "commander";
 import { register as registerCopy } from "./copy";
 import { register as registerCheck } from "./check";
 import { register as registerDrill } from "./drill";
+import { register as registerFailover } from "./failover";
 import { TransferError } from "../transfer/errors";
 import { escapeControl } from "../core/errors";
 
-const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck, registerDrill];
+const REGISTRARS: ((program: Command) => void)[] = [registerCopy, registerCheck, registerDrill, registerFailover];
 
 export function buildProgram(): Command {
   const program = new Command("kvmshare")

@@ -148,6 +148,10 @@ export interface BackupSchedule {
   runsPerDay: number;
   /** The longest gap between runs, minutes (the RPO before the run's own duration). */
   rpoMinutes: number;
+  /** Continuous replication (`interval`): seconds between the starts of runs. */
+  intervalSeconds?: number;
+  /** Continuous replication: the RPO promised while runs finish within the interval (2 x interval), seconds. */
+  rpoSeconds?: number;
 }
 
 export function backupSchedule(intervalMinutes: number, window?: BackupWindow): BackupSchedule {

@@ -82,14 +82,14 @@ export type UnitFiles = Record<string, string>;
 
 /**
  * What a scheduled job (sanoid, syncoid) needs on the host, every problem at once: its program
- * (reported on `scheduler`), a calendar systemd accepts (on `calendarField`) and its dataset.
+ * (reported on `scheduler`), a calendar systemd accepts (on `calendarField`; null: a loop, no calendar) and its dataset.
  */
 export async function scheduledJobProblems(
   host: Host,
-  o: { program: string; calendarField: string; calendar: string; datasetField: string; dataset: string },
+  o: { program: string; calendarField: string; calendar: string | null; datasetField: string; dataset: string },
 ): Promise<{ problems: Problem[]; datasetExists: boolean }> {
   const problems = [...(await programProblems(host, "scheduler", o.program))];
-  problems.push(...(await calendarProblems(host, o.calendarField, o.calendar)));
+  if (o.calendar !== null) problems.push(...(await calendarProblems(host, o.calendarField, o.calendar)));
   const exists = await datasetExists(host, o.dataset);
   if (!exists) {
     problems.push({ field: o.datasetField, value: o.dataset, message: `does not exist on ${host.label}; declare the ZfsDataset first and pass it as '${o.datasetField}'` });

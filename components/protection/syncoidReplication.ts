@@ -18,11 +18,15 @@ import * as path from "path";
 import { render } from "../../core/render";
 import { backupSchedule, BackupSchedule } from "./backupWindow";
 import { SANOID_PATHS, systemdExec } from "./sanoidUnits";
+import { ContinuousFiles, continuousSchedule, intervalSeconds, renderContinuous } from "./continuousReplication";
 import { ZFS_REPLICATION_DEFAULTS, ZfsReplicationSpec } from "./zfsReplicationArgs";
 
 export interface SyncoidPlan {
   service: string;
+  /** The unit enabled and started: the timer, or with `interval` the loop service itself. */
   timer: string;
+  /** With `interval`: the loop's script, state file and textfile. */
+  continuous: ContinuousFiles | null;
   execStart: string[];
   execStartPost: string[] | null;
   schedule: BackupSchedule;
@@ -44,12 +48,40 @@ export function syncoidArgv(spec: ZfsReplicationSpec): string[] {
   return argv;
 }
 
+/** With `interval`: the loop service and its script instead of a calendar timer. */
+function planContinuous(spec: ZfsReplicationSpec, execStart: string[], execStartPost: string[] | null): SyncoidPlan {
+  const interval = intervalSeconds(spec.interval)!;
+  const d = ZFS_REPLICATION_DEFAULTS;
+  const f = renderContinuous({
+    name: spec.name,
+    source: spec.source,
+    target: execStart[execStart.length - 1],
+    localTarget: spec.sshTarget ? null : spec.target,
+    interval,
+    syncoid: execStart,
+    post: execStartPost,
+    stateDir: spec.stateDir ?? d.stateDir,
+    textfileDir: spec.textfileDir ?? d.textfileDir,
+  });
+  return {
+    service: f.service,
+    timer: f.service,
+    continuous: f,
+    execStart,
+    execStartPost,
+    schedule: continuousSchedule(interval),
+    files: { [path.posix.join(SANOID_PATHS.unitDir, f.service)]: f.serviceText, [f.scriptPath]: f.script },
+    units: { [f.service]: f.serviceText },
+  };
+}
+
 export function planSyncoidReplication(spec: ZfsReplicationSpec): SyncoidPlan {
+  const execStart = syncoidArgv(spec);
+  const execStartPost = (spec.readonlyTarget ?? ZFS_REPLICATION_DEFAULTS.readonlyTarget) && !spec.sshTarget ? ["zfs", "set", "readonly=on", spec.target] : null;
+  if (spec.interval !== undefined) return planContinuous(spec, execStart, execStartPost);
   const service = `kvmshare-syncoid-${spec.name}.service`;
   const timer = `kvmshare-syncoid-${spec.name}.timer`;
   const schedule = backupSchedule(spec.intervalMinutes ?? ZFS_REPLICATION_DEFAULTS.intervalMinutes, spec.backupWindow);
-  const execStart = syncoidArgv(spec);
-  const execStartPost = (spec.readonlyTarget ?? ZFS_REPLICATION_DEFAULTS.readonlyTarget) && !spec.sshTarget ? ["zfs", "set", "readonly=on", spec.target] : null;
   let serviceText = render("kvmshare-syncoid.service.hbs", {
     name: spec.name,
     source: spec.source,
@@ -73,6 +105,7 @@ export function planSyncoidReplication(spec: ZfsReplicationSpec): SyncoidPlan {
   return {
     service,
     timer,
+    continuous: null,
     execStart,
     execStartPost,
     schedule,

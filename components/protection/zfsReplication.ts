@@ -6,6 +6,7 @@ import type { ReplicationPlan, ZfsReplicationState } from "./zfsReplicationKind"
 import type { SyncoidReplicationState } from "./syncoidReplicationKind";
 import { onDataset, targetSecrets } from "./onDataset";
 import { backupSchedule, BackupSchedule, backupWindowWarning } from "./backupWindow";
+import { continuousSchedule, intervalSeconds } from "./continuousReplication";
 
 /** What both schedulers' resources output, and the component with them. */
 const REPLICATION_OUTPUTS = {
@@ -37,7 +38,7 @@ export interface ZfsReplication extends Outputs<typeof REPLICATION_OUTPUTS> {}
  * on its own from a systemd timer (within the `backupWindow` when given).
  */
 export class ZfsReplication extends HostComponent<ZfsReplication> {
-  /** syncoid: the timer's schedule (window hours, OnCalendar, runs a day, RPO minutes); null with scheduler "up". */
+  /** syncoid: the timer's schedule (window hours, OnCalendar, runs a day, RPO minutes; with `interval` also intervalSeconds and the promised rpoSeconds); null with scheduler "up". */
   declare public readonly schedule: pulumi.Output<BackupSchedule | null>;
   public readonly resource: ZfsReplicationResource | SyncoidReplicationResource;
 
@@ -49,12 +50,14 @@ export class ZfsReplication extends HostComponent<ZfsReplication> {
     const { connection, childOpts } = onDataset(args.source, args.connection);
     let schedule: pulumi.Output<BackupSchedule | null> = pulumi.output(null);
     if (spec.scheduler === "syncoid") {
-      const sched = backupSchedule(spec.intervalMinutes!, spec.backupWindow);
+      const sched = spec.interval !== undefined ? continuousSchedule(intervalSeconds(spec.interval)!) : backupSchedule(spec.intervalMinutes!, spec.backupWindow);
       const w = spec.backupWindow;
       pulumi.log.info(
         `ZfsReplication ${name}: ` +
-          (w ? `backup window ${sched.windowHours} h (T_online ${w.onlineHours} h x W ${w.workloadWeight} / (1 - W)) from ${w.startHour ?? 22}:00 UTC; ` : "") +
-          `timer OnCalendar=${sched.onCalendar}, ${sched.runsPerDay} runs a day, RPO ${sched.rpoMinutes} min (plus the run's own time)`,
+          (sched.rpoSeconds !== undefined
+            ? `near-continuous, a run every ${sched.intervalSeconds} s; RPO ${sched.rpoSeconds} s while runs finish within the interval`
+            : (w ? `backup window ${sched.windowHours} h (T_online ${w.onlineHours} h x W ${w.workloadWeight} / (1 - W)) from ${w.startHour ?? 22}:00 UTC; ` : "") +
+              `timer OnCalendar=${sched.onCalendar}, ${sched.runsPerDay} runs a day, RPO ${sched.rpoMinutes} min (plus the run's own time)`),
         this,
       );
       const warning = w && backupWindowWarning(w);

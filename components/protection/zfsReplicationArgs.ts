@@ -10,6 +10,7 @@ import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
 import { Checker } from "../../core/validate";
 import type { ZfsDataset } from "../storage";
 import { BackupWindow, checkBound, validateBackupWindow, validateTimerInterval } from "./backupWindow";
+import { validateInterval } from "./continuousReplication";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
 import { replicationSelfReference, sameHost, sourceConnection } from "./relations";
 
@@ -28,6 +29,20 @@ export interface ZfsReplicationArgs {
   prefix?: string;
   /** Minutes between runs; 0 replicates on every `up`. @default 0: a run on every up */
   intervalMinutes?: number;
+  /**
+   * Near-continuous replication (needs scheduler "syncoid"): seconds between the starts of runs,
+   * as a number or a systemd time span ("10s", "1min 30s"), from 5 s to a day. A loop service on
+   * the source host (`kvmshare-syncoid-<replicationName>.service`) replaces the calendar timer;
+   * runs never overlap (flock), failed runs' snapshots are pruned, and `schedule.rpoSeconds`
+   * states the RPO it promises (2 x interval while runs finish within it). Exclusive with
+   * `intervalMinutes` and `backupWindow`.
+   * @default unset: the `intervalMinutes` calendar timer
+   */
+  interval?: number | string;
+  /** With `interval`: node_exporter's textfile collector directory (last success age, lag in bytes, run duration). @default "/var/lib/prometheus/node-exporter" */
+  textfileDir?: string;
+  /** With `interval`: where the loop keeps its state file (read at `preview --refresh`) and its lock. @default "/var/lib/kvmshare/replication" */
+  stateDir?: string;
   /** The replication's own snapshots kept on each side (the newest common one always stays). @default 2 */
   keepSnapshots?: number;
   /** Resumable receive (`zfs receive -s`): "auto" where the target's ZFS supports it; true fails on hosts without it. @default "auto" */
@@ -72,7 +87,7 @@ export interface SyncoidSshTarget {
 /** The Args fields the host kind receives as they are. */
 type ReplicationFields = Plain<Omit<ZfsReplicationArgs, "connection" | "source" | "targetConnection" | "replicationName">>;
 /** Fields without a table default (`prefix` derives from the replication name). */
-type ReplicationUnset = "prefix" | "backupWindow" | "sshTarget";
+type ReplicationUnset = "prefix" | "backupWindow" | "sshTarget" | "interval";
 
 /** The replication as its host kind receives it: the Args' fields, names resolved, no connection (it is a secret). */
 export type ZfsReplicationSpec = ReplicationFields & {
@@ -94,6 +109,8 @@ export const ZFS_REPLICATION_DEFAULTS: Defaults<ReplicationFields, ReplicationUn
   scheduler: "up",
   root: "/",
   activation: "start",
+  textfileDir: "/var/lib/prometheus/node-exporter",
+  stateDir: "/var/lib/kvmshare/replication",
 };
 
 /** The snapshot name prefix: the declared one, else `kvmshare-repl-<name>`. */
@@ -113,6 +130,8 @@ export function resolveZfsReplication(name: string, args: ZfsReplicationArgs): Z
   };
   // An "up" replication's spec stays as it was before syncoid existed (no update of deployed stacks).
   if (spec.scheduler === "up") for (const k of ["scheduler", "root", "activation"] as const) delete spec[k];
+  // Nor a calendar-timer syncoid spec (the continuous mode's own fields appear only with `interval`).
+  if (spec.interval === undefined) for (const k of ["textfileDir", "stateDir"] as const) delete spec[k];
   return spec;
 }
 
@@ -137,10 +156,12 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
   }
   c.oneOf(`${prefix}scheduler`, spec.scheduler, ["up", "syncoid"]);
   c.problems.push(...validateBackupWindow(spec.backupWindow, `${prefix}backupWindow.`));
+  c.problems.push(...continuousProblems(spec, prefix));
   if (spec.scheduler === "syncoid") {
-    if (spec.intervalMinutes === 0 || spec.intervalMinutes === undefined) {
+    // With `interval` the loop's period is checked by continuousProblems.
+    if (spec.interval === undefined && (spec.intervalMinutes === 0 || spec.intervalMinutes === undefined)) {
       c.add(`${prefix}intervalMinutes`, spec.intervalMinutes, "must be > 0 with scheduler 'syncoid' (the timer's period, e.g. 15)");
-    } else c.problems.push(...validateTimerInterval(`${prefix}intervalMinutes`, spec.intervalMinutes));
+    } else if (spec.interval === undefined) c.problems.push(...validateTimerInterval(`${prefix}intervalMinutes`, spec.intervalMinutes));
     if (spec.dryRun === true) c.add(`${prefix}dryRun`, spec.dryRun, "has no meaning with scheduler 'syncoid' (the host replicates on its own); use scheduler 'up' for a dry run");
     if (spec.targetLocal === false && !spec.sshTarget) {
       c.add(`${prefix}sshTarget`, spec.sshTarget, "is required with scheduler 'syncoid' and a targetConnection: syncoid runs on the source host and needs { host, keyFile } to reach the target");
@@ -158,6 +179,22 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
   } else if (spec.backupWindow !== undefined) {
     c.add(`${prefix}backupWindow`, "set", "needs scheduler: 'syncoid' (the window is the host timer's schedule; 'up' replicates when you deploy)");
   }
+  return c.problems;
+}
+
+/** The continuous mode's problems: the interval's bounds and what it cannot be combined with. */
+function continuousProblems(spec: ZfsReplicationSpec, prefix: string): Problem[] {
+  if (spec.interval === undefined) return [];
+  const c = new Checker("ZfsReplication");
+  c.problems.push(...validateInterval(`${prefix}interval`, spec.interval));
+  if (spec.scheduler !== "syncoid") {
+    c.add(`${prefix}interval`, spec.interval, "needs scheduler: 'syncoid' (a loop service on the source host replicates every interval; scheduler 'up' replicates only when you deploy)");
+  }
+  if (spec.intervalMinutes !== undefined && spec.intervalMinutes !== 0) {
+    c.add(`${prefix}intervalMinutes`, spec.intervalMinutes, "cannot be combined with interval: set one of them (interval in seconds for a loop service, intervalMinutes for a calendar timer)");
+  }
+  if (spec.backupWindow !== undefined) c.add(`${prefix}backupWindow`, "set", "cannot be combined with interval: near-continuous replication runs all day (use intervalMinutes for a window)");
+  c.absPath(`${prefix}textfileDir`, spec.textfileDir).absPath(`${prefix}stateDir`, spec.stateDir);
   return c.problems;
 }
 

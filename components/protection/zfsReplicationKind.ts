@@ -90,7 +90,7 @@ function useResumable(spec: ZfsReplicationSpec, dstInfo: ZfsInfo): boolean {
   return spec.resumable === true || ((spec.resumable ?? ZFS_REPLICATION_DEFAULTS.resumable) === "auto" && dstInfo.features.resumableReceive);
 }
 
-async function resumeToken(dst: Host, dstInfo: ZfsInfo, target: string): Promise<string | undefined> {
+export async function resumeToken(dst: Host, dstInfo: ZfsInfo, target: string): Promise<string | undefined> {
   if (!dstInfo.features.resumableReceive) return undefined;
   const got = await zfsGet(dst, [target], ["receive_resume_token"]);
   const t = got.get(target)?.receive_resume_token?.value;
@@ -263,7 +263,7 @@ async function remount(dst: Host, target: string, log: (m: string) => void): Pro
   }
 }
 
-async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void, targetSpec?: ConnectionSpec): Promise<void> {
+export async function runReplication(src: Host, dst: Host, spec: ZfsReplicationSpec, log: (m: string) => void, targetSpec?: ConnectionSpec): Promise<void> {
   // An SSH target is reached by an OpenSSH process (its crypto in C): as fast as a raw
   // `zfs send | ssh zfs receive` (test/bench/transfer.ts); ssh2 remains the fallback.
   const pipeOpts = targetSpec?.kind === "ssh" ? { openssh: { target: targetSpec } } : {};

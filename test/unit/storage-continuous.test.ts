@@ -53,7 +53,7 @@ describe("interval: seconds or a systemd time span, 5 s to a day", () => {
     expect(problems({ interval: 10, intervalMinutes: 15, backupWindow: { onlineHours: 8, workloadWeight: 0.5 }, stateDir: "state", textfileDir: "/a/../b" })).toEqual([
       "intervalMinutes: cannot be combined with interval: set one of them (interval in seconds for a loop service, intervalMinutes for a calendar timer) (got 15)",
       "backupWindow: cannot be combined with interval: near-continuous replication runs all day (use intervalMinutes for a window) (got 'set')",
-      "textfileDir: must be normalized (did you mean '/b'?) (got '/a/../b')",
+      "textfileDir: must be normalized, without '..', '.' or empty segments (did you mean '/b'?) (got '/a/../b')",
       "stateDir: must be an absolute path (start with '/') (got 'state')",
     ]);
   });

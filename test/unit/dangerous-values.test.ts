@@ -116,6 +116,19 @@ describe.each(cases)("$key ($kind) refuses $shown", ({ kind, v, row }) => {
   });
 });
 
+describe("a path field's declared use is the one its validation applies", () => {
+  // The other side of the path rows: a use that skips a row must really take that value, so a
+  // field tagged `read` (no write-path policy) or `relative` that its validation treats as a
+  // write is caught here, not silently spared the system-path rows.
+  const accepted: Record<string, string> = { read: "/usr/lib", toolRead: "/root/.ssh/id_ed25519", relative: "sub/dir/.alive" };
+  const tagged = stringRows.filter((r) => r.fieldKind === "path" && accepted[r.use ?? ""]);
+  it.each(tagged.map((r) => [r.key, r.use!, r] as const))("%s (%s) takes a value the rows it skips would refuse", (_key, use, r) => {
+    const problems = probeFor(r.block, r.field, r.type)!(accepted[use]);
+    expect(problems.filter((p) => p.field.replace(/\[\d+\]/g, "").startsWith(r.field.replace(/\[\]/g, "")))).toEqual([]);
+  });
+  it("covers each use that skips rows", () => expect([...new Set(tagged.map((r) => r.use))].sort()).toEqual(["read", "relative", "toolRead"]));
+});
+
 describe("the resource-name choke point", () => {
   const hostile = ["x\n*/admin@EXAMPLE.ORG *", "x]\n[global]\nroot preexec = /bin/sh", "a b", 'x"', "x\u2028y", "x{", "x;y", "x#y", "x$y", "x%y"];
   it.each(Object.keys(KINDS))("kind %s refuses a hostile spec.name at preview, naming it", async (kindId) => {

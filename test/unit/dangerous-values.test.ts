@@ -11,6 +11,10 @@ import { escapeControl, formatProblem, Problem } from "../../core/errors";
 import { KINDS } from "../../provider/kinds";
 import { check } from "../../provider/providerImpl";
 import { BASES, probeFor } from "./dangerous-bases";
+import { execFileSync } from "child_process";
+import { connect } from "../../core/connection";
+import { resolveHostPackages, validateHostPackages } from "../../components/host/hostPackagesArgs";
+import { kind as hostPackagesKind } from "../../components/host/hostPackagesKind";
 
 /** Line breakers, control characters, NUL and bidirectional controls: what no value may carry into a file. */
 const BREAKERS = ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\u2029b", "a\x1bb", "a\x85b", "a\u202eb", "a\u2066b"];
@@ -19,7 +23,9 @@ const BREAKERS = ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\u2029b", "a\x1bb", "a\x
 const DANGEROUS: Record<Exclude<(typeof FIELD_KINDS)[number], "path"> | "user", string[]> = {
   name: ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\x1bb"],
   unit: ["reboot.target", "poweroff.target", "halt.target", "kexec.target", "rescue.target", "emergency.target", "shutdown.target", "default.target", "ctrl-alt-del.target", "sysinit.target", "-.mount", "system.slice", "systemd-reboot.service", "rescue.service", "a\nb"],
-  package: ["openssh-server-", "rsync+", "*ssh*", "lib.*", "ssh.", "a+b", "vim:i386", "vim=2:9.0", "vim/bookworm", "^ssh", "a|b", "-oAPT::x=1", "a\nb", "python3-ruamel.yaml-", ".ssh", "a..b"],
+  // `a+b`, `python3-ruamel.yam` are Debian policy names: refused by HostPackages' preflight
+  // against the host's apt index (below), not by the validation.
+  package: ["openssh-server-", "rsync+", "*ssh*", "lib.*", "ssh.", "vim:i386", "vim=2:9.0", "vim/bookworm", "^ssh", "a|b", "-oAPT::x=1", "a\nb", "python3-ruamel.yaml-", ".ssh", "a..b"],
   principal: ["krbtgt/EXAMPLE.ORG", "kadmin/admin", "kadmin/changepw", "kadmin/history", "K/M", "WELLKNOWN/ANONYMOUS", "kiprop/kdc.example.org", "changepw/kerberos", "a\nb"],
   user: ["DEFAULT", "default", "DEFAULT1", "$INCLUDE", "a\nb"],
   address: ["0.0.0.0/0", "::/0", "*", "0/0", "a\nb"],
@@ -127,6 +133,34 @@ describe("a path field's declared use is the one its validation applies", () => 
     expect(problems.filter((p) => p.field.replace(/\[\d+\]/g, "").startsWith(r.field.replace(/\[\]/g, "")))).toEqual([]);
   });
   it("covers each use that skips rows", () => expect([...new Set(tagged.map((r) => r.use))].sort()).toEqual(["read", "relative", "toolRead"]));
+});
+
+describe("package names against this machine's apt (Debian policy names pass validation; the preflight wants an exact index entry)", () => {
+  jest.setTimeout(60_000);
+  const policyNames = ["python3-ruamel.yaml", "python3-ruamel.yaml.clib", "dvd+rw-tools", "g++", "libsigc++-2.0-dev", "python3.11"];
+
+  it("the validation takes Debian policy names with '.' and '+' (i25a refused python3-ruamel.yaml)", () => {
+    expect(validateHostPackages(resolveHostPackages("p", { packages: policyNames }))).toEqual([]);
+  });
+
+  it("apt-get reads a dotted name no package has as a regular expression: python3-ruamel.yam installs 2 packages (apt-get -s)", () => {
+    const sim = execFileSync("apt-get", ["-s", "install", "python3-ruamel.yam"], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+    const inst = sim.split("\n").filter((l) => l.startsWith("Inst ")).map((l) => l.split(" ")[1]);
+    expect(inst.sort()).toEqual(["python3-ruamel.yaml", "python3-ruamel.yaml.clib"]);
+  });
+
+  it("HostPackages' preflight refuses at preview every name the apt index lacks by that exact name, naming field, value and fix", async () => {
+    const host = await connect({ kind: "local" });
+    const wanted = [...policyNames.slice(0, 4), "python3-ruamel.yam", "a+b", "rsync", "kvmshare-no-such-package"];
+    const problems = await hostPackagesKind.preflight!(host, resolveHostPackages("p", { packages: wanted }));
+    expect(problems.map((p) => [p.field, p.value])).toEqual([
+      ["packages[4]", "python3-ruamel.yam"],
+      ["packages[5]", "a+b"],
+      ["packages[7]", "kvmshare-no-such-package"],
+    ]);
+    expect(problems[0].message).toMatch(/^is not a package in local's apt index \(apt-cache pkgnames lists no package of exactly that name\), and apt-get would read it as a regular expression.*; write the package's exact name/);
+    expect(problems[2].message).not.toMatch(/regular expression/);
+  });
 });
 
 describe("the resource-name choke point", () => {

@@ -127,7 +127,7 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
       c.add(`${prefix}hourly`, spec.hourly, "hourly, daily and monthly are all 0: sanoid would take no snapshot; keep at least one (e.g. hourly: 24) or set autosnap: false");
     }
     if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || LINE_BREAKING.test(spec.timerOnCalendar) || spec.timerOnCalendar.length > 256) {
-      c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line (no control characters, at most 256 characters), e.g. '*:0/15' or 'hourly'");
+      c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
     }
     c.absPath(`${prefix}root`, spec.root, "dir");
     c.oneOf(`${prefix}activation`, spec.activation, ACTIVATIONS);

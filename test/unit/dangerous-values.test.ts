@@ -1,10 +1,13 @@
 /**
  * Dangerous values per field kind, driven from the Args declarations: every string field of every
- * documented Args block (scripts/docs.ts `BLOCKS`) carries a `@fieldKind` tag in its doc comment,
- * and each value of that kind's table below, given to the field with an otherwise valid spec, is
- * refused by the component's validation with a message naming the field, the value (escaped) and
- * a fix. A string field without a tag fails the first test, so a new field is covered the day it
- * is added. The resource-name choke point (every kind in provider/kinds.ts) is walked at the end.
+ * documented Args block (scripts/docs.ts `BLOCKS`) carries a `@fieldKind <kind> [use]` tag in its
+ * doc comment, and each value of that kind's table (for a path, of its use's rows), given to the
+ * field with an otherwise valid spec (the block's base, test/unit/dangerous-bases.ts), is refused
+ * by the component's validation with a message naming the field, the value (escaped; a secret
+ * never) and a fix. The probe is built from the field's path and declared type, so a new field is
+ * covered the day it is added; a string field without a tag, or a block without a base, fails.
+ * Then: each skipping use checked against the validation, package names against this machine's
+ * apt, and the resource-name choke point walked for every kind in provider/kinds.ts.
  */
 import { BLOCKS, blockFields, FIELD_KINDS, FREE_USES, Row, sourceIndex } from "../../scripts/docs";
 import { escapeControl, formatProblem, Problem } from "../../core/errors";

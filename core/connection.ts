@@ -25,11 +25,11 @@ export interface SshConnectionSpec {
   port?: number;
   /** User to log in as. @default "root" @fieldKind name */
   user?: string;
-  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). @default unset: no key (authenticate through `agent`) @fieldKind free */
+  /** PEM/OpenSSH private key (keep it in a `pulumi.secret`). @default unset: no key (authenticate through `agent`) @fieldKind free opaque */
   privateKey?: string;
-  /** Passphrase of `privateKey`. @default unset: the key is not encrypted @fieldKind free */
+  /** Passphrase of `privateKey`. @default unset: the key is not encrypted @fieldKind free secret */
   passphrase?: string;
-  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). @default unset: no agent @fieldKind path */
+  /** Path of an SSH agent socket (e.g. `process.env.SSH_AUTH_SOCK`). @default unset: no agent @fieldKind path read */
   agent?: string;
   /**
    * The host's key fingerprint as `ssh-keygen -l` prints it (`SHA256:base64`). Required unless
@@ -40,7 +40,7 @@ export interface SshConnectionSpec {
   hostKeySha256?: string;
   /** Accept any host key. Only for throwaway test hosts. @default false */
   insecureIgnoreHostKey?: boolean;
-  /** Preferred ciphers, e.g. `["aes128-gcm@openssh.com"]`. @default ssh2's list @fieldKind free */
+  /** Preferred ciphers, e.g. `["aes128-gcm@openssh.com"]`. @default ssh2's list @fieldKind free opaque */
   ciphers?: string[];
   /** How long to wait for the SSH handshake, ms. @default 20000 */
   readyTimeoutMs?: number;

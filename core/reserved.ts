@@ -160,14 +160,16 @@ export function checkLifelineUnit(c: Checker, field: string, v: unknown, how: st
 /**
  * What a package name given to apt-get or dnf may not look like: the operators and patterns those
  * tools read in a name (a field that means a version or an architecture has its own field).
+ * Debian policy names (`[a-z0-9][a-z0-9+.-]+`: `python3-ruamel.yaml`, `dvd+rw-tools`, `g++`) pass;
+ * apt reads such a name as a regular expression only when no package has that exact name, which
+ * HostPackages' preflight rules out against the host's package index (`apt-cache pkgnames`).
  */
 export const PACKAGE_RESERVED: readonly ReservedRow[] = [
   { match: /^-/, reason: "a leading '-' reads as an option" },
   { match: /-$/, reason: "apt reads a trailing '-' as 'remove this package' (openssh-server- removes the SSH server)" },
   { match: /(^|[^+])\+$/, reason: "apt reads a trailing '+' as an install operator when no package has the exact name ('++' names such as g++ stay)" },
   { match: /[*?[\]^$|(){}\\]/, reason: "apt and dnf read globs and regular expressions in names ('*', '?', '[', '^', '$', '|'...) and install every match" },
-  { match: /\.(?![0-9])|(?<![0-9])\./, reason: "apt falls back to a regular expression for a name with '.' that no package has (one such string installed 21 packages); '.' is taken between digits only (python3.11)" },
-  { match: /(^|[^+])\+(?!\+)|\+\+\+/, reason: "a single '+' inside a name is a regular-expression operator to apt (C++ names with '++' stay)" },
+  { match: /^[^A-Za-z0-9]|\.$|\.\./, reason: "a package name starts with a letter or digit and has no trailing or doubled '.' (Debian policy); apt would read such a string as a regular expression" },
   { match: /:/, reason: "':arch' picks an architecture; this field takes package names only" },
   { match: /=/, reason: "'=version' pins a version; this field takes package names only" },
   { match: /\//, reason: "'/release' picks a release; this field takes package names only" },
@@ -181,6 +183,13 @@ export function checkPackageName(c: Checker, field: string, v: unknown): void {
   const row = reservedRow(PACKAGE_RESERVED, v);
   if (row) c.add(field, v, `is not a plain package name (${row.reason}); write the package's exact name, e.g. 'rsync' or 'nfs-common'`);
 }
+
+/**
+ * Names apt could read as a regular expression when no package has the exact name: a '.' or a
+ * '+' inside the name (`python3-ruamel.yam` installs python3-ruamel.yaml and its .clib). Plain
+ * names (letters, digits, '-') are only ever read as names.
+ */
+export const APT_REGEX_PRONE = /[.+]/;
 
 // ---------------------------------------------------------------------------------------------
 // smb.conf parameters that run commands

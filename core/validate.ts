@@ -55,9 +55,10 @@ export function isHostname(v: string): boolean {
 /**
  * Characters that end or split a line in some reader of a rendered file: C0 controls (NUL, CR,
  * LF, TAB, VT, FF...), DEL, C1 controls (NEL U+0085 among them) and the Unicode line and
- * paragraph separators U+2028/U+2029.
+ * paragraph separators U+2028/U+2029; and the bidirectional controls and BOM, which reorder or
+ * hide what an editor or terminal shows of the file (issue 25: the same set `escapeControl` escapes).
  */
-export const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+export const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 /** What a secret may be, as the program that reads it takes it. */
 export interface SecretRules {

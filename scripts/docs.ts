@@ -176,15 +176,31 @@ interface Doc {
   default?: string;
   /** The `@fieldKind` tag: what kind of value a string field is (`FIELD_KINDS`). */
   fieldKind?: string;
+  /**
+   * The tag's second word, how the field's value is used (which dangerous values apply): for a
+   * path its `PathUse` of core/writePaths.ts or `relative` (`@fieldKind path tree`); for free text
+   * `secret`, `argv` or `opaque` (`FREE_USES`).
+   */
+  use?: string;
 }
 
 /**
  * The kinds of value a string field that reaches a file, an argv or a unit may be, declared once
- * in its doc comment (`@fieldKind path`); test/unit/dangerous-values.test.ts feeds each kind's
+ * in its doc comment (`@fieldKind unit`; a path or free-text field adds its use, which decides which dangerous values
+ * apply: `@fieldKind path tree` (a `PathUse` of core/writePaths.ts, or `relative` for a path below
+ * a directory the component names), `@fieldKind free secret` (`FREE_USES`)); test/unit/dangerous-values.test.ts feeds each kind's
  * dangerous values to every field of that kind. `free`: text kvmshare escapes or that reaches
  * nothing a reader parses (descriptions, secrets, values checked by their own format).
  */
 export const FIELD_KINDS = ["name", "path", "unit", "package", "principal", "address", "command", "free"] as const;
+
+/**
+ * How a free-text field's value is used, when not as text written to a file (no second word):
+ * `secret` is written or piped but never shown (a refusal names the field, not the value); `argv`
+ * is one word of a command run without a shell (only what an argv cannot carry is refused);
+ * `opaque` is only compared, hashed or handed to a library, never written raw, run or shown.
+ */
+export const FREE_USES = ["secret", "argv", "opaque"] as const;
 
 /** The member's last JSDoc block: its text without the `@default` tag, and that tag's text. */
 function docOf(node: ts.Node, sf: ts.SourceFile): Doc {
@@ -202,14 +218,15 @@ function docOf(node: ts.Node, sf: ts.SourceFile): Doc {
   let text = parts[0];
   let dflt: string | undefined;
   let fieldKind: string | undefined;
+  let use: string | undefined;
   for (const p of parts.slice(1)) {
     const m = /^([a-z][A-Za-z]*)\b\s*([\s\S]*)$/.exec(p)!;
     if (m[1] === "default") dflt = oneLine(m[2]);
     else if (m[1] === "deprecated") text += ` Deprecated: ${m[2]}`;
-    else if (m[1] === "fieldKind") fieldKind = m[2].trim();
+    else if (m[1] === "fieldKind") [fieldKind, use] = m[2].trim().split(/\s+/);
     else text += ` @${p}`;
   }
-  return { text: oneLine(text), default: dflt, ...(fieldKind === undefined ? {} : { fieldKind }) };
+  return { text: oneLine(text), default: dflt, ...(fieldKind === undefined ? {} : { fieldKind }), ...(use === undefined ? {} : { use }) };
 }
 
 const oneLine = (s: string) => s.replace(/\{@link\s+([^}\s]+)\s*\}/g, "`$1`").replace(/\s+/g, " ").trim();
@@ -314,6 +331,8 @@ export interface Row {
   default?: string;
   description: string;
   fieldKind?: string;
+  /** The `@fieldKind` tag's second word (`Doc.use`). */
+  use?: string;
 }
 
 function typeText(type: ts.TypeNode | undefined, sf: ts.SourceFile): string {
@@ -344,6 +363,7 @@ function rowsOf(index: Index, names: Ref[], prefix = "", variant?: string, path:
         default: f.doc.default,
         description: f.doc.text,
         fieldKind: f.doc.fieldKind,
+        use: f.doc.use,
       });
       const nested = nestedOf(index, f.type, f.sf);
       const expand = nested.names.filter((n) => !BLOCKS[n.name] && !path.includes(n.name));

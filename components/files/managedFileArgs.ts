@@ -10,7 +10,7 @@ import { Checker } from "../../core/validate";
 
 /** One file whose content kvmshare owns (the ManagedFile kind's spec). */
 export interface ManagedFileSpec {
-  /** Absolute path of the file on the host. @fieldKind path */
+  /** Absolute path of the file on the host. @fieldKind path file */
   path: string;
   /** Full content. @fieldKind free */
   content: string;
@@ -22,7 +22,7 @@ export interface ManagedFileSpec {
   group?: string;
   /** argv that must exit 0 for the candidate file; the token `{}` is replaced by its path. @default unset: no check @fieldKind free */
   checkCommand?: string[];
-  /** argv run after the content changed (e.g. a reload). @default unset: nothing is run @fieldKind free */
+  /** argv run after the content changed (e.g. a reload). @default unset: nothing is run @fieldKind free argv */
   reloadCommand?: string[];
   /** argv run after the file was removed. @default unset: nothing is run @fieldKind free */
   removeCommand?: string[];

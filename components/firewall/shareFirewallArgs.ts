@@ -102,7 +102,7 @@ export interface ShareFirewallArgs extends HostSetupArgs {
   netns?: pulumi.Input<string>;
   /** Write the table to `persistPath` so it can be loaded at boot. @default true */
   persist?: boolean;
-  /** Where the table is persisted (include it from /etc/nftables.conf). @default "/etc/nftables.d/<tableName>.nft" @fieldKind path */
+  /** Where the table is persisted (include it from /etc/nftables.conf). @default "/etc/nftables.d/<tableName>.nft" @fieldKind path file */
   persistPath?: string;
 }
 

@@ -25,7 +25,7 @@ export type { MountType } from "./mountOptions";
 export interface NfsMountArgs {
   /** Server address or host name (from the guest's point of view); an IPv6 server is bracketed in `What=`. @fieldKind address */
   server: string;
-  /** Path exported by the server, e.g. `/tank/share`. @fieldKind path */
+  /** Path exported by the server, e.g. `/tank/share`. @fieldKind path read */
   exportPath: string;
   /** NFS protocol version (`vers=`). @default "4.2" */
   version?: "3" | "4" | "4.0" | "4.1" | "4.2";
@@ -78,7 +78,7 @@ export interface SmbMountArgs {
   fileMode?: string;
   /** `dir_mode=`, octal. @default unset: no `dir_mode=` (cifs uses 0755) @fieldKind free */
   dirMode?: string;
-  /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` @fieldKind path */
+  /** Where the root-owned 0600 credentials file goes. @default `/etc/kvmshare/<unit name>.cred` @fieldKind path tool */
   credentialsFile?: string;
 }
 
@@ -108,7 +108,7 @@ export type { Activation };
 export interface GuestMountArgs {
   /** The guest to configure (usually `{ kind: "ssh", ... }`). @default this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). @fieldKind path */
+  /** Mount point in the guest, e.g. `/mnt/share`; the unit name derives from it (`mnt-share.mount`). @fieldKind path tree */
   where: pulumi.Input<string>;
   /** An NFS mount (NFSv4.2, hard, timeo=600, retrans=2, sec=sys unless set). @default unset: not an NFS mount (set exactly one of nfs, smb, virtiofs, ninep) */
   nfs?: Inputs<NfsMountArgs>;
@@ -118,7 +118,7 @@ export interface GuestMountArgs {
    * The SMB password: written to the root-only 0600 credentials file, never on a command line or
    * in state in plain text. Required with `smb`, refused otherwise.
    * @default unset: no credentials file (only valid without `smb`)
-   * @fieldKind free
+   * @fieldKind free secret
    */
   password?: pulumi.Input<string>;
   /** A virtiofs mount of a libvirt `<filesystem>` tag. @default unset: not a virtiofs mount */
@@ -146,12 +146,12 @@ export interface GuestMountArgs {
    * `systemctl --root` does. For building images and sandboxes; implies no running systemd
    * there, so it needs activation `enable` or `none`.
    * @default "/" (the guest itself)
-   * @fieldKind path
+   * @fieldKind path dir
    */
   root?: string;
-  /** Where unit files go (below `root`). @default "/etc/systemd/system" @fieldKind path */
+  /** Where unit files go (below `root`). @default "/etc/systemd/system" @fieldKind path unitDir */
   unitDir?: string;
-  /** The fstab file for `style: "fstab"` (below `root`). @default "/etc/fstab" @fieldKind path */
+  /** The fstab file for `style: "fstab"` (below `root`). @default "/etc/fstab" @fieldKind path file */
   fstabPath?: string;
   /** Check units with `systemd-analyze verify` before installing them. @default true */
   verify?: boolean;
@@ -406,6 +406,7 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     lineSafe(c, f(k), spec[k]);
   }
   lineSafe(c, f("description"), spec.description);
+  if (typeof spec.description === "string" && spec.description.length > 256) c.add(f("description"), spec.description, "must be at most 256 characters (a unit's Description=); shorten it");
   const type = mountType(spec);
   if (type && spec.options !== undefined && !isUnknown(spec.options)) {
     for (const p of validateExtraOptions(type, spec.options, spec.style ?? "systemd")) c.add(f(p.field), p.value, p.message);

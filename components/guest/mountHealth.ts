@@ -21,11 +21,11 @@ export interface MountHealthCheckArgs {
   periodSec?: number;
   /** Seconds a `stat -f` (and the marker read) may take before the mount counts as hung. @default 5 */
   timeoutSec?: number;
-  /** A file below the mount point that must be readable (e.g. `.kvmshare-alive`). @default unset: no marker read @fieldKind path */
+  /** A file below the mount point that must be readable (e.g. `.kvmshare-alive`). @default unset: no marker read @fieldKind path relative */
   marker?: string;
-  /** node_exporter's textfile collector directory. @default "/var/lib/prometheus/node-exporter" (Debian's) @fieldKind path */
+  /** node_exporter's textfile collector directory. @default "/var/lib/prometheus/node-exporter" (Debian's) @fieldKind path dir */
   textfileDir?: string;
-  /** Where the script goes. @default "/usr/local/lib/kvmshare" @fieldKind path */
+  /** Where the script goes. @default "/usr/local/lib/kvmshare" @fieldKind path dir */
   scriptDir?: string;
 }
 

@@ -7,12 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { Defaults, Plain } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem } from "../../core/errors";
-import { Checker, isUnknown } from "../../core/validate";
+import { Checker, isUnknown, LINE_BREAKING } from "../../core/validate";
 import { Inputs } from "./inputs";
 
 /** One directory of the host shared into the guest. */
 export interface SharedFilesystemArgs {
-  /** Host directory to share, absolute (e.g. a ZFS dataset's mountpoint). @fieldKind path */
+  /** Host directory to share, absolute (e.g. a ZFS dataset's mountpoint). @fieldKind path tree */
   source: string;
   /** Tag the guest mounts (`mount -t virtiofs <tag> /mnt/x`); libvirt's `<target dir>`. 1-36 of `[A-Za-z0-9_.-]`, unique in the domain. @fieldKind name */
   tag: string;
@@ -20,7 +20,7 @@ export interface SharedFilesystemArgs {
   driver?: "virtiofs" | "9p";
   /** Export read-only (`<readonly/>`). 9p only: libvirt 9.0 refuses it for virtiofs (mount it `readOnly` in the guest instead). @default false */
   readOnly?: boolean;
-  /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) @fieldKind path */
+  /** virtiofs: the virtiofsd binary. @default unset: libvirt's choice (the vhost-user descriptor, /usr/lib/qemu/virtiofsd on Debian 12) @fieldKind path read */
   binaryPath?: string;
   /** virtiofs: guest page cache policy (`always`: fastest, host-side changes may show late; `none`: coherent). @default unset: virtiofsd's default */
   cache?: "always" | "none";
@@ -109,8 +109,8 @@ export function validatePassthrough(spec: PassthroughSpec, prefix = ""): Problem
   const c = new Checker("VirtioFsPassthrough");
   const f = (n: string) => `${prefix}${n}`;
   c.required(f("domain"), spec.domain);
-  if (known(spec.domain) && (typeof spec.domain !== "string" || !DOMAIN.test(spec.domain))) {
-    c.add(f("domain"), spec.domain, "must be a libvirt domain name (no '/', no newline, not starting with a space)");
+  if (known(spec.domain) && (typeof spec.domain !== "string" || !DOMAIN.test(spec.domain) || LINE_BREAKING.test(spec.domain))) {
+    c.add(f("domain"), spec.domain, "must be a libvirt domain name (no '/', no line break or other control character, not starting with a space)");
   }
   if (known(spec.uri) && (typeof spec.uri !== "string" || !/^[a-z][a-z0-9+]*:\/\/[^\s]*$/.test(spec.uri))) {
     c.add(f("uri"), spec.uri, "must be a libvirt URI such as qemu:///system or qemu+ssh://root@host/system");

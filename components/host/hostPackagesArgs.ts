@@ -24,7 +24,7 @@ export interface HostPackagesArgs {
    * @default false (packages stay installed)
    */
   removePackages?: boolean;
-  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" @fieldKind path */
+  /** Where the list of packages this resource installed is kept on the host. @default "/var/lib/kvmshare/packages" @fieldKind path dir */
   recordDir?: string;
 }
 

@@ -7,6 +7,7 @@
 import { CommandError, Host } from "../../core/connection";
 import { Problem } from "../../core/errors";
 import { HostKind } from "../../core/hostKind";
+import { APT_REGEX_PRONE } from "../../core/reserved";
 import { packagesFor } from "./distroPackages";
 import { installedPackages, missingManagerCommands, readDistro } from "./hostDistro";
 import { HostPackagesSpec, validateHostPackages } from "./hostPackagesArgs";
@@ -29,6 +30,41 @@ const APT_NOT_FOUND = /Unable to locate package|has no installation candidate|is
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive", NEEDRESTART_MODE: "l" };
 const APT_OPTS = ["-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"];
+
+/**
+ * Which of `names` the host's apt index does not list under exactly that name, asked without any
+ * pattern reading: `apt-cache pkgnames` lists every package name (no argument: no prefix, no
+ * regex) and awk keeps the lines equal to a wanted name. `undefined` when the host has no index
+ * yet (a fresh host before its first `apt-get update`). The names go in as arguments, never into
+ * the script; one apt-cache run for all of them (about 1.5 s for 121,000 names).
+ */
+async function notInAptIndex(host: Host, names: readonly string[]): Promise<string[] | undefined> {
+  const script = 'apt-cache pkgnames 2>/dev/null | awk \'BEGIN { for (i = 1; i < ARGC; i++) want[ARGV[i]] = 1; ARGC = 1 } NR == 1 { any = 1 } ($0 in want) { print } END { if (!any) print "#no index" }\' "$@"';
+  const r = await host.run(["sh", "-c", script, "sh", ...names], { check: false });
+  const found = new Set(r.stdout.split("\n"));
+  return found.has("#no index") ? undefined : names.filter((n) => !found.has(n));
+}
+
+/**
+ * Problems with the user's package names on an apt host: each must be a package of the host's
+ * index by its exact name, because apt-get reads a name no package has as a regular expression
+ * (`python3-ruamel.yam` installs two packages) and installs every match.
+ */
+async function aptIndexProblems(host: Host, packages: readonly string[]): Promise<Problem[]> {
+  if (!packages.length) return [];
+  const missing = await notInAptIndex(host, packages);
+  const field = (n: string) => `packages[${packages.indexOf(n)}]`;
+  if (missing === undefined) {
+    return packages
+      .filter((n) => APT_REGEX_PRONE.test(n))
+      .map((n) => ({ field: field(n), value: n, message: `cannot be checked: ${host.label} has no apt package index yet, and apt-get reads a name with '.' or '+' that no package has as a regular expression; run apt-get update on the host first, then preview again` }));
+  }
+  return missing.map((n) => ({
+    field: field(n),
+    value: n,
+    message: `is not a package in ${host.label}'s apt index (apt-cache pkgnames lists no package of exactly that name)${APT_REGEX_PRONE.test(n) ? ", and apt-get would read it as a regular expression and install every package it matches" : ""}; write the package's exact name (see apt-cache search), or run apt-get update on the host if its index is stale`,
+  }));
+}
 
 function recordPath(spec: HostPackagesSpec): string {
   return `${spec.recordDir.replace(/\/$/, "")}/${spec.name}.list`;
@@ -85,6 +121,8 @@ export const kind: HostKind<HostPackagesSpec, HostPackagesState> = {
     const problems: Problem[] = [];
     const missingCmds = await missingManagerCommands(host, d.facts);
     if (missingCmds.length) problems.push({ field, value: missingCmds, message: `${host.label} lacks its package manager (${missingCmds.join(", ")}); install the packages yourself and set hostSetup: false` });
+    // dnf reads no regular expression in a name (globs are refused by the validation).
+    else if (d.facts.manager === "apt") problems.push(...(await aptIndexProblems(host, spec.packages)));
     return problems;
   },
 

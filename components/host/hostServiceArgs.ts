@@ -28,7 +28,7 @@ export interface HostServiceArgs {
    * Values that, when they change, restart (or reload) a running service: the hashes or outputs
    * of the configs it reads (NixOS `restartTriggers`), e.g. `[smbConf.observed.apply(o => o.sha256)]`.
    * @default [] (never restarted for a config change)
-   * @fieldKind free
+   * @fieldKind free opaque
    */
   restartOn?: pulumi.Input<string>[];
   /** What a change of `restartOn` does: `restart` or `reload` (the unit's `ExecReload=`). @default "restart" */

@@ -22,15 +22,15 @@ export interface KerberosClientArgs extends HostSetupArgs {
   adminServers?: string[];
   /** The DNS domain mapped to the realm and the NFSv4 idmapd `Domain`. @default the realm in lowercase @fieldKind name */
   domain?: string;
-  /** Where krb5.conf lives. @default "/etc/krb5.conf" @fieldKind path */
+  /** Where krb5.conf lives. @default "/etc/krb5.conf" @fieldKind path file */
   krb5ConfPath?: string;
-  /** The idmapd.conf written (`""`: not written, e.g. a host that is no NFS client or server). @default "/etc/idmapd.conf" @fieldKind path */
+  /** The idmapd.conf written (`""`: not written, e.g. a host that is no NFS client or server). @default "/etc/idmapd.conf" @fieldKind path file */
   idmapdConfPath?: string;
-  /** The nfs.conf drop-in with rpc.gssd's `[gssd]` settings (`""`: not written). @default "/etc/nfs.conf.d/kvmshare-gssd.conf" @fieldKind path */
+  /** The nfs.conf drop-in with rpc.gssd's `[gssd]` settings (`""`: not written). @default "/etc/nfs.conf.d/kvmshare-gssd.conf" @fieldKind path file */
   gssdConfPath?: string;
   /** rpc.gssd gets client credentials through gssproxy (`use-gss-proxy`). @default false: rpc.gssd reads the keytab itself */
   gssdUseGssProxy?: boolean;
-  /** argv run after a file changed (idmapd and gssd read their config at start). @default ["systemctl","try-restart","nfs-idmapd","rpc-gssd"] @fieldKind free */
+  /** argv run after a file changed (idmapd and gssd read their config at start). @default ["systemctl","try-restart","nfs-idmapd","rpc-gssd"] @fieldKind free argv */
   reloadCommand?: string[];
 }
 

@@ -34,13 +34,13 @@ export interface KerberosKeytabArgs {
   via?: KeytabVia;
   /** The admin principal for `via: "kadmin"`. @default "admin/admin" @fieldKind principal */
   adminPrincipal?: string;
-  /** Its password (a `pulumi.secret`), for `via: "kadmin"`; answers kadmin's prompt on stdin. @default unset: required with via "kadmin" @fieldKind free */
+  /** Its password (a `pulumi.secret`), for `via: "kadmin"`; answers kadmin's prompt on stdin. @default unset: required with via "kadmin" @fieldKind free secret */
   adminPassword?: pulumi.Input<string>;
-  /** The keytab (written 0600). @default "/etc/krb5.keytab" @fieldKind path */
+  /** The keytab (written 0600). @default "/etc/krb5.keytab" @fieldKind path tool */
   keytabPath?: string;
-  /** krb5.conf on this host. @default the realm's, else "/etc/krb5.conf" @fieldKind path */
+  /** krb5.conf on this host. @default the realm's, else "/etc/krb5.conf" @fieldKind path file */
   krb5ConfPath?: string;
-  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","restart","gssproxy","rpc-gssd"] (rpc-gssd starts only once a keytab exists) @fieldKind free */
+  /** argv run after keys were added (rpc.gssd and gssproxy read the keytab at start). @default ["systemctl","restart","gssproxy","rpc-gssd"] (rpc-gssd starts only once a keytab exists) @fieldKind free argv */
   reloadCommand?: string[];
 }
 

@@ -16,7 +16,7 @@ import { checkPrincipal, checkRealm, checkServer, KRB5_DEBIAN, TOKEN_TYPE } from
 export interface KerberosOtpArgs {
   /** The RADIUS server, `host:port` (or an absolute path of a Unix socket). @fieldKind address */
   radiusServer: string;
-  /** The shared RADIUS secret: pass a `pulumi.secret` (the same as the `OtpRadius`'s). Written to a 0600 file kdc.conf names, never into kdc.conf. @fieldKind free */
+  /** The shared RADIUS secret: pass a `pulumi.secret` (the same as the `OtpRadius`'s). Written to a 0600 file kdc.conf names, never into kdc.conf. @fieldKind free secret */
   radiusSecret: pulumi.Input<string>;
   /** The token type name (the `[otp]` subsection; `KerberosOtpUser` names it). @default "kvmshare" @fieldKind name */
   tokenType?: string;
@@ -24,7 +24,7 @@ export interface KerberosOtpArgs {
   timeoutSeconds?: number;
   /** Tries before the KDC gives up. @default 3 */
   retries?: number;
-  /** Where the KDC reads the secret from. @default "/etc/krb5kdc/kvmshare-radius.secret" @fieldKind path */
+  /** Where the KDC reads the secret from. @default "/etc/krb5kdc/kvmshare-radius.secret" @fieldKind path tool */
   secretPath?: string;
 }
 
@@ -33,9 +33,9 @@ export interface KerberosRealmArgs extends HostSetupArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** The realm, uppercase, e.g. `EXAMPLE.ORG`. @fieldKind name */
   realm: string;
-  /** The database master key: pass a `pulumi.secret`. Only `kdb5_util create` reads it (stdin); the stash file keeps it on the KDC. @fieldKind free */
+  /** The database master key: pass a `pulumi.secret`. Only `kdb5_util create` reads it (stdin); the stash file keeps it on the KDC. @fieldKind free secret */
   masterKey: pulumi.Input<string>;
-  /** The admin principal's password: pass a `pulumi.secret`. It reaches `kadmin.local` on stdin only. @fieldKind free */
+  /** The admin principal's password: pass a `pulumi.secret`. It reaches `kadmin.local` on stdin only. @fieldKind free secret */
   adminPassword: pulumi.Input<string>;
   /** The admin principal (without realm); `kadm5.acl` grants it everything. @default "admin/admin" @fieldKind principal */
   adminPrincipal?: string;
@@ -49,19 +49,19 @@ export interface KerberosRealmArgs extends HostSetupArgs {
   maxRenewableLifeDays?: number;
   /** OTP pre-authentication through RADIUS (the second factor). @default unset: no [otp] section */
   otp?: KerberosOtpArgs;
-  /** kdc.conf. @default "/etc/krb5kdc/kdc.conf" @fieldKind path */
+  /** kdc.conf. @default "/etc/krb5kdc/kdc.conf" @fieldKind path file */
   kdcConfPath?: string;
-  /** The krb5.conf the KDC's tools read (a `KerberosClient` on the KDC host writes it). @default "/etc/krb5.conf" @fieldKind path */
+  /** The krb5.conf the KDC's tools read (a `KerberosClient` on the KDC host writes it). @default "/etc/krb5.conf" @fieldKind path file */
   krb5ConfPath?: string;
-  /** The database. @default "/var/lib/krb5kdc/principal" @fieldKind path */
+  /** The database. @default "/var/lib/krb5kdc/principal" @fieldKind path file */
   databasePath?: string;
-  /** The stash file holding the master key. @default "/etc/krb5kdc/stash" @fieldKind path */
+  /** The stash file holding the master key. @default "/etc/krb5kdc/stash" @fieldKind path file */
   stashPath?: string;
-  /** kadmind's ACL file. @default "/etc/krb5kdc/kadm5.acl" @fieldKind path */
+  /** kadmind's ACL file. @default "/etc/krb5kdc/kadm5.acl" @fieldKind path file */
   aclPath?: string;
-  /** Log files `[logging]` names (`""`: syslog, the packages' default). @default "" @fieldKind path */
+  /** Log files `[logging]` names (`""`: syslog, the packages' default). @default "" @fieldKind path dir */
   logDir?: string;
-  /** argv run after kdc.conf or the ACL changed, and after the database was created. @default ["systemctl","restart","krb5-kdc","krb5-admin-server"] @fieldKind free */
+  /** argv run after kdc.conf or the ACL changed, and after the database was created. @default ["systemctl","restart","krb5-kdc","krb5-admin-server"] @fieldKind free argv */
   restartCommand?: string[];
   /** On destroy, destroy the realm's database and stash (every principal and key in it). @default false: they stay */
   allowDestroy?: boolean;

@@ -17,9 +17,9 @@ import { radiusSecretProblems } from "./kerberosRealmArgs";
 export interface OtpRadiusUser {
   /** The user name (the `KerberosOtpUser`'s `radiusUser`, by default its principal). @fieldKind user */
   name: string;
-  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. @fieldKind free */
+  /** The password (a `pulumi.secret`); stored as a salted SHA-512 hash. @fieldKind free secret */
   password: pulumi.Input<string>;
-  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. @fieldKind free */
+  /** The TOTP secret in base32 (RFC 6238, 30 s, 6 digits, SHA-1: what authenticator apps take), a `pulumi.secret`. @fieldKind free secret */
   totpSecret: pulumi.Input<string>;
 }
 
@@ -28,7 +28,7 @@ export interface OtpRadiusArgs extends HostSetupArgs {
   connection?: pulumi.Input<ConnectionSpec>;
   /** The users allowed a ticket. */
   users: OtpRadiusUser[];
-  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). @fieldKind free */
+  /** The shared secret with the KDC (a `pulumi.secret`; the same as the `KerberosRealm`'s `otp.radiusSecret`). @fieldKind free secret */
   radiusSecret: pulumi.Input<string>;
   /** Addresses of the KDCs that may ask. @default ["127.0.0.1"] @fieldKind address */
   kdcAddresses?: string[];
@@ -36,13 +36,13 @@ export interface OtpRadiusArgs extends HostSetupArgs {
   listenAddress?: string;
   /** UDP port. @default 1812 */
   port?: number;
-  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" @fieldKind path */
+  /** The private FreeRADIUS config directory (radiusd.conf, clients.conf, users). @default "/etc/freeradius/kvmshare" @fieldKind path dir */
   configDir?: string;
-  /** Where its pid file goes. @default "/run/freeradius" @fieldKind path */
+  /** Where its pid file goes. @default "/run/freeradius" @fieldKind path dir */
   runDir?: string;
-  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" @fieldKind path */
+  /** The systemd unit written for it (`""`: none, the caller runs `freeradius -f -d <configDir>`). @default "/etc/systemd/system/kvmshare-otp-radius.service" @fieldKind path unitFile */
   unitPath?: string;
-  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius @fieldKind free */
+  /** argv lists run after a change. @default daemon-reload, then enable --now and restart kvmshare-otp-radius @fieldKind free argv */
   restartCommands?: string[][];
 }
 

@@ -47,7 +47,7 @@ export interface SysctlArgs {
    * The sysctl.d directory.
    * @default "/etc/sysctl.d" in the host's namespace; "/etc/kvmshare/sysctl.d" with `netns` (so
    * systemd-sysctl does not load a namespace's values into the host's at boot)
-   * @fieldKind path
+   * @fieldKind path dir
    */
   dir?: string;
   /** File base name (`.conf` is added). @default "90-kvmshare-<component name>" @fieldKind name */
@@ -78,7 +78,7 @@ export interface EthtoolArgs {
 
 /** The systemd unit that re-applies the runtime-only settings at boot. */
 export interface BootUnitArgs {
-  /** Where the unit goes. @default "/etc/systemd/system" @fieldKind path */
+  /** Where the unit goes. @default "/etc/systemd/system" @fieldKind path unitDir */
   dir?: string;
   /** Run `systemctl enable` after writing it. @default true */
   enable?: boolean;
@@ -103,7 +103,7 @@ export interface NetworkTuningArgs {
   shaping?: ShapingArgs;
   /** ethtool settings of `device`. @default unset: not managed */
   ethtool?: EthtoolArgs;
-  /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" @fieldKind path */
+  /** Where the values found before the first apply are kept, for `restoreOnRemove`. @default "/var/lib/kvmshare/network" @fieldKind path dir */
   stateDir?: string;
   /** Put back the values found before the first apply when this is removed. @default true */
   restoreOnRemove?: boolean;

@@ -93,7 +93,7 @@ export function validateSysctlProfile(spec: SysctlProfileSpec, prefix = ""): Pro
     }
     if (seen.has(s.key)) c.add(field, s.key, "is set twice; keep one entry per key (a typed field and an extra key may name the same sysctl)");
     seen.add(s.key);
-    if (typeof s.value !== "string" || s.value.trim() === "" || /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/.test(s.value) || s.value.length > 4096 || /\\\s*$/.test(s.value)) {
+    if (typeof s.value !== "string" || s.value.trim() === "" || /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/.test(s.value) || s.value.length > 4096 || /\\\s*$/.test(s.value)) {
       c.add(field, s.value, `value of ${s.key} must be a non-empty single-line string (no control characters, no trailing backslash, at most 4096 characters)`);
     }
   });

@@ -19,9 +19,9 @@ export interface KernelNfsServerArgs extends HostSetupArgs {
   disableNfs40?: boolean;
   /** nfsd threads (`threads=`). @default unset: the distribution's (8) */
   threads?: number;
-  /** The drop-in file (nfs-utils >= 2.5 reads /etc/nfs.conf.d/*.conf). @default "/etc/nfs.conf.d/kvmshare.conf" @fieldKind path */
+  /** The drop-in file (nfs-utils >= 2.5 reads /etc/nfs.conf.d/*.conf). @default "/etc/nfs.conf.d/kvmshare.conf" @fieldKind path file */
   confPath?: string;
-  /** argv run when the file changed; NFS versions need an nfsd restart. @default ["systemctl","restart","nfs-server"] @fieldKind free */
+  /** argv run when the file changed; NFS versions need an nfsd restart. @default ["systemctl","restart","nfs-server"] @fieldKind free argv */
   restartCommand?: string[];
   /** Check the file with `nfsconf --dump` first. @default true */
   check?: boolean;

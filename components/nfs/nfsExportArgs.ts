@@ -67,11 +67,11 @@ const NFS_CLIENT_DEFAULTS: Defaults<NfsClientOptions, ClientUnset> = { access: "
 
 /** Kernel-backend settings. */
 export interface NfsKernelArgs {
-  /** The main exports file, read by the check so conflicts with it are found ("" = none). @default "/etc/exports" @fieldKind path */
+  /** The main exports file, read by the check so conflicts with it are found ("" = none). @default "/etc/exports" @fieldKind path read */
   mainExportsFile?: string;
   /** Further `exports(5)` options for every client, e.g. `["crossmnt"]`. @default []: none @fieldKind free */
   extraOptions?: string[];
-  /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" @fieldKind path */
+  /** The export table `exportfs` writes; read to report clients that are not active ("" = not read). @default "/var/lib/nfs/etab" @fieldKind path read */
   etabPath?: string;
 }
 
@@ -81,9 +81,9 @@ const NFS_KERNEL_DEFAULTS: Defaults<NfsKernelArgs> = { mainExportsFile: NFS_DEBI
 export interface NfsGaneshaArgs {
   /** `Export_Id`, unique on the server (1-65535). @default a stable hash of the export name (1000-60999) */
   exportId?: number;
-  /** The NFSv4 pseudo path clients mount. @default the export path @fieldKind path */
+  /** The NFSv4 pseudo path clients mount. @default the export path @fieldKind path read */
   pseudo?: string;
-  /** The main ganesha config; it must include the exports directory with `%dir`. @default "/etc/ganesha/ganesha.conf" @fieldKind path */
+  /** The main ganesha config; it must include the exports directory with `%dir`. @default "/etc/ganesha/ganesha.conf" @fieldKind path file */
   configPath?: string;
   /** Further EXPORT block parameters (e.g. `{ Attr_Expiration_Time: "60" }`). @default {}: none @fieldKind free */
   extraParameters?: Record<string, string>;
@@ -94,7 +94,7 @@ const NFS_GANESHA_DEFAULTS: Defaults<NfsGaneshaArgs, "exportId" | "pseudo"> = { 
 export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   /** The NFS server. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. @fieldKind path */
+  /** The directory to export (absolute; must exist on the host), e.g. a ZfsDataset's mountpoint output. @fieldKind path tree */
   path: pulumi.Input<string>;
   /**
    * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
@@ -117,9 +117,9 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   allowAnyClient?: boolean;
   /** Allow `no_root_squash` (or `anonuid: 0`): root on the client is root on the export. @default false */
   acknowledgeNoRootSquash?: boolean;
-  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) @fieldKind path */
+  /** Directory of the export files. @default "/etc/exports.d" (kernel), "/etc/ganesha/kvmshare.d" (ganesha) @fieldKind path dir */
   exportsDir?: string;
-  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) @fieldKind free */
+  /** argv run after the export file changed or was removed. @default ["exportfs","-ra"] (kernel), ["systemctl","reload","nfs-ganesha"] (ganesha) @fieldKind free argv */
   reloadCommand?: string[];
   /** Have the server's own parser accept the file before it goes live (needs root for `unshare`). @default true */
   check?: boolean;
@@ -304,8 +304,8 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
     if (s.etabPath !== undefined && s.etabPath !== "") c.absPath("kernel.etabPath", s.etabPath, "read");
     (s.extraOptions ?? []).forEach((o, i) => {
       const f = `kernel.extraOptions[${i}]`;
-      if (typeof o !== "string" || !/^[a-z_]+(=[A-Za-z0-9_:.\/@-]+)?$/.test(o)) {
-        c.add(f, o, "must be one exports(5) option such as 'crossmnt' or 'mountpoint=/srv' (no commas, spaces or parentheses)");
+      if (typeof o !== "string" || !/^[a-z_]+(=[A-Za-z0-9_:.\/@-]+)?$/.test(o) || o.length > 1024) {
+        c.add(f, o, "must be one exports(5) option such as 'crossmnt' or 'mountpoint=/srv' (no commas, spaces or parentheses; at most 1024 characters)");
       } else {
         const key = o.split("=")[0];
         if (key in MANAGED_KERNEL_OPTIONS) c.add(f, o, `is set by the '${MANAGED_KERNEL_OPTIONS[key]}' field; use that instead`);
@@ -321,7 +321,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
       const f = `ganesha.extraParameters.${k}`;
       if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(k)) c.add(f, k, "must be a ganesha parameter name (letters, digits, '_')");
       else if (k.toLowerCase() in MANAGED_GANESHA_PARAMETERS) c.add(f, k, `is set by the '${MANAGED_GANESHA_PARAMETERS[k.toLowerCase()]}' field; use that instead`);
-      if (typeof v !== "string" || !/^[A-Za-z0-9_.,:\/ -]+$/.test(v)) c.add(f, v, "must be a plain value (letters, digits, '_.,:/ -'; no quotes, braces or ';')");
+      if (typeof v !== "string" || !/^[A-Za-z0-9_.,:\/ -]+$/.test(v) || v.length > 1024) c.add(f, v, "must be a plain value (letters, digits, '_.,:/ -'; no quotes, braces or ';'; at most 1024 characters)");
     }
   }
   return c.problems;

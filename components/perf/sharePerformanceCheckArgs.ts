@@ -28,7 +28,7 @@ export interface SharePerformanceLossArgs extends Omit<LossOptions, "target"> {
 export interface SharePerformanceCheckArgs {
   /** The host fio runs on: the KVM host (a dataset) or a guest (a mounted share). @default unset: this machine */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Directory to test: the mounted share in a guest, or the dataset's mountpoint on the host. @fieldKind path */
+  /** Directory to test: the mounted share in a guest, or the dataset's mountpoint on the host. @fieldKind path file */
   path: pulumi.Input<string>;
   /**
    * The fio job; each unset field takes its default (see `FioOptions`).
@@ -45,9 +45,9 @@ export interface SharePerformanceCheckArgs {
   loss?: SharePerformanceLossArgs;
   /** A missed threshold fails `pulumi up` ("fail") or is only reported as a warning ("warn"). @default "fail" */
   onMiss?: OnMiss;
-  /** JSON report on the host; `pulumi refresh` reads it back. @default "/var/lib/kvmshare/perf/<name>.json" (the resource name, made file-name-safe) @fieldKind path */
+  /** JSON report on the host; `pulumi refresh` reads it back. @default "/var/lib/kvmshare/perf/<name>.json" (the resource name, made file-name-safe) @fieldKind path file */
   reportPath?: string;
-  /** Write a Prometheus textfile-collector file here too (must end in `.prom`). @default unset: no Prometheus file @fieldKind path */
+  /** Write a Prometheus textfile-collector file here too (must end in `.prom`). @default unset: no Prometheus file @fieldKind path file */
   prometheusPath?: string;
   /**
    * Any value; the check runs again when it changes (it also runs again when any other input
@@ -55,7 +55,7 @@ export interface SharePerformanceCheckArgs {
    * re-measure when the share changes, or `String(Date.now())` to measure on every `up`
    * (then `preview --expect-no-changes` always reports this check).
    * @default unset: the check runs once
-   * @fieldKind free
+   * @fieldKind free opaque
    */
   trigger?: pulumi.Input<string>;
   /** CPU sampling interval, ms. @default 1000 */

@@ -24,11 +24,11 @@ export interface ZfsRestoreDrillArgs {
   drillName?: string;
   /** The snapshot to check (after '@'). @default unset: the newest one both sides share @fieldKind name */
   snapshot?: string;
-  /** Any value; changing it runs the drill again (e.g. a date, a build number). @default unset: the drill runs on create only @fieldKind free */
+  /** Any value; changing it runs the drill again (e.g. a date, a build number). @default unset: the drill runs on create only @fieldKind free opaque */
   trigger?: string;
   /** Fail the deploy when the drill finds a difference (the result is kept either way). @default true */
   failOnMismatch?: boolean;
-  /** Directory on the source host where the last result is kept as `<drillName>.json`. @default "/var/lib/kvmshare/drill" @fieldKind path */
+  /** Directory on the source host where the last result is kept as `<drillName>.json`. @default "/var/lib/kvmshare/drill" @fieldKind path dir */
   stateDir?: string;
 }
 

@@ -66,7 +66,7 @@ export interface ZfsReplicationArgs {
   backupWindow?: BackupWindow;
   /** syncoid with a remote target: how the source host reaches it over SSH (syncoid runs there, not in Pulumi). @default unset: the target is on the source host */
   sshTarget?: SyncoidSshTarget;
-  /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path */
+  /** syncoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path dir */
   root?: string;
   /** syncoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
   activation?: Activation;
@@ -80,7 +80,7 @@ export interface SyncoidSshTarget {
   user?: string;
   /** SSH port. @default 22 */
   port?: number;
-  /** Private key file on the source host (0600, root's). @fieldKind path */
+  /** Private key file on the source host (0600, root's). @fieldKind path toolRead */
   keyFile: string;
 }
 
@@ -168,7 +168,9 @@ export function validateReplicationSpec(spec: ZfsReplicationSpec, prefix = ""): 
     }
     if (spec.sshTarget) {
       const t = spec.sshTarget;
-      c.hostOrCidr(`${prefix}sshTarget.host`, t.host).absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "toolRead").port(`${prefix}sshTarget.port`, t.port);
+      if (typeof t.host === "string" && t.host.includes("/")) c.add(`${prefix}sshTarget.host`, t.host, "must be the target host's name or IP address, not a network (syncoid connects to one host), e.g. 'backup.example.org'");
+      else c.hostOrCidr(`${prefix}sshTarget.host`, t.host);
+      c.absPath(`${prefix}sshTarget.keyFile`, t.keyFile, "toolRead").port(`${prefix}sshTarget.port`, t.port);
       if (t.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(t.user)) c.add(`${prefix}sshTarget.user`, t.user, "must be a user name (lower-case letters, digits, '_', '-')");
     }
     c.absPath(`${prefix}root`, spec.root, "dir");

@@ -7,7 +7,7 @@ import { Defaults, Plain, resolveDefaults } from "../../core/args";
 import { ConnectionSpec } from "../../core/connection";
 import { Problem, ValidationError } from "../../core/errors";
 import { Activation, ACTIVATIONS } from "../../core/systemdUnits";
-import { Checker } from "../../core/validate";
+import { Checker, LINE_BREAKING } from "../../core/validate";
 import { checkBound, PROTECTION_BOUNDS } from "./backupWindow";
 import type { ZfsDataset } from "../storage";
 import { datasetNameOf, validateDatasetName, validateSnapshotPrefix } from "../storage";
@@ -49,7 +49,7 @@ export interface ZfsSnapshotPolicyArgs {
   autoprune?: boolean;
   /** sanoid: when the timer runs sanoid (systemd OnCalendar, checked with `systemd-analyze calendar`). @default "*:0/15" (every 15 minutes, like Debian's sanoid.timer) @fieldKind free */
   timerOnCalendar?: string;
-  /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path */
+  /** sanoid: alternate root every file goes under (images, sandboxes, tests; implies activation "enable" or "none"). @default "/" @fieldKind path dir */
   root?: string;
   /** sanoid: "start" = enable --now the timer; "enable" = enable only (offline, with `root`); "none" = files only. @default "start" */
   activation?: Activation;
@@ -126,7 +126,7 @@ export function validateSnapshotPolicySpec(spec: ZfsSnapshotPolicySpec, prefix =
     if (spec.autosnap !== false && !spec.hourly && !spec.daily && !spec.monthly) {
       c.add(`${prefix}hourly`, spec.hourly, "hourly, daily and monthly are all 0: sanoid would take no snapshot; keep at least one (e.g. hourly: 24) or set autosnap: false");
     }
-    if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || /[\n\r]/.test(spec.timerOnCalendar)) {
+    if (typeof spec.timerOnCalendar !== "string" || !spec.timerOnCalendar.trim() || LINE_BREAKING.test(spec.timerOnCalendar) || spec.timerOnCalendar.length > 256) {
       c.add(`${prefix}timerOnCalendar`, spec.timerOnCalendar, "must be a systemd OnCalendar expression on one line, e.g. '*:0/15' or 'hourly'");
     }
     c.absPath(`${prefix}root`, spec.root, "dir");

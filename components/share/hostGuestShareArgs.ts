@@ -31,7 +31,7 @@ export interface ShareGuestArgs {
    * @fieldKind address
    */
   address?: string;
-  /** Mount point in the guest. @default "/mnt/<component name>" @fieldKind path */
+  /** Mount point in the guest. @default "/mnt/<component name>" @fieldKind path tree */
   mountPoint?: string;
   /** GuestMount settings (automount, activation, style, root, readOnly, options...). @default GuestMount's defaults */
   mount?: Omit<GuestMountArgs, "connection" | "where" | "password" | MountSource>;
@@ -51,7 +51,7 @@ export interface ShareSmbArgs {
   shareName?: string;
   /** The user the guest connects as (must exist as an SMB user on the host). @fieldKind name */
   username: string;
-  /** Its password (a pulumi secret): written to the guest's 0600 credentials file. @fieldKind free */
+  /** Its password (a pulumi secret): written to the guest's 0600 credentials file. @fieldKind free secret */
   password: pulumi.Input<string>;
   /** Guest SMB mount settings besides server, share, user. @default SMB 3.1.1 with seal */
   mount?: Omit<SmbMountArgs, "server" | "share" | "username">;
@@ -84,7 +84,7 @@ export interface HostGuestShareArgs {
   protocol: ShareProtocol;
   /** A ZFS dataset created for the share; its mountpoint is what is shared. Exactly one of `dataset` and `hostPath`. @default unset: `hostPath` is shared instead */
   dataset?: Omit<ZfsDatasetArgs, "connection">;
-  /** An existing directory on the host to share instead of a new dataset. @default unset: the new `dataset` is shared @fieldKind path */
+  /** An existing directory on the host to share instead of a new dataset. @default unset: the new `dataset` is shared @fieldKind path tree */
   hostPath?: pulumi.Input<string>;
   /** The guest side. */
   guest: ShareGuestArgs;

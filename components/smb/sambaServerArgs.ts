@@ -19,11 +19,11 @@ export const SMB_MIN_PROTOCOLS: readonly SmbMinProtocol[] = ["SMB3_00", "SMB3_02
 export interface SambaServerArgs extends HostSetupArgs {
   /** The Samba host. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" @fieldKind path */
+  /** The smb.conf kvmshare owns (a previous one is kept as `<path>.kvmshare-orig` and restored on destroy). @default "/etc/samba/smb.conf" @fieldKind path file */
   configPath?: string;
-  /** Directory of the share files. @default "/etc/samba/kvmshare.d" @fieldKind path */
+  /** Directory of the share files. @default "/etc/samba/kvmshare.d" @fieldKind path dir */
   sharesDir?: string;
-  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" @fieldKind path */
+  /** The file that includes every share file (included from the config). @default "/etc/samba/kvmshare-shares.conf" @fieldKind path file */
   sharesIndexPath?: string;
   /** NetBIOS workgroup. @default "WORKGROUP" @fieldKind name */
   workgroup?: string;
@@ -37,13 +37,13 @@ export interface SambaServerArgs extends HostSetupArgs {
   interfaces?: string[];
   /** Server-wide `hosts allow` (IPs/CIDRs/names). @default []: no server-wide restriction (each share sets its own) @fieldKind address */
   hostsAllow?: string[];
-  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default unset: Samba's passdb @fieldKind path */
+  /** A private tdbsam passdb file (`passdb backend = tdbsam:<path>`). @default unset: Samba's passdb @fieldKind path file */
   passdbPath?: string;
-  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default unset: Samba's @fieldKind path */
+  /** One directory for Samba's private/lock/state/cache/pid dirs (sandboxes, second instances). @default unset: Samba's @fieldKind path dir */
   stateDir?: string;
-  /** `log file`. @default unset: Samba's (syslog/`/var/log/samba`) @fieldKind path */
+  /** `log file`. @default unset: Samba's (syslog/`/var/log/samba`) @fieldKind path file */
   logFile?: string;
-  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] @fieldKind free */
+  /** argv that makes smbd re-read its config. @default ["systemctl","reload","smbd"] @fieldKind free argv */
   reloadCommand?: string[];
   /** Run `testparm -s` on the new config before it goes live. @default true */
   check?: boolean;
@@ -112,7 +112,7 @@ export function validateSambaServer(s: SambaServerSpec): Problem[] {
   if (s.logFile !== undefined) confPath(c, "logFile", s.logFile);
   c.problems.push(...samePathProblems({ configPath: s.configPath, sharesIndexPath: s.sharesIndexPath, passdbPath: s.passdbPath, logFile: s.logFile }));
   if (typeof s.workgroup !== "string" || !/^[A-Za-z0-9_-]{1,15}$/.test(s.workgroup)) c.add("workgroup", s.workgroup, "must be 1-15 letters, digits, '_' or '-' (a NetBIOS name)");
-  if (typeof s.serverString !== "string" || !PLAIN_VALUE.test(s.serverString)) c.add("serverString", s.serverString, "must be a one-line string");
+  if (typeof s.serverString !== "string" || !PLAIN_VALUE.test(s.serverString) || s.serverString.length > 256) c.add("serverString", s.serverString, "must be a one-line string of at most 256 characters, e.g. 'kvmshare'");
   c.oneOf("minProtocol", s.minProtocol, SMB_MIN_PROTOCOLS);
   if (!Array.isArray(s.ports) || !s.ports.length) c.add("ports", s.ports, "must list at least one TCP port, e.g. [445]");
   else s.ports.forEach((p, i) => c.port(`ports[${i}]`, p));

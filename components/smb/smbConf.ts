@@ -48,7 +48,7 @@ export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
  * trailing backslash (even before trailing spaces) continues the line, which would swallow the
  * next parameter.
  */
-export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*(?<!\\[ \t]*)$/;
+export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]*(?<!\\[ \t]*)$/;
 const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => smbParamKey(h.key)));
 
 export function argv(c: Checker, field: string, v: unknown): void {

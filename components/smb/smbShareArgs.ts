@@ -17,7 +17,7 @@ export interface SmbShareArgs {
   server?: SambaServer;
   /** The Samba host, when `server` is not given. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The directory to share (absolute; must exist), e.g. a ZfsDataset's mountpoint output. @fieldKind path */
+  /** The directory to share (absolute; must exist), e.g. a ZfsDataset's mountpoint output. @fieldKind path tree */
   path: pulumi.Input<string>;
   /** Share name (`\\server\name`). @default the resource name @fieldKind name */
   shareName?: string;
@@ -37,11 +37,11 @@ export interface SmbShareArgs {
   allowAnyClient?: boolean;
   /** List the share in browse lists. @default true */
   browseable?: boolean;
-  /** Directory of the share files, when `server` is not given. @default "/etc/samba/kvmshare.d" @fieldKind path */
+  /** Directory of the share files, when `server` is not given. @default "/etc/samba/kvmshare.d" @fieldKind path dir */
   sharesDir?: string;
-  /** The index file that includes every share, when `server` is not given. @default "/etc/samba/kvmshare-shares.conf" @fieldKind path */
+  /** The index file that includes every share, when `server` is not given. @default "/etc/samba/kvmshare-shares.conf" @fieldKind path file */
   sharesIndexPath?: string;
-  /** argv that makes smbd re-read its config, when `server` is not given. @default ["systemctl","reload","smbd"] @fieldKind free */
+  /** argv that makes smbd re-read its config, when `server` is not given. @default ["systemctl","reload","smbd"] @fieldKind free argv */
   reloadCommand?: string[];
   /** Run `testparm -s` on the new share before it goes live. @default true */
   check?: boolean;

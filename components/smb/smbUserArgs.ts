@@ -15,11 +15,11 @@ export interface SmbUserArgs {
   server?: SambaServer;
   /** The Samba host, when `server` is not given. @default this machine (a local connection) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** The smb.conf naming the passdb, when `server` is not given. @default "/etc/samba/smb.conf" @fieldKind path */
+  /** The smb.conf naming the passdb, when `server` is not given. @default "/etc/samba/smb.conf" @fieldKind path file */
   configPath?: string;
   /** The user name; a Unix account of that name must exist. @default the resource name @fieldKind name */
   userName?: string;
-  /** The password: pass a `pulumi.secret`. It reaches `smbpasswd -s` on stdin only. @fieldKind free */
+  /** The password: pass a `pulumi.secret`. It reaches `smbpasswd -s` on stdin only. @fieldKind free secret */
   password: pulumi.Input<string>;
 }
 

@@ -15,7 +15,7 @@ export type VdevType = "disk" | "mirror" | "raidz1" | "raidz2" | "raidz3";
 export interface VdevSpec {
   /** `disk` (a plain stripe member), `mirror`, `raidz1`, `raidz2`, `raidz3`. */
   type: VdevType;
-  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. @fieldKind path */
+  /** Absolute paths: block devices (`/dev/disk/by-id/...`) or files. @fieldKind path device */
   devices: string[];
 }
 
@@ -34,7 +34,7 @@ export interface ZfsPoolArgs extends HostSetupArgs {
   ashift?: number;
   /** Pool properties (`zpool set`): autoexpand, autoreplace, autotrim, failmode, listsnapshots, delegation, comment, cachefile (autotrim and comment: OpenZFS only). @default none set: the pool keeps ZFS's values @fieldKind free */
   properties?: Record<string, string>;
-  /** Mount point of the pool's root dataset, or "none" to not mount it. @default unset: /<poolName> @fieldKind path */
+  /** Mount point of the pool's root dataset, or "none" to not mount it. @default unset: /<poolName> @fieldKind path tree */
   mountpoint?: string;
   /** Create missing file devices (sparse) with this size, at least 64: for sandboxes and tests. @default unset: missing files are an error */
   fileSizeMiB?: number;

@@ -14,9 +14,9 @@ import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../
 import type { ChangeDetection } from "./fingerprint";
 
 export interface ParallelTransferArgs {
-  /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. @fieldKind path */
+  /** Local file or directory to copy (on the machine running Pulumi). Must exist at preview time. @fieldKind path read */
   source: string;
-  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent (no trailing `/`). @fieldKind path */
+  /** Absolute path of the copy on the host: the file (or directory) itself, not its parent (no trailing `/`). @fieldKind path file */
   destination: pulumi.Input<string>;
   /** The host that receives the copy. @default unset: this machine (a local or mounted path) */
   connection?: pulumi.Input<ConnectionSpec>;

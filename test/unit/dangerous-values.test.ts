@@ -1,160 +1,168 @@
 /**
  * Dangerous values per field kind, driven from the Args declarations: every string field of every
- * documented Args block (scripts/docs.ts `BLOCKS`) carries a `@fieldKind` tag in its doc comment,
- * and each value of that kind's table below, given to the field with an otherwise valid spec, is
- * refused by the component's validation with a message naming the field, the value (escaped) and
- * a fix. A string field without a tag fails the first test, so a new field is covered the day it
- * is added. The resource-name choke point (every kind in provider/kinds.ts) is walked at the end.
+ * documented Args block (scripts/docs.ts `BLOCKS`) carries a `@fieldKind <kind> [use]` tag in its
+ * doc comment, and each value of that kind's table (for a path, of its use's rows), given to the
+ * field with an otherwise valid spec (the block's base, test/unit/dangerous-bases.ts), is refused
+ * by the component's validation with a message naming the field, the value (escaped; a secret
+ * never) and a fix. The probe is built from the field's path and declared type, so a new field is
+ * covered the day it is added; a string field without a tag, or a block without a base, fails.
+ * Then: each skipping use checked against the validation, package names against this machine's
+ * apt, and the resource-name choke point walked for every kind in provider/kinds.ts.
  */
-import { BLOCKS, blockFields, FIELD_KINDS, Row, sourceIndex } from "../../scripts/docs";
+import { BLOCKS, blockFields, FIELD_KINDS, FREE_USES, Row, sourceIndex } from "../../scripts/docs";
 import { escapeControl, formatProblem, Problem } from "../../core/errors";
-import { connectionProblems } from "../../core/validate";
 import { KINDS } from "../../provider/kinds";
 import { check } from "../../provider/providerImpl";
+import { BASES, probeFor } from "./dangerous-bases";
+import { execFileSync } from "child_process";
+import { connect } from "../../core/connection";
 import { resolveHostPackages, validateHostPackages } from "../../components/host/hostPackagesArgs";
-import { resolveHostService, validateHostService } from "../../components/host/hostServiceArgs";
-import { resolveKerberosRealm, validateKerberosRealm } from "../../components/kerberos/kerberosRealmArgs";
-import { resolveKerberosKeytab, validateKerberosKeytab } from "../../components/kerberos/kerberosKeytabArgs";
-import { resolveKerberosClient, validateKerberosClient } from "../../components/kerberos/kerberosClientArgs";
-import { validateKerberosOtpUser } from "../../components/kerberos/kerberosOtpUserArgs";
-import { resolveOtpRadius, validateOtpRadius } from "../../components/kerberos/otpRadiusArgs";
-import { resolveSmbShare, validateSmbShare } from "../../components/smb/smbShareArgs";
-import { resolveSambaServer, validateSambaServer } from "../../components/smb/sambaServerArgs";
-import { validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
-import { validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
+import { kind as hostPackagesKind } from "../../components/host/hostPackagesKind";
 
-/**
- * The write-path policy (issue 25, deliverable 3) is another branch's (i25b): until it is merged,
- * the `path` rows that need it are skipped (shown as skipped, not passing). The lead sets this to
- * true at merge.
- */
-const PATH_POLICY_LANDED = false;
+/** Line breakers, control characters, NUL and bidirectional controls: what no value may carry into a file. */
+const BREAKERS = ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\u2029b", "a\x1bb", "a\x85b", "a\u202eb", "a\u2066b"];
 
 /** The dangerous values of each field kind: each must be refused by every field of that kind. */
-const DANGEROUS: Record<(typeof FIELD_KINDS)[number] | "user", { values: string[]; needsPathPolicy?: string[] }> = {
-  name: { values: ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\x1bb"] },
-  path: {
-    values: ["/srv/a\nb", "/srv/a\0b", "relative/path", "/srv/../etc/shadow"],
-    needsPathPolicy: ["/etc/shadow", "/etc/profile.d/x.sh", "/root/.bashrc", "/etc/cron.d/x", "/etc/sudoers.d/x", "/etc/pam.d/x", "/etc/systemd/system/x.service", "/usr/lib/x", "/srv/$x", "/srv/`x`", "/srv/a;b", "/srv/a b"],
-  },
-  unit: { values: ["reboot.target", "poweroff.target", "halt.target", "kexec.target", "rescue.target", "emergency.target", "shutdown.target", "default.target", "ctrl-alt-del.target", "sysinit.target", "-.mount", "system.slice", "systemd-reboot.service", "rescue.service", "a\nb"] },
-  package: { values: ["openssh-server-", "rsync+", "*ssh*", "lib.*", "ssh.", "a+b", "vim:i386", "vim=2:9.0", "vim/bookworm", "^ssh", "a|b", "-oAPT::x=1", "a\nb"] },
-  principal: { values: ["krbtgt/EXAMPLE.ORG", "kadmin/admin", "kadmin/changepw", "kadmin/history", "K/M", "WELLKNOWN/ANONYMOUS", "kiprop/kdc.example.org", "changepw/kerberos", "a\nb"] },
-  user: { values: ["DEFAULT", "default", "DEFAULT1", "$INCLUDE", "a\nb"] },
-  address: { values: ["0.0.0.0/0", "::/0", "*", "0/0", "a\nb"] },
-  command: { values: ["root preexec", "preexec", "postexec", "root postexec", "username map script", "add user script", "print command", "magic script", "rootpreexec", "Root  PreExec"] },
-  free: { values: [] },
-};
-
-type Probe = (v: string) => Problem[];
-
-const realm = { realm: "EXAMPLE.ORG", settings: { otp: { tokenType: "kvmshare" }, krb5ConfPath: "/etc/krb5.conf", kdcConfPath: "/etc/krb5kdc/kdc.conf" } } as never;
-const radius = (over: Record<string, unknown>) => validateOtpRadius(resolveOtpRadius("o", { users: [{ name: "alice" }], ...over } as never));
-const smbShare = (over: Record<string, unknown>) => validateSmbShare(resolveSmbShare("data", { path: "/tank/data", validUsers: ["alice"], hostsAllow: ["192.168.122.0/24"], ...over }));
-const smbServer = (over: Record<string, unknown>) => validateSambaServer(resolveSambaServer("smb", over));
-const krbClient = (over: Record<string, unknown>) => validateKerberosClient(resolveKerberosClient("c", { realm: "EXAMPLE.ORG", kdcs: ["kdc.example.org"], ...over }));
-
-/**
- * How to give a value to a field (`<Block>.<field>` as the docs reader names it): validation with
- * an otherwise valid spec. Command-kind fields take the value as a parameter name.
- */
-const PROBES: Record<string, Probe> = {
-  "HostPackagesArgs.packages": (v) => validateHostPackages(resolveHostPackages("p", { packages: [v] })),
-  "HostServiceArgs.unit": (v) => validateHostService(resolveHostService("s", { unit: v })),
-  "KerberosRealmArgs.adminPrincipal": (v) => validateKerberosRealm(resolveKerberosRealm("r", { realm: "EXAMPLE.ORG", adminPrincipal: v })),
-  "KerberosRealmArgs.otp.radiusServer": (v) => validateKerberosRealm(resolveKerberosRealm("r", { realm: "EXAMPLE.ORG", otp: { radiusServer: v, radiusSecret: "s" } })),
-  "KerberosKeytabArgs.adminPrincipal": (v) => validateKerberosKeytab(resolveKerberosKeytab({ realmName: "EXAMPLE.ORG", fqdn: "nfs.example.org", adminPrincipal: v })),
-  "KerberosKeytabArgs.fqdn": (v) => validateKerberosKeytab(resolveKerberosKeytab({ realmName: "EXAMPLE.ORG", fqdn: v })),
-  "KerberosOtpUserArgs.principal": (v) => validateKerberosOtpUser({ realm: "EXAMPLE.ORG", name: v, radiusUser: "alice", tokenType: "kvmshare", krb5ConfPath: "/etc/krb5.conf", kdcConfPath: "/etc/krb5kdc/kdc.conf" }),
-  "KerberosOtpUserArgs.radiusUser": (v) => validateKerberosOtpUser({ realm: "EXAMPLE.ORG", name: "alice", radiusUser: v, tokenType: "kvmshare", krb5ConfPath: "/etc/krb5.conf", kdcConfPath: "/etc/krb5kdc/kdc.conf" }),
-  "KerberosClientArgs.kdcs": (v) => krbClient({ kdcs: [v] }),
-  "KerberosClientArgs.adminServers": (v) => krbClient({ adminServers: [v] }),
-  "OtpRadiusArgs.users[].name": (v) => radius({ users: [{ name: v }] }),
-  "OtpRadiusArgs.kdcAddresses": (v) => radius({ kdcAddresses: [v] }),
-  "OtpRadiusArgs.listenAddress": (v) => radius({ listenAddress: v }),
-  "SmbShareArgs.hostsAllow": (v) => smbShare({ hostsAllow: [v] }),
-  "SmbShareArgs.extraParameters": (v) => smbShare({ extraParameters: { [v]: "/bin/sh -c id" } }),
-  "SambaServerArgs.hostsAllow": (v) => smbServer({ hostsAllow: [v] }),
-  "SambaServerArgs.interfaces": (v) => smbServer({ interfaces: [v] }),
-  "SambaServerArgs.extraParameters": (v) => smbServer({ extraParameters: { [v]: "/bin/sh -c id" } }),
-  "NfsExportArgs.clients": (v) => validateNfsExportArgs("share", { path: "/tank/share", clients: [v] }),
-  "NfsExportArgs.clients[].host": (v) => validateNfsExportArgs("share", { path: "/tank/share", clients: [{ host: v }] }),
-  "ShareFirewallArgs.allowedSources": (v) => validateShareFirewall({ allowedSources: [v] }),
-  "SshConnectionSpec.host": (v) => connectionProblems({ kind: "ssh", host: v }).map((p) => ({ ...p, field: p.field.replace(/^connection\./, "") })),
+const DANGEROUS: Record<Exclude<(typeof FIELD_KINDS)[number], "path"> | "user", string[]> = {
+  name: ["a\nb", "a\rb", "a\0b", "a\u2028b", "a\x1bb"],
+  unit: ["reboot.target", "poweroff.target", "halt.target", "kexec.target", "rescue.target", "emergency.target", "shutdown.target", "default.target", "ctrl-alt-del.target", "sysinit.target", "-.mount", "system.slice", "systemd-reboot.service", "rescue.service", "a\nb"],
+  // `a+b`, `python3-ruamel.yam` are Debian policy names: refused by HostPackages' preflight
+  // against the host's apt index (below), not by the validation.
+  package: ["openssh-server-", "rsync+", "*ssh*", "lib.*", "ssh.", "vim:i386", "vim=2:9.0", "vim/bookworm", "^ssh", "a|b", "-oAPT::x=1", "a\nb", "python3-ruamel.yaml-", ".ssh", "a..b"],
+  principal: ["krbtgt/EXAMPLE.ORG", "kadmin/admin", "kadmin/changepw", "kadmin/history", "K/M", "WELLKNOWN/ANONYMOUS", "kiprop/kdc.example.org", "changepw/kerberos", "a\nb"],
+  user: ["DEFAULT", "default", "DEFAULT1", "$INCLUDE", "a\nb"],
+  address: ["0.0.0.0/0", "::/0", "*", "0/0", "a\nb"],
+  command: ["root preexec", "preexec", "postexec", "root postexec", "username map script", "add user script", "print command", "magic script", "rootpreexec", "Root  PreExec"],
+  // Free text (and secrets): the breakers (a value reaching a file must not end its line or
+  // reorder what an editor shows) and a length bound. `argv` and `opaque` fields reach no file
+  // (FREE_USES): they are listed, not fed.
+  free: [...BREAKERS, "x".repeat(5000)],
 };
 
 /**
- * Fields of the kinds with a table (not `free`; `name` and `path` fields are covered by the
- * hostile-* suites and the resource-name walk below) that have no probe here yet: listed so the
- * gap is visible, and a test fails when one gets a probe without leaving this list.
+ * Path values by the field's declared use (`@fieldKind path <use>`, core/writePaths.ts PathUse):
+ * every path refuses line breaks, NUL and `..`; an absolute one refuses a relative value; a
+ * written one refuses system paths; a path handed to a tool refuses shell syntax (spaces are
+ * legal in mount points and other paths on purpose).
  */
-const PROBE_PENDING = new Set([
-  "ZfsReplicationArgs.sshTarget.host",
-  "GuestMountArgs.nfs.server",
-  "GuestMountArgs.smb.server",
-  "HostGuestShareArgs.guest.address",
-  "HostGuestShareArgs.serverAddress",
-  "SharePerformanceCheckArgs.loss.target",
-]);
+const PATH_ROWS: { values: string[]; uses: string[] }[] = [
+  { values: ["/srv/a\nb", "/srv/a\0b", "/srv/a\rb", "/srv/a\u2028b", "/srv/../etc/shadow"], uses: ["file", "dir", "unitDir", "unitFile", "tree", "tool", "toolRead", "device", "read"] },
+  { values: ["relative/path"], uses: ["file", "dir", "unitDir", "unitFile", "tree", "tool", "toolRead", "device", "read"] },
+  { values: ["/etc/shadow", "/etc/profile.d/x.sh", "/root/.bashrc", "/etc/cron.d/x", "/etc/sudoers.d/x", "/etc/pam.d/x", "/etc/systemd/system/x.service", "/usr/lib/x"], uses: ["file", "dir", "unitDir", "unitFile", "tree", "tool", "device"] },
+  { values: ["/srv/$x", "/srv/`x`", "/srv/a;b", "/srv/a b"], uses: ["tool", "toolRead"] },
+  { values: ["a\nb", "a\0b", "../x", "a/../../x"], uses: ["relative"] },
+];
+const PATH_USES = [...new Set(PATH_ROWS.flatMap((r) => r.uses))];
+const pathValues = (use: string) => PATH_ROWS.filter((r) => r.uses.includes(use)).flatMap((r) => r.values);
 
 const index = sourceIndex();
 const rows: (Row & { block: string; key: string })[] = Object.keys(BLOCKS)
   .filter((b) => !BLOCKS[b].render)
   .flatMap((block) => blockFields(block, {}, index).map((r) => ({ ...r, block, key: `${block}.${r.field}` })));
 const stringRows = rows.filter((r) => /\bstring\b/.test(r.type));
-const KINDS_WITH_PROBES = ["unit", "package", "principal", "user", "address", "command"];
+const NOT_FED = ["argv", "opaque"];
+const valuesOf = (r: Row) =>
+  r.fieldKind === "path" ? pathValues(r.use ?? "") : NOT_FED.includes(r.use ?? "") ? [] : (DANGEROUS[r.fieldKind as keyof typeof DANGEROUS] ?? []);
+const kindOf = (r: Row) => (r.use ? `${r.fieldKind} ${r.use}` : r.fieldKind!);
 
 describe("every string field declares its kind", () => {
-  it("has a @fieldKind tag from FIELD_KINDS in its Args doc comment", () => {
+  it("has a @fieldKind tag from FIELD_KINDS in its Args doc comment (a path field with its use)", () => {
     const allowed: string[] = [...FIELD_KINDS, "user"];
     const bad = stringRows.filter((r) => !r.fieldKind || !allowed.includes(r.fieldKind)).map((r) => `${r.key} (${r.fieldKind ?? "no tag"})`);
     expect(bad).toEqual([]);
+    expect(stringRows.filter((r) => r.fieldKind === "path" && !PATH_USES.includes(r.use ?? "")).map((r) => `${r.key} (${r.use ?? "no use"})`)).toEqual([]);
+    expect(stringRows.filter((r) => r.fieldKind === "free" && r.use && !(FREE_USES as readonly string[]).includes(r.use)).map((r) => r.key)).toEqual([]);
+    expect(stringRows.filter((r) => r.fieldKind !== "path" && r.fieldKind !== "free" && r.use).map((r) => r.key)).toEqual([]);
     expect(stringRows.length).toBeGreaterThan(150);
   });
 
-  it("has a probe for every field of a kind with dangerous values (or is listed as pending)", () => {
-    const need = stringRows.filter((r) => KINDS_WITH_PROBES.includes(r.fieldKind ?? "")).map((r) => r.key);
-    expect(need.filter((k) => !PROBES[k] && !PROBE_PENDING.has(k))).toEqual([]);
-    expect([...PROBE_PENDING].filter((k) => PROBES[k] || !need.includes(k))).toEqual([]);
-    expect(Object.keys(PROBES).filter((k) => !need.includes(k))).toEqual([]);
+  it("every documented block has a base spec, and every base is valid as it stands", () => {
+    const blocks = Object.keys(BLOCKS).filter((b) => !BLOCKS[b].render);
+    expect(blocks.filter((b) => !BASES[b])).toEqual([]);
+    expect(Object.keys(BASES).filter((b) => !blocks.includes(b))).toEqual([]);
+    for (const [block, base] of Object.entries(BASES)) expect([block, base.validate(base.args)]).toEqual([block, []]);
   });
 
-  it("prints the count of fields per kind (for the closing note)", () => {
-    const count: Record<string, number> = {};
-    for (const r of stringRows) count[r.fieldKind ?? "none"] = (count[r.fieldKind ?? "none"] ?? 0) + 1;
-    console.log(`string fields per @fieldKind (${stringRows.length} in all): ${JSON.stringify(count)}; probed here: ${Object.keys(PROBES).length}`);
-    expect(Object.values(count).reduce((a, b) => a + b, 0)).toBe(stringRows.length);
+  it("every string field is probed with its kind's values (the counts of the closing note)", () => {
+    const count: Record<string, { fields: number; values: number }> = {};
+    for (const r of stringRows) {
+      const k = kindOf(r);
+      count[k] = { fields: (count[k]?.fields ?? 0) + 1, values: (count[k]?.values ?? 0) + valuesOf(r).length };
+    }
+    const probes = stringRows.reduce((n, r) => n + valuesOf(r).length, 0);
+    console.log(`dangerous values: ${stringRows.length} string fields of ${Object.keys(BASES).length} blocks, ${probes} probes; per kind: ${JSON.stringify(count)}`);
+    expect(stringRows.filter((r) => valuesOf(r).length === 0 && !NOT_FED.includes(r.use ?? "")).map((r) => r.key)).toEqual([]);
+    console.log(`not fed (reach no file: argv run without a shell, opaque values): ${stringRows.filter((r) => valuesOf(r).length === 0).map((r) => `${r.key} (${r.use})`).join(", ")}`);
+    expect(Object.values(count).reduce((a, b) => a + b.fields, 0)).toBe(stringRows.length);
   });
 });
 
-/** The value as a message shows it (control characters escaped, as formatProblem writes them). */
-const shown = (v: string) => escapeControl(v);
+/** The refusal of `v` in `problems` for the field `field` (dotted, `[]` for list elements), if any. */
+function refusal(problems: Problem[], field: string, kind: string, v: string): Problem | undefined {
+  const want = field.replace(/\[\]/g, "");
+  const named = (p: Problem) => p.field.replace(/\[[^\]]*\]/g, "").startsWith(want) || (want.includes(".") && p.field.replace(/\[[^\]]*\]/g, "") === want.slice(0, want.lastIndexOf(".")));
+  const shows = (p: Problem) =>
+    kind === "free secret" || p.value === v || p.field.includes(v) || JSON.stringify(p.value ?? "").includes(JSON.stringify(v).slice(1, -1)) || (kind === "command" && p.field.toLowerCase().includes(v.toLowerCase()));
+  return problems.find((p) => named(p) && shows(p));
+}
 
-const cases = Object.entries(PROBES).flatMap(([key, probe]) => {
-  const kind = stringRows.find((r) => r.key === key)?.fieldKind ?? "free";
-  return DANGEROUS[kind as keyof typeof DANGEROUS].values.map((v) => ({ key, kind, v, probe }));
-});
+const cases = stringRows.flatMap((r) => valuesOf(r).map((v) => ({ key: r.key, kind: kindOf(r), v, shown: JSON.stringify(v.length > 40 ? `${v.slice(0, 10)}... (${v.length} characters)` : v), row: r })));
 
-describe.each(cases)("$key ($kind) refuses $v", ({ key, kind, v, probe }) => {
-  it("with a message naming the field, the value (escaped) and a fix", () => {
+describe.each(cases)("$key ($kind) refuses $shown", ({ kind, v, row }) => {
+  it("at preview, with a message naming the field, the value (escaped) and a fix", () => {
+    const probe = probeFor(row.block, row.field, row.type, kind === "command")!;
     const problems = probe(v);
-    const field = key.slice(key.indexOf(".") + 1).replace(/\[\]/g, "");
-    const hit = problems.find((p) => p.field.replace(/\[\d+\]/g, "").startsWith(field.split(".")[0]) && (kind === "command" || JSON.stringify(p.value ?? "").includes(JSON.stringify(v).slice(1, -1)) || (Array.isArray(p.value) && p.value.includes(v))));
-    expect(hit).toBeDefined();
+    const hit = refusal(problems, row.field, kind, v);
+    expect([v, hit ?? problems]).toEqual([v, expect.objectContaining({ message: expect.any(String) })]);
     const text = formatProblem(hit!);
-    expect(text).not.toMatch(/[\n\r\0\u2028]/);
-    expect(text).toContain(`'${shown(v)}'`);
+    expect(text).not.toMatch(/[\n\r\0\u2028\u2029\x85\u202e\u2066]/);
+    const escaped = escapeControl(v).slice(0, 60);
+    // A secret is named by its field and never shown; every other value is shown, escaped.
+    if (kind === "free secret") expect([text.includes(v), text.includes(escaped)]).toEqual([false, false]);
+    else expect(text.includes(escaped) || text.includes(JSON.stringify(v).slice(1, 60))).toBe(true);
     // A fix: what to write instead, or the opt-in to set.
-    expect(hit!.message).toMatch(/e\.g\.|use |set |list |write |name |rename|leave|declare|must be/i);
+    expect(hit!.message).toMatch(/e\.g\.|use |set |list |write |name |rename|leave|declare|must (be|not|start|hold)|choose|remove|at most|shorten|only|known:/i);
   });
 });
 
-describe("path rows that need the write-path policy (i25b)", () => {
-  const pathFields = stringRows.filter((r) => r.fieldKind === "path");
-  const pending = PATH_POLICY_LANDED ? it : it.skip;
-  pending.each(DANGEROUS.path.needsPathPolicy!)("every path field refuses %s (pending until PATH_POLICY_LANDED)", (v) => {
-    expect(pathFields.length).toBeGreaterThan(0);
-    expect(v).toBeTruthy();
+describe("a path field's declared use is the one its validation applies", () => {
+  // The other side of the path rows: a use that skips a row must really take that value, so a
+  // field tagged `read` (no write-path policy) or `relative` that its validation treats as a
+  // write is caught here, not silently spared the system-path rows.
+  const accepted: Record<string, string> = { read: "/usr/lib", toolRead: "/root/.ssh/id_ed25519", relative: "sub/dir/.alive" };
+  const tagged = stringRows.filter((r) => r.fieldKind === "path" && accepted[r.use ?? ""]);
+  it.each(tagged.map((r) => [r.key, r.use!, r] as const))("%s (%s) takes a value the rows it skips would refuse", (_key, use, r) => {
+    const problems = probeFor(r.block, r.field, r.type)!(accepted[use]);
+    expect(problems.filter((p) => p.field.replace(/\[\d+\]/g, "").startsWith(r.field.replace(/\[\]/g, "")))).toEqual([]);
+  });
+  it("covers each use that skips rows", () => expect([...new Set(tagged.map((r) => r.use))].sort()).toEqual(["read", "relative", "toolRead"]));
+});
+
+describe("package names against this machine's apt (Debian policy names pass validation; the preflight wants an exact index entry)", () => {
+  jest.setTimeout(60_000);
+  const policyNames = ["python3-ruamel.yaml", "python3-ruamel.yaml.clib", "dvd+rw-tools", "g++", "libsigc++-2.0-dev", "python3.11"];
+
+  it("the validation takes Debian policy names with '.' and '+' (i25a refused python3-ruamel.yaml)", () => {
+    expect(validateHostPackages(resolveHostPackages("p", { packages: policyNames }))).toEqual([]);
+  });
+
+  it("apt-get reads a dotted name no package has as a regular expression: python3-ruamel.yam installs 2 packages (apt-get -s)", () => {
+    const sim = execFileSync("apt-get", ["-s", "install", "python3-ruamel.yam"], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+    const inst = sim.split("\n").filter((l) => l.startsWith("Inst ")).map((l) => l.split(" ")[1]);
+    expect(inst.sort()).toEqual(["python3-ruamel.yaml", "python3-ruamel.yaml.clib"]);
+  });
+
+  it("HostPackages' preflight refuses at preview every name the apt index lacks by that exact name, naming field, value and fix", async () => {
+    const host = await connect({ kind: "local" });
+    const wanted = [...policyNames.slice(0, 4), "python3-ruamel.yam", "a+b", "rsync", "kvmshare-no-such-package"];
+    const problems = await hostPackagesKind.preflight!(host, resolveHostPackages("p", { packages: wanted }));
+    expect(problems.map((p) => [p.field, p.value])).toEqual([
+      ["packages[4]", "python3-ruamel.yam"],
+      ["packages[5]", "a+b"],
+      ["packages[7]", "kvmshare-no-such-package"],
+    ]);
+    expect(problems[0].message).toMatch(/^is not a package in local's apt index \(apt-cache pkgnames lists no package of exactly that name\), and apt-get would read it as a regular expression.*; write the package's exact name/);
+    expect(problems[2].message).not.toMatch(/regular expression/);
   });
 });
 
@@ -166,7 +174,7 @@ describe("the resource-name choke point", () => {
       const f = r.failures.find((x) => x.property === "name");
       expect(f).toBeDefined();
       expect(f!.reason).not.toMatch(/[\n\u2028]/);
-      expect(f!.reason).toContain(shown(name));
+      expect(f!.reason).toContain(escapeControl(name));
     }
   });
   it("accepts the names kvmshare's own examples use", async () => {

@@ -37,11 +37,12 @@ export interface ZfsReplicationArgs {
    * states the RPO it promises (2 x interval while runs finish within it). Exclusive with
    * `intervalMinutes` and `backupWindow`.
    * @default unset: the `intervalMinutes` calendar timer
+   * @fieldKind free
    */
   interval?: number | string;
-  /** With `interval`: node_exporter's textfile collector directory (last success age, lag in bytes, run duration). @default "/var/lib/prometheus/node-exporter" */
+  /** With `interval`: node_exporter's textfile collector directory (last success age, lag in bytes, run duration). @default "/var/lib/prometheus/node-exporter" @fieldKind path dir */
   textfileDir?: string;
-  /** With `interval`: where the loop keeps its state file (read at `preview --refresh`) and its lock. @default "/var/lib/kvmshare/replication" */
+  /** With `interval`: where the loop keeps its state file (read at `preview --refresh`) and its lock. @default "/var/lib/kvmshare/replication" @fieldKind path dir */
   stateDir?: string;
   /** The replication's own snapshots kept on each side (the newest common one always stays). @default 2 */
   keepSnapshots?: number;

@@ -109,7 +109,12 @@ export const BASES: Record<string, Base> = {
   ZfsSnapshotPolicyArgs: { args: { dataset: "tank/data", scheduler: "sanoid" }, validate: (x) => thrown(() => validateZfsSnapshotPolicy("p", a(x))) },
   ZfsReplicationArgs: {
     args: { source: "tank/data", target: "backup/data", scheduler: "syncoid", intervalMinutes: 15 },
-    branches: { sshTarget: { sshTarget: { host: "backup.example.org", keyFile: "/root/.ssh/id_ed25519" } } },
+    branches: {
+      sshTarget: { sshTarget: { host: "backup.example.org", keyFile: "/root/.ssh/id_ed25519" } },
+      // The loop service's files are checked where they are used: with `interval`.
+      textfileDir: { interval: 10, intervalMinutes: 0 },
+      stateDir: { interval: 10, intervalMinutes: 0 },
+    },
     validate: (x) => thrown(() => validateZfsReplication("r", a(x))),
   },
   ZfsRestoreDrillArgs: { args: { source: "tank/data", target: "backup/data" }, validate: (x) => thrown(() => validateZfsRestoreDrill("d", a(x))) },

@@ -146,6 +146,19 @@ export class Checker {
     return this;
   }
 
+  /**
+   * A command run without a shell: a non-empty array of non-empty words, none with a NUL (the
+   * kernel ends an argument there, so the program would run with another argument than declared).
+   * `example` shows the form, e.g. "['systemctl', 'reload', 'smbd']".
+   */
+  argv(field: string, v: unknown, example: string): this {
+    if (this.skip(v)) return this;
+    if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "" || x.includes("\0"))) {
+      this.add(field, v, `must be a non-empty argv array of non-empty strings without NUL, e.g. ${example}`);
+    }
+    return this;
+  }
+
   /** A required value is present. */
   required(field: string, v: unknown): this {
     if (v === undefined || v === null || v === "") this.add(field, v, "is required");

@@ -48,10 +48,7 @@ export function validateManagedFile(spec: ManagedFileSpec, prefix = ""): Problem
   if (typeof spec.content !== "string") c.add(`${prefix}content`, spec.content, "must be a string");
   c.mode(`${prefix}mode`, spec.mode);
   for (const f of ["checkCommand", "reloadCommand", "removeCommand"] as const) {
-    const v = spec[f];
-    if (v !== undefined && (!Array.isArray(v) || !v.length || v.some((a) => typeof a !== "string"))) {
-      c.add(`${prefix}${f}`, v, "must be a non-empty argv array of strings, e.g. ['exportfs', '-ra']");
-    }
+    c.argv(`${prefix}${f}`, spec[f], "['exportfs', '-ra']");
   }
   return c.problems;
 }

@@ -77,8 +77,6 @@ export function validateKerberosClient(s: KerberosClientSpec): Problem[] {
   if (s.gssdConfPath !== "") c.absPath("gssdConfPath", s.gssdConfPath);
   c.problems.push(...samePathProblems({ krb5ConfPath: s.krb5ConfPath, idmapdConfPath: s.idmapdConfPath, gssdConfPath: s.gssdConfPath }));
   if (typeof s.gssdUseGssProxy !== "boolean") c.add("gssdUseGssProxy", s.gssdUseGssProxy, "must be true or false");
-  if (!Array.isArray(s.reloadCommand) || !s.reloadCommand.length || s.reloadCommand.some((x) => typeof x !== "string" || x === "")) {
-    c.add("reloadCommand", s.reloadCommand, "must be a non-empty argv array, e.g. ['systemctl', 'try-restart', 'rpc-gssd']");
-  }
+  c.argv("reloadCommand", s.reloadCommand, "['systemctl', 'try-restart', 'rpc-gssd']");
   return c.problems;
 }

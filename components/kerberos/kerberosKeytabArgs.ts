@@ -92,7 +92,7 @@ export function validateKerberosKeytab(s: KerberosKeytabSpec, secrets?: Record<s
   c.absPath("keytabPath", s.keytabPath, "tool");
   c.absPath("krb5ConfPath", s.krb5ConfPath);
   c.problems.push(...samePathProblems({ krb5ConfPath: s.krb5ConfPath, keytabPath: s.keytabPath }));
-  if (!Array.isArray(s.reloadCommand) || !s.reloadCommand.length || s.reloadCommand.some((x) => typeof x !== "string" || x === "")) c.add("reloadCommand", s.reloadCommand, "must be a non-empty argv array");
+  c.argv("reloadCommand", s.reloadCommand, "['systemctl', 'restart', 'gssproxy', 'rpc-gssd']");
   if (secrets !== undefined && s.via === "kadmin") {
     if (secrets.adminPassword === undefined) c.add("adminPassword", undefined, "is required with via: 'kadmin' (pass it as a pulumi.secret)");
     else c.secret("adminPassword", secrets.adminPassword, KRB5_PASSWORD_RULES);

@@ -135,9 +135,7 @@ export function validateKerberosRealm(s: KerberosRealmSpec, secrets?: Record<str
   for (const f of ["kdcConfPath", "krb5ConfPath", "databasePath", "stashPath", "aclPath"] as const) c.absPath(f, s[f]);
   if (s.logDir !== "") c.absPath("logDir", s.logDir, "dir");
   c.problems.push(...samePathProblems({ kdcConfPath: s.kdcConfPath, krb5ConfPath: s.krb5ConfPath, databasePath: s.databasePath, stashPath: s.stashPath, aclPath: s.aclPath, "otp.secretPath": s.otp?.secretPath }));
-  if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((x) => typeof x !== "string" || x === "")) {
-    c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'krb5-kdc']");
-  }
+  c.argv("restartCommand", s.restartCommand, "['systemctl', 'restart', 'krb5-kdc']");
   if (typeof s.allowDestroy !== "boolean") c.add("allowDestroy", s.allowDestroy, "must be true or false");
   if (s.otp) {
     if (typeof s.otp.radiusServer !== "string" || !s.otp.radiusServer.startsWith("/")) checkServer(c, "otp.radiusServer", s.otp.radiusServer);

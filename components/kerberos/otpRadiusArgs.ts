@@ -121,9 +121,8 @@ export function validateOtpRadius(s: OtpRadiusSpec, secrets?: Record<string, unk
   for (const f of ["configDir", "runDir", "unitPath"] as const) {
     if (typeof s[f] === "string" && /[\s"'\\$;{}#=]/.test(s[f])) c.add(f, s[f], "must not contain spaces, quotes, '$', ';', '=', braces or '#' (FreeRADIUS and systemd read it unquoted)");
   }
-  if (!Array.isArray(s.restartCommands) || s.restartCommands.some((a) => !Array.isArray(a) || !a.length || a.some((x) => typeof x !== "string" || x === ""))) {
-    c.add("restartCommands", s.restartCommands, "must be a list of non-empty argv arrays, e.g. [['systemctl', 'restart', 'kvmshare-otp-radius']]");
-  }
+  if (!Array.isArray(s.restartCommands)) c.add("restartCommands", s.restartCommands, "must be a list of argv arrays, e.g. [['systemctl', 'restart', 'kvmshare-otp-radius']]");
+  else s.restartCommands.forEach((a, i) => c.argv(`restartCommands[${i}]`, a, "['systemctl', 'restart', 'kvmshare-otp-radius']"));
   if (secrets !== undefined) {
     if (secrets.radiusSecret === undefined) c.add("radiusSecret", undefined, "is required (a pulumi.secret, the same as the KerberosRealm's otp.radiusSecret)");
     else radiusSecretProblems(c, "radiusSecret", secrets.radiusSecret);

@@ -58,8 +58,6 @@ export function validateKernelNfsServer(s: KernelNfsServerSpec): Problem[] {
   if (typeof s.disableNfs40 !== "boolean") c.add("disableNfs40", s.disableNfs40, "must be true or false");
   if (s.disableNfs40 && !s.nfsv4Only) c.add("disableNfs40", true, "leaves NFSv3 on while turning NFSv4.0 off; set nfsv4Only: true as well (or drop disableNfs40)");
   c.int("threads", s.threads, 1, 1024, "nfsd threads; 8 per core is a common start");
-  if (!Array.isArray(s.restartCommand) || !s.restartCommand.length || s.restartCommand.some((a) => typeof a !== "string" || !a)) {
-    c.add("restartCommand", s.restartCommand, "must be a non-empty argv array, e.g. ['systemctl', 'restart', 'nfs-server']");
-  }
+  c.argv("restartCommand", s.restartCommand, "['systemctl', 'restart', 'nfs-server']");
   return c.problems;
 }

@@ -232,11 +232,6 @@ const FORBIDDEN: { field: string; when: (a: PlainNfsExportArgs, b: NfsBackend) =
   { field: "sync", when: (a, b) => b === "ganesha" && (a.sync === false || a.clients?.some?.((c) => typeof c === "object" && c.sync === false)), value: () => false, message: "ganesha has no async exports (it honours the client's stable-write requests); remove sync: false" },
 ];
 
-function argv(c: Checker, field: string, v: unknown): void {
-  if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "")) {
-    c.add(field, v, "must be a non-empty argv array of strings, e.g. ['exportfs', '-ra']");
-  }
-}
 
 /** A path that can sit between double quotes in exports(5) and ganesha.conf. */
 function quotablePath(c: Checker, field: string, v: string | undefined, use: PathUse): void {
@@ -254,7 +249,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
   c.required("path", s.path);
   quotablePath(c, "path", s.path, "tree");
   c.absPath("exportsDir", s.exportsDir, "dir");
-  argv(c, "reloadCommand", s.reloadCommand);
+  c.argv("reloadCommand", s.reloadCommand, "['exportfs', '-ra']");
 
   if (!Array.isArray(s.clients) || s.clients.length === 0) {
     c.add("clients", s.clients, "must list at least one client (a host name, IP or CIDR such as 192.168.122.0/24); an export nobody may mount is a mistake");

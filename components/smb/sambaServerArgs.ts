@@ -10,7 +10,7 @@ import { Checker } from "../../core/validate";
 import { samePathProblems } from "../../core/writePaths";
 import type { HostSetupArgs } from "../host";
 import { isAnyHost } from "../../core/clients";
-import { argv, confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
+import { confPath, extraParameters, hostList, PLAIN_VALUE, SAMBA_DEBIAN } from "./smbConf";
 
 /** Lowest SMB dialect the server accepts. */
 export type SmbMinProtocol = "SMB3_00" | "SMB3_02" | "SMB3_11";
@@ -121,7 +121,7 @@ export function validateSambaServer(s: SambaServerSpec): Problem[] {
     else if (isAnyHost(x)) c.add(`interfaces[${i}]`, x, "binds smbd to every address, which undoes 'bind interfaces only'; name the guest-facing interface or its address, e.g. 'virbr0' or '192.168.122.1/24'");
   });
   hostList(c, "hostsAllow", s.hostsAllow, false, false);
-  argv(c, "reloadCommand", s.reloadCommand);
+  c.argv("reloadCommand", s.reloadCommand, "['systemctl', 'reload', 'smbd']");
   extraParameters(c, "extraParameters", s.extraParameters, MANAGED_GLOBAL, s.allowCommands);
   if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;

@@ -51,12 +51,6 @@ export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 export const PLAIN_VALUE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]*(?<!\\[ \t]*)$/;
 const HARDENED_KEYS = new Set([...HARDENING, ...SHARE_HARDENING].map((h) => smbParamKey(h.key)));
 
-export function argv(c: Checker, field: string, v: unknown): void {
-  if (!Array.isArray(v) || !v.length || v.some((x) => typeof x !== "string" || x === "")) {
-    c.add(field, v, "must be a non-empty argv array of strings, e.g. ['systemctl', 'reload', 'smbd']");
-  }
-}
-
 /** A path smb.conf reads as written. */
 export function confPath(c: Checker, field: string, v: string | undefined, use: PathUse = "file"): void {
   c.absPath(field, v, use);

@@ -10,7 +10,7 @@ import { Problem } from "../../core/errors";
 import { Checker, isUnknown, parseMode } from "../../core/validate";
 import type { SambaServer } from "./sambaServer";
 import type { SmbUser } from "./smbUser";
-import { argv, confPath, extraParameters, hostList, SAMBA_DEBIAN, USER_NAME } from "./smbConf";
+import { confPath, extraParameters, hostList, SAMBA_DEBIAN, USER_NAME } from "./smbConf";
 
 export interface SmbShareArgs {
   /** The server (its connection, shares directory, index and reload command are used). @default unset: `connection`, `sharesDir`, `sharesIndexPath` and `reloadCommand` say where */
@@ -119,7 +119,7 @@ export function validateSmbShare(s: SmbShareSpec): Problem[] {
   hostList(c, "hostsAllow", s.hostsAllow, s.allowAnyClient, true);
   confPath(c, "sharesDir", s.sharesDir, "dir");
   confPath(c, "sharesIndexPath", s.sharesIndexPath);
-  argv(c, "reloadCommand", s.reloadCommand);
+  c.argv("reloadCommand", s.reloadCommand, "['systemctl', 'reload', 'smbd']");
   extraParameters(c, "extraParameters", s.extraParameters, MANAGED_SHARE, s.allowCommands);
   if (typeof s.allowCommands !== "boolean") c.add("allowCommands", s.allowCommands, "must be true or false");
   return c.problems;

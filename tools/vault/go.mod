@@ -8,7 +8,16 @@ go 1.25.1
 // Repeated from github.com/hashicorp/vault's go.mod: replace directives of a
 // dependency are ignored, so the main module must repeat them. Vault's own
 // replaces of api, api/auth/* and sdk point at in-tree folders that the module
-// zip leaves out; the published versions required below stand in for them.
+// zip leaves out; the published versions it requires stand in for them, and
+// they must match the release's in-tree code. Tried (2026-12-06, Go 1.26):
+//   v1.21.4 + sdk v0.21.0: vault/identity_store.go (ActivationFunc signature)
+//   v1.21.4 + sdk v0.20.0: builtin/logical/ssh (TryRecordObservationWithRequest)
+//   v1.14.10 + sdk v0.10.2: vault/eventbus (SendEvent)
+//   v1.20.0 + sdk v0.18.0 (its go.mod's): vault/plugincatalog (PluginRunner.Download)
+//   v1.20.4 + sdk v0.19.0 (nearest date): plugins/database/mysql
+//     (GetCloudSQLAuthOptions takes 3 arguments) and builtin/logical/transit (KeyType.IsPQC)
+//   v1.21.0 + sdk v0.20.0 + api v1.22.0 (what its go.mod names; tagged 19 days
+//     before the release): builds. sdk v0.18.1/.2, v0.19.1, v0.20.1/.2, v0.21.1 are refused (403).
 replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
 
 replace github.com/ma314smith/signedxml v1.1.1 => github.com/moov-io/signedxml v1.1.1

@@ -24,7 +24,7 @@ command -v go >/dev/null 2>&1 || die "go is not on PATH"
 # The Go installed here, no VCS stamping (the wrapper is a sub-folder of this repository).
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
-VERSION=$(awk '$1 == "github.com/hashicorp/vault" { sub(/^v/, "", $2); print $2; exit }' "$MOD_DIR/go.mod")
+VERSION=$(cd "$MOD_DIR" && go mod edit -json | awk -F'"' '/"Path": "github.com\/hashicorp\/vault"/ { getline; sub(/^v/, "", $4); print $4; exit }')
 [ -n "$VERSION" ] || die "no github.com/hashicorp/vault version in $MOD_DIR/go.mod"
 CACHE="${KVMSHARE_VAULT_CACHE:-/var/cache/kvmshare/vault-$VERSION}"
 BIN="${KVMSHARE_VAULT_BIN:-/usr/local/bin}"
@@ -33,7 +33,7 @@ BIN="${KVMSHARE_VAULT_BIN:-/usr/local/bin}"
 stamp=$( (cd "$MOD_DIR" && echo "$VERSION" && go env GOVERSION GOOS GOARCH && sha256sum go.mod go.sum tools.go) | sha256sum | cut -d' ' -f1)
 cached() {
   [ -x "$CACHE/vault" ] && [ "$(cat "$CACHE/.stamp" 2>/dev/null)" = "$stamp" ] &&
-    "$CACHE/vault" version 2>/dev/null | grep -q "^Vault v$VERSION "
+    "$CACHE/vault" version 2>/dev/null | grep -q "^Vault v$VERSION\b"
 }
 
 mkdir -p "$(dirname "$CACHE")"
@@ -50,7 +50,7 @@ if [ "${KVMSHARE_VAULT_FORCE:-0}" = 1 ] || ! cached; then
   # nice: the machine is shared; go.sum verifies every module it downloads.
   (cd "$MOD_DIR" && nice -n 15 go build -trimpath -ldflags "-s -w" -o "$tmp/vault" github.com/hashicorp/vault)
   log "built vault in $(($(date +%s) - t0))s"
-  "$tmp/vault" version | grep -q "^Vault v$VERSION " || die "the built vault reports '$("$tmp/vault" version)', expected v$VERSION"
+  "$tmp/vault" version | grep -q "^Vault v$VERSION\b" || die "the built vault reports '$("$tmp/vault" version)', expected v$VERSION"
   echo "$stamp" >"$tmp/.stamp"
   chmod 0755 "$tmp"
   rm -rf "$CACHE"

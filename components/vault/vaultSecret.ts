@@ -89,8 +89,9 @@ export function vaultRequest(c: VaultConnection, method: string, apiPath: string
   });
 }
 
-/** Vault's own error strings (they never carry secret values). */
-const vaultErrors = (b: Record<string, unknown>) => (Array.isArray(b.errors) ? b.errors.map(String).join("; ") : "");
+/** Vault's own error strings on one line (they never carry secret values). */
+const vaultErrors = (b: Record<string, unknown>) =>
+  Array.isArray(b.errors) ? escapeControl(b.errors.map((e) => String(e).replace(/\d+ errors? occurred:|^\s*\* /gm, "").replace(/\s+/g, " ").trim()).join("; ")) : "";
 
 const SEGMENT = /^[A-Za-z0-9_.@=+-]+$/;
 
@@ -115,7 +116,7 @@ export async function readVaultField(secretPath: string, field: string, o: Vault
   const res = await vaultRequest(o, "GET", v2 ? `${mount}/data/${secretPath}` : where);
   const why = vaultErrors(res.body);
   if (res.status === 503) throw new Error(`vaultSecret(${JSON.stringify(where)}): Vault answers 503 (${why || "unavailable"}): unseal it (\`vault operator unseal\`) and run again`);
-  if (res.status === 403) throw new Error(`vaultSecret(${JSON.stringify(where)}): permission denied (${why}): the token needs a policy with "read" on ${v2 ? `${mount}/data/${secretPath}` : where}`);
+  if (res.status === 403) throw new Error(`vaultSecret(${JSON.stringify(where)}): Vault answers 403 (${why}): the token needs a policy with "read" on ${v2 ? `${mount}/data/${secretPath}` : where}`);
   if (res.status === 404) throw new Error(`vaultSecret(${JSON.stringify(where)}): no secret there${v2 ? "" : " (KV version 1)"}: write it with \`vault kv put ${where} ${field}=-\`, or check mount, path and kvVersion`);
   if (res.status !== 200) throw new Error(`vaultSecret(${JSON.stringify(where)}): Vault answered ${res.status} (${why})`);
   const outer = res.body.data as Record<string, unknown> | undefined;

@@ -12,6 +12,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { readVaultField } from "../../components/vault";
 import { freePort } from "../fixtures/process";
 import { startVault, stopVault, VaultServer } from "../fixtures/vault";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
@@ -147,6 +148,23 @@ describe("Vault: stack secrets through hashivault://, KV secrets into SmbUser an
     expect(r.outputs["games-user"].observed).toEqual({ present: true, enabled: true, passwordCurrent: true });
     const state = engine.stateFiles().map((f) => fs.readFileSync(f, "utf8")).join("\n");
     expect(state.includes(SMB_PW2)).toBe(false);
+  });
+
+  it("vaultSecret's errors against the real Vault name path, field and fix, never a value", async () => {
+    const conn = { address: vault.addr, token: vault.rootToken, caCertFile: vault.caFile };
+    await expect(readVaultField("kvmshare/smb", "password", conn)).resolves.toBe(SMB_PW2);
+    await expect(readVaultField("kvmshare/smb", "passwd", conn)).rejects.toThrow('vaultSecret("secret/kvmshare/smb"): field "passwd" is not there (fields: "password")');
+    await expect(readVaultField("kvmshare/nothing", "x", conn)).rejects.toThrow(/no secret there: write it with `vault kv put secret\/kvmshare\/nothing x=-`/);
+    const weak = (await vault.api("POST", "auth/token/create", { policies: ["default"], ttl: "5m" })).body.auth as { client_token: string };
+    await expect(readVaultField("kvmshare/smb", "password", { ...conn, token: weak.client_token })).rejects.toThrow(/Vault answers 403 \(permission denied\): the token needs a policy with "read" on secret\/data\/kvmshare\/smb/);
+    await vault.seal();
+    try {
+      const e = await readVaultField("kvmshare/smb", "password", conn).catch((x: Error) => x);
+      expect(String(e)).toMatch(/Vault answers 503 \(Vault is sealed\): unseal it/);
+      expect(String(e)).not.toContain(SMB_PW2);
+    } finally {
+      await vault.unseal();
+    }
   });
 
   it("a sealed Vault stops preview with a clear error; nothing on the host changes", async () => {

@@ -14,5 +14,6 @@ export * from "./components/host";
 export * from "./components/share";
 export * from "./components/perf";
 export * from "./components/transfer";
+export * from "./components/vault";
 export * as transfer from "./transfer";
 export * as perf from "./perf";

@@ -35,3 +35,6 @@ npm ci --no-audit --no-fund
 # The real Pulumi engine: the CLI and its Node.js language host, built from Go modules and cached
 # by version (minutes the first time, a second afterwards); see scripts/pulumi-cli.sh.
 bash scripts/pulumi-cli.sh
+# HashiCorp Vault (server, CLI and Agent), for the Vault tests and docs/vault.md: built from its Go
+# module at the version pinned in tools/vault/go.mod and cached the same way; see scripts/vault.sh.
+bash scripts/vault.sh

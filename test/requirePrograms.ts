@@ -68,6 +68,7 @@ export const PACKAGE_OF: Record<string, string> = {
   "ssh-keyscan": "openssh-client",
   // Not a Debian package: set-up builds it from Go modules.
   pulumi: "none (built by scripts/pulumi-cli.sh)",
+  vault: "none (built by scripts/vault.sh)",
   fio: "fio",
   rclone: "rclone",
   "qemu-system-x86_64": "qemu-system-x86",

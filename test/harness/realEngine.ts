@@ -37,6 +37,10 @@ export interface RealEngineOptions {
   backendDir?: string;
   /** Stack config: plain values, or `{ secret }` for secrets. */
   config?: Record<string, string | { secret: string }>;
+  /** The stack's secrets provider when it is created (`hashivault://key`...). @default the passphrase provider */
+  secretsProvider?: string;
+  /** More environment for the CLI (e.g. VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT). */
+  env?: Record<string, string>;
 }
 
 const CHANGE_OPS = new Set(["create", "update", "replace", "delete", "create-replacement", "delete-replaced", "import"]);
@@ -124,12 +128,12 @@ export class RealEngine {
   constructor(private readonly o: RealEngineOptions) {
     this.backendDir = o.backendDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ks-pulumi-state-"));
     // The provider's progress and `differs:` lines land in lastOutput, for assertions and failures.
-    this.env = { ...offlinePulumiEnv({ backendDir: this.backendDir, home: path.join(this.backendDir, ".home"), passphrase: "kvmshare-test" }), KVMSHARE_QUIET: "0" };
+    this.env = { ...offlinePulumiEnv({ backendDir: this.backendDir, home: path.join(this.backendDir, ".home"), passphrase: "kvmshare-test" }), KVMSHARE_QUIET: "0", ...o.env };
   }
 
   stack(): Promise<Stack> {
     this.stackP ??= (async () => {
-      const s = await LocalWorkspace.createOrSelectStack({ stackName: this.o.stack ?? "test", workDir: this.o.workDir }, { envVars: this.env });
+      const s = await LocalWorkspace.createOrSelectStack({ stackName: this.o.stack ?? "test", workDir: this.o.workDir }, { envVars: this.env, secretsProvider: this.o.secretsProvider });
       for (const [k, v] of Object.entries(this.o.config ?? {})) {
         await s.setConfig(k, typeof v === "string" ? { value: v } : { value: v.secret, secret: true });
       }

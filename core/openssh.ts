@@ -30,7 +30,8 @@ export function opensshUnsupported(spec: SshConnectionSpec): string | undefined 
   return undefined;
 }
 
-function which(prog: string): boolean {
+/** Is `prog` an executable on $PATH? */
+export function which(prog: string): boolean {
   return (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => {
     try {
       fs.accessSync(path.join(d || ".", prog), fs.constants.X_OK);

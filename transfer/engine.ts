@@ -16,7 +16,7 @@ import { SshConnectionSpec } from "../core/connection";
 import { ChunkedFile, FileContext } from "./chunkedFile";
 import { Destination } from "./destination";
 import { classify, TransferError } from "./errors";
-import { HashPool } from "./hasher";
+import { HASH_ALGORITHMS, HashAlgorithm, hashAvailableHere, HashPool } from "./hasher";
 import { LocalDestination } from "./local";
 import { partPath } from "./manifest";
 import { BlockMismatch, Ring, pumpRange } from "./pipe";
@@ -55,6 +55,12 @@ export interface CopyOptions {
   chunkSize?: number;
   /** Read every chunk back from the destination and compare hashes. @default true */
   verify?: boolean;
+  /**
+   * Chunk hash (manifest and SSH verification): `xxh128` (fast, catches corruption) or `sha256`
+   * (cryptographic). @default xxh128 where `xxh128sum` is installed here (and, verifying over SSH,
+   * on the host), else sha256
+   */
+  hash?: HashAlgorithm;
   /** Continue from `<dest>.part` + manifest; in a directory, skip files already copied (same size and mtime). @default false */
   resume?: boolean;
   /** Progress, notices, per-file completion. */
@@ -88,6 +94,7 @@ export interface CopyResult {
   /** The chunk size used for large files (`undefined` if there were none). */
   chunkSize?: number;
   verify: boolean;
+  hash: HashAlgorithm;
 }
 
 export function validateCopyOptions(o: CopyOptions): string[] {
@@ -98,6 +105,7 @@ export function validateCopyOptions(o: CopyOptions): string[] {
   if (o.chunkSize !== undefined && (!Number.isInteger(o.chunkSize) || o.chunkSize < MIN_CHUNK || o.chunkSize > MAX_CHUNK)) {
     problems.push(`chunkSize: must be between ${MIN_CHUNK} bytes (4K) and ${MAX_CHUNK} bytes (4G) (got ${o.chunkSize})`);
   }
+  if (o.hash !== undefined && !HASH_ALGORITHMS.includes(o.hash)) problems.push(`hash: must be one of ${HASH_ALGORITHMS.join(", ")} (got ${JSON.stringify(o.hash)})`);
   return problems;
 }
 
@@ -126,10 +134,12 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   else if (target.kind === "ssh") dest = await openSsh(target, streams, emit);
   else dest = target.destination;
 
-  // Worker threads pay off above a few blocks; tiny copies hash on this thread.
-  const pool = new HashPool(files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
   const tasks: ChunkedFile[] = [];
+  let pool: HashPool | undefined;
   try {
+    const hash = await chooseHash(opts.hash, dest, verify);
+    // Worker threads pay off above a few blocks; tiny copies hash on this thread.
+    const hashPool = (pool = new HashPool(files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0, hash));
     const destRoot = await resolveDestRoot(dest, root, target.path, opts.exactDestination === true);
     const destOf = (e: SourceEntry) => (e.rel ? path.posix.join(destRoot, e.rel) : destRoot);
 
@@ -164,7 +174,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
     let copiedBytes = 0;
     const ctx: FileContext = {
       dest,
-      pool,
+      pool: hashPool,
       verify,
       resume,
       notice: (message) => emit({ type: "notice", message }),
@@ -187,7 +197,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
     let usedChunkSize: number | undefined;
 
     const worker = async (stream: number): Promise<void> => {
-      const ring = new Ring(pool);
+      const ring = new Ring(hashPool);
       while (failure === undefined && head < queue.length) {
         const item = queue[head++];
         try {
@@ -252,12 +262,26 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
       streams,
       chunkSize: usedChunkSize,
       verify,
+      hash,
     };
   } finally {
     await Promise.all(tasks.map((t) => t.close()));
-    await pool.close();
+    await pool?.close();
     if (target.kind !== "custom") await dest.close();
   }
+}
+
+/**
+ * The chunk hash: the one asked for, after checking both ends can compute it, or xxh128 where
+ * both can (the host only matters when it hashes the chunks: verifying over SSH), else sha256.
+ */
+async function chooseHash(asked: HashAlgorithm | undefined, dest: Destination, verify: boolean): Promise<HashAlgorithm> {
+  const there = verify && dest.hashRange ? ((await dest.hashAlgorithms?.()) ?? ["sha256"]) : HASH_ALGORITHMS;
+  const usable = (a: HashAlgorithm) => hashAvailableHere(a) && there.includes(a);
+  if (asked === undefined) return usable("xxh128") ? "xxh128" : "sha256";
+  if (!hashAvailableHere(asked)) throw new TransferError("USAGE", `--hash ${asked}: this machine has no xxh128sum; install the xxhash package, or use --hash sha256`);
+  if (!there.includes(asked)) throw new TransferError("USAGE", `--hash ${asked}: ${dest.label} has no xxh128sum to verify with; install the xxhash package there, or use --hash sha256 (or --no-verify)`);
+  return asked;
 }
 
 /** The SSH destination for `target.transport` (see there); `auto` falls back to SFTP with a notice. */
@@ -346,11 +370,12 @@ async function copyWhole(ctx: FileContext, f: SourceEntry, destPath: string, str
       let copied = 0;
       let ok = true;
       try {
-        const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
+        // SHA-256 in this process: a small file is one hash, not worth an xxh128sum process
+        const hex = await pumpRange(ring, ctx.pool.begin("sha256"), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
           copied += n;
           ctx.progress(0, n);
         }, readBack);
-        if (remoteHash && f.size > 0) ok = (await ctx.dest.hashRange!(part, 0, f.size, stream)) === hex;
+        if (remoteHash && f.size > 0) ok = (await ctx.dest.hashRange!(part, 0, f.size, stream, "sha256")) === hex;
       } catch (e) {
         if (!(e instanceof BlockMismatch)) throw e;
         ok = false;

@@ -329,7 +329,7 @@ describe("errors", () => {
     const src = randomFile("ok.bin", 100 * K);
     const ok = await runCli(["copy", "--progress", "lines", src, path.join(dir, "ok.out")]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^kvmshare: copied 1 file to .*ok.out: 100 KiB in [\d.]+ s \(\d+ MiB\/s, \d streams, verified\)\n$/);
+    expect(ok.stdout).toMatch(/^kvmshare: copied 1 file to .*ok.out: 100 KiB in [\d.]+ s \(\d+ MiB\/s, \d streams, verified \((xxh128|sha256)\)\)\n$/);
     expect(ok.stderr).toMatch(/ok.bin -> .*ok.out: 100 KiB in 1 file/);
   });
 

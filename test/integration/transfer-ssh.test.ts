@@ -123,7 +123,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
       const dst = path.join(dir, "remote", "direct.part");
       const pf = await d.openPart(dst, 10, true);
       await Promise.all([pf.write(Buffer.from("hello"), 5, 0, 1), pf.write(Buffer.from("world"), 5, 5, 0)]);
-      expect(await d.hashRange(dst, 0, 10, 1)).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
+      expect(await d.hashRange(dst, 0, 10, 1, "sha256")).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
       await pf.write(Buffer.from("ABC"), 2, 3, 0);
       expect(fs.readFileSync(dst, "utf8")).toBe("helABworld");
       await pf.close();

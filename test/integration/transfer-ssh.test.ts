@@ -9,11 +9,12 @@ import * as os from "os";
 import * as path from "path";
 import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
+import { killCopyAt } from "../fixtures/copyKill";
 import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
 import { SshConnectionSpec } from "../../core/connection";
 import { copy } from "../../transfer/engine";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
-import { manifestPath, partPath } from "../../transfer/manifest";
+import { manifestPath, parseManifest, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
 import { OpenSshClient } from "../../core/openssh";
@@ -168,7 +169,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     for (const f of ["big", ...Array.from({ length: 20 }, (_, i) => `sub/f${i}`)]) expect(same(path.join(root, f), path.join(dir, "remote/tree", f))).toBe(true);
   });
 
-  it("an interrupted copy resumes, checking recorded chunks with sha256sum on the remote side", async () => {
+  it("an interrupted copy resumes, checking recorded chunks with the hash computed on the remote side", async () => {
     const src = randomFile("r.bin", 16 * 1024 * K);
     const dst = path.join(dir, "remote", "r.bin");
     const ac = new AbortController();
@@ -195,20 +196,46 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(same(src, dst)).toBe(true);
   });
 
-  it.each(["sftp", "openssh"])("%s: a chunk damaged on its way is caught by the remote SHA-256 and copied again", async (transport) => {
-    const src = randomFile(`flaky-${transport}.bin`, 8 * 256 * K);
-    const dst = path.join(dir, "remote", `flaky-${transport}.bin`);
+  const transportsAndHashes = (["openssh", "sftp"] as const).flatMap((t) => (["xxh128", "sha256"] as const).map((h) => [t, h] as const));
+
+  it.each(transportsAndHashes)("%s, %s: a chunk damaged on its way is caught by the remote hash and copied again", async (transport, hash) => {
+    const src = randomFile(`flaky-${transport}-${hash}.bin`, 8 * 256 * K);
+    const dst = path.join(dir, "remote", `flaky-${transport}-${hash}.bin`);
     const sftp: Destination = transport === "sftp" ? await SftpDestination.open(conn, { streams: 2 }) : await OpenSshDestination.open(conn, { streams: 2 });
     try {
       const d = corrupting(sftp, 5 * 256 * K);
       const notices: string[] = [];
-      await copy(src, { kind: "custom", destination: d, path: dst }, { chunkSize: 256 * K, streams: 2, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+      const r = await copy(src, { kind: "custom", destination: d, path: dst }, { chunkSize: 256 * K, streams: 2, hash, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+      expect(r.hash).toBe(hash);
       expect(d.corrupted).toBe(1);
       expect(notices.join("\n")).toMatch(/chunk 5 failed verification; copying it again/);
       expect(same(src, dst)).toBe(true);
     } finally {
       await sftp.close();
     }
+  });
+
+  it.each(transportsAndHashes)("%s, %s: kill -9 mid-copy, a recorded chunk damaged on the host; --resume finds it, copies it again and the rest", async (transport, hash) => {
+    const SIZE = 16 * 1024 * K;
+    const src = randomFile(`k9-${transport}-${hash}.bin`, SIZE);
+    const dst = path.join(dir, "remote", `k9-${transport}-${hash}.bin`);
+    const args = ["-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--transport", transport, "--hash", hash, "--chunk", "256K", "--streams", "2"];
+    const remote = `${sshd.user}@${sshd.host}:${dst}`;
+    expect(await killCopyAt(cli, [...args, src, remote], dst, 8, { ...cli.env, HOME: dir })).toBe(true);
+    const m = parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest!;
+    expect(m.hash).toBe(hash);
+    const victim = Number(Object.keys(m.chunks)[0]);
+    const fd = fs.openSync(partPath(dst), "r+");
+    fs.writeSync(fd, Buffer.from("XX"), 0, 2, victim * 256 * K + 7);
+    fs.closeSync(fd);
+    const res = await runCli(["copy", "--json", "--progress", "none", ...args, "--resume", src, remote]);
+    expect(res.code).toBe(0);
+    const r = JSON.parse(res.stdout);
+    expect(r).toMatchObject({ recopiedChunks: 1, hash });
+    expect(r.reusedBytes).toBeGreaterThan(0);
+    expect(r.copiedBytes).toBeLessThan(SIZE);
+    expect(same(src, dst)).toBe(true);
+    expect(fs.existsSync(manifestPath(dst))).toBe(false);
   });
 
   it("CLI: user@host:/path with --identity, --host-key, --cipher exits 0", async () => {

@@ -193,11 +193,20 @@ export function sshFingerprint(keyBlob: Buffer): string {
 }
 
 /** A host reached over SSH. Open with `SshHost.connect`. */
+/** Each SshHost's spec, kept out of the object's own (enumerable, loggable) fields: it may hold a key. */
+const sshSpecs = new WeakMap<SshHost, SshConnectionSpec>();
+
 export class SshHost extends BaseHost {
   readonly label: string;
   private constructor(private readonly client: Client, spec: SshConnectionSpec) {
     super();
     this.label = `${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}`;
+    sshSpecs.set(this, spec);
+  }
+
+  /** The spec this host was connected with, for a second transport to the same host (OpenSSH processes). */
+  get connectionSpec(): SshConnectionSpec {
+    return sshSpecs.get(this) as SshConnectionSpec;
   }
 
   static connect(spec: SshConnectionSpec): Promise<SshHost> {

@@ -95,6 +95,8 @@ export interface CopyResult {
   chunkSize?: number;
   verify: boolean;
   hash: HashAlgorithm;
+  /** What carried the data: a local/mounted path, OpenSSH processes, ssh2 SFTP sessions, or the caller's destination. */
+  transport: "local" | "openssh" | "sftp" | "custom";
 }
 
 export function validateCopyOptions(o: CopyOptions): string[] {
@@ -263,6 +265,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
       chunkSize: usedChunkSize,
       verify,
       hash,
+      transport: target.kind === "custom" ? "custom" : dest instanceof OpenSshDestination ? "openssh" : dest instanceof SftpDestination ? "sftp" : "local",
     };
   } finally {
     await Promise.all(tasks.map((t) => t.close()));

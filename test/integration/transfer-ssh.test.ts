@@ -11,7 +11,8 @@ import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
 import { killCopyAt } from "../fixtures/copyKill";
 import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
-import { SshConnectionSpec } from "../../core/connection";
+import { SshConnectionSpec, SshHost } from "../../core/connection";
+import { kind as transferKind, ParallelTransferSpec } from "../../components/transfer/parallelTransferKind";
 import { copy } from "../../transfer/engine";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, parseManifest, partPath } from "../../transfer/manifest";
@@ -236,6 +237,27 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(r.copiedBytes).toBeLessThan(SIZE);
     expect(same(src, dst)).toBe(true);
     expect(fs.existsSync(manifestPath(dst))).toBe(false);
+  });
+
+  it("ParallelTransfer's kind copies over the CLI's transport (OpenSSH), verified, and resumes a copy killed mid-way", async () => {
+    const SIZE = 16 * 1024 * K;
+    const src = randomFile("component.bin", SIZE);
+    const dst = path.join(dir, "remote", "component.bin");
+    // a partial copy made by the CLI (killed: kill -9), with the component's chunk size
+    const args = ["-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--chunk", "256K", "--streams", "2", src, `${sshd.user}@${sshd.host}:${dst}`];
+    expect(await killCopyAt(cli, args, dst, 8, { ...cli.env, HOME: dir })).toBe(true);
+    const host = await SshHost.connect(conn);
+    const logs: string[] = [];
+    try {
+      const spec = { source: src, destination: dst, changeDetection: "mtime", verify: true, allowDestroy: false, chunkSizeBytes: 256 * K, sourceFingerprint: "new" } as ParallelTransferSpec;
+      await transferKind.apply(host, { spec, desired: { fingerprint: "new" }, live: undefined, secrets: {}, log: (m) => logs.push(m) });
+    } finally {
+      await host.close();
+    }
+    const text = logs.join("\n");
+    expect(text).toMatch(/resuming, \d+ of 64 chunks recorded/);
+    expect(text).toMatch(/copied 16777216 bytes in .* streams over openssh, verified \((xxh128|sha256)\)\)/);
+    expect(same(src, dst)).toBe(true);
   });
 
   it("CLI: user@host:/path with --identity, --host-key, --cipher exits 0", async () => {

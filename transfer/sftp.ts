@@ -79,6 +79,11 @@ export class SftpDestination implements Destination {
 
   private ownsHosts = true;
 
+  /** The host key the first connection checked against the pin (see `SshHost.hostKey`). */
+  get hostKey(): Buffer | undefined {
+    return this.hosts[0].hostKey;
+  }
+
   private get meta(): SFTPWrapper {
     return this.sessions[0];
   }

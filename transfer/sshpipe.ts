@@ -318,7 +318,7 @@ export class OpenSshDestination implements Destination {
     const writers: SftpWriter[] = [];
     let hasher: RemoteHashLoop | undefined;
     try {
-      client = await OpenSshClient.prepare(spec, o);
+      client = await OpenSshClient.prepare(spec, { ...o, hostKey: meta.hostKey });
       for (let i = 0; i < Math.max(1, o.streams); i++) writers.push(new SftpWriter(client.subsystemArgv("sftp"), meta.label));
       hasher = new RemoteHashLoop(client.argv(["sh", "-c", HASH_LOOP]), meta.label);
       const [algorithms] = await Promise.all([hasher.ready, ...writers.map((w) => w.ready)]);

@@ -153,6 +153,25 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     }
   });
 
+  it("the OpenSSH transport reuses the host key ssh2 checked against the pin (no ssh-keyscan round), and only that key", async () => {
+    const host = await SshHost.connect(conn);
+    const key = host.hostKey!;
+    await host.close();
+    expect(key.subarray(4, 4 + key.readUInt32BE(0)).toString()).toBe("ssh-ed25519");
+    // port 1: nothing listens, so ssh-keyscan would find nothing; the checked key is enough
+    const c = await OpenSshClient.prepare({ ...conn, port: 1 }, { hostKey: key });
+    try {
+      const kh = String(c.argv(["true"]).find((a) => a.startsWith("UserKnownHostsFile="))).slice("UserKnownHostsFile=".length);
+      expect(fs.readFileSync(kh, "utf8")).toBe(`[${sshd.host}]:1 ssh-ed25519 ${key.toString("base64")}\n`);
+    } finally {
+      c.close();
+    }
+    // a key that is not the pinned one is ignored: back to ssh-keyscan, which finds nothing on port 1
+    const other = Buffer.concat([key.subarray(0, key.length - 1), Buffer.from([key[key.length - 1] ^ 1])]);
+    const err = await OpenSshClient.prepare({ ...conn, port: 1 }, { hostKey: other }).catch((e) => e);
+    expect(String(err.message)).toMatch(/ssh-keyscan got no answer/);
+  });
+
   it("streams share fewer connections when asked, with a chosen cipher", async () => {
     const src = randomFile("c.bin", 20 * 1024 * K);
     const dst = path.join(dir, "remote", "c.bin");

@@ -20,7 +20,7 @@ import { HASH_ALGORITHMS, HashAlgorithm, hashAvailableHere, HashPool } from "./h
 import { LocalDestination } from "./local";
 import { partPath } from "./manifest";
 import { BlockMismatch, Ring, pumpRange } from "./pipe";
-import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS, MiB, parallelWork, planTree } from "./plan";
+import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS, MiB, parallelWork, planTree, SshProbe } from "./plan";
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
 import { OpenSshDestination, OpenSshUnavailable } from "./sshpipe";
@@ -49,7 +49,7 @@ export type Target =
   | { kind: "custom"; destination: Destination; path: string };
 
 export interface CopyOptions {
-  /** Parallel streams. @default from cores and destination (`defaultStreams`) */
+  /** Parallel streams. @default over OpenSSH from a probe of both ends (`sshStreams`), else from cores and destination (`defaultStreams`) */
   streams?: number;
   /** Chunk size in bytes. @default from file size (`defaultChunkSize`), or the manifest's on resume */
   chunkSize?: number;
@@ -95,6 +95,8 @@ export interface CopyResult {
   chunkSize?: number;
   verify: boolean;
   hash: HashAlgorithm;
+  /** What the SSH probe found when it chose the streams or the cipher (`sshStreams`, `sshCiphers`). */
+  probe?: SshProbe;
   /** What carried the data: a local/mounted path, OpenSSH processes, ssh2 SFTP sessions, or the caller's destination. */
   transport: "local" | "openssh" | "sftp" | "custom";
 }
@@ -129,12 +131,15 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   const cores = os.availableParallelism();
   const estimate = planTree(files, { chunkSize: opts.chunkSize, smallFileMax });
   const destKind = target.kind === "custom" ? target.destination.kind : target.kind;
-  const streams = opts.streams ?? defaultStreams({ cores, destination: destKind, jobs: parallelWork(estimate) });
+  const jobCount = parallelWork(estimate);
+  const fallbackStreams = opts.streams ?? defaultStreams({ cores, destination: destKind, jobs: jobCount });
 
   let dest: Destination;
-  if (target.kind === "local") dest = new LocalDestination(streams);
-  else if (target.kind === "ssh") dest = await openSsh(target, streams, emit);
+  if (target.kind === "local") dest = new LocalDestination(fallbackStreams);
+  else if (target.kind === "ssh") dest = await openSsh(target, opts.streams, fallbackStreams, jobCount, emit);
   else dest = target.destination;
+  // Over OpenSSH without --streams, the probe chose (see `sshStreams`).
+  const streams = dest instanceof OpenSshDestination ? dest.streams : fallbackStreams;
 
   const tasks: ChunkedFile[] = [];
   let pool: HashPool | undefined;
@@ -266,6 +271,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
       verify,
       hash,
       transport: target.kind === "custom" ? "custom" : dest instanceof OpenSshDestination ? "openssh" : dest instanceof SftpDestination ? "sftp" : "local",
+      ...(dest instanceof OpenSshDestination && dest.probe ? { probe: dest.probe } : {}),
     };
   } finally {
     await Promise.all(tasks.map((t) => t.close()));
@@ -288,11 +294,11 @@ async function chooseHash(asked: HashAlgorithm | undefined, dest: Destination, v
 }
 
 /** The SSH destination for `target.transport` (see there); `auto` falls back to SFTP with a notice. */
-async function openSsh(target: Extract<Target, { kind: "ssh" }>, streams: number, emit: (e: ProgressEvent) => void): Promise<Destination> {
+async function openSsh(target: Extract<Target, { kind: "ssh" }>, asked: number | undefined, streams: number, jobs: number, emit: (e: ProgressEvent) => void): Promise<Destination> {
   const transport = target.transport ?? "auto";
   if (transport !== "sftp" && target.connections === undefined) {
     try {
-      return await OpenSshDestination.open(target.connection, { streams, multiplex: target.multiplex });
+      return await OpenSshDestination.open(target.connection, { streams: asked, jobs, multiplex: target.multiplex });
     } catch (e) {
       if (!(e instanceof OpenSshUnavailable)) throw e;
       if (transport === "openssh") throw new TransferError("CONNECTION", `${e.message} (or use the sftp transport)`, e);

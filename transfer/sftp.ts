@@ -79,6 +79,11 @@ export class SftpDestination implements Destination {
 
   private ownsHosts = true;
 
+  /** Run a command on the host over the first connection (no new connection). */
+  run(argv: readonly string[]): Promise<{ stdout: string }> {
+    return this.hosts[0].run(argv, { check: false });
+  }
+
   /** The host key the first connection checked against the pin (see `SshHost.hostKey`). */
   get hostKey(): Buffer | undefined {
     return this.hosts[0].hostKey;

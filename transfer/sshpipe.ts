@@ -12,12 +12,16 @@
  * file, plus a process per chunk), which on a 2-core machine is taken from the sender.
  */
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import { performance } from "perf_hooks";
 import { SshConnectionSpec } from "../core/connection";
 import { Destination, DestStat, PartFile } from "./destination";
 import { classify, TransferError } from "./errors";
 import { HashAlgorithm, isDigest, REMOTE_HASH_FN } from "./hasher";
 import { OpenSshClient, OpenSshOptions, opensshUnsupported } from "../core/openssh";
 import { SftpDestination } from "./sftp";
+import { SshProbe, sshCiphers, sshStreams } from "./plan";
 
 /**
  * Prints `R <algorithms>`, then answers `H TAG ALGORITHM OFFSET LENGTH PATH` lines with
@@ -284,7 +288,42 @@ export class OpenSshUnavailable extends Error {
 }
 
 export interface OpenSshDestinationOptions extends OpenSshOptions {
-  streams: number;
+  /** @default from the probe (`sshStreams`) */
+  streams?: number;
+  /** Units of parallel work in the copy (no more streams than that). */
+  jobs?: number;
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The probe behind the defaults: cores, boot id and AES-NI of the host in one command over the
+ * control connection, and the round trip as the fastest of three SFTP stats (answered inside
+ * the host's SFTP server, so the network's RTT, not a process start).
+ */
+export async function probeSsh(meta: SftpDestination): Promise<SshProbe> {
+  const r = await meta.run(["sh", "-c", "nproc 2>/dev/null || echo 1; cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo -; grep -qw aes /proc/cpuinfo 2>/dev/null && echo aes || echo -"]);
+  const [cores, boot, aes] = r.stdout.trim().split("\n").map((l) => l.trim());
+  let rttMs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await meta.stat("/");
+    rttMs = Math.min(rttMs, performance.now() - t0);
+  }
+  return {
+    localCores: os.availableParallelism(),
+    remoteCores: Math.max(1, Number(cores) || 1),
+    sameKernel: boot !== undefined && boot.length > 8 && boot === readOr("/proc/sys/kernel/random/boot_id", "").trim(),
+    rttMs: Math.round(rttMs * 100) / 100,
+    localAes: /^flags\s*:.*\baes\b/m.test(readOr("/proc/cpuinfo", "")),
+    remoteAes: aes === "aes",
+  };
 }
 
 export class OpenSshDestination implements Destination {
@@ -298,6 +337,8 @@ export class OpenSshDestination implements Destination {
     private readonly writers: SftpWriter[],
     private readonly hasher: RemoteHashLoop,
     private readonly algorithms: readonly HashAlgorithm[],
+    /** What the probe found, when it ran (no `streams` or no ciphers given). */
+    readonly probe?: SshProbe,
   ) {
     this.label = meta.label;
     this.streams = writers.length;
@@ -317,12 +358,16 @@ export class OpenSshDestination implements Destination {
     let client: OpenSshClient | undefined;
     const writers: SftpWriter[] = [];
     let hasher: RemoteHashLoop | undefined;
+    let probe: SshProbe | undefined;
     try {
+      if (o.streams === undefined || !spec.ciphers?.length) probe = await probeSsh(meta);
+      const streams = o.streams ?? sshStreams(probe!, o.jobs);
+      if (!spec.ciphers?.length) spec = { ...spec, ciphers: sshCiphers(probe!) };
       client = await OpenSshClient.prepare(spec, { ...o, hostKey: meta.hostKey });
-      for (let i = 0; i < Math.max(1, o.streams); i++) writers.push(new SftpWriter(client.subsystemArgv("sftp"), meta.label));
+      for (let i = 0; i < Math.max(1, streams); i++) writers.push(new SftpWriter(client.subsystemArgv("sftp"), meta.label));
       hasher = new RemoteHashLoop(client.argv(["sh", "-c", HASH_LOOP]), meta.label);
       const [algorithms] = await Promise.all([hasher.ready, ...writers.map((w) => w.ready)]);
-      return new OpenSshDestination(meta, client, writers, hasher, algorithms);
+      return new OpenSshDestination(meta, client, writers, hasher, algorithms, probe);
     } catch (e) {
       for (const w of writers) w.kill();
       hasher?.kill();

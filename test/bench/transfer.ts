@@ -15,7 +15,7 @@
  * live processes' own time plus what each reaped), plus the zfs-fuse daemon in the zfs group.
  *
  * Env: KVMSHARE_BENCH_DIR (scratch dir on disk, default /var/tmp/kvmshare-bench; the source file
- *      is kept and reused), KVMSHARE_BENCH_MIB (local file, default 1024), KVMSHARE_BENCH_MEM_MIB
+ *      is kept and reused), KVMSHARE_BENCH_MIB (local file, default 2048), KVMSHARE_BENCH_MEM_MIB
  *      (tmpfs file, default 2048), KVMSHARE_BENCH_SSH_MIB (default 512), KVMSHARE_BENCH_ZFS_MIB
  *      (default 256), KVMSHARE_BENCH_ONLY=limit,local,mem,ssh,zfs (a subset).
  */
@@ -31,7 +31,9 @@ import { startNetnsSshd } from "../fixtures/sshd";
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const SIZES = {
-  local: Number(process.env.KVMSHARE_BENCH_MIB ?? 1024) * MiB,
+  // 2 GiB: at 1 GiB a copy takes ~2 s here, and fixed costs (process start, the final fsync's
+  // tail) weigh twice as much as in the 2 GiB runs the limits in DESIGN.md were measured with.
+  local: Number(process.env.KVMSHARE_BENCH_MIB ?? 2048) * MiB,
   mem: Number(process.env.KVMSHARE_BENCH_MEM_MIB ?? 2048) * MiB,
   ssh: Number(process.env.KVMSHARE_BENCH_SSH_MIB ?? 512) * MiB,
   zfs: Number(process.env.KVMSHARE_BENCH_ZFS_MIB ?? 256) * MiB,
@@ -232,8 +234,10 @@ async function fio(readers: number, writers: number, src: string, bytes: number)
   fs.rmSync(out, { force: true });
   const w = json.jobs.filter((j) => j.jobname === "writers");
   const written = w.reduce((n, j) => n + j.write.io_bytes, 0);
-  // The writers' time, fsync included (end_fsync is inside each job's runtime).
-  const seconds = Math.max(...w.map((j) => j.job_runtime)) / 1000;
+  // A copy is done when every byte was read AND written (fsync included: end_fsync is inside a
+  // job's runtime). This once took the writers' time alone: they fill the page cache while the
+  // readers still wait on the disk, so the "ceiling" came out higher than any copy can reach.
+  const seconds = Math.max(...json.jobs.map((j) => j.job_runtime)) / 1000;
   const tool = readers ? `fio read+write ${readers}+${writers}` : "fio seq write";
   return record({ group: "limit", tool, streams: writers, bytes: written, seconds: round(seconds, 3), MiBps: round(written / MiB / seconds, 1), note: `fio wall ${wall.toFixed(2)} s` }, cpu0, cpu1);
 }
@@ -436,23 +440,29 @@ async function main(): Promise<void> {
   const bestZfs = (tool: string) => best((c) => c.group === "zfs" && c.tool.startsWith(tool))?.MiBps;
   const zRaw = bestZfs("zfs send | ssh");
   const zKv = bestZfs("kvmshare pipe, OpenSSH");
+  const scp = best((c) => c.group === "ssh" && c.tool.startsWith("scp"));
   const ratios = {
     ssh_vs_best_peer: ratio(kvSsh, peers),
+    ssh_cpu_vs_scp: kvSsh?.cpuPerGiB && scp?.cpuPerGiB ? round(kvSsh.cpuPerGiB / scp.cpuPerGiB, 2) : null,
+    ssh_vs_scp: ratio(kvSsh, scp),
+    ssh_vs_rclone: ratio(kvSsh, best((c) => c.group === "ssh" && c.tool === "rclone sftp")),
+    ssh_vs_dd_ssh: ratio(kvSsh, best((c) => c.group === "ssh" && c.tool === "N x dd | ssh dd")),
     ssh_best_peer: peers ? `${peers.tool} x${peers.streams}` : null,
     zfs_vs_raw: zRaw && zKv ? round(zKv / zRaw, 2) : null,
     mem_vs_cp: ratio(kvMem, cpMem),
     disk_vs_limit: ratio(kvLocal, ceiling),
     disk_vs_cp: ratio(kvLocal, best((c) => c.group === "local" && c.tool === "cp")),
   };
-  const goals = { ssh_vs_best_peer: 1.0, zfs_vs_raw: 0.9, mem_vs_cp: 0.7, disk_vs_limit: 0.85 };
+  const goals: Record<string, string> = { ssh_vs_best_peer: ">= 1.0", ssh_cpu_vs_scp: "<= 1.2", zfs_vs_raw: ">= 0.9", mem_vs_cp: ">= 0.7", disk_vs_limit: ">= 1.0" };
   const cell = (v?: number) => (v === undefined ? "" : v.toFixed(2));
   const lines = [
     `| group | tool | streams | MiB/s | seconds | CPU s local | CPU s remote | CPU s/GiB | x 1 stream |`,
     `|---|---|---:|---:|---:|---:|---:|---:|---:|`,
     ...cases.map((c) => `| ${c.group} | ${c.tool.replace(/\|/g, "\\|")} | ${c.streams} | ${c.MiBps.toFixed(0)} | ${c.seconds.toFixed(2)} | ${cell(c.cpuLocal)} | ${cell(c.cpuRemote)} | ${cell(c.cpuPerGiB)} | ${cell(c.speedup)} |`),
     "",
-    ...Object.entries(goals).map(([k, g]) => `${k}: ${(ratios as Record<string, unknown>)[k]} (goal >= ${g})`),
-    `ssh best peer: ${ratios.ssh_best_peer}; disk_vs_cp: ${ratios.disk_vs_cp}`,
+    ...Object.entries(goals).map(([k, g]) => `${k}: ${(ratios as Record<string, unknown>)[k]} (goal ${g})`),
+    `ssh best peer: ${ratios.ssh_best_peer}; ssh_vs_scp ${ratios.ssh_vs_scp}, ssh_vs_rclone ${ratios.ssh_vs_rclone}, ssh_vs_dd_ssh ${ratios.ssh_vs_dd_ssh}; disk_vs_cp: ${ratios.disk_vs_cp}`,
+    `load average: ${load.map((l) => l.toFixed(2)).join(" ")} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at the end (${cores} cores)`,
     ...notes.map((n) => `note: ${n}`),
   ];
   process.stdout.write(lines.join("\n") + "\n");

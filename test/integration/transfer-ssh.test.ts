@@ -18,6 +18,7 @@ import { EXIT_CODES, TransferError } from "../../transfer/errors";
 import { manifestPath, parseManifest, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
+import { sshStreams } from "../../transfer/plan";
 import { OpenSshClient } from "../../core/openssh";
 import { OpenSshDestination } from "../../transfer/sshpipe";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
@@ -170,6 +171,21 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     const other = Buffer.concat([key.subarray(0, key.length - 1), Buffer.from([key[key.length - 1] ^ 1])]);
     const err = await OpenSshClient.prepare({ ...conn, port: 1 }, { hostKey: other }).catch((e) => e);
     expect(String(err.message)).toMatch(/ssh-keyscan got no answer/);
+  });
+
+  it("without --streams or --cipher a probe of both ends chooses them (one kernel here: the ends share its cores)", async () => {
+    const src = randomFile("probe.bin", 4 * 1024 * K);
+    const dst = path.join(dir, "remote", "probe.bin");
+    const r = await copy(src, { kind: "ssh", connection: conn, path: dst }, { chunkSize: 256 * K });
+    expect(same(src, dst)).toBe(true);
+    expect(r.transport).toBe("openssh");
+    expect(r.probe).toMatchObject({ localCores: os.availableParallelism(), remoteCores: os.availableParallelism(), sameKernel: true });
+    expect(r.probe!.rttMs).toBeLessThan(1000);
+    expect(r.streams).toBe(sshStreams(r.probe!, 16));
+    // given both, nothing is probed
+    const fixed = await copy(src, { kind: "ssh", connection: { ...conn, ciphers: ["aes128-gcm@openssh.com"] }, path: dst }, { chunkSize: 256 * K, streams: 3 });
+    expect(fixed.probe).toBeUndefined();
+    expect(fixed.streams).toBe(3);
   });
 
   it("streams share fewer connections when asked, with a chosen cipher", async () => {

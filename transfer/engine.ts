@@ -2,7 +2,7 @@
  * The copy engine: `copy(source, target, options)`.
  *
  * A file is cut into chunks; N streams copy chunks with positional reads and writes into a
- * preallocated `<dest>.part`, hashing each chunk (SHA-256) into a manifest next to it; when
+ * preallocated `<dest>.part`, hashing each chunk (xxh128 or SHA-256) into a manifest next to it; when
  * every chunk is in (and, with `verify`, read back equal), the part file is fsynced and
  * renamed over the final name. A directory's files are spread over the same streams: large
  * files chunked, small files batched. `resume` continues from the manifests, re-checking

@@ -2,7 +2,7 @@
  * SSH destination whose data goes through OpenSSH processes: one `ssh -s sftp` per stream (the
  * host's own SFTP server writes at offsets with pwrite, as for scp; this process speaks the
  * SFTP v3 write protocol over the ssh process's stdin/stdout), and one more ssh process running a
- * small POSIX-shell loop that hashes byte ranges on the host (`dd | sha256sum`, in the background,
+ * small POSIX-shell loop that hashes byte ranges on the host (`dd | xxh128sum` or SHA-256, in the background,
  * so streams go on sending while the host hashes). Everything else (stat, creating and sizing the
  * part file, manifest, fsync, rename, mtime, free space) goes through one ssh2 SFTP session, as
  * in `sftp.ts`. The host needs no Node.

@@ -8,6 +8,7 @@ import { Command, Option } from "commander";
 import { MAX_PORT, MIN_PORT, parseSize } from "../core/validate";
 import { copy, CopyOptions, CopyResult, Target } from "../transfer/engine";
 import { TransferError } from "../transfer/errors";
+import { HASH_ALGORITHMS, HashAlgorithm } from "../transfer/hasher";
 import { CHUNK_RANGE, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS } from "../transfer/plan";
 import { formatBytes } from "../transfer/progress";
 import { parseRemote, sshSpecFor } from "../transfer/remote";
@@ -17,6 +18,7 @@ export interface CopyCliOptions {
   streams?: string;
   chunk?: string;
   verify?: boolean;
+  hash?: HashAlgorithm;
   resume?: boolean;
   port?: string;
   identity?: string;
@@ -47,6 +49,7 @@ function intOption(name: string, v: string | undefined, min: number, max: number
 /** Validate options and build what the engine needs. Every problem is a USAGE error naming the flag. */
 export function parseCopyCommand(src: string, dst: string, o: CopyCliOptions): ParsedCopy {
   const options: CopyOptions = { verify: o.verify !== false, resume: o.resume === true };
+  if (o.hash !== undefined) options.hash = o.hash;
   options.streams = intOption("streams", o.streams, MIN_STREAMS, MAX_STREAMS);
   if (o.chunk !== undefined) {
     const n = parseSize(o.chunk);
@@ -87,7 +90,7 @@ function summary(r: CopyResult, label: string): string {
   const again = r.recopiedChunks ? `, ${r.recopiedChunks} bad chunk${r.recopiedChunks === 1 ? "" : "s"} copied again` : "";
   return (
     `kvmshare: copied ${r.files} file${r.files === 1 ? "" : "s"} to ${label}: ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s ` +
-    `(${r.mibps.toFixed(0)} MiB/s, ${r.streams} streams${r.verify ? ", verified" : ""}${resumed}${again})`
+    `(${r.mibps.toFixed(0)} MiB/s, ${r.streams} streams${r.verify ? `, verified (${r.hash})` : ""}${resumed}${again})`
   );
 }
 
@@ -101,6 +104,7 @@ export function register(program: Command): void {
     .option("-c, --chunk <size>", "chunk size, e.g. 64M (default: from file size, 8M-256M)")
     .option("--verify", "read every chunk back and compare hashes (default)")
     .option("--no-verify", "skip reading chunks back (the source hashes still go to the manifest)")
+    .addOption(new Option("--hash <algorithm>", "chunk hash: xxh128 (fast; catches corruption) or sha256 (cryptographic); default xxh128 where xxh128sum is installed on both ends").choices([...HASH_ALGORITHMS]))
     .option("--resume", "continue an interrupted copy from <dst>.part and its manifest")
     .option("-p, --port <port>", "SSH port (default 22)")
     .option("-i, --identity <file>", "SSH private key (passphrase from KVMSHARE_SSH_PASSPHRASE)")

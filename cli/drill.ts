@@ -14,7 +14,9 @@ import { validateDatasetName } from "../components/storage/zfsNames";
 import { escapeControl, formatProblem, Problem } from "../core/errors";
 import { drillSelfReference, sameHost } from "../components/protection/relations";
 import { MAX_PORT, MIN_PORT } from "../core/validate";
-import { DrillResult, runRestoreDrill } from "../components/protection/restoreDrillEngine";
+// Loaded when a drill runs: the engine (Pulumi and the protection area) costs ~0.7 s of CPU to
+// load, which every `kvmshare copy` paid at start-up.
+import type { DrillResult } from "../components/protection/restoreDrillEngine";
 import { CliIo, processIo } from "./io";
 
 /** The `--target-*` flags: how to reach a dataset on another host (SSH, key file, host key). */
@@ -93,6 +95,7 @@ async function runDrillCommand(source: string, target: string, f: DrillFlags, io
   let dst;
   try {
     dst = spec ? await connect(spec) : new LocalHost();
+    const { runRestoreDrill } = await import("../components/protection/restoreDrillEngine");
     const r = await runRestoreDrill(src, dst, { source, target, snapshot: f.snapshot, log: (m) => io.stderr(`${escapeControl(m)}\n`) });
     io.stdout(f.json ? JSON.stringify(r, null, 2) + "\n" : formatDrill(r, source, target));
     return r.match ? 0 : 1;

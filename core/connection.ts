@@ -194,11 +194,25 @@ export function sshFingerprint(keyBlob: Buffer): string {
 }
 
 /** A host reached over SSH. Open with `SshHost.connect`. */
+/** Each SshHost's spec and verified host key, kept out of the object's own (enumerable, loggable) fields: the spec may hold a key. */
+const sshSpecs = new WeakMap<SshHost, { spec: SshConnectionSpec; hostKey?: Buffer }>();
+
 export class SshHost extends BaseHost {
   readonly label: string;
-  private constructor(private readonly client: Client, spec: SshConnectionSpec) {
+  private constructor(private readonly client: Client, spec: SshConnectionSpec, hostKey?: Buffer) {
     super();
     this.label = `${spec.user ?? "root"}@${spec.host}:${spec.port ?? 22}`;
+    sshSpecs.set(this, { spec, hostKey });
+  }
+
+  /** The spec this host was connected with, for a second transport to the same host (OpenSSH processes). */
+  get connectionSpec(): SshConnectionSpec {
+    return sshSpecs.get(this)!.spec;
+  }
+
+  /** The host's public key (SSH wire format) as checked against `hostKeySha256` (undefined with insecureIgnoreHostKey). */
+  get hostKey(): Buffer | undefined {
+    return sshSpecs.get(this)!.hostKey;
   }
 
   static connect(spec: SshConnectionSpec): Promise<SshHost> {
@@ -211,6 +225,7 @@ export class SshHost extends BaseHost {
       );
     }
     const client = new Client();
+    let pinned: Buffer | undefined;
     const cfg: ConnectConfig = {
       host: spec.host,
       port: spec.port ?? 22,
@@ -219,15 +234,19 @@ export class SshHost extends BaseHost {
       passphrase: spec.passphrase,
       agent: spec.agent,
       readyTimeout: spec.readyTimeoutMs ?? 20_000,
-      hostVerifier: (key: Buffer) =>
-        spec.insecureIgnoreHostKey === true || sshFingerprint(key) === spec.hostKeySha256,
+      hostVerifier: (key: Buffer) => {
+        if (spec.insecureIgnoreHostKey === true) return true;
+        if (sshFingerprint(key) !== spec.hostKeySha256) return false;
+        pinned = Buffer.from(key);
+        return true;
+      },
     };
     if (spec.ciphers) cfg.algorithms = { cipher: spec.ciphers as never };
     return new Promise((resolve, reject) => {
       let settled = false;
       client.once("ready", () => {
         settled = true;
-        resolve(new SshHost(client, spec));
+        resolve(new SshHost(client, spec, pinned));
       });
       // `on`, not `once`: ssh2 can emit a second error (peer closed before the handshake), and an
       // unhandled 'error' event would crash the process. Errors after ready surface on the channel.

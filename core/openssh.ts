@@ -30,7 +30,8 @@ export function opensshUnsupported(spec: SshConnectionSpec): string | undefined 
   return undefined;
 }
 
-function which(prog: string): boolean {
+/** Is `prog` an executable on $PATH? */
+export function which(prog: string): boolean {
   return (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => {
     try {
       fs.accessSync(path.join(d || ".", prog), fs.constants.X_OK);
@@ -54,6 +55,12 @@ export interface OpenSshOptions {
    * are faster wherever there is more than one core. @default false
    */
   multiplex?: boolean;
+  /**
+   * The host's public key (SSH wire format) as another connection already checked it against
+   * the pin: written to known_hosts directly instead of asking `ssh-keyscan` (one connection
+   * per key type) for it. Ignored unless its fingerprint is the pinned one.
+   */
+  hostKey?: Buffer;
 }
 
 /** A prepared OpenSSH client for one host: `argv(command)` runs `command` there. */
@@ -83,7 +90,10 @@ export class OpenSshClient {
         opts.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null");
       } else {
         const name = port === 22 ? spec.host : `[${spec.host}]:${port}`;
-        const scanned = await run(["ssh-keyscan", "-T", "30", "-p", String(port), spec.host], 45_000).catch(() => "");
+        const known = o.hostKey && sshFingerprint(o.hostKey) === spec.hostKeySha256 ? o.hostKey : undefined;
+        const scanned = known
+          ? `${spec.host} ${known.subarray(4, 4 + known.readUInt32BE(0)).toString("latin1")} ${known.toString("base64")}\n`
+          : await run(["ssh-keyscan", "-T", "30", "-p", String(port), spec.host], 45_000).catch(() => "");
         if (!scanned.trim()) throw new Error(`${label}: ssh-keyscan got no answer from ${spec.host}:${port} within 30 s (host key not fetched)`);
         const lines = scanned
           .split("\n")

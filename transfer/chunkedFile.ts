@@ -88,7 +88,7 @@ export class ChunkedFile {
       const { manifest, problem } = parseManifest(text);
       const partSt = await dest.stat(this.partPath);
       if (manifest && !this.spec.chunkSizeExplicit) chunkSize = manifest.chunkSize;
-      const why = problem ?? (manifest && manifestMismatch(manifest, identity, chunkSize)) ?? (partSt ? undefined : "the part file is missing");
+      const why = problem ?? (manifest && manifestMismatch(manifest, identity, chunkSize, this.ctx.pool.algorithm)) ?? (partSt ? undefined : "the part file is missing");
       if (why) this.ctx.notice(`${this.spec.dest}: cannot resume, starting over: ${why}`);
       else resumed = manifest;
     } else if (await dest.stat(this.partPath)) {
@@ -99,7 +99,7 @@ export class ChunkedFile {
       );
     }
     this.chunks = planChunks(this.spec.size, chunkSize);
-    this.manifest = resumed ?? newManifest(identity, chunkSize);
+    this.manifest = resumed ?? newManifest(identity, chunkSize, this.ctx.pool.algorithm);
     for (const k of Object.keys(this.manifest.chunks)) this.inherited.add(Number(k));
     this.part = await dest.openPart(this.partPath, this.spec.size, !resumed);
     this.remaining = this.chunks.length;
@@ -197,10 +197,10 @@ export class ChunkedFile {
     }
   }
 
-  /** SHA-256 of a chunk as it is in the part file. */
+  /** The hash of a chunk as it is in the part file. */
   private async hashDest(chunk: Chunk, stream: number, ring: Ring): Promise<string> {
     const { dest } = this.ctx;
-    if (dest.hashRange) return dest.hashRange(this.partPath, chunk.offset, chunk.length, stream);
+    if (dest.hashRange) return dest.hashRange(this.partPath, chunk.offset, chunk.length, stream, this.ctx.pool.algorithm);
     return pumpRange(ring, this.ctx.pool.begin(), (b, n, pos) => this.part.read(b, n, pos, stream), undefined, chunk.offset, chunk.length, `part file ${this.partPath}`);
   }
 

@@ -2,6 +2,7 @@
  * Where a copy goes. The engine only talks to this interface; `local.ts` implements it for a
  * local or mounted path (NFS, SMB, virtiofs), `sftp.ts` for SSH.
  */
+import type { HashAlgorithm } from "./hasher";
 import { DestinationKind } from "./plan";
 
 export interface DestStat {
@@ -41,10 +42,12 @@ export interface Destination {
   /** Bytes free for an unprivileged writer in the directory, when the destination can tell. */
   freeBytes(dir: string): Promise<number | undefined>;
   /**
-   * SHA-256 (hex) of byte ranges of a file, computed where the file is when the destination
+   * Hex digest of a byte range of a file, computed where the file is when the destination
    * can do that cheaply (SSH: on the remote host), else `undefined` and the engine reads back.
    */
-  hashRange?(path: string, offset: number, length: number, stream: number): Promise<string>;
+  hashRange?(path: string, offset: number, length: number, stream: number, algorithm: HashAlgorithm): Promise<string>;
+  /** The algorithms `hashRange` can use (without it: sha256 only). */
+  hashAlgorithms?(): Promise<readonly HashAlgorithm[]>;
   /** Streams this destination was opened for (SFTP sessions). */
   readonly streams: number;
   close(): Promise<void>;

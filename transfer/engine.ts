@@ -2,7 +2,7 @@
  * The copy engine: `copy(source, target, options)`.
  *
  * A file is cut into chunks; N streams copy chunks with positional reads and writes into a
- * preallocated `<dest>.part`, hashing each chunk (SHA-256) into a manifest next to it; when
+ * preallocated `<dest>.part`, hashing each chunk (xxh128 or SHA-256) into a manifest next to it; when
  * every chunk is in (and, with `verify`, read back equal), the part file is fsynced and
  * renamed over the final name. A directory's files are spread over the same streams: large
  * files chunked, small files batched. `resume` continues from the manifests, re-checking
@@ -17,11 +17,11 @@ import { pathOverlap } from "../core/writePaths";
 import { ChunkedFile, FileContext } from "./chunkedFile";
 import { Destination } from "./destination";
 import { classify, TransferError } from "./errors";
-import { HashPool } from "./hasher";
+import { HASH_ALGORITHMS, HashAlgorithm, hashAvailableHere, HashPool } from "./hasher";
 import { LocalDestination } from "./local";
 import { partPath } from "./manifest";
 import { BlockMismatch, Ring, pumpRange } from "./pipe";
-import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS, MiB, parallelWork, planTree } from "./plan";
+import { Chunk, defaultChunkSize, defaultStreams, MAX_CHUNK, MAX_STREAMS, MIN_CHUNK, MIN_STREAMS, MiB, parallelWork, planTree, SshProbe } from "./plan";
 import { ProgressEvent } from "./progress";
 import { SftpDestination } from "./sftp";
 import { OpenSshDestination, OpenSshUnavailable } from "./sshpipe";
@@ -50,12 +50,18 @@ export type Target =
   | { kind: "custom"; destination: Destination; path: string };
 
 export interface CopyOptions {
-  /** Parallel streams. @default from cores and destination (`defaultStreams`) */
+  /** Parallel streams. @default over OpenSSH from a probe of both ends (`sshStreams`), else from cores and destination (`defaultStreams`) */
   streams?: number;
   /** Chunk size in bytes. @default from file size (`defaultChunkSize`), or the manifest's on resume */
   chunkSize?: number;
   /** Read every chunk back from the destination and compare hashes. @default true */
   verify?: boolean;
+  /**
+   * Chunk hash (manifest and SSH verification): `xxh128` (fast, catches corruption) or `sha256`
+   * (cryptographic). @default xxh128 where `xxh128sum` is installed here (and, verifying over SSH,
+   * on the host), else sha256
+   */
+  hash?: HashAlgorithm;
   /** Continue from `<dest>.part` + manifest; in a directory, skip files already copied (same size and mtime). @default false */
   resume?: boolean;
   /** Progress, notices, per-file completion. */
@@ -89,6 +95,11 @@ export interface CopyResult {
   /** The chunk size used for large files (`undefined` if there were none). */
   chunkSize?: number;
   verify: boolean;
+  hash: HashAlgorithm;
+  /** What the SSH probe found when it chose the streams or the cipher (`sshStreams`, `sshCiphers`). */
+  probe?: SshProbe;
+  /** What carried the data: a local/mounted path, OpenSSH processes, ssh2 SFTP sessions, or the caller's destination. */
+  transport: "local" | "openssh" | "sftp" | "custom";
 }
 
 export function validateCopyOptions(o: CopyOptions): string[] {
@@ -99,6 +110,7 @@ export function validateCopyOptions(o: CopyOptions): string[] {
   if (o.chunkSize !== undefined && (!Number.isInteger(o.chunkSize) || o.chunkSize < MIN_CHUNK || o.chunkSize > MAX_CHUNK)) {
     problems.push(`chunkSize: must be between ${MIN_CHUNK} bytes (4K) and ${MAX_CHUNK} bytes (4G) (got ${o.chunkSize})`);
   }
+  if (o.hash !== undefined && !HASH_ALGORITHMS.includes(o.hash)) problems.push(`hash: must be one of ${HASH_ALGORITHMS.join(", ")} (got ${JSON.stringify(o.hash)})`);
   return problems;
 }
 
@@ -120,17 +132,22 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
   const cores = os.availableParallelism();
   const estimate = planTree(files, { chunkSize: opts.chunkSize, smallFileMax });
   const destKind = target.kind === "custom" ? target.destination.kind : target.kind;
-  const streams = opts.streams ?? defaultStreams({ cores, destination: destKind, jobs: parallelWork(estimate) });
+  const jobCount = parallelWork(estimate);
+  const fallbackStreams = opts.streams ?? defaultStreams({ cores, destination: destKind, jobs: jobCount });
 
   let dest: Destination;
-  if (target.kind === "local") dest = new LocalDestination(streams);
-  else if (target.kind === "ssh") dest = await openSsh(target, streams, emit);
+  if (target.kind === "local") dest = new LocalDestination(fallbackStreams);
+  else if (target.kind === "ssh") dest = await openSsh(target, opts.streams, fallbackStreams, jobCount, emit);
   else dest = target.destination;
+  // Over OpenSSH without --streams, the probe chose (see `sshStreams`).
+  const streams = dest instanceof OpenSshDestination ? dest.streams : fallbackStreams;
 
-  // Worker threads pay off above a few blocks; tiny copies hash on this thread.
-  const pool = new HashPool(files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0);
   const tasks: ChunkedFile[] = [];
+  let pool: HashPool | undefined;
   try {
+    const hash = await chooseHash(opts.hash, dest, verify);
+    // Worker threads pay off above a few blocks; tiny copies hash on this thread.
+    const hashPool = (pool = new HashPool(files.reduce((n, f) => n + f.size, 0) >= 16 * MiB ? Math.min(2, cores) : 0, hash));
     const destRoot = await resolveDestRoot(dest, root, target.path, opts.exactDestination === true);
     // On this machine, a copy onto itself or into itself is refused (a merge into a parent is not: it replaces nothing).
     const overlap = target.kind === "local" ? pathOverlap(path.resolve(root.abs), path.resolve(destRoot)) : undefined;
@@ -168,7 +185,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
     let copiedBytes = 0;
     const ctx: FileContext = {
       dest,
-      pool,
+      pool: hashPool,
       verify,
       resume,
       notice: (message) => emit({ type: "notice", message }),
@@ -191,7 +208,7 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
     let usedChunkSize: number | undefined;
 
     const worker = async (stream: number): Promise<void> => {
-      const ring = new Ring(pool);
+      const ring = new Ring(hashPool);
       while (failure === undefined && head < queue.length) {
         const item = queue[head++];
         try {
@@ -256,20 +273,36 @@ export async function copy(source: string, target: Target, opts: CopyOptions = {
       streams,
       chunkSize: usedChunkSize,
       verify,
+      hash,
+      transport: target.kind === "custom" ? "custom" : dest instanceof OpenSshDestination ? "openssh" : dest instanceof SftpDestination ? "sftp" : "local",
+      ...(dest instanceof OpenSshDestination && dest.probe ? { probe: dest.probe } : {}),
     };
   } finally {
     await Promise.all(tasks.map((t) => t.close()));
-    await pool.close();
+    await pool?.close();
     if (target.kind !== "custom") await dest.close();
   }
 }
 
+/**
+ * The chunk hash: the one asked for, after checking both ends can compute it, or xxh128 where
+ * both can (the host only matters when it hashes the chunks: verifying over SSH), else sha256.
+ */
+async function chooseHash(asked: HashAlgorithm | undefined, dest: Destination, verify: boolean): Promise<HashAlgorithm> {
+  const there = verify && dest.hashRange ? ((await dest.hashAlgorithms?.()) ?? ["sha256"]) : HASH_ALGORITHMS;
+  const usable = (a: HashAlgorithm) => hashAvailableHere(a) && there.includes(a);
+  if (asked === undefined) return usable("xxh128") ? "xxh128" : "sha256";
+  if (!hashAvailableHere(asked)) throw new TransferError("USAGE", `--hash ${asked}: this machine has no xxh128sum; install the xxhash package, or use --hash sha256`);
+  if (!there.includes(asked)) throw new TransferError("USAGE", `--hash ${asked}: ${dest.label} has no xxh128sum to verify with; install the xxhash package there, or use --hash sha256 (or --no-verify)`);
+  return asked;
+}
+
 /** The SSH destination for `target.transport` (see there); `auto` falls back to SFTP with a notice. */
-async function openSsh(target: Extract<Target, { kind: "ssh" }>, streams: number, emit: (e: ProgressEvent) => void): Promise<Destination> {
+async function openSsh(target: Extract<Target, { kind: "ssh" }>, asked: number | undefined, streams: number, jobs: number, emit: (e: ProgressEvent) => void): Promise<Destination> {
   const transport = target.transport ?? "auto";
   if (transport !== "sftp" && target.connections === undefined) {
     try {
-      return await OpenSshDestination.open(target.connection, { streams, multiplex: target.multiplex });
+      return await OpenSshDestination.open(target.connection, { streams: asked, jobs, multiplex: target.multiplex });
     } catch (e) {
       if (!(e instanceof OpenSshUnavailable)) throw e;
       if (transport === "openssh") throw new TransferError("CONNECTION", `${e.message} (or use the sftp transport)`, e);
@@ -350,11 +383,12 @@ async function copyWhole(ctx: FileContext, f: SourceEntry, destPath: string, str
       let copied = 0;
       let ok = true;
       try {
-        const hex = await pumpRange(ring, ctx.pool.begin(), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
+        // SHA-256 in this process: a small file is one hash, not worth an xxh128sum process
+        const hex = await pumpRange(ring, ctx.pool.begin("sha256"), (b, n, pos) => src.read(b, 0, n, pos).then((r) => r.bytesRead), (b, n, pos) => pf.write(b, n, pos, stream), 0, f.size, `source ${f.abs}`, (n) => {
           copied += n;
           ctx.progress(0, n);
         }, readBack);
-        if (remoteHash && f.size > 0) ok = (await ctx.dest.hashRange!(part, 0, f.size, stream)) === hex;
+        if (remoteHash && f.size > 0) ok = (await ctx.dest.hashRange!(part, 0, f.size, stream, "sha256")) === hex;
       } catch (e) {
         if (!(e instanceof BlockMismatch)) throw e;
         ok = false;

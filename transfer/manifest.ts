@@ -5,8 +5,9 @@
  * source (path, size, mtime) and chunk size; anything else restarts the copy, with the reason.
  */
 
+import { HASH_ALGORITHMS, HashAlgorithm, isDigest } from "./hasher";
+
 export const MANIFEST_FORMAT = "kvmshare-manifest/1";
-export const HASH_ALGORITHM = "sha256";
 
 export interface SourceIdentity {
   /** Absolute source path. */
@@ -20,7 +21,8 @@ export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   source: SourceIdentity;
   chunkSize: number;
-  hash: typeof HASH_ALGORITHM;
+  /** How the chunks were hashed. */
+  hash: HashAlgorithm;
   /** Hex digest of each completed chunk, by chunk index. */
   chunks: Record<string, string>;
 }
@@ -33,8 +35,8 @@ export function manifestPath(dest: string): string {
   return `${dest}.part.manifest`;
 }
 
-export function newManifest(source: SourceIdentity, chunkSize: number): Manifest {
-  return { format: MANIFEST_FORMAT, source: { ...source }, chunkSize, hash: HASH_ALGORITHM, chunks: {} };
+export function newManifest(source: SourceIdentity, chunkSize: number, hash: HashAlgorithm = "sha256"): Manifest {
+  return { format: MANIFEST_FORMAT, source: { ...source }, chunkSize, hash, chunks: {} };
 }
 
 /** Parse a manifest; `undefined` with a reason when the text is not one. */
@@ -47,7 +49,7 @@ export function parseManifest(text: string): { manifest?: Manifest; problem?: st
   }
   const m = v as Partial<Manifest>;
   if (!m || typeof m !== "object" || m.format !== MANIFEST_FORMAT) return { problem: `manifest format is not ${MANIFEST_FORMAT}` };
-  if (m.hash !== HASH_ALGORITHM) return { problem: `manifest hash '${String(m.hash)}' is not ${HASH_ALGORITHM}` };
+  if (!HASH_ALGORITHMS.includes(m.hash as HashAlgorithm)) return { problem: `manifest hash '${String(m.hash)}' is not one of ${HASH_ALGORITHMS.join(", ")}` };
   const s = m.source as Partial<SourceIdentity> | undefined;
   if (!s || typeof s.path !== "string" || !Number.isSafeInteger(s.size) || typeof s.mtimeMs !== "number") {
     return { problem: "manifest has no valid source identity" };
@@ -55,7 +57,7 @@ export function parseManifest(text: string): { manifest?: Manifest; problem?: st
   if (!Number.isSafeInteger(m.chunkSize) || (m.chunkSize as number) < 1) return { problem: "manifest has no valid chunkSize" };
   if (!m.chunks || typeof m.chunks !== "object") return { problem: "manifest has no chunk table" };
   for (const [k, h] of Object.entries(m.chunks)) {
-    if (!/^\d+$/.test(k) || typeof h !== "string" || !/^[0-9a-f]{64}$/.test(h)) return { problem: `manifest chunk entry '${k}' is malformed` };
+    if (!/^\d+$/.test(k) || typeof h !== "string" || !isDigest(m.hash as HashAlgorithm, h)) return { problem: `manifest chunk entry '${k}' is malformed` };
   }
   return { manifest: m as Manifest };
 }
@@ -64,7 +66,7 @@ export function parseManifest(text: string): { manifest?: Manifest; problem?: st
  * Why this manifest cannot be used to resume a copy of `source` with `chunkSize`, or
  * `undefined` when it can. Messages are meant for users ("source changed since ...").
  */
-export function manifestMismatch(m: Manifest, source: SourceIdentity, chunkSize: number): string | undefined {
+export function manifestMismatch(m: Manifest, source: SourceIdentity, chunkSize: number, hash: HashAlgorithm = "sha256"): string | undefined {
   if (m.source.path !== source.path) return `the partial copy came from ${m.source.path}, not ${source.path}`;
   if (m.source.size !== source.size) {
     return `the source changed since the partial copy was made (size ${m.source.size} -> ${source.size} bytes)`;
@@ -76,6 +78,7 @@ export function manifestMismatch(m: Manifest, source: SourceIdentity, chunkSize:
     );
   }
   if (m.chunkSize !== chunkSize) return `the partial copy used chunks of ${m.chunkSize} bytes, this run uses ${chunkSize} (pass --chunk ${m.chunkSize} to reuse it)`;
+  if (m.hash !== hash) return `the partial copy recorded ${m.hash} hashes, this run uses ${hash} (pass --hash ${m.hash} to reuse it)`;
   return undefined;
 }
 

@@ -65,6 +65,44 @@ export function defaultStreams(opts: { cores: number; destination: DestinationKi
   return Math.max(1, Math.min(n, opts.jobs ?? n));
 }
 
+/** What a short probe of an SSH host found (one command over the control connection). */
+export interface SshProbe {
+  /** Cores here and on the host. */
+  localCores: number;
+  remoteCores: number;
+  /** The host is this machine's kernel (same boot id: a namespace, a container): both ends share the same cores. */
+  sameKernel: boolean;
+  /** Round trip of the probe command, ms (an upper bound of the network RTT). */
+  rttMs: number;
+  /** AES-NI here and on the host. */
+  localAes: boolean;
+  remoteAes: boolean;
+}
+
+/** Bytes one OpenSSH channel keeps in flight (its default window): a stream's rate is at most this per round trip. */
+export const SSH_WINDOW = 2 * MiB;
+
+/**
+ * Streams for an SSH copy, from the probe. A stream costs about a core on each end (cipher,
+ * SFTP server, hashing), so more streams than the scarcer end has cores only add contention;
+ * when both ends are one kernel they share the cores, and one stream per two cores is what
+ * fits (measured here, 2 cores: 1 stream ahead of 2, 4 and 8). A long round trip caps a stream
+ * at `SSH_WINDOW` per RTT, so enough streams are added to keep ~1 GiB/s in flight. 1 to 8.
+ */
+export function sshStreams(p: SshProbe, jobs?: number): number {
+  const cpu = p.sameKernel ? Math.floor(p.localCores / 2) : Math.min(p.localCores, p.remoteCores);
+  const rtt = Math.ceil((1024 * MiB * (p.rttMs / 1000)) / SSH_WINDOW);
+  const n = Math.min(8, Math.max(1, cpu, rtt));
+  return Math.max(1, Math.min(n, jobs ?? n));
+}
+
+/** Cipher preference for the probe: AES-GCM first when both ends have AES-NI, else ChaCha20-Poly1305 (faster in software). */
+export function sshCiphers(p: Pick<SshProbe, "localAes" | "remoteAes">): string[] {
+  const aes = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"];
+  const chacha = ["chacha20-poly1305@openssh.com"];
+  return p.localAes && p.remoteAes ? [...aes, ...chacha, "aes128-ctr"] : [...chacha, ...aes, "aes128-ctr"];
+}
+
 /** A file of a directory tree, relative to the tree's root. */
 export interface TreeFile {
   rel: string;

@@ -10,6 +10,7 @@ import { SshConnectionSpec, SshHost } from "../core/connection";
 import { quote } from "../core/shell";
 import { Destination, DestStat, PartFile } from "./destination";
 import { classify, TransferError } from "./errors";
+import { HashAlgorithm, isDigest, REMOTE_HASH_FN } from "./hasher";
 
 const SFTP_FAILURE = 4;
 const S_IFMT = 0o170000;
@@ -77,6 +78,16 @@ export class SftpDestination implements Destination {
   }
 
   private ownsHosts = true;
+
+  /** Run a command on the host over the first connection (no new connection). */
+  run(argv: readonly string[]): Promise<{ stdout: string }> {
+    return this.hosts[0].run(argv, { check: false });
+  }
+
+  /** The host key the first connection checked against the pin (see `SshHost.hostKey`). */
+  get hostKey(): Buffer | undefined {
+    return this.hosts[0].hostKey;
+  }
 
   private get meta(): SFTPWrapper {
     return this.sessions[0];
@@ -224,18 +235,24 @@ export class SftpDestination implements Destination {
    * SHA-256 of a byte range, computed on the remote host by coreutils `dd | sha256sum` in one
    * long-lived shell per connection (an exec per chunk costs a remote login: 200+ ms here).
    */
-  hashRange(p: string, offset: number, length: number, stream: number): Promise<string> {
+  hashRange(p: string, offset: number, length: number, stream: number, algorithm: HashAlgorithm): Promise<string> {
     const i = stream % this.hosts.length;
-    if (p.includes("\n")) return this.hashRangeOnce(p, offset, length, i);
+    if (p.includes("\n")) return this.hashRangeOnce(p, offset, length, i, algorithm);
     this.hashers[i] ??= new RemoteHasher(this.hosts[i]);
-    return this.hashers[i].hash(p, offset, length);
+    return this.hashers[i].hash(p, offset, length, algorithm);
   }
 
-  private async hashRangeOnce(p: string, offset: number, length: number, i: number): Promise<string> {
+  private async hashRangeOnce(p: string, offset: number, length: number, i: number, algorithm: HashAlgorithm): Promise<string> {
     const host = this.hosts[i];
-    const r = await host.run(["sh", "-c", `${DD_HASH} "$1" "$2" "$3"`, "sh", p, String(offset), String(length)]);
-    return checkHex(r.stdout.trim(), host.label);
+    const r = await host.run(["sh", "-c", `${REMOTE_HASH_FN}\nh "$@"`, "sh", algorithm, p, String(offset), String(length)]);
+    return checkHex(algorithm, r.stdout.trim(), host.label);
   }
+
+  async hashAlgorithms(): Promise<readonly HashAlgorithm[]> {
+    this.algorithms ??= this.hosts[0].run(["sh", "-c", `${REMOTE_HASH_FN}\necho "$A"`]).then((r) => r.stdout.trim().split(/\s+/) as HashAlgorithm[]);
+    return this.algorithms;
+  }
+  private algorithms: Promise<readonly HashAlgorithm[]> | undefined;
 
   async close(): Promise<void> {
     for (const h of this.hashers) h?.close();
@@ -244,26 +261,19 @@ export class SftpDestination implements Destination {
   }
 }
 
-/** `h FILE OFFSET LENGTH` prints the SHA-256 hex of that range (a missing file hashes as empty). */
-const HASH_FN =
-  // openssl uses SHA-NI where coreutils sha256sum does not (measured: 0.2 vs 1.1 s of CPU per 256 MiB)
-  'if command -v openssl >/dev/null 2>&1; then S="openssl dgst -sha256 -r"; else S=sha256sum; fi; ' +
-  'h() { dd if="$1" bs=4M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none | $S | cut -d" " -f1; }';
-const DD_HASH = `${HASH_FN}; h`;
-
-function checkHex(hex: string, where: string): string {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TransferError("IO", `remote sha256sum on ${where} printed '${hex}' (verification over SSH needs GNU coreutils dd and sha256sum on the host; or copy with --no-verify)`);
+function checkHex(algorithm: HashAlgorithm, hex: string, where: string): string {
+  if (!isDigest(algorithm, hex)) throw new TransferError("IO", `remote ${algorithm} hash on ${where} printed '${hex}' (verification over SSH needs GNU coreutils dd and ${algorithm === "xxh128" ? "xxh128sum (package xxhash)" : "sha256sum or openssl"} on the host; or copy with --no-verify)`);
   return hex;
 }
 
-/** One remote shell that answers "OFFSET LENGTH PATH" lines with a hash line each, in order. */
+/** One remote shell that answers "ALGORITHM OFFSET LENGTH PATH" lines with a hash line each, in order. */
 class RemoteHasher {
-  private readonly waiting: { resolve: (h: string) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { resolve: (h: string) => void; reject: (e: Error) => void; algorithm: HashAlgorithm }[] = [];
   private stream: Promise<import("ssh2").ClientChannel>;
   private buffered = "";
 
   constructor(private readonly host: SshHost) {
-    const script = `${HASH_FN}; while read -r off len p; do h "$p" "$off" "$len"; done`;
+    const script = `${REMOTE_HASH_FN}\nwhile read -r a off len p; do h "$a" "$p" "$off" "$len" || echo; done`;
     this.stream = new Promise((resolve, reject) => {
       host.ssh.exec(`sh -c ${quote(script)}`, (err, ch) => {
         if (err) return reject(new TransferError("CONNECTION", `${host.label}: cannot start the remote hasher: ${err.message}`));
@@ -285,7 +295,7 @@ class RemoteHasher {
       const w = this.waiting.shift();
       if (!w) continue;
       try {
-        w.resolve(checkHex(line, this.host.label));
+        w.resolve(checkHex(w.algorithm, line, this.host.label));
       } catch (e) {
         w.reject(e as Error);
       }
@@ -296,11 +306,11 @@ class RemoteHasher {
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
 
-  async hash(p: string, offset: number, length: number): Promise<string> {
+  async hash(p: string, offset: number, length: number, algorithm: HashAlgorithm): Promise<string> {
     const ch = await this.stream;
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      ch.write(`${offset} ${length} ${p}\n`);
+      this.waiting.push({ resolve, reject, algorithm });
+      ch.write(`${algorithm} ${offset} ${length} ${p}\n`);
     });
   }
 

@@ -9,7 +9,7 @@
 import { spawn } from "child_process";
 import { PassThrough, Readable, Writable } from "stream";
 import { Client } from "ssh2";
-import { CommandError, Host, SshConnectionSpec } from "../../core/connection";
+import { CommandError, Host, SshConnectionSpec, SshHost } from "../../core/connection";
 import { quoteArgv } from "../../core/shell";
 import { OpenSshClient, opensshUnsupported } from "../../core/openssh";
 
@@ -106,7 +106,8 @@ export async function pipeCommands(
       if (!spec || opensshUnsupported(spec)) return undefined;
       let c: OpenSshClient;
       try {
-        c = await OpenSshClient.prepare(spec);
+        // The host key ssh2 already checked against the pin: no ssh-keyscan round before the stream starts.
+        c = await OpenSshClient.prepare(spec, { hostKey: host instanceof SshHost ? host.hostKey : undefined });
       } catch (e) {
         // The host key could not be fetched for OpenSSH (a slow host): ssh2, which pins the same
         // key itself, carries the stream instead. A key that does not match the pin stays an error.

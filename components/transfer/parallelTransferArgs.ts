@@ -20,7 +20,7 @@ export interface ParallelTransferArgs {
   destination: pulumi.Input<string>;
   /** The host that receives the copy. @default unset: this machine (a local or mounted path) */
   connection?: pulumi.Input<ConnectionSpec>;
-  /** Parallel streams (SFTP sessions over SSH), 1 to 64. @default unset: chosen from the cores and the destination type */
+  /** Parallel streams (over SSH: one OpenSSH process each, as `kvmshare copy`), 1 to 64. @default unset: chosen from the cores and the destination type */
   streams?: number;
   /** Chunk size, e.g. "64M" (4K to 4G). @default unset: chosen from the file size (8M-256M) @fieldKind free */
   chunkSize?: string | number;

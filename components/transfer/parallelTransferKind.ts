@@ -6,11 +6,8 @@
  */
 import { Host, SshHost } from "../../core/connection";
 import { HostKind, Json } from "../../core/hostKind";
-import * as os from "os";
 import { copy, Target } from "../../transfer/engine";
 import { LocalDestination } from "../../transfer/local";
-import { defaultStreams } from "../../transfer/plan";
-import { SftpDestination } from "../../transfer/sftp";
 import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOf, listLocal, listRemote } from "./fingerprint";
@@ -40,12 +37,13 @@ export const TRANSFER_OUTPUTS = ["bytes", "files", "seconds", "mibps", "streams"
  */
 const lastRuns = new Map<string, TransferRun>();
 
-/** The engine's destination on the host the provider connected to (SFTP sessions over its SSH connection). */
-async function targetOn(host: Host, spec: ParallelTransferSpec): Promise<Target> {
-  if (host instanceof SshHost) {
-    const streams = spec.streams ?? defaultStreams({ cores: os.availableParallelism(), destination: "ssh" });
-    return { kind: "custom", destination: await SftpDestination.onHost(host, streams), path: spec.destination };
-  }
+/**
+ * The engine's destination on the host the provider connected to: over SSH the same transport
+ * as `kvmshare copy` (OpenSSH processes, falling back to SFTP sessions with a notice when the
+ * connection cannot use them, e.g. a key with a passphrase), with the same verification and resume.
+ */
+function targetOn(host: Host, spec: ParallelTransferSpec): Target {
+  if (host instanceof SshHost) return { kind: "ssh", connection: host.connectionSpec, path: spec.destination, transport: "auto" };
   return { kind: "custom", destination: new LocalDestination(spec.streams ?? 1), path: spec.destination };
 }
 
@@ -69,7 +67,7 @@ export const kind: HostKind<ParallelTransferSpec, ParallelTransferState> = {
       return;
     }
     let nextReport = 0.25;
-    const target = await targetOn(host, spec);
+    const target = targetOn(host, spec);
     const r = await copy(spec.source, target, {
       exactDestination: true,
       streams: spec.streams,
@@ -86,7 +84,7 @@ export const kind: HostKind<ParallelTransferSpec, ParallelTransferState> = {
       },
     });
     if (target.kind === "custom") await target.destination.close();
-    log(`copied ${r.bytes} bytes in ${r.seconds.toFixed(2)} s (${r.mibps.toFixed(0)} MiB/s, ${r.streams} streams)`);
+    log(`copied ${r.bytes} bytes in ${r.seconds.toFixed(2)} s (${r.mibps.toFixed(0)} MiB/s, ${r.streams} streams over ${r.transport}${r.verify ? `, verified (${r.hash})` : ""})`);
     lastRuns.set(key, {
       bytes: r.bytes,
       files: r.files,

@@ -15,7 +15,7 @@
  * live processes' own time plus what each reaped), plus the zfs-fuse daemon in the zfs group.
  *
  * Env: KVMSHARE_BENCH_DIR (scratch dir on disk, default /var/tmp/kvmshare-bench; the source file
- *      is kept and reused), KVMSHARE_BENCH_MIB (local file, default 1024), KVMSHARE_BENCH_MEM_MIB
+ *      is kept and reused), KVMSHARE_BENCH_MIB (local file, default 2048), KVMSHARE_BENCH_MEM_MIB
  *      (tmpfs file, default 2048), KVMSHARE_BENCH_SSH_MIB (default 512), KVMSHARE_BENCH_ZFS_MIB
  *      (default 256), KVMSHARE_BENCH_ONLY=limit,local,mem,ssh,zfs (a subset).
  */
@@ -31,7 +31,9 @@ import { startNetnsSshd } from "../fixtures/sshd";
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const SIZES = {
-  local: Number(process.env.KVMSHARE_BENCH_MIB ?? 1024) * MiB,
+  // 2 GiB: at 1 GiB a copy takes ~2 s here, and fixed costs (process start, the final fsync's
+  // tail) weigh twice as much as in the 2 GiB runs the limits in DESIGN.md were measured with.
+  local: Number(process.env.KVMSHARE_BENCH_MIB ?? 2048) * MiB,
   mem: Number(process.env.KVMSHARE_BENCH_MEM_MIB ?? 2048) * MiB,
   ssh: Number(process.env.KVMSHARE_BENCH_SSH_MIB ?? 512) * MiB,
   zfs: Number(process.env.KVMSHARE_BENCH_ZFS_MIB ?? 256) * MiB,
@@ -39,12 +41,15 @@ const SIZES = {
 const DIR = process.env.KVMSHARE_BENCH_DIR ?? "/var/tmp/kvmshare-bench";
 const ONLY = new Set((process.env.KVMSHARE_BENCH_ONLY ?? "limit,local,mem,ssh,zfs").split(","));
 const STREAMS = [1, 2, 4, 8];
+/** KVMSHARE_BENCH_TOOLS: a regular expression; only cases whose "tool xSTREAMS" matches run (for quick looks while developing). */
+const TOOLS = new RegExp(process.env.KVMSHARE_BENCH_TOOLS ?? "");
 const CIPHER = "aes128-gcm@openssh.com";
 const TCK = 100; // USER_HZ
 
 interface Case {
   group: "local" | "mem" | "ssh" | "zfs" | "limit";
   tool: string;
+  /** 0: not given (the tool's defaults chose), shown as "auto". */
   streams: number;
   bytes: number;
   seconds: number;
@@ -153,7 +158,7 @@ function record(c: Case, cpu0: { local: number; remote: number }, cpu1: { local:
   if (one) c.speedup = round(c.MiBps / one.MiBps, 2);
   cases.push(c);
   process.stderr.write(
-    `  ${c.group.padEnd(5)} ${c.tool.padEnd(40)} ${String(c.streams).padStart(2)}  ${c.MiBps.toFixed(0).padStart(6)} MiB/s  ${c.seconds.toFixed(2).padStart(6)} s  cpu ${c.cpuLocal.toFixed(1)}+${c.cpuRemote.toFixed(1)} s (${c.cpuPerGiB.toFixed(2)} s/GiB)\n`,
+    `  ${c.group.padEnd(5)} ${c.tool.padEnd(40)} ${String(c.streams || "auto").padStart(4)}  ${c.MiBps.toFixed(0).padStart(6)} MiB/s  ${c.seconds.toFixed(2).padStart(6)} s  cpu ${c.cpuLocal.toFixed(1)}+${c.cpuRemote.toFixed(1)} s (${c.cpuPerGiB.toFixed(2)} s/GiB)\n`,
   );
   return c;
 }
@@ -168,6 +173,7 @@ async function measure(
   steps: string[][],
   o: { env?: NodeJS.ProcessEnv; note?: string; parallel?: boolean; warm?: boolean; after?: string[][] } = {},
 ): Promise<Case | undefined> {
+  if (!TOOLS.test(`${tool} x${streams}`)) return undefined;
   if (dst) fs.rmSync(dst, { recursive: true, force: true });
   if (!o.warm) await cold();
   await settleRemote();
@@ -229,8 +235,10 @@ async function fio(readers: number, writers: number, src: string, bytes: number)
   fs.rmSync(out, { force: true });
   const w = json.jobs.filter((j) => j.jobname === "writers");
   const written = w.reduce((n, j) => n + j.write.io_bytes, 0);
-  // The writers' time, fsync included (end_fsync is inside each job's runtime).
-  const seconds = Math.max(...w.map((j) => j.job_runtime)) / 1000;
+  // A copy is done when every byte was read AND written (fsync included: end_fsync is inside a
+  // job's runtime). This once took the writers' time alone: they fill the page cache while the
+  // readers still wait on the disk, so the "ceiling" came out higher than any copy can reach.
+  const seconds = Math.max(...json.jobs.map((j) => j.job_runtime)) / 1000;
   const tool = readers ? `fio read+write ${readers}+${writers}` : "fio seq write";
   return record({ group: "limit", tool, streams: writers, bytes: written, seconds: round(seconds, 3), MiBps: round(written / MiB / seconds, 1), note: `fio wall ${wall.toFixed(2)} s` }, cpu0, cpu1);
 }
@@ -347,6 +355,8 @@ async function main(): Promise<void> {
           await measure("local", "rclone copyto", n, B, dst, [["rclone", "copyto", "--multi-thread-cutoff", "1M", "--multi-thread-streams", String(n), src, dst], ["sync", dst]], { env: rcloneEnv });
         }
         for (const n of STREAMS) await measure("local", "kvmshare copy", n, B, dst, [kvm("--streams", String(n), src, dst)], { env: cli.env });
+        await measure("local", "kvmshare copy (default)", 0, B, dst, [kvm(src, dst)], { env: cli.env, note: "no --streams: the defaults" });
+        await measure("local", "kvmshare copy --hash sha256", 2, B, dst, [kvm("--streams", "2", "--hash", "sha256", src, dst)], { env: cli.env });
         await measure("local", "kvmshare copy --no-verify", 4, B, dst, [kvm("--streams", "4", "--no-verify", src, dst)], { env: cli.env });
       }
     }
@@ -396,13 +406,15 @@ async function main(): Promise<void> {
               dst,
             ]);
             fs.writeFileSync(dst, "");
-            await measure("ssh", "N x dd | ssh dd", n, B, undefined, steps, { parallel: true, after: [["sync", dst]], note: "no verification" });
-            await must(["sync", dst]);
-            if (fs.statSync(dst).size !== B) throw new Error(`dd | ssh dd: ${fs.statSync(dst).size} bytes, expected ${B}`);
+            const ran = await measure("ssh", "N x dd | ssh dd", n, B, undefined, steps, { parallel: true, after: [["sync", dst]], note: "no verification" });
+            if (ran && fs.statSync(dst).size !== B) throw new Error(`dd | ssh dd: ${fs.statSync(dst).size} bytes, expected ${B}`);
             fs.rmSync(dst, { force: true });
           }
           const kv = (...a: string[]) => kvm("-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--cipher", CIPHER, ...a, src, `${remote}:${dst}`);
           for (const n of STREAMS) await measure("ssh", "kvmshare copy (OpenSSH)", n, B, dst, [kv("--streams", String(n), "--transport", "openssh")], { env: cli.env });
+          const kvDefault = kvm("-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, src, `${remote}:${dst}`);
+          await measure("ssh", "kvmshare copy (default)", 0, B, dst, [kvDefault], { env: cli.env, note: "no --streams, no --cipher: the probe chooses" });
+          await measure("ssh", "kvmshare copy (OpenSSH) --hash sha256", 1, B, dst, [kv("--streams", "1", "--transport", "openssh", "--hash", "sha256")], { env: cli.env });
           await measure("ssh", "kvmshare copy (OpenSSH) --no-verify", 4, B, dst, [kv("--streams", "4", "--transport", "openssh", "--no-verify")], { env: cli.env });
           await measure("ssh", "kvmshare copy (OpenSSH, ControlMaster)", 4, B, dst, [kv("--streams", "4", "--transport", "openssh", "--multiplex")], { env: cli.env });
           for (const n of [1, 4]) await measure("ssh", "kvmshare copy (ssh2 SFTP, before)", n, B, dst, [kv("--streams", String(n), "--transport", "sftp")], { env: cli.env });
@@ -424,33 +436,51 @@ async function main(): Promise<void> {
   }
 
   const ratio = (a?: Case, b?: Case) => (a && b ? round(a.MiBps / b.MiBps, 2) : null);
-  const kvLocal = best((c) => c.group === "local" && c.tool === "kvmshare copy");
+  const kvLocal = best((c) => c.group === "local" && (c.tool === "kvmshare copy" || c.tool === "kvmshare copy (default)"));
+  const dflt = (group: Case["group"]) => cases.find((c) => c.group === group && c.tool === "kvmshare copy (default)");
+  const fixed = (group: Case["group"], tool: string) => best((c) => c.group === group && c.tool === tool);
   const ceiling = best((c) => c.tool.startsWith("fio read+write"));
   const kvMem = best((c) => c.group === "mem" && c.tool === "kvmshare copy");
   const cpMem = best((c) => c.group === "mem" && c.tool === "cp");
-  const kvSsh = best((c) => c.group === "ssh" && c.tool === "kvmshare copy (OpenSSH)");
+  const kvSsh = best((c) => c.group === "ssh" && (c.tool === "kvmshare copy (OpenSSH)" || c.tool === "kvmshare copy (default)"));
   const peers = best((c) => c.group === "ssh" && (c.tool.startsWith("scp") || c.tool === "rclone sftp" || c.tool === "N x dd | ssh dd"));
   // zfs-fuse stalls now and then (a txg sync mid-receive): the best of the passes, as for the other groups
   const bestZfs = (tool: string) => best((c) => c.group === "zfs" && c.tool.startsWith(tool))?.MiBps;
   const zRaw = bestZfs("zfs send | ssh");
   const zKv = bestZfs("kvmshare pipe, OpenSSH");
+  const scp = best((c) => c.group === "ssh" && c.tool.startsWith("scp"));
   const ratios = {
     ssh_vs_best_peer: ratio(kvSsh, peers),
+    ssh_cpu_vs_scp: kvSsh?.cpuPerGiB && scp?.cpuPerGiB ? round(kvSsh.cpuPerGiB / scp.cpuPerGiB, 2) : null,
+    ssh_vs_scp: ratio(kvSsh, scp),
+    ssh_vs_rclone: ratio(kvSsh, best((c) => c.group === "ssh" && c.tool === "rclone sftp")),
+    ssh_vs_dd_ssh: ratio(kvSsh, best((c) => c.group === "ssh" && c.tool === "N x dd | ssh dd")),
     ssh_best_peer: peers ? `${peers.tool} x${peers.streams}` : null,
     zfs_vs_raw: zRaw && zKv ? round(zKv / zRaw, 2) : null,
     mem_vs_cp: ratio(kvMem, cpMem),
     disk_vs_limit: ratio(kvLocal, ceiling),
     disk_vs_cp: ratio(kvLocal, best((c) => c.group === "local" && c.tool === "cp")),
+    local_default_vs_best_fixed: ratio(dflt("local"), fixed("local", "kvmshare copy")),
+    ssh_default_vs_best_fixed: ratio(dflt("ssh"), fixed("ssh", "kvmshare copy (OpenSSH)")),
   };
-  const goals = { ssh_vs_best_peer: 1.0, zfs_vs_raw: 0.9, mem_vs_cp: 0.7, disk_vs_limit: 0.85 };
+  const goals: Record<string, string> = {
+    ssh_vs_best_peer: ">= 1.0",
+    ssh_cpu_vs_scp: "<= 1.2",
+    zfs_vs_raw: ">= 0.9",
+    mem_vs_cp: ">= 0.7",
+    disk_vs_limit: ">= 1.0",
+    local_default_vs_best_fixed: ">= 0.9",
+    ssh_default_vs_best_fixed: ">= 0.9",
+  };
   const cell = (v?: number) => (v === undefined ? "" : v.toFixed(2));
   const lines = [
     `| group | tool | streams | MiB/s | seconds | CPU s local | CPU s remote | CPU s/GiB | x 1 stream |`,
     `|---|---|---:|---:|---:|---:|---:|---:|---:|`,
-    ...cases.map((c) => `| ${c.group} | ${c.tool.replace(/\|/g, "\\|")} | ${c.streams} | ${c.MiBps.toFixed(0)} | ${c.seconds.toFixed(2)} | ${cell(c.cpuLocal)} | ${cell(c.cpuRemote)} | ${cell(c.cpuPerGiB)} | ${cell(c.speedup)} |`),
+    ...cases.map((c) => `| ${c.group} | ${c.tool.replace(/\|/g, "\\|")} | ${c.streams || "auto"} | ${c.MiBps.toFixed(0)} | ${c.seconds.toFixed(2)} | ${cell(c.cpuLocal)} | ${cell(c.cpuRemote)} | ${cell(c.cpuPerGiB)} | ${cell(c.speedup)} |`),
     "",
-    ...Object.entries(goals).map(([k, g]) => `${k}: ${(ratios as Record<string, unknown>)[k]} (goal >= ${g})`),
-    `ssh best peer: ${ratios.ssh_best_peer}; disk_vs_cp: ${ratios.disk_vs_cp}`,
+    ...Object.entries(goals).map(([k, g]) => `${k}: ${(ratios as Record<string, unknown>)[k]} (goal ${g})`),
+    `ssh best peer: ${ratios.ssh_best_peer}; ssh_vs_scp ${ratios.ssh_vs_scp}, ssh_vs_rclone ${ratios.ssh_vs_rclone}, ssh_vs_dd_ssh ${ratios.ssh_vs_dd_ssh}; disk_vs_cp: ${ratios.disk_vs_cp}`,
+    `load average: ${load.map((l) => l.toFixed(2)).join(" ")} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at the end (${cores} cores)`,
     ...notes.map((n) => `note: ${n}`),
   ];
   process.stdout.write(lines.join("\n") + "\n");

@@ -10,7 +10,8 @@
  *   kvmshare    pipeCommands(LocalHost, zfs send, LocalHost, zfs receive)   (a direct kernel pipe)
  *   kvmshare relay  the same with countBytes: the bytes relayed through Node (what SSH targets get)
  *   raw-ssh     sh -c 'zfs send S | ssh -c aes128-gcm@openssh.com root@127.0.0.1 zfs receive T'
- *   kvmshare-ssh pipeCommands(LocalHost, zfs send, SshHost(aes128-gcm), zfs receive)
+ *   kvmshare-ssh pipeCommands(LocalHost, zfs send, SshHost(aes128-gcm), zfs receive, openssh: target spec)
+ *               (what ZfsReplication runs: an OpenSSH process), and over ssh2 (the fallback)
  * and prints MiB/s (stream bytes / wall time). Everything it made is destroyed at the end.
  */
 import { execFileSync, spawnSync } from "child_process";
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
     const snap = `${src}/data@s1`;
     const local = new LocalHost();
     sshd = await startSshd(fs.mkdtempSync(path.join(dir, "ssh-")));
-    const ssh = await SshHost.connect({ ...sshd.spec, ciphers: ["aes128-gcm@openssh.com"] });
+    const sshSpec = { ...sshd.spec, ciphers: ["aes128-gcm@openssh.com"] };
+    const ssh = await SshHost.connect(sshSpec);
     const keyFile = path.join(dir, "ssh-client-key");
     fs.writeFileSync(keyFile, sshd.spec.privateKey!, { mode: 0o600 });
     const sshArgs = `-i ${keyFile} -p ${sshd.spec.port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -c aes128-gcm@openssh.com root@127.0.0.1`;
@@ -76,9 +78,11 @@ async function main(): Promise<void> {
         ["kvmshare local", async () => void rows.push(rate("kvmshare local (direct pipe)", await pipeCommands(local, ["zfs", "send", snap], local, ["zfs", "receive", `${dst}/t`])))],
         ["kvmshare local relay", async () => void rows.push(rate("kvmshare local (relay through Node)", await pipeCommands(local, ["zfs", "send", snap], local, ["zfs", "receive", `${dst}/t`], { countBytes: true })))],
         ["raw-ssh", async () => timeShell("raw-ssh (sh pipe, ssh aes128-gcm)", `zfs send "$1" | ssh ${sshArgs} zfs receive "$2"`, `${dst}/t`)],
-        ["kvmshare ssh", async () => void rows.push(rate("kvmshare ssh (ssh2 aes128-gcm)", await pipeCommands(local, ["zfs", "send", snap], ssh, ["zfs", "receive", `${dst}/t`])))],
+        // what ZfsReplication runs for an SSH target: an OpenSSH process (host key as ssh2 checked it)
+        ["kvmshare ssh", async () => void rows.push(rate("kvmshare ssh (OpenSSH aes128-gcm)", await pipeCommands(local, ["zfs", "send", snap], ssh, ["zfs", "receive", `${dst}/t`], { openssh: { target: sshSpec } })))],
+        ["kvmshare ssh2", async () => void rows.push(rate("kvmshare ssh2 (before; the fallback)", await pipeCommands(local, ["zfs", "send", snap], ssh, ["zfs", "receive", `${dst}/t`])))],
       ];
-      const order = round % 2 ? [0, 1, 2, 3, 4] : [2, 1, 0, 4, 3];
+      const order = round % 2 ? [0, 1, 2, 3, 4, 5] : [2, 1, 0, 5, 4, 3];
       for (const i of order) {
         await settle(`${dst}/t`);
         await ways[i][1]();
@@ -93,11 +97,11 @@ async function main(): Promise<void> {
       const v = rows.filter((r) => r.way.startsWith(way)).map((r) => r.mibPerSec).sort((a, b) => a - b);
       return v[Math.floor(v.length / 2)];
     };
-    const [rl, kl, kr, rs, ks] = [median("raw-local"), median("kvmshare local (direct"), median("kvmshare local (relay"), median("raw-ssh"), median("kvmshare ssh")];
+    const [rl, kl, kr, rs, ks, k2] = [median("raw-local"), median("kvmshare local (direct"), median("kvmshare local (relay"), median("raw-ssh"), median("kvmshare ssh (OpenSSH"), median("kvmshare ssh2")];
     const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
     process.stdout.write(
       `median MiB/s: raw local ${rl.toFixed(1)}, kvmshare local direct ${kl.toFixed(1)} (${pct(kl, rl)}), relay ${kr.toFixed(1)} (${pct(kr, rl)}); ` +
-        `raw ssh ${rs.toFixed(1)}, kvmshare ssh ${ks.toFixed(1)} (${pct(ks, rs)})\n`,
+        `raw ssh ${rs.toFixed(1)}, kvmshare ssh (OpenSSH) ${ks.toFixed(1)} (${pct(ks, rs)}), over ssh2 ${k2.toFixed(1)} (${pct(k2, rs)}); load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n`,
     );
   } finally {
     await sshd?.stop();

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
+import { killCopyAt } from "../fixtures/copyKill";
 import { copy, CopyResult } from "../../transfer/engine";
 import { PartFile } from "../../transfer/destination";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
@@ -125,35 +126,15 @@ describe("resume", () => {
   const RESUME_CHUNK = 256 * K;
   const chunks = SIZE / RESUME_CHUNK;
 
-  /**
-   * Start a copy and SIGKILL it once its manifest records at least `atChunks` chunks. Returns
-   * whether it was killed (false: it finished first, which is a complete copy, not a kill).
-   */
-  async function killAt(src: string, dst: string, atChunks: number, resume: boolean): Promise<boolean> {
-    const args = ["copy", "-q", "--chunk", "256K", "--streams", "4", ...(resume ? ["--resume"] : []), src, dst];
-    const child: ChildProcess = spawn(cli.argv[0], [...cli.argv.slice(1), ...args], { env: cli.env, stdio: "ignore" });
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    let recorded = 0;
-    let killed = false;
-    for (;;) {
-      if (child.exitCode !== null) break;
-      try {
-        const m = parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest;
-        recorded = m ? Object.keys(m.chunks).length : 0;
-      } catch {
-        /* not there yet, or being replaced */
-      }
-      if (recorded >= atChunks) {
-        killed = child.kill("SIGKILL");
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    await exited;
-    return killed && !fs.existsSync(dst);
-  }
+  /** Start a copy and SIGKILL it once its manifest records at least `atChunks` chunks (see killCopyAt). */
+  const killAt = (src: string, dst: string, atChunks: number, resume: boolean, hash = "xxh128") =>
+    killCopyAt(cli, ["--chunk", "256K", "--streams", "4", "--hash", hash, ...(resume ? ["--resume"] : []), src, dst], dst, atChunks);
 
-  it.each([1, 2, 3])("after SIGKILL at random points (round %i) continues, copies less than the whole, ends identical", async (round) => {
+  it.each([
+    [1, "xxh128"],
+    [2, "sha256"],
+    [3, "xxh128"],
+  ])("after SIGKILL at random points (round %i, %s) continues, copies less than the whole, ends identical", async (round, hash) => {
     const src = randomFile(`resume-${round}.bin`, SIZE);
     const dst = path.join(dir, `resume-${round}.out`);
     // Two kills at random points; on a fast run the copy may finish before a kill lands:
@@ -162,17 +143,19 @@ describe("resume", () => {
     for (let scale = 1; ; scale /= 2) {
       first = 1 + crypto.randomInt(Math.max(1, Math.floor((chunks / 2) * scale)));
       const second = first + 1 + crypto.randomInt(Math.max(1, Math.floor((chunks / 3) * scale)));
-      if ((await killAt(src, dst, first, false)) && (await killAt(src, dst, second, true))) break;
+      if ((await killAt(src, dst, first, false, hash)) && (await killAt(src, dst, second, true, hash))) break;
       expect(sameBytes(src, dst)).toBe(true);
       fs.rmSync(dst);
       expect(scale).toBeGreaterThan(1 / 16);
     }
     expect(fs.existsSync(dst)).toBe(false); // never a partial file under the final name
     expect(fs.existsSync(partPath(dst))).toBe(true);
-    const recorded = Object.keys(parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest!.chunks).length;
+    const manifest = parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest!;
+    expect(manifest.hash).toBe(hash);
+    const recorded = Object.keys(manifest.chunks).length;
     expect(recorded).toBeGreaterThanOrEqual(first);
 
-    const res = await runCli(["copy", "--json", "--chunk", "256K", "--resume", src, dst]);
+    const res = await runCli(["copy", "--json", "--chunk", "256K", "--hash", hash, "--resume", src, dst]);
     expect(res.code).toBe(0);
     const r = JSON.parse(res.stdout) as CopyResult;
     expect(sameBytes(src, dst)).toBe(true);
@@ -182,18 +165,19 @@ describe("resume", () => {
     expect(fs.existsSync(manifestPath(dst))).toBe(false);
   });
 
-  it("finds a corrupted chunk in the part file and copies it again", async () => {
-    const src = randomFile("corrupt.bin", SIZE);
-    const dst = path.join(dir, "corrupt.out");
-    expect(await killAt(src, dst, chunks / 4, false)).toBe(true);
+  it.each(["xxh128", "sha256"] as const)("finds a corrupted chunk in the part file (%s) and copies it again", async (hash) => {
+    const src = randomFile(`corrupt-${hash}.bin`, SIZE);
+    const dst = path.join(dir, `corrupt-${hash}.out`);
+    expect(await killAt(src, dst, chunks / 4, false, hash)).toBe(true);
     const m = parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest!;
+    expect(m.hash).toBe(hash);
     const victim = Number(Object.keys(m.chunks)[0]);
     const fd = fs.openSync(partPath(dst), "r+");
     fs.writeSync(fd, Buffer.from("garbage!"), 0, 8, victim * RESUME_CHUNK + 1000);
     fs.closeSync(fd);
     const notices: string[] = [];
-    const r = await copy(src, { kind: "local", path: dst }, { chunkSize: RESUME_CHUNK, resume: true, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
-    expect(r.recopiedChunks).toBe(1);
+    const r = await copy(src, { kind: "local", path: dst }, { chunkSize: RESUME_CHUNK, hash, resume: true, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+    expect(r).toMatchObject({ recopiedChunks: 1, hash });
     expect(notices.join("\n")).toMatch(new RegExp(`chunk ${victim} .*does not match its recorded hash; copying it again`));
     expect(sameBytes(src, dst)).toBe(true);
   });
@@ -329,7 +313,7 @@ describe("errors", () => {
     const src = randomFile("ok.bin", 100 * K);
     const ok = await runCli(["copy", "--progress", "lines", src, path.join(dir, "ok.out")]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^kvmshare: copied 1 file to .*ok.out: 100 KiB in [\d.]+ s \(\d+ MiB\/s, \d streams, verified\)\n$/);
+    expect(ok.stdout).toMatch(/^kvmshare: copied 1 file to .*ok.out: 100 KiB in [\d.]+ s \(\d+ MiB\/s, \d streams, verified \((xxh128|sha256)\)\)\n$/);
     expect(ok.stderr).toMatch(/ok.bin -> .*ok.out: 100 KiB in 1 file/);
   });
 

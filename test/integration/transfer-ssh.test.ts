@@ -9,13 +9,16 @@ import * as os from "os";
 import * as path from "path";
 import { atFirstProgress, fillUp, randomFile as randomFileIn } from "../fixtures/files";
 import { buildCli, BuiltCli } from "../fixtures/buildCli";
+import { killCopyAt } from "../fixtures/copyKill";
 import { NetnsSshd, startNetnsSshd } from "../fixtures/sshd";
-import { SshConnectionSpec } from "../../core/connection";
+import { SshConnectionSpec, SshHost } from "../../core/connection";
+import { kind as transferKind, ParallelTransferSpec } from "../../components/transfer/parallelTransferKind";
 import { copy } from "../../transfer/engine";
 import { EXIT_CODES, TransferError } from "../../transfer/errors";
-import { manifestPath, partPath } from "../../transfer/manifest";
+import { manifestPath, parseManifest, partPath } from "../../transfer/manifest";
 import { Destination, PartFile } from "../../transfer/destination";
 import { SftpDestination } from "../../transfer/sftp";
+import { sshStreams } from "../../transfer/plan";
 import { OpenSshClient } from "../../core/openssh";
 import { OpenSshDestination } from "../../transfer/sshpipe";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
@@ -123,7 +126,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
       const dst = path.join(dir, "remote", "direct.part");
       const pf = await d.openPart(dst, 10, true);
       await Promise.all([pf.write(Buffer.from("hello"), 5, 0, 1), pf.write(Buffer.from("world"), 5, 5, 0)]);
-      expect(await d.hashRange(dst, 0, 10, 1)).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
+      expect(await d.hashRange(dst, 0, 10, 1, "sha256")).toBe(crypto.createHash("sha256").update("helloworld").digest("hex"));
       await pf.write(Buffer.from("ABC"), 2, 3, 0);
       expect(fs.readFileSync(dst, "utf8")).toBe("helABworld");
       await pf.close();
@@ -151,6 +154,40 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     }
   });
 
+  it("the OpenSSH transport reuses the host key ssh2 checked against the pin (no ssh-keyscan round), and only that key", async () => {
+    const host = await SshHost.connect(conn);
+    const key = host.hostKey!;
+    await host.close();
+    expect(key.subarray(4, 4 + key.readUInt32BE(0)).toString()).toBe("ssh-ed25519");
+    // port 1: nothing listens, so ssh-keyscan would find nothing; the checked key is enough
+    const c = await OpenSshClient.prepare({ ...conn, port: 1 }, { hostKey: key });
+    try {
+      const kh = String(c.argv(["true"]).find((a) => a.startsWith("UserKnownHostsFile="))).slice("UserKnownHostsFile=".length);
+      expect(fs.readFileSync(kh, "utf8")).toBe(`[${sshd.host}]:1 ssh-ed25519 ${key.toString("base64")}\n`);
+    } finally {
+      c.close();
+    }
+    // a key that is not the pinned one is ignored: back to ssh-keyscan, which finds nothing on port 1
+    const other = Buffer.concat([key.subarray(0, key.length - 1), Buffer.from([key[key.length - 1] ^ 1])]);
+    const err = await OpenSshClient.prepare({ ...conn, port: 1 }, { hostKey: other }).catch((e) => e);
+    expect(String(err.message)).toMatch(/ssh-keyscan got no answer/);
+  });
+
+  it("without --streams or --cipher a probe of both ends chooses them (one kernel here: the ends share its cores)", async () => {
+    const src = randomFile("probe.bin", 4 * 1024 * K);
+    const dst = path.join(dir, "remote", "probe.bin");
+    const r = await copy(src, { kind: "ssh", connection: conn, path: dst }, { chunkSize: 256 * K });
+    expect(same(src, dst)).toBe(true);
+    expect(r.transport).toBe("openssh");
+    expect(r.probe).toMatchObject({ localCores: os.availableParallelism(), remoteCores: os.availableParallelism(), sameKernel: true });
+    expect(r.probe!.rttMs).toBeLessThan(1000);
+    expect(r.streams).toBe(sshStreams(r.probe!, 16));
+    // given both, nothing is probed
+    const fixed = await copy(src, { kind: "ssh", connection: { ...conn, ciphers: ["aes128-gcm@openssh.com"] }, path: dst }, { chunkSize: 256 * K, streams: 3 });
+    expect(fixed.probe).toBeUndefined();
+    expect(fixed.streams).toBe(3);
+  });
+
   it("streams share fewer connections when asked, with a chosen cipher", async () => {
     const src = randomFile("c.bin", 20 * 1024 * K);
     const dst = path.join(dir, "remote", "c.bin");
@@ -168,7 +205,7 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     for (const f of ["big", ...Array.from({ length: 20 }, (_, i) => `sub/f${i}`)]) expect(same(path.join(root, f), path.join(dir, "remote/tree", f))).toBe(true);
   });
 
-  it("an interrupted copy resumes, checking recorded chunks with sha256sum on the remote side", async () => {
+  it("an interrupted copy resumes, checking recorded chunks with the hash computed on the remote side", async () => {
     const src = randomFile("r.bin", 16 * 1024 * K);
     const dst = path.join(dir, "remote", "r.bin");
     const ac = new AbortController();
@@ -195,20 +232,67 @@ describe("kvmshare copy over SSH (sshd in a test network namespace)", () => {
     expect(same(src, dst)).toBe(true);
   });
 
-  it.each(["sftp", "openssh"])("%s: a chunk damaged on its way is caught by the remote SHA-256 and copied again", async (transport) => {
-    const src = randomFile(`flaky-${transport}.bin`, 8 * 256 * K);
-    const dst = path.join(dir, "remote", `flaky-${transport}.bin`);
+  const transportsAndHashes = (["openssh", "sftp"] as const).flatMap((t) => (["xxh128", "sha256"] as const).map((h) => [t, h] as const));
+
+  it.each(transportsAndHashes)("%s, %s: a chunk damaged on its way is caught by the remote hash and copied again", async (transport, hash) => {
+    const src = randomFile(`flaky-${transport}-${hash}.bin`, 8 * 256 * K);
+    const dst = path.join(dir, "remote", `flaky-${transport}-${hash}.bin`);
     const sftp: Destination = transport === "sftp" ? await SftpDestination.open(conn, { streams: 2 }) : await OpenSshDestination.open(conn, { streams: 2 });
     try {
       const d = corrupting(sftp, 5 * 256 * K);
       const notices: string[] = [];
-      await copy(src, { kind: "custom", destination: d, path: dst }, { chunkSize: 256 * K, streams: 2, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+      const r = await copy(src, { kind: "custom", destination: d, path: dst }, { chunkSize: 256 * K, streams: 2, hash, onEvent: (e) => e.type === "notice" && notices.push(e.message) });
+      expect(r.hash).toBe(hash);
       expect(d.corrupted).toBe(1);
       expect(notices.join("\n")).toMatch(/chunk 5 failed verification; copying it again/);
       expect(same(src, dst)).toBe(true);
     } finally {
       await sftp.close();
     }
+  });
+
+  it.each(transportsAndHashes)("%s, %s: kill -9 mid-copy, a recorded chunk damaged on the host; --resume finds it, copies it again and the rest", async (transport, hash) => {
+    const SIZE = 16 * 1024 * K;
+    const src = randomFile(`k9-${transport}-${hash}.bin`, SIZE);
+    const dst = path.join(dir, "remote", `k9-${transport}-${hash}.bin`);
+    const args = ["-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--transport", transport, "--hash", hash, "--chunk", "256K", "--streams", "2"];
+    const remote = `${sshd.user}@${sshd.host}:${dst}`;
+    expect(await killCopyAt(cli, [...args, src, remote], dst, 8, { ...cli.env, HOME: dir })).toBe(true);
+    const m = parseManifest(fs.readFileSync(manifestPath(dst), "utf8")).manifest!;
+    expect(m.hash).toBe(hash);
+    const victim = Number(Object.keys(m.chunks)[0]);
+    const fd = fs.openSync(partPath(dst), "r+");
+    fs.writeSync(fd, Buffer.from("XX"), 0, 2, victim * 256 * K + 7);
+    fs.closeSync(fd);
+    const res = await runCli(["copy", "--json", "--progress", "none", ...args, "--resume", src, remote]);
+    expect(res.code).toBe(0);
+    const r = JSON.parse(res.stdout);
+    expect(r).toMatchObject({ recopiedChunks: 1, hash });
+    expect(r.reusedBytes).toBeGreaterThan(0);
+    expect(r.copiedBytes).toBeLessThan(SIZE);
+    expect(same(src, dst)).toBe(true);
+    expect(fs.existsSync(manifestPath(dst))).toBe(false);
+  });
+
+  it("ParallelTransfer's kind copies over the CLI's transport (OpenSSH), verified, and resumes a copy killed mid-way", async () => {
+    const SIZE = 16 * 1024 * K;
+    const src = randomFile("component.bin", SIZE);
+    const dst = path.join(dir, "remote", "component.bin");
+    // a partial copy made by the CLI (killed: kill -9), with the component's chunk size
+    const args = ["-i", sshd.identityFile, "--host-key", sshd.hostKeySha256, "--chunk", "256K", "--streams", "2", src, `${sshd.user}@${sshd.host}:${dst}`];
+    expect(await killCopyAt(cli, args, dst, 8, { ...cli.env, HOME: dir })).toBe(true);
+    const host = await SshHost.connect(conn);
+    const logs: string[] = [];
+    try {
+      const spec = { source: src, destination: dst, changeDetection: "mtime", verify: true, allowDestroy: false, chunkSizeBytes: 256 * K, sourceFingerprint: "new" } as ParallelTransferSpec;
+      await transferKind.apply(host, { spec, desired: { fingerprint: "new" }, live: undefined, secrets: {}, log: (m) => logs.push(m) });
+    } finally {
+      await host.close();
+    }
+    const text = logs.join("\n");
+    expect(text).toMatch(/resuming, \d+ of 64 chunks recorded/);
+    expect(text).toMatch(/copied 16777216 bytes in .* streams over openssh, verified \((xxh128|sha256)\)\)/);
+    expect(same(src, dst)).toBe(true);
   });
 
   it("CLI: user@host:/path with --identity, --host-key, --cipher exits 0", async () => {

@@ -34,9 +34,10 @@ describe("parseCopyCommand", () => {
     expect(p.options).toMatchObject({ verify: true, resume: false, streams: undefined });
   });
 
-  it("reads --streams, --chunk, --no-verify, --resume", () => {
-    const p = parseCopyCommand("a", "b", { streams: "8", chunk: "16M", verify: false, resume: true });
-    expect(p.options).toMatchObject({ streams: 8, chunkSize: 16 * 1024 * 1024, verify: false, resume: true });
+  it("reads --streams, --chunk, --no-verify, --resume, --hash", () => {
+    const p = parseCopyCommand("a", "b", { streams: "8", chunk: "16M", verify: false, resume: true, hash: "sha256" });
+    expect(p.options).toMatchObject({ streams: 8, chunkSize: 16 * 1024 * 1024, verify: false, resume: true, hash: "sha256" });
+    expect(parseCopyCommand("a", "b", {}).options.hash).toBeUndefined(); // the engine picks
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { defaultChunkSize, defaultStreams, GiB, KiB, MiB, parallelWork, planChunks, planTree } from "../../transfer/plan";
+import { defaultChunkSize, defaultStreams, GiB, KiB, MiB, parallelWork, planChunks, planTree, SshProbe, sshCiphers, sshStreams } from "../../transfer/plan";
 
 describe("planChunks", () => {
   const C = 64 * KiB;
@@ -58,6 +58,27 @@ describe("defaultStreams", () => {
   it("never exceeds the work available", () => {
     expect(defaultStreams({ cores: 8, destination: "local", jobs: 3 })).toBe(3);
     expect(defaultStreams({ cores: 8, destination: "local", jobs: 0 })).toBe(1);
+  });
+});
+
+describe("sshStreams and sshCiphers: the probe's choices", () => {
+  const lan: SshProbe = { localCores: 8, remoteCores: 4, sameKernel: false, rttMs: 0.3, localAes: true, remoteAes: true };
+  it("one stream per core of the scarcer end; half the cores when both ends are one kernel", () => {
+    expect(sshStreams(lan)).toBe(4);
+    expect(sshStreams({ ...lan, remoteCores: 16 })).toBe(8);
+    expect(sshStreams({ ...lan, localCores: 2, remoteCores: 2, sameKernel: true })).toBe(1);
+    expect(sshStreams({ ...lan, localCores: 8, remoteCores: 8, sameKernel: true })).toBe(4);
+    expect(sshStreams({ ...lan, localCores: 1, remoteCores: 1 })).toBe(1);
+  });
+  it("a long round trip adds streams (a stream carries one 2 MiB window per RTT), up to 8, never more than the work", () => {
+    expect(sshStreams({ ...lan, localCores: 1, remoteCores: 1, rttMs: 5.8 })).toBe(3); // 1 GiB/s x 5.8 ms = 5.9 MiB: 3 windows
+    expect(sshStreams({ ...lan, rttMs: 80 })).toBe(8);
+    expect(sshStreams({ ...lan, rttMs: 80 }, 2)).toBe(2);
+  });
+  it("AES-GCM first only when both ends have AES-NI", () => {
+    expect(sshCiphers(lan)[0]).toBe("aes128-gcm@openssh.com");
+    expect(sshCiphers({ localAes: true, remoteAes: false })[0]).toBe("chacha20-poly1305@openssh.com");
+    expect(sshCiphers({ localAes: false, remoteAes: true })[0]).toBe("chacha20-poly1305@openssh.com");
   });
 });
 

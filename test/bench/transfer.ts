@@ -459,6 +459,8 @@ async function main(): Promise<void> {
     zfs_vs_raw: zRaw && zKv ? round(zKv / zRaw, 2) : null,
     mem_vs_cp: ratio(kvMem, cpMem),
     disk_vs_limit: ratio(kvLocal, ceiling),
+    // one reader + one writer: the ceiling an independent run used (DESIGN.md: ~540 vs ~1,046 for 4+4)
+    disk_vs_fio_1x1: ratio(kvLocal, best((c) => c.tool === "fio read+write 1+1")),
     disk_vs_cp: ratio(kvLocal, best((c) => c.group === "local" && c.tool === "cp")),
     local_default_vs_best_fixed: ratio(dflt("local"), fixed("local", "kvmshare copy")),
     ssh_default_vs_best_fixed: ratio(dflt("ssh"), fixed("ssh", "kvmshare copy (OpenSSH)")),

@@ -39,7 +39,12 @@ const APT_OPTS = ["-o", "DPkg::Lock::Timeout=300", "-o", "Dpkg::Options::=--forc
  * the script; one apt-cache run for all of them (about 1.5 s for 121,000 names).
  */
 async function notInAptIndex(host: Host, names: readonly string[]): Promise<string[] | undefined> {
-  const script = 'apt-cache pkgnames 2>/dev/null | awk \'BEGIN { for (i = 1; i < ARGC; i++) want[ARGV[i]] = 1; ARGC = 1 } NR == 1 { any = 1 } ($0 in want) { print } END { if (!any) print "#no index" }\' "$@"';
+  // No `*_Packages*` file in apt's lists directory: no index yet (apt-cache still lists the
+  // installed packages from dpkg's status then, which would make every other name "missing").
+  const script =
+    'd=/var/lib/apt/lists/; eval "$(apt-config shell d Dir::State::lists/d 2>/dev/null)"; ' +
+    'ls "$d"*_Packages* >/dev/null 2>&1 || { echo "#no index"; exit 0; }; ' +
+    'apt-cache pkgnames 2>/dev/null | awk \'BEGIN { for (i = 1; i < ARGC; i++) want[ARGV[i]] = 1; ARGC = 1 } NR == 1 { any = 1 } ($0 in want) { print } END { if (!any) print "#no index" }\' "$@"';
   const r = await host.run(["sh", "-c", script, "sh", ...names], { check: false });
   const found = new Set(r.stdout.split("\n"));
   return found.has("#no index") ? undefined : names.filter((n) => !found.has(n));

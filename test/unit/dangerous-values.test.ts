@@ -15,6 +15,9 @@ import { KINDS } from "../../provider/kinds";
 import { check } from "../../provider/providerImpl";
 import { BASES, probeFor } from "./dangerous-bases";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { connect } from "../../core/connection";
 import { resolveHostPackages, validateHostPackages } from "../../components/host/hostPackagesArgs";
 import { kind as hostPackagesKind } from "../../components/host/hostPackagesKind";
@@ -165,6 +168,28 @@ describe("package names against this machine's apt (Debian policy names pass val
     ]);
     expect(problems[0].message).toMatch(/^is not a package in local's apt index \(apt-cache pkgnames lists no package of exactly that name\), and apt-get would read it as a regular expression.*; write the package's exact name/);
     expect(problems[2].message).not.toMatch(/regular expression/);
+  });
+
+  it("a host with no apt lists yet (dpkg's installed packages only) refuses just the names apt-get would read as a pattern", async () => {
+    // apt-cache pkgnames still lists the installed packages then: every other name would look missing.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-apt-"));
+    fs.mkdirSync(path.join(dir, "lists", "partial"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "apt.conf"), `Dir::State::lists "${dir}/lists/";\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n`);
+    const before = process.env.APT_CONFIG;
+    process.env.APT_CONFIG = path.join(dir, "apt.conf");
+    try {
+      const host = await connect({ kind: "local" });
+      const installedOnly = execFileSync("apt-cache", ["pkgnames"], { encoding: "utf8", env: { ...process.env }, maxBuffer: 64 << 20 }).split("\n").filter(Boolean);
+      expect(installedOnly.length).toBeGreaterThan(0);
+      expect(installedOnly).not.toContain("kvmshare-no-such-package");
+      const problems = await hostPackagesKind.preflight!(host, resolveHostPackages("p", { packages: ["python3-ruamel.yam", "kvmshare-no-such-package", "g++"] }));
+      expect(problems.map((p) => [p.field, p.value])).toEqual([["packages[0]", "python3-ruamel.yam"], ["packages[2]", "g++"]]);
+      expect(problems[0].message).toMatch(/has no apt package index yet.*run apt-get update on the host first/);
+    } finally {
+      if (before === undefined) delete process.env.APT_CONFIG;
+      else process.env.APT_CONFIG = before;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -16,7 +16,7 @@
  * `buf` must come from `pool.allocate()` (shared memory) and must not be reused before the
  * promise of its `update` resolved. Updates of one handle are applied in order.
  */
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import { Worker } from "worker_threads";
 import { which } from "../core/openssh";
@@ -46,9 +46,15 @@ export const REMOTE_HASH_FN = [
   'h() { case $1 in xxh128) C=$X;; *) C=$S;; esac; r=$(dd if="$2" bs=4M iflag=skip_bytes,count_bytes skip="$3" count="$4" status=none | $C) && echo "${r%% *}"; }',
 ].join("\n");
 
-/** One chunk's xxh128 by an `xxh128sum` child reading the blocks from its stdin. */
-function xxh128Handle(): HashHandle {
+/**
+ * One chunk's xxh128 by an `xxh128sum` child reading the blocks from its stdin. `live` holds the
+ * children not finished yet: a range that fails before its digest (a damaged block, a killed
+ * destination) would leave its child waiting on stdin, keeping the process alive.
+ */
+function xxh128Handle(live: Set<ChildProcess>): HashHandle {
   const child = spawn("xxh128sum", [], { stdio: ["pipe", "pipe", "pipe"] });
+  live.add(child);
+  child.on("close", () => live.delete(child));
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
@@ -69,6 +75,10 @@ function xxh128Handle(): HashHandle {
     digest: () => {
       child.stdin.end();
       return done;
+    },
+    abort: () => {
+      child.stdin.destroy();
+      child.kill();
     },
   };
 }
@@ -98,6 +108,8 @@ parentPort.on("message", (m) => {
 export interface HashHandle {
   update(buf: Buffer): Promise<void>;
   digest(): Promise<string>;
+  /** Drop the hash without a digest (its range failed): frees what it holds (an xxh128sum child). */
+  abort(): void;
 }
 
 interface Pending {
@@ -111,6 +123,8 @@ export class HashPool {
   private seq = 0;
   private nextId = 0;
   private closed = false;
+  /** xxh128sum children whose hash is not finished (killed by `close`). */
+  private readonly children = new Set<ChildProcess>();
 
   /** `threads` = 0 hashes on the calling thread (for tiny copies and tests); xxh128 needs none. */
   constructor(threads: number, readonly algorithm: HashAlgorithm = "sha256") {
@@ -137,12 +151,13 @@ export class HashPool {
 
   /** A new hash (of the pool's algorithm unless told otherwise). */
   begin(algorithm: HashAlgorithm = this.algorithm): HashHandle {
-    if (algorithm === "xxh128") return xxh128Handle();
+    if (algorithm === "xxh128") return xxh128Handle(this.children);
     if (this.workers.length === 0) {
       const h = crypto.createHash("sha256");
       return {
         update: async (buf) => void h.update(buf),
         digest: async () => h.digest("hex"),
+        abort: () => undefined,
       };
     }
     const id = this.nextId++;
@@ -155,6 +170,8 @@ export class HashPool {
         return this.send(worker, { op: "update", id, sab: buf.buffer, offset: buf.byteOffset, length: buf.length }).then(() => undefined);
       },
       digest: () => this.send(worker, { op: "digest", id }).then((r) => r.hex as string),
+      // The worker's entry goes with the next digest of this id, which never comes: drop it.
+      abort: () => void this.send(worker, { op: "digest", id }).catch(() => undefined),
     };
   }
 
@@ -174,6 +191,8 @@ export class HashPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const c of this.children) c.kill();
+    this.children.clear();
     this.failAll(new Error("HashPool closed"));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -94,6 +94,8 @@ export async function pumpRange(
   readBack?: ReadAt,
 ): Promise<string> {
   const end = offset + length;
+  // A range that fails has no digest: its hash is aborted (an xxh128sum child would otherwise
+  // wait on its stdin for good).
   try {
     for (let pos = offset; pos < end; ) {
       const slot = await ring.acquire();
@@ -120,8 +122,16 @@ export async function pumpRange(
       ring.hold(slot, Promise.all(steps));
       pos += got;
     }
-  } finally {
+  } catch (e) {
+    await ring.drain().catch(() => undefined);
+    hash.abort();
+    throw e;
+  }
+  try {
     await ring.drain();
+  } catch (e) {
+    hash.abort();
+    throw e;
   }
   return hash.digest();
 }

@@ -180,10 +180,26 @@ export function pathOverlap(source: unknown, destination: unknown): string | und
   if (typeof source !== "string" || typeof destination !== "string" || !source.startsWith("/") || !destination.startsWith("/")) return undefined;
   const s = path.posix.normalize(source).replace(/\/+$/, "") || "/";
   const d = path.posix.normalize(destination).replace(/\/+$/, "") || "/";
-  const inside = (a: string, b: string) => b === "/" || a.startsWith(b + "/");
-  if (s === d) return `is the source itself (${JSON.stringify(source)}): the copy would replace what it reads`;
-  if (inside(d, s)) return `is inside the source ${JSON.stringify(source)}: a directory copy would copy itself without end`;
-  if (inside(s, d)) return `holds the source ${JSON.stringify(source)}: replacing it would delete the source`;
+  switch (nesting(s, d)) {
+    case "same":
+      return `is the source itself (${JSON.stringify(source)}): the copy would replace what it reads`;
+    case "inside":
+      return `is inside the source ${JSON.stringify(source)}: a directory copy would copy itself without end`;
+    case "holds":
+      return `holds the source ${JSON.stringify(source)}: replacing it would delete the source`;
+  }
+  return undefined;
+}
+
+/**
+ * How `b` stands to `a`, both '/'-separated names (normalized paths, dataset names): the same,
+ * inside `a`, holding `a`, or apart (undefined). "/" holds every path.
+ */
+export function nesting(a: string, b: string): "same" | "inside" | "holds" | undefined {
+  const under = (x: string, y: string) => y === "/" || x.startsWith(y + "/");
+  if (a === b) return "same";
+  if (under(b, a)) return "inside";
+  if (under(a, b)) return "holds";
   return undefined;
 }
 

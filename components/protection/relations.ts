@@ -6,6 +6,7 @@
  */
 import { ConnectionSpec } from "../../core/connection";
 import { isUnknown } from "../../core/validate";
+import { nesting } from "../../core/writePaths";
 import type { ZfsDataset } from "../storage";
 
 /** Host names and addresses that are the machine itself. */
@@ -39,10 +40,7 @@ export function sameHost(source: unknown, target: unknown): boolean {
 /** How `target` relates to `source` as datasets on one host, or undefined when they are apart. */
 export function datasetOverlap(source: unknown, target: unknown): "same" | "inside" | "holds" | undefined {
   if (typeof source !== "string" || typeof target !== "string" || isUnknown(source) || isUnknown(target)) return undefined;
-  if (source === target) return "same";
-  if (target.startsWith(`${source}/`)) return "inside";
-  if (source.startsWith(`${target}/`)) return "holds";
-  return undefined;
+  return nesting(source, target);
 }
 
 const REPLICATION: Record<"same" | "inside" | "holds", string> = {

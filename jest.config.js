@@ -9,6 +9,8 @@ const base = {
   setupFiles: ["<rootDir>/test/setupEnv.js"],
 };
 module.exports = {
+  // Global (Jest takes no per-project sequencer): the Vault files last, see the file.
+  testSequencer: "<rootDir>/test/harness/sequencer.js",
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
     { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], slowTestThreshold: 30, globalTeardown: "<rootDir>/test/harness/removeTestStacks.js" },

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { readVaultField } from "../../components/vault";
 import { freePort } from "../fixtures/process";
-import { startVault, stopVault, VaultServer } from "../fixtures/vault";
+import { ensureVaultBinary, startVault, stopVault, VAULT_BUILD_WAIT_MS, VaultServer } from "../fixtures/vault";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
 
@@ -58,6 +58,8 @@ describe("Vault: stack secrets through hashivault://, KV secrets into SmbUser an
     return r;
   };
 
+  // A cold CI run builds Vault in the background meanwhile (.ci/run): wait for it apart, with room.
+  beforeAll(ensureVaultBinary, VAULT_BUILD_WAIT_MS);
   beforeAll(async () => {
     requirePulumiCli();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-vault-"));

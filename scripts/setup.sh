@@ -5,6 +5,13 @@
 # user without root can re-run it for npm ci once the packages are in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The real Pulumi engine: the CLI and its Node.js language host, built from Go modules and cached
+# by version (minutes the first time, a second afterwards; see scripts/pulumi-cli.sh). It needs
+# only Go, so it builds while apt and npm download and unpack (a cold set-up waits once, not twice).
+pulumi_log=$(mktemp /tmp/kvmshare-pulumi-cli.XXXXXX)
+bash scripts/pulumi-cli.sh >"$pulumi_log" 2>&1 &
+pulumi_pid=$!
+trap 'kill "$pulumi_pid" 2>/dev/null || true' EXIT
 mapfile -t pkgs < <(grep -v '^\s*#' scripts/debian-packages.txt | sed '/^\s*$/d')
 missing=()
 for p in "${pkgs[@]}"; do
@@ -32,9 +39,11 @@ fi
 # Debian starts some daemons on install; the tests start their own on private ports and
 # never rely on (or stop) the system's ones.
 npm ci --no-audit --no-fund
-# The real Pulumi engine: the CLI and its Node.js language host, built from Go modules and cached
-# by version (minutes the first time, a second afterwards); see scripts/pulumi-cli.sh.
-bash scripts/pulumi-cli.sh
+pulumi_rc=0
+wait "$pulumi_pid" || pulumi_rc=$?
+trap - EXIT
+cat "$pulumi_log"; rm -f "$pulumi_log"
+[ "$pulumi_rc" -eq 0 ] || { echo "setup: scripts/pulumi-cli.sh failed (exit $pulumi_rc), see above" >&2; exit "$pulumi_rc"; }
 # HashiCorp Vault (server, CLI and Agent), for the Vault tests and docs/vault.md: built from its Go
 # module at the version pinned in tools/vault/go.mod and cached the same way; see scripts/vault.sh.
 # KVMSHARE_SETUP_VAULT=later leaves it to the caller (.ci/run builds it in the background while

@@ -35,8 +35,7 @@ const ESCAPE_MORE = new RegExp(LINE_BREAKING.source, "g");
 export function hclString(v: string): string {
   return JSON.stringify(v)
     .replace(ESCAPE_MORE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)
-    .replace(/\$\{/g, "$${")
-    .replace(/%\{/g, "%%{");
+    .replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }
 
 /** The agent's config, its CA and its unit: content and mode by path. */

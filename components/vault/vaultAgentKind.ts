@@ -7,15 +7,18 @@
  * renews them and runs each template's command with nobody running kvmshare.
  */
 import { Host } from "../../core/connection";
-import { changedConfigFiles, ConfigFileState, probeConfigFiles, sameSecret, writeConfigFiles } from "../../core/configFile";
+import { changedConfigFiles, compareConfigFile, ConfigFileState, probeConfigFiles, sameSecret, writeConfigFiles } from "../../core/configFile";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { verifyUnits } from "../../core/systemdUnits";
 import { LINE_BREAKING } from "../../core/validate";
 import { VaultAgentSpec, vaultAgentPaths, vaultAgentUnit, validateVaultAgent } from "./vaultAgentArgs";
 
+/** The agent's own config files, by role (drift names `files.config.content`, `files.unit.mode`). */
+export type AgentFile = "config" | "unit" | "ca";
+
 export type VaultAgentState = {
-  files: Record<string, ConfigFileState | null>;
+  files: Partial<Record<AgentFile, ConfigFileState | null>>;
   /** The role-id file holds the declared role_id (`null`: not known at preview). */
   roleIdCurrent: boolean | null;
   /** The secret-id file holds the declared secret_id (`null`: not known at preview). */
@@ -38,8 +41,8 @@ export function hclString(v: string): string {
     .replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }
 
-/** The agent's config, its CA and its unit: content and mode by path. */
-export function renderVaultAgent(s: VaultAgentSpec): Record<string, ConfigFileState> {
+/** The agent's config, its CA and its unit: content and mode by role. */
+export function renderVaultAgent(s: VaultAgentSpec): Partial<Record<AgentFile, ConfigFileState>> {
   const p = vaultAgentPaths(s);
   const vault = [{ key: "address", value: hclString(s.vaultAddress) }];
   if (s.caCertificate) vault.push({ key: "ca_cert", value: hclString(p.ca) });
@@ -51,11 +54,11 @@ export function renderVaultAgent(s: VaultAgentSpec): Record<string, ConfigFileSt
     exec: t.command ? [`[${t.command.map(hclString).join(", ")}]`] : [],
   }));
   const view = { name: s.name, pidFile: hclString(p.pid), roleIdFile: hclString(p.roleId), secretIdFile: hclString(p.secretId), vault, templates };
-  const files: Record<string, ConfigFileState> = {
-    [p.config]: { content: render("vault-agent.hcl.hbs", view), mode: "0644" },
-    [p.unit]: { content: render("kvmshare-vault-agent.service.hbs", { name: s.name, vaultBinary: s.vaultBinary, configPath: p.config }), mode: "0644" },
+  const files: Partial<Record<AgentFile, ConfigFileState>> = {
+    config: { content: render("vault-agent.hcl.hbs", view), mode: "0644" },
+    unit: { content: render("kvmshare-vault-agent.service.hbs", { name: s.name, vaultBinary: s.vaultBinary, configPath: p.config }), mode: "0644" },
   };
-  if (s.caCertificate) files[p.ca] = { content: s.caCertificate.endsWith("\n") ? s.caCertificate : `${s.caCertificate}\n`, mode: "0644" };
+  if (s.caCertificate) files.ca = { content: s.caCertificate.endsWith("\n") ? s.caCertificate : `${s.caCertificate}\n`, mode: "0644" };
   return files;
 }
 
@@ -66,6 +69,12 @@ export const vaultAgentArgv = (s: VaultAgentSpec): string[] => [s.vaultBinary, "
 export function parseVaultVersion(text: string): number[] | undefined {
   const m = /\bVault v(\d+)\.(\d+)\.(\d+)/.exec(text);
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Role-keyed files as the path-keyed file helpers take them. */
+function byPath(s: VaultAgentSpec, files: Partial<Record<AgentFile, ConfigFileState | null>> | undefined): Record<string, ConfigFileState | null> {
+  const p = vaultAgentPaths(s);
+  return Object.fromEntries(Object.entries(files ?? {}).map(([role, f]) => [p[role as AgentFile], f ?? null]));
 }
 
 const older = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
@@ -88,7 +97,9 @@ export const kind: HostKind<VaultAgentSpec, VaultAgentState> = {
   render: (s) => ({ files: renderVaultAgent(s), roleIdCurrent: true, secretIdCurrent: true }),
   async probe(host, s, secrets) {
     const p = vaultAgentPaths(s);
-    const files = await probeConfigFiles(host, Object.keys(renderVaultAgent(s)));
+    const roles = Object.keys(renderVaultAgent(s)) as AgentFile[];
+    const found = await probeConfigFiles(host, roles.map((r) => p[r]));
+    const files = Object.fromEntries(roles.map((r) => [r, found[p[r]]]));
     const roleId = await host.readFile(p.roleId);
     const secretId = await host.readFile(p.secretId);
     if (roleId === undefined && secretId === undefined && Object.values(files).every((f) => f === null)) return undefined;
@@ -98,18 +109,26 @@ export const kind: HostKind<VaultAgentSpec, VaultAgentState> = {
       secretIdCurrent: typeof secrets.secretId === "string" ? sameSecret(secretId, secrets.secretId) : null,
     };
   },
-  compare: (d, o) => [...changedConfigFiles(d.files as Record<string, ConfigFileState>, o.files).map((f) => `files.${f}`), ...(["roleIdCurrent", "secretIdCurrent"] as const).filter((k) => o[k] === false)],
+  compare: (d, o) => [
+    // By role and property, so the drift shows the file's changed lines (`files.config.content`).
+    ...(Object.keys(d.files) as AgentFile[]).flatMap((r) => {
+      const want = d.files[r]!;
+      const got = o.files?.[r];
+      return got ? compareConfigFile(want, got).map((k) => `files.${r}.${k}`) : [`files.${r}`];
+    }),
+    ...(["roleIdCurrent", "secretIdCurrent"] as const).filter((k) => o[k] === false),
+  ],
   async apply(host, { spec, desired, live, secrets, log }) {
     const p = vaultAgentPaths(spec);
-    const files = desired.files as Record<string, ConfigFileState>;
-    const changed = changedConfigFiles(files, live?.files);
+    const files = byPath(spec, desired.files) as Record<string, ConfigFileState>;
+    const changed = changedConfigFiles(files, byPath(spec, live?.files));
     const idsChanged = live?.roleIdCurrent !== true || live?.secretIdCurrent !== true;
     if (!changed.length && !idsChanged) return;
     if (changed.includes(p.unit)) await verifyUnits(host, { [vaultAgentUnit(spec)]: files[p.unit].content });
     await host.run(["mkdir", "-p", "-m", "0700", "--", spec.configDir]);
     if (live?.roleIdCurrent !== true) await host.writeFileAtomic(p.roleId, secrets.roleId, { mode: "0600" });
     if (live?.secretIdCurrent !== true) await host.writeFileAtomic(p.secretId, secrets.secretId, { mode: "0600" });
-    await writeConfigFiles(host, files, live?.files);
+    await writeConfigFiles(host, files, byPath(spec, live?.files));
     if (spec.service) {
       // The agent reads its config and the AppRole ids at start: restart a running one (the
       // component's HostService starts a stopped one).

@@ -151,10 +151,9 @@ describe("VaultAgent: certificates from Vault PKI, renewed by the real Vault Age
     fs.writeFileSync(f("etc/agent/secret-id"), "stolen-or-stale");
     const p = await engine.preview(program(), { refresh: true });
     engineOutput += (engine as unknown as { lastOutput?: string }).lastOutput ?? "";
-    console.log(JSON.stringify(p.changes));
     expect(p.errors).toEqual([]);
     const diffs = p.changes.flatMap((c) => c.diffs).join(" ");
-    expect(diffs).toContain("agent.hcl");
+    expect(diffs).toContain("drift.files.config.content");
     expect(diffs).toContain("secretIdCurrent");
     expect(fs.readFileSync(config, "utf8")).not.toBe(declared); // preview changed nothing
     const u = await run(engine.up(program(), { refresh: true }));

@@ -117,7 +117,7 @@ export function validateVaultAgent(s: VaultAgentSpec, secrets?: Record<string, u
     if (!isUnknown(s.vaultAddress)) c.add("vaultAddress", s.vaultAddress, "must be Vault's https URL with no path, e.g. 'https://vault.example.org:8200' (the agent sends its AppRole credentials there: plain http is refused)");
   }
   if (s.caCertificate !== "" && !isUnknown(s.caCertificate) && (typeof s.caCertificate !== "string" || !PEM_CERTS.test(s.caCertificate))) {
-    c.add("caCertificate", typeof s.caCertificate === "string" ? s.caCertificate.slice(0, 40) : s.caCertificate, "must be PEM certificate text ('-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----'), e.g. from 'vault read -field=certificate pki/cert/ca', or be left out to use the host's trusted CAs");
+    c.add("caCertificate", s.caCertificate, "must be PEM certificate text ('-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----'), e.g. from 'vault read -field=certificate pki/cert/ca', or be left out to use the host's trusted CAs");
   }
   c.absPath("configDir", s.configDir, "dir");
   c.absPath("unitDir", s.unitDir, "unitDir");
@@ -153,7 +153,7 @@ function templateProblems(c: Checker, at: string, t: VaultAgentTemplate & { perm
   if (t.contents !== undefined && !isUnknown(t.contents)) {
     if (typeof t.contents !== "string" || t.contents === "") c.add(`${at}.contents`, t.contents, "must be the template text, e.g. '{{ with pkiCert \"pki/issue/nfs\" \"common_name=nfs.example.org\" }}{{ .Cert }}{{ end }}'");
     else if (t.contents.includes("\0")) c.add(`${at}.contents`, t.contents, "must not contain NUL");
-    else if (Buffer.byteLength(t.contents) > MAX_TEMPLATE) c.add(`${at}.contents`, `${t.contents.slice(0, 40)}...`, `is longer than ${MAX_TEMPLATE} bytes; keep a large template in a file and name it with source`);
+    else if (Buffer.byteLength(t.contents) > MAX_TEMPLATE) c.add(`${at}.contents`, t.contents, `is longer than ${MAX_TEMPLATE} bytes; keep a large template in a file and name it with source`);
   }
   if (t.source !== undefined) c.absPath(`${at}.source`, t.source, "read");
   c.required(`${at}.destination`, t.destination).absPath(`${at}.destination`, t.destination);

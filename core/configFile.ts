@@ -1,6 +1,8 @@
 /**
  * Config files on a host as the file-backed kinds of every area observe and compare them.
  */
+import * as crypto from "crypto";
+import * as path from "path";
 import { Host } from "./connection";
 import { parseMode } from "./validate";
 
@@ -45,4 +47,45 @@ export function configFileKind<Spec>(contentOf: (spec: Spec) => string, pathOf: 
     probe: (host: Host, s: Spec) => probeConfigFile(host, pathOf(s)),
     compare: compareConfigFile,
   };
+}
+
+/** What is on the host at each path (`null`: absent). */
+export async function probeConfigFiles(host: Host, paths: string[]): Promise<Record<string, ConfigFileState | null>> {
+  const out: Record<string, ConfigFileState | null> = {};
+  for (const p of paths) out[p] = (await probeConfigFile(host, p)) ?? null;
+  return out;
+}
+
+/** The paths whose content or mode differ. */
+export function changedConfigFiles(desired: Record<string, ConfigFileState>, live: Record<string, ConfigFileState | null> | undefined): string[] {
+  return Object.keys(desired).filter((p) => {
+    const now = live?.[p];
+    return !now || compareConfigFile(desired[p], now).length > 0;
+  });
+}
+
+/** Write the files that changed (after `check` accepted each, and with their directories); returns the changed paths. */
+export async function writeConfigFiles(
+  host: Host,
+  desired: Record<string, ConfigFileState>,
+  live: Record<string, ConfigFileState | null> | undefined,
+  check?: (file: string, content: string) => Promise<void>,
+): Promise<string[]> {
+  const changed = changedConfigFiles(desired, live);
+  for (const p of changed) {
+    if (check && live?.[p]?.content !== desired[p].content) await check(p, desired[p].content);
+    await host.run(["mkdir", "-p", "--", path.posix.dirname(p)]);
+    await host.writeFileAtomic(p, desired[p].content, { mode: desired[p].mode });
+  }
+  return changed;
+}
+
+/**
+ * Does a secret file's content (`undefined`: absent) equal the declared secret? Compared in memory
+ * through fixed-length digests, in constant time: state keeps only this answer, never the content.
+ */
+export function sameSecret(content: string | undefined, secret: string): boolean {
+  if (content === undefined) return false;
+  const digest = (v: string) => crypto.createHash("sha256").update(v).digest();
+  return crypto.timingSafeEqual(digest(content), digest(secret));
 }

@@ -10,6 +10,7 @@
  */
 import * as crypto from "crypto";
 import { CommandError, Host } from "../../core/connection";
+import { sameSecret } from "../../core/configFile";
 import { HostKind } from "../../core/hostKind";
 import { installedProblems } from "../../core/hostChecks";
 import { render } from "../../core/render";
@@ -54,12 +55,6 @@ export function renderUsers(s: OtpRadiusSpec, secrets: Record<string, string>, s
   return render("radius-users.hbs", { name: s.name, users });
 }
 
-function same(a: string | undefined, b: string): boolean {
-  if (a === undefined) return false;
-  return crypto.timingSafeEqual(crypto.createHash("sha256").update(a).digest(), crypto.createHash("sha256").update(b).digest());
-}
-
-
 /** `freeradius -C` on a candidate copy of the whole directory (secrets arrive on stdin as a tar-free bundle). */
 async function checkConfig(host: Host, s: OtpRadiusSpec, files: Record<string, string>): Promise<void> {
   const dir = (await host.run(["mktemp", "-d"])).stdout.trim();
@@ -95,8 +90,8 @@ export const kind: HostKind<OtpRadiusSpec, OtpRadiusState> = {
     const known = typeof secrets.radiusSecret === "string";
     return {
       files,
-      clientsCurrent: known ? same(clients, renderClients(s, secrets.radiusSecret)) : null,
-      usersCurrent: known ? same(users, renderUsers(s, secrets, userSalts(users))) : null,
+      clientsCurrent: known ? sameSecret(clients, renderClients(s, secrets.radiusSecret)) : null,
+      usersCurrent: known ? sameSecret(users, renderUsers(s, secrets, userSalts(users))) : null,
     };
   },
   compare: (d, o) => [

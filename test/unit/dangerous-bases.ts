@@ -34,6 +34,7 @@ import { validateZfsDataset } from "../../components/storage/zfsDatasetArgs";
 import { validateZfsSnapshotPolicy } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { validateZfsReplication } from "../../components/protection/zfsReplicationArgs";
 import { validateZfsRestoreDrill } from "../../components/protection/restoreDrillArgs";
+import { resolveVaultAgent, validateVaultAgent } from "../../components/vault/vaultAgentArgs";
 
 type Args = Record<string, unknown>;
 
@@ -173,6 +174,10 @@ export const BASES: Record<string, Base> = {
   OtpRadiusArgs: {
     args: { users: [{ name: "alice", password: "alice-pw-1", totpSecret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" }], radiusSecret: "radius-secret-1" },
     validate: (x) => validateOtpRadius(resolveOtpRadius("o", a(pick(x, ["radiusSecret"]))), radiusSecrets(x)),
+  },
+  VaultAgentArgs: {
+    args: { vaultAddress: "https://vault.example.org:8200", roleId: "role-id-1", secretId: "secret-id-1", templates: [{ contents: "{{ .Cert }}", destination: "/srv/tls/cert.pem" }] },
+    validate: (x) => validateVaultAgent(resolveVaultAgent("v", a(pick(x, ["roleId", "secretId"]))), { roleId: x.roleId, secretId: x.secretId }),
   },
   ShareFirewallArgs: { args: { allowedSources: ["192.168.122.10"] }, validate: (x) => validateShareFirewall(a(x)) },
   NetworkTuningArgs: {

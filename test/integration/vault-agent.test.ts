@@ -16,7 +16,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { VaultAgent, vaultAgentArgv, resolveVaultAgent } from "../../components/vault";
 import { killByPid, sleep } from "../fixtures/process";
-import { startVault, stopVault, VaultServer } from "../fixtures/vault";
+import { ensureVaultBinary, startVault, stopVault, VAULT_BUILD_WAIT_MS, VaultServer } from "../fixtures/vault";
 import { testEngine, TestEngine } from "../harness/testEngine";
 import { requirePrograms } from "../requirePrograms";
 
@@ -71,6 +71,8 @@ describe("VaultAgent: certificates from Vault PKI, renewed by the real Vault Age
     return out;
   };
 
+  // A cold CI run builds Vault in the background meanwhile (.ci/run): wait for it apart, with room.
+  beforeAll(ensureVaultBinary, VAULT_BUILD_WAIT_MS);
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ks-vault-agent-"));
     vault = await startVault(f("vault"));

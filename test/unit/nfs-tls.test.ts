@@ -18,7 +18,7 @@ import { Tlshd } from "../../components/nfs/tlshd";
 import { compareObserved } from "../../core/hostKind";
 import { formatProblem, Problem } from "../../core/errors";
 import { kernelTlsGaps, nfsUtilsGap, parseKernelProbe } from "../../core/rpcTls";
-import { FakeHost, mockPulumi, unwrapSecret } from "./mocks";
+import { FakeHost, mockPulumi, resolved, unwrapSecret } from "./mocks";
 
 const messages = (p: Problem[]) => p.map(formatProblem);
 
@@ -232,21 +232,26 @@ describe("Tlshd kind: files, keys, drift", () => {
 
 describe("Tlshd component", () => {
   const m = mockPulumi();
+  /** The registration of `name`, once the mocks saw it (registrations are asynchronous; bounded wait). */
+  const registered = async (name: string) => {
+    for (let i = 0; i < 200 && !m.registered.some((r) => r.name === name); i++) await new Promise((r) => setTimeout(r, 25));
+    return m.byName(name);
+  };
   it("hands the key to the resource as a secret only, and keeps tlshd.service running through a HostService", async () => {
     new Tlshd("tls", { server: { certificate: CERT, privateKey: pulumi.secret(KEY), trustedCa: CA } });
-    await new Promise((r) => setImmediate(r));
-    const cfg = m.byName("tls-config");
+    const cfg = await registered("tls-config");
+    await registered("tls-service-service");
     expect(cfg.type).toBe("pulumi-nodejs:dynamic/kvmshare:Tlshd");
     expect(JSON.stringify(cfg.inputs.spec)).not.toContain(KEY.split("\n")[1]);
     expect(unwrapSecret((unwrapSecret(cfg.inputs.secrets) as Record<string, unknown>)["server.privateKey"])).toBe(KEY);
     expect(m.byName("tls-service-service").inputs.spec).toMatchObject({ unit: "tlshd.service", state: "running", enabled: true });
-  });
+  }, 30_000);
   it("manageService: false leaves the service alone", async () => {
-    new Tlshd("tls2", { client: { trustedCa: CA }, manageService: false });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(m.byName("tls2-config").inputs.spec).toBeDefined();
+    const t = new Tlshd("tls2", { client: { trustedCa: CA }, manageService: false });
+    expect((await registered("tls2-config")).inputs.spec).toBeDefined();
+    expect(await resolved(t.unit)).toBe("tlshd.service");
     expect(() => m.byName("tls2-service")).toThrow(/no resource named tls2-service/);
-  });
+  }, 30_000);
   it("refuses at construction, naming the field", () => {
     expect(() => new Tlshd("bad", { server: { certificate: KEY, privateKey: pulumi.secret(KEY) } })).toThrow(/server\.certificate: holds a private key/);
   });

@@ -49,29 +49,27 @@ export function configFileKind<Spec>(contentOf: (spec: Spec) => string, pathOf: 
   };
 }
 
+/** Files by path. */
+export type ConfigFiles = Record<string, ConfigFileState>;
+
 /** What is on the host at each path (`null`: absent). */
-export async function probeConfigFiles(host: Host, paths: string[]): Promise<Record<string, ConfigFileState | null>> {
+export async function probeFiles(host: Host, paths: string[]): Promise<Record<string, ConfigFileState | null>> {
   const out: Record<string, ConfigFileState | null> = {};
   for (const p of paths) out[p] = (await probeConfigFile(host, p)) ?? null;
   return out;
 }
 
 /** The paths whose content or mode differ. */
-export function changedConfigFiles(desired: Record<string, ConfigFileState>, live: Record<string, ConfigFileState | null> | undefined): string[] {
+export function changedFiles(desired: ConfigFiles, live: Record<string, ConfigFileState | null> | undefined): string[] {
   return Object.keys(desired).filter((p) => {
     const now = live?.[p];
     return !now || compareConfigFile(desired[p], now).length > 0;
   });
 }
 
-/** Write the files that changed (after `check` accepted each, and with their directories); returns the changed paths. */
-export async function writeConfigFiles(
-  host: Host,
-  desired: Record<string, ConfigFileState>,
-  live: Record<string, ConfigFileState | null> | undefined,
-  check?: (file: string, content: string) => Promise<void>,
-): Promise<string[]> {
-  const changed = changedConfigFiles(desired, live);
+/** Write the files that changed (after `check` accepted each); returns the changed paths. */
+export async function writeFiles(host: Host, desired: ConfigFiles, live: Record<string, ConfigFileState | null> | undefined, check?: (file: string, content: string) => Promise<void>): Promise<string[]> {
+  const changed = changedFiles(desired, live);
   for (const p of changed) {
     if (check && live?.[p]?.content !== desired[p].content) await check(p, desired[p].content);
     await host.run(["mkdir", "-p", "--", path.posix.dirname(p)]);

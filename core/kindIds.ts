@@ -37,6 +37,7 @@ export const KIND_IDS = [
   "OtpRadius",
   "SharePerformanceCheck",
   "VaultAgent",
+  "Tlshd",
 ] as const;
 
 /** A host kind's id. */

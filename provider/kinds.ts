@@ -55,6 +55,7 @@ export const KINDS: { readonly [K in KindId]: KindEntry } = {
   OtpRadius: { load: () => k(require("../components/kerberos/otpRadiusKind")) },
   SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
   VaultAgent: { load: () => k(require("../components/vault/vaultAgentKind")) },
+  Tlshd: { load: () => k(require("../components/nfs/tlshdKind")) },
 };
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */

@@ -5,10 +5,9 @@
  */
 import * as path from "path";
 import { CommandError, Host } from "../../core/connection";
-import { changedConfigFiles, ConfigFileState, probeConfigFiles, writeConfigFiles } from "../../core/configFile";
+import { ConfigFileState } from "../../core/configFile";
 
-/** The file-backed kinds' helpers (core/configFile.ts), under the names the Kerberos kinds use. */
-export { changedConfigFiles as changedFiles, probeConfigFiles as probeFiles, writeConfigFiles as writeFiles };
+export { changedFiles, probeFiles, writeFiles } from "../../core/configFile";
 
 /** One file a kind owns: content and octal mode (the file-backed kinds' `ConfigFileState`). */
 export type KrbFile = ConfigFileState;

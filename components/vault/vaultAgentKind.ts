@@ -7,7 +7,7 @@
  * renews them and runs each template's command with nobody running kvmshare.
  */
 import { Host } from "../../core/connection";
-import { changedConfigFiles, compareConfigFile, ConfigFileState, probeConfigFiles, sameSecret, writeConfigFiles } from "../../core/configFile";
+import { changedFiles, compareConfigFile, ConfigFileState, probeFiles, sameSecret, writeFiles } from "../../core/configFile";
 import { HostKind } from "../../core/hostKind";
 import { render } from "../../core/render";
 import { verifyUnits } from "../../core/systemdUnits";
@@ -98,7 +98,7 @@ export const kind: HostKind<VaultAgentSpec, VaultAgentState> = {
   async probe(host, s, secrets) {
     const p = vaultAgentPaths(s);
     const roles = Object.keys(renderVaultAgent(s)) as AgentFile[];
-    const found = await probeConfigFiles(host, roles.map((r) => p[r]));
+    const found = await probeFiles(host, roles.map((r) => p[r]));
     const files = Object.fromEntries(roles.map((r) => [r, found[p[r]]]));
     const roleId = await host.readFile(p.roleId);
     const secretId = await host.readFile(p.secretId);
@@ -121,14 +121,14 @@ export const kind: HostKind<VaultAgentSpec, VaultAgentState> = {
   async apply(host, { spec, desired, live, secrets, log }) {
     const p = vaultAgentPaths(spec);
     const files = byPath(spec, desired.files) as Record<string, ConfigFileState>;
-    const changed = changedConfigFiles(files, byPath(spec, live?.files));
+    const changed = changedFiles(files, byPath(spec, live?.files));
     const idsChanged = live?.roleIdCurrent !== true || live?.secretIdCurrent !== true;
     if (!changed.length && !idsChanged) return;
     if (changed.includes(p.unit)) await verifyUnits(host, { [vaultAgentUnit(spec)]: files[p.unit].content });
     await host.run(["mkdir", "-p", "-m", "0700", "--", spec.configDir]);
     if (live?.roleIdCurrent !== true) await host.writeFileAtomic(p.roleId, secrets.roleId, { mode: "0600" });
     if (live?.secretIdCurrent !== true) await host.writeFileAtomic(p.secretId, secrets.secretId, { mode: "0600" });
-    await writeConfigFiles(host, files, byPath(spec, live?.files));
+    await writeFiles(host, files, byPath(spec, live?.files));
     if (spec.service) {
       // The agent reads its config and the AppRole ids at start: restart a running one (the
       // component's HostService starts a stopped one).

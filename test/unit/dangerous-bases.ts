@@ -20,6 +20,8 @@ import { resolveSmbShare, validateSmbShare } from "../../components/smb/smbShare
 import { resolveSambaServer, validateSambaServer } from "../../components/smb/sambaServerArgs";
 import { resolveSmbUser, validateSmbUser } from "../../components/smb/smbUserArgs";
 import { validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
+import { resolveTlshd, validateTlshd } from "../../components/nfs/tlshdArgs";
+import { generateKeyPairSync } from "crypto";
 import { resolveKernelNfsServer, validateKernelNfsServer } from "../../components/nfs/kernelNfsServerArgs";
 import { validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { GuestMountSpec, guestMountSecretProblems, validateGuestMount } from "../../components/guest/guestMountArgs";
@@ -37,6 +39,10 @@ import { validateZfsRestoreDrill } from "../../components/protection/restoreDril
 import { resolveVaultAgent, validateVaultAgent } from "../../components/vault/vaultAgentArgs";
 
 type Args = Record<string, unknown>;
+
+/** A certificate's PEM shape (validation checks the shape; nothing here parses the DER) and a real key. */
+const PEM_CERT = `-----BEGIN CERTIFICATE-----\n${Buffer.alloc(48, 7).toString("base64")}\n-----END CERTIFICATE-----\n`;
+const PEM_KEY = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 export interface Base {
   /** Valid arguments of the component (validation returns no problem). */
@@ -178,6 +184,14 @@ export const BASES: Record<string, Base> = {
   VaultAgentArgs: {
     args: { vaultAddress: "https://vault.example.org:8200", roleId: "role-id-1", secretId: "secret-id-1", templates: [{ contents: "{{ .Cert }}", destination: "/srv/tls/cert.pem" }] },
     validate: (x) => validateVaultAgent(resolveVaultAgent("v", a(pick(x, ["roleId", "secretId"]))), { roleId: x.roleId, secretId: x.secretId }),
+  },
+  // The private keys reach the kind as secrets, checked there (shape only, never shown).
+  TlshdArgs: {
+    args: { server: { certificate: PEM_CERT, privateKey: PEM_KEY, trustedCa: PEM_CERT }, client: { trustedCa: PEM_CERT, certificate: PEM_CERT, privateKey: PEM_KEY } },
+    validate: (x) => {
+      const end = (e: unknown) => e as { privateKey?: unknown } | undefined;
+      return validateTlshd(resolveTlshd("t", a(x)), { "server.privateKey": end(x.server)?.privateKey, "client.privateKey": end(x.client)?.privateKey });
+    },
   },
   ShareFirewallArgs: { args: { allowedSources: ["192.168.122.10"] }, validate: (x) => validateShareFirewall(a(x)) },
   NetworkTuningArgs: {

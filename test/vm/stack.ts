@@ -3,46 +3,20 @@
  * state in a temp dir (made when the file's scenarios start, removed after), and the ZFS reads
  * their checks make on the guest.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Host } from "../../core/connection";
 import { Engine } from "../harness/engine";
-
-/** A file's state directory and engine, filled in by `beforeAll`. */
-export interface VmStack {
-  readonly dir: string;
-  readonly engine: Engine;
-}
+import { TestStack, useTestStack } from "../harness/stack";
 
 /**
  * The in-process engine of one test file, its state in a fresh `os.tmpdir()/<prefix>XXXXXX`;
  * call it after `useGuest`, so the directory is made once the guest booted.
  */
-export function useStack(prefix: string): VmStack {
-  let dir: string | undefined;
-  let engine: Engine | undefined;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
-    process.env.KVMSHARE_QUIET ??= "1";
-  });
-  afterAll(() => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    get dir() {
-      return made(dir, "state directory");
+export function useStack(prefix: string): TestStack<Engine> {
+  return useTestStack(prefix, (stateFile) => new Engine({ stateFile }), {
+    before: async () => {
+      process.env.KVMSHARE_QUIET ??= "1";
     },
-    get engine() {
-      return made(engine, "engine");
-    },
-  };
-}
-
-function made<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`no ${what} (see the beforeAll error above)`);
-  return value;
+  });
 }
 
 /** sha256 of every file below `dir` on the host, one `sha256sum` line each, sorted by path. */

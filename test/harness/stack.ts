@@ -52,9 +52,12 @@ export function useTestStack<E>(prefix: string, engine: (stateFile: string) => E
  * mountpoints go there) and the test engine; after, `cleanUpZfsTest` destroys `pools`, removes
  * the directory and gives the lease back.
  */
-export function useZfsStack(prefix: string, pools: string[]): TestStack<TestEngine> {
+export function useZfsStack(prefix: string, pools: string[]): TestStack<TestEngine>;
+/** The same with another engine (e.g. the in-process `Engine`, for a test that must call the provider itself). */
+export function useZfsStack<E>(prefix: string, pools: string[], engine: (stateFile: string) => E): TestStack<E>;
+export function useZfsStack(prefix: string, pools: string[], engine: (stateFile: string) => unknown = (stateFile) => testEngine({ stateFile })): TestStack<unknown> {
   let lease: ZfsFuseLease | undefined;
-  return useTestStack(prefix, (stateFile) => testEngine({ stateFile }), {
+  return useTestStack(prefix, engine, {
     before: async () => {
       lease = await acquireZfsFuse();
     },

@@ -87,6 +87,7 @@ export const PACKAGE_OF: Record<string, string> = {
   unshare: "util-linux",
   nsenter: "util-linux",
   blkid: "util-linux",
+  flock: "util-linux",
 };
 
 /** Programs several test files need together. */

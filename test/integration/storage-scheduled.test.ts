@@ -205,7 +205,7 @@ describe("scheduled snapshots, replication and restore drill on zfs-fuse", () =>
     // the clones are gone
     expect(zfs("list", "-H", "-o", "name", "-r", src, dst)).not.toMatch(/kvmshare-drill/);
 
-    const cli = (...args: string[]) => runCli(registerDrill, ["drill", ...args]);
+    const cli = (...args: string[]) => runCli(registerDrill, "drill", ...args);
     let c = await cli(srcDs, dstDs);
     expect(c.code).toBe(0);
     expect(c.out).toMatch(new RegExp(`^MATCH ${dstDs}@syncoid_nightly_\\S+ vs ${srcDs}@syncoid_nightly_\\S+: ${result.files} files, 0 differ, 0 missing, 0 extra, 0 unreadable`));

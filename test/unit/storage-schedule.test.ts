@@ -295,7 +295,7 @@ describe("components under mocks", () => {
 describe("kvmshare drill: bad input", () => {
   it("names every bad argument and exits 2 before touching any host", async () => {
     const { register } = await import("../../cli/drill");
-    const { code, err } = await runCli(register, ["drill", "tank", "backup/vm", "--snapshot", "a@b", "--target-host", "backup1"]);
+    const { code, err } = await runCli(register, "drill", "tank", "backup/vm", "--snapshot", "a@b", "--target-host", "backup1");
     expect(code).toBe(2);
     expect(err).toBe(
       "kvmshare drill: 4 invalid inputs:\n" +

@@ -21,42 +21,61 @@ export interface KindEntry {
   holdsData?: string;
 }
 
-const k = (m: { kind: unknown }) => m.kind as HostKind<Record<string, unknown>, State>;
-
-export const KINDS: { readonly [K in KindId]: KindEntry } = {
-  ManagedFile: { load: () => k(require("../components/files/managedFileKind")) },
-  ZfsPool: { load: () => k(require("../components/storage/zfsPoolKind")), holdsData: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one" },
-  ZfsDataset: { load: () => k(require("../components/storage/zfsDatasetKind")), holdsData: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one" },
-  ZfsSnapshotPolicy: { load: () => k(require("../components/protection/zfsSnapshotPolicyKind")), holdsData: "the policy's snapshots on the old host would be pruned and a new series started on the new one" },
-  ZfsReplication: { load: () => k(require("../components/protection/zfsReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-  SanoidPolicy: { load: () => k(require("../components/protection/sanoidPolicyKind")), holdsData: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one" },
-  SyncoidReplication: { load: () => k(require("../components/protection/syncoidReplicationKind")), holdsData: "the replica would be started again from a full send on the new host, and the old target's copy left behind" },
-  ZfsRestoreDrill: { load: () => k(require("../components/protection/restoreDrillKind")) },
-  NfsExport: { load: () => k(require("../components/nfs/nfsExportKind")) },
-  KernelNfsServer: { load: () => k(require("../components/nfs/kernelNfsServerKind")) },
-  SambaServer: { load: () => k(require("../components/smb/sambaServerKind")) },
-  SmbShare: { load: () => k(require("../components/smb/smbShareKind")) },
-  SmbUser: { load: () => k(require("../components/smb/smbUserKind")) },
-  SysctlProfile: { load: () => k(require("../components/network/sysctlProfileKind")) },
-  LinkMtu: { load: () => k(require("../components/network/linkMtuKind")) },
-  TcShaping: { load: () => k(require("../components/network/tcShapingKind")) },
-  EthtoolSettings: { load: () => k(require("../components/network/ethtoolKind")) },
-  ShareFirewall: { load: () => k(require("../components/firewall/shareFirewallKind")) },
-  GuestMount: { load: () => k(require("../components/guest/guestMountKind")) },
-  VirtioFsPassthrough: { load: () => k(require("../components/guest/virtioFsPassthroughKind")) },
-  ParallelTransfer: { load: () => k(require("../components/transfer/parallelTransferKind")), holdsData: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed" },
-  HostPackages: { load: () => k(require("../components/host/hostPackagesKind")) },
-  HostService: { load: () => k(require("../components/host/hostServiceKind")) },
-  GuestMountHealth: { load: () => k(require("../components/guest/mountHealthKind")) },
-  KerberosRealm: { load: () => k(require("../components/kerberos/kerberosRealmKind")), holdsData: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one" },
-  KerberosClient: { load: () => k(require("../components/kerberos/kerberosClientKind")) },
-  KerberosKeytab: { load: () => k(require("../components/kerberos/kerberosKeytabKind")) },
-  KerberosOtpUser: { load: () => k(require("../components/kerberos/kerberosOtpUserKind")) },
-  OtpRadius: { load: () => k(require("../components/kerberos/otpRadiusKind")) },
-  SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
-  VaultAgent: { load: () => k(require("../components/vault/vaultAgentKind")) },
-  Tlshd: { load: () => k(require("../components/nfs/tlshdKind")) },
+/** Each kind's module, below `components/`. */
+const MODULES: { readonly [K in KindId]: string } = {
+  ManagedFile: "files/managedFileKind",
+  ZfsPool: "storage/zfsPoolKind",
+  ZfsDataset: "storage/zfsDatasetKind",
+  ZfsSnapshotPolicy: "protection/zfsSnapshotPolicyKind",
+  ZfsReplication: "protection/zfsReplicationKind",
+  SanoidPolicy: "protection/sanoidPolicyKind",
+  SyncoidReplication: "protection/syncoidReplicationKind",
+  ZfsRestoreDrill: "protection/restoreDrillKind",
+  NfsExport: "nfs/nfsExportKind",
+  KernelNfsServer: "nfs/kernelNfsServerKind",
+  SambaServer: "smb/sambaServerKind",
+  SmbShare: "smb/smbShareKind",
+  SmbUser: "smb/smbUserKind",
+  SysctlProfile: "network/sysctlProfileKind",
+  LinkMtu: "network/linkMtuKind",
+  TcShaping: "network/tcShapingKind",
+  EthtoolSettings: "network/ethtoolKind",
+  ShareFirewall: "firewall/shareFirewallKind",
+  GuestMount: "guest/guestMountKind",
+  VirtioFsPassthrough: "guest/virtioFsPassthroughKind",
+  ParallelTransfer: "transfer/parallelTransferKind",
+  HostPackages: "host/hostPackagesKind",
+  HostService: "host/hostServiceKind",
+  GuestMountHealth: "guest/mountHealthKind",
+  KerberosRealm: "kerberos/kerberosRealmKind",
+  KerberosClient: "kerberos/kerberosClientKind",
+  KerberosKeytab: "kerberos/kerberosKeytabKind",
+  KerberosOtpUser: "kerberos/kerberosOtpUserKind",
+  OtpRadius: "kerberos/otpRadiusKind",
+  SharePerformanceCheck: "perf/sharePerformanceCheckKind",
+  VaultAgent: "vault/vaultAgentKind",
+  Tlshd: "nfs/tlshdKind",
 };
+
+/** `holdsData` of the kinds that hold data. */
+const HOLDS_DATA: { readonly [K in KindId]?: string } = {
+  ZfsPool: "the pool would be created empty on the new host and, with allowDestroy, destroyed with all its data on the old one",
+  ZfsDataset: "the dataset would be created empty on the new host and, with allowDestroy, destroyed with its files and snapshots on the old one",
+  ZfsSnapshotPolicy: "the policy's snapshots on the old host would be pruned and a new series started on the new one",
+  ZfsReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
+  SanoidPolicy: "sanoid's snapshots on the old host would be pruned by its config there and a new series started on the new one",
+  SyncoidReplication: "the replica would be started again from a full send on the new host, and the old target's copy left behind",
+  ParallelTransfer: "the copy would be made again on the new host, and with allowDestroy the copy on the old host removed",
+  KerberosRealm: "the realm's database (every principal and key) would be created empty on the new host, and with allowDestroy destroyed on the old one",
+};
+
+function entry(id: KindId): KindEntry {
+  const load = () => (require(`../components/${MODULES[id]}`) as { kind: unknown }).kind as HostKind<Record<string, unknown>, State>;
+  const holdsData = HOLDS_DATA[id];
+  return holdsData === undefined ? { load } : { load, holdsData };
+}
+
+export const KINDS = Object.fromEntries(KIND_IDS.map((id) => [id, entry(id)])) as { readonly [K in KindId]: KindEntry };
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */
 export function kindEntry(id: string): KindEntry {

@@ -70,6 +70,8 @@ export const PACKAGE_OF: Record<string, string> = {
   pulumi: "none (built by scripts/pulumi-cli.sh)",
   vault: "none (built by scripts/vault.sh)",
   fio: "fio",
+  sanoid: "sanoid",
+  syncoid: "sanoid",
   rclone: "rclone",
   "qemu-system-x86_64": "qemu-system-x86",
   "qemu-img": "qemu-utils",
@@ -85,6 +87,7 @@ export const PACKAGE_OF: Record<string, string> = {
   unshare: "util-linux",
   nsenter: "util-linux",
   blkid: "util-linux",
+  flock: "util-linux",
 };
 
 /** Programs several test files need together. */

@@ -144,30 +144,33 @@ function ownedByOtherMessage(spec: ShareFirewallSpec, owner: string, where: stri
   );
 }
 
+/** nft runs (in the namespace, if any); the table is kvmshare's and this stack's; no other kvmshare table guards the same ports (`overlapProblems`). */
+async function preflight(host: Host, o: ShareFirewallOptions): Promise<Problem[]> {
+  const spec = resolveShareFirewall(o);
+  const v = await host.run(nftArgv(spec, ["--version"]), { check: false });
+  if (v.code !== 0) {
+    const why = v.stderr.trim().split("\n").pop() ?? "";
+    return spec.netns && /netns|namespace/i.test(why)
+      ? [{ field: "netns", value: spec.netns, message: `cannot enter this network namespace on ${host.label} (${why}); create it or fix the name` }]
+      : [{ field: "(host)", value: host.label, message: `cannot run nft (${why}); install the 'nftables' package` }];
+  }
+  // A table of that name that kvmshare did not make (no marker, no allow-list chain) is never taken over.
+  const table = await readTable(host, spec);
+  if (table && !isManaged(table.chains) && !table.chains[ALLOW_CHAIN]) {
+    return [{ field: "tableName", value: spec.tableName, message: unmanagedTableMessage(spec, host.label) }];
+  }
+  const owner = ownerOf(table?.chains);
+  if (owner && spec.owner && owner !== spec.owner) {
+    return [{ field: "tableName", value: spec.tableName, message: ownedByOtherMessage(spec, owner, host.label) }];
+  }
+  return overlapProblems(spec, await host.run(nftArgv(spec, ["-j", "list", "ruleset"])).then((r) => JSON.parse(r.stdout)), host.label);
+}
+
 export const kind: HostKind<ShareFirewallOptions, ShareFirewallState> = {
   name: "ShareFirewall",
   version: 1,
   validate: (o) => validateShareFirewall(o),
-  async preflight(host, o) {
-    const spec = resolveShareFirewall(o);
-    const v = await host.run(nftArgv(spec, ["--version"]), { check: false });
-    if (v.code !== 0) {
-      const why = v.stderr.trim().split("\n").pop() ?? "";
-      return spec.netns && /netns|namespace/i.test(why)
-        ? [{ field: "netns", value: spec.netns, message: `cannot enter this network namespace on ${host.label} (${why}); create it or fix the name` }]
-        : [{ field: "(host)", value: host.label, message: `cannot run nft (${why}); install the 'nftables' package` }];
-    }
-    // A table of that name that kvmshare did not make (no marker, no allow-list chain) is never taken over.
-    const table = await readTable(host, spec);
-    if (table && !isManaged(table.chains) && !table.chains[ALLOW_CHAIN]) {
-      return [{ field: "tableName", value: spec.tableName, message: unmanagedTableMessage(spec, host.label) }];
-    }
-    const owner = ownerOf(table?.chains);
-    if (owner && spec.owner && owner !== spec.owner) {
-      return [{ field: "tableName", value: spec.tableName, message: ownedByOtherMessage(spec, owner, host.label) }];
-    }
-    return overlapProblems(spec, await host.run(nftArgv(spec, ["-j", "list", "ruleset"])).then((r) => JSON.parse(r.stdout)), host.label);
-  },
+  preflight,
   render: (o) => desiredState(resolveShareFirewall(o)),
   async probe(host, o) {
     const spec = resolveShareFirewall(o);

@@ -26,33 +26,39 @@ export interface DistroFacts {
   needs: Record<HostNeed, NeedFacts>;
 }
 
-const none: NeedFacts = { packages: [], services: [] };
+/** A distribution's needs: the packages of each, and the services of those that run one (the others run none). */
+function needsOf(packages: Record<HostNeed, string[]>, services: Partial<Record<HostNeed, string[]>>): Record<HostNeed, NeedFacts> {
+  return Object.fromEntries(HOST_NEEDS.map((n) => [n, { packages: packages[n], services: services[n] ?? [] }])) as Record<HostNeed, NeedFacts>;
+}
 
 /** Debian (and Ubuntu, below): zfs is in contrib on Debian and needs the module built by dkms. */
 const DEBIAN: DistroFacts = {
   ids: ["debian"],
   manager: "apt",
-  needs: {
-    nfsKernelServer: { packages: ["nfs-kernel-server"], services: ["nfs-server"] },
-    nfsGanesha: { packages: ["nfs-ganesha", "nfs-ganesha-vfs"], services: ["nfs-ganesha"] },
-    samba: { packages: ["samba"], services: ["smbd"] },
-    nfsClient: { packages: ["nfs-common"], services: [] },
-    smbClient: { packages: ["cifs-utils"], services: [] },
-    nftables: { packages: ["nftables"], services: [] },
-    // OpenZFS (contrib): the tools, and the module dkms builds for the running kernel (minutes;
-    // needs linux-headers-$(uname -r)). zfs-fuse is not offered: pool version 23, no lz4.
-    zfs: { packages: ["zfsutils-linux", "zfs-dkms"], services: [] },
-    systemd: none,
-    // Kerberos (components/kerberos): the client tools and gssproxy (nfsd's GSS acceptor), the
-    // MIT KDC with its OTP plugin, and FreeRADIUS (rlm_totp) for the second factor. The KDC's
-    // services start once KerberosRealm created the database; FreeRADIUS runs as OtpRadius's unit.
-    krb5Client: { packages: ["krb5-user", "gssproxy"], services: [] },
-    krb5Kdc: { packages: ["krb5-kdc", "krb5-admin-server", "krb5-otp"], services: [] },
-    otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
-    // tlshd for NFS RPC-with-TLS: packaged from Debian 13 (trixie, ktls-utils 1.0.0), not in 12
-    // (bookworm; Tlshd's preflight says so). Its service is the Tlshd component's own HostService.
-    tlshd: { packages: ["ktls-utils"], services: [] },
-  },
+  needs: needsOf(
+    {
+      nfsKernelServer: ["nfs-kernel-server"],
+      nfsGanesha: ["nfs-ganesha", "nfs-ganesha-vfs"],
+      samba: ["samba"],
+      nfsClient: ["nfs-common"],
+      smbClient: ["cifs-utils"],
+      nftables: ["nftables"],
+      // OpenZFS (contrib): the tools, and the module dkms builds for the running kernel (minutes;
+      // needs linux-headers-$(uname -r)). zfs-fuse is not offered: pool version 23, no lz4.
+      zfs: ["zfsutils-linux", "zfs-dkms"],
+      systemd: [],
+      // Kerberos (components/kerberos): the client tools and gssproxy (nfsd's GSS acceptor), the
+      // MIT KDC with its OTP plugin, and FreeRADIUS (rlm_totp) for the second factor. The KDC's
+      // services start once KerberosRealm created the database; FreeRADIUS runs as OtpRadius's unit.
+      krb5Client: ["krb5-user", "gssproxy"],
+      krb5Kdc: ["krb5-kdc", "krb5-admin-server", "krb5-otp"],
+      otpRadius: ["freeradius", "freeradius-utils"],
+      // tlshd for NFS RPC-with-TLS: packaged from Debian 13 (trixie, ktls-utils 1.0.0), not in 12
+      // (bookworm; Tlshd's preflight says so). Its service is the Tlshd component's own HostService.
+      tlshd: ["ktls-utils"],
+    },
+    { nfsKernelServer: ["nfs-server"], nfsGanesha: ["nfs-ganesha"], samba: ["smbd"] },
+  ),
 };
 
 /** Ubuntu ships zfs.ko with its kernels: the tools are enough. */
@@ -66,20 +72,23 @@ const UBUNTU: DistroFacts = {
 const FEDORA: DistroFacts = {
   ids: ["fedora", "rhel", "centos", "rocky", "almalinux"],
   manager: "dnf",
-  needs: {
-    nfsKernelServer: { packages: ["nfs-utils"], services: ["nfs-server"] },
-    nfsGanesha: { packages: ["nfs-ganesha", "nfs-ganesha-vfs"], services: ["nfs-ganesha"] },
-    samba: { packages: ["samba"], services: ["smb"] },
-    nfsClient: { packages: ["nfs-utils"], services: [] },
-    smbClient: { packages: ["cifs-utils"], services: [] },
-    nftables: { packages: ["nftables"], services: [] },
-    zfs: { packages: ["zfs"], services: [] },
-    systemd: none,
-    krb5Client: { packages: ["krb5-workstation", "gssproxy"], services: [] },
-    krb5Kdc: { packages: ["krb5-server"], services: [] },
-    otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
-    tlshd: { packages: ["ktls-utils"], services: [] },
-  },
+  needs: needsOf(
+    {
+      nfsKernelServer: ["nfs-utils"],
+      nfsGanesha: ["nfs-ganesha", "nfs-ganesha-vfs"],
+      samba: ["samba"],
+      nfsClient: ["nfs-utils"],
+      smbClient: ["cifs-utils"],
+      nftables: ["nftables"],
+      zfs: ["zfs"],
+      systemd: [],
+      krb5Client: ["krb5-workstation", "gssproxy"],
+      krb5Kdc: ["krb5-server"],
+      otpRadius: ["freeradius", "freeradius-utils"],
+      tlshd: ["ktls-utils"],
+    },
+    { nfsKernelServer: ["nfs-server"], nfsGanesha: ["nfs-ganesha"], samba: ["smb"] },
+  ),
 };
 
 /** Every distribution kvmshare knows, most specific first. */

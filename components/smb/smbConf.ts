@@ -16,24 +16,37 @@ export const SAMBA_DEBIAN = {
   reloadCommand: ["systemctl", "reload", "smbd"],
 };
 
-/**
- * The hardening every server gets, one row each: parameter, value, why. Weaker values are not
- * offered as arguments; `extraParameters` may not override these (validation says so).
- */
-export const HARDENING: { key: string; value: string; why: string }[] = [
+type Hardening = { key: string; value: string; why: string }[];
+
+/** Sessions: signed, encrypted, NTLMv2 or better, never anonymous or mapped to guest. */
+const SESSION_HARDENING: Hardening = [
   { key: "server signing", value: "mandatory", why: "no unsigned sessions (tampering)" },
   { key: "server smb encrypt", value: "required", why: "every session and share encrypted (AES-GCM/CCM)" },
   { key: "ntlm auth", value: "ntlmv2-only", why: "NTLMv1 off" },
   { key: "restrict anonymous", value: "2", why: "no anonymous (null session) access" },
   { key: "map to guest", value: "never", why: "a bad user or password is refused, never mapped to guest" },
+];
+
+/** No user shares and no NetBIOS name service: only the shares declared here. */
+const USERSHARES_OFF: Hardening = [
   { key: "usershare allow guests", value: "no", why: "no guest user shares" },
   { key: "usershare max shares", value: "0", why: "only declared shares" },
   { key: "disable netbios", value: "yes", why: "no NetBIOS name service" },
+];
+
+/** No printing. */
+const PRINTING_OFF: Hardening = [
   { key: "load printers", value: "no", why: "no printer shares" },
   { key: "printing", value: "bsd", why: "(with printcap /dev/null) no printing subsystem" },
   { key: "printcap name", value: "/dev/null", why: "no printers" },
   { key: "disable spoolss", value: "yes", why: "no print spooler RPC" },
 ];
+
+/**
+ * The hardening every server gets, one row each: parameter, value, why. Weaker values are not
+ * offered as arguments; `extraParameters` may not override these (validation says so).
+ */
+export const HARDENING: Hardening = [...SESSION_HARDENING, ...USERSHARES_OFF, ...PRINTING_OFF];
 
 /** Per-share settings kvmshare always writes. */
 export const SHARE_HARDENING: { key: string; value: string }[] = [

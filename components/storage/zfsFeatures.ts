@@ -56,21 +56,34 @@ export interface ZfsInfo {
   features: ZfsFeatures;
 }
 
-/** The feature table: what each capability is called, which host lacks it, and the fix. */
-export const FEATURE_INFO: Record<keyof ZfsFeatures, { what: string; needs: string }> = {
+type FeatureInfo = { what: string; needs: string };
+
+/** What a dataset may be set to. */
+const SETTING_FEATURES = {
   lz4: { what: "compression=lz4", needs: "OpenZFS 0.6.3 or later; on this host use gzip, lzjb or zle" },
   zstd: { what: "compression=zstd", needs: "OpenZFS 2.0 or later; on this host use gzip-N (or lz4 on OpenZFS)" },
   syncProperty: { what: "the sync property", needs: "OpenZFS (zfs-fuse has no sync property); drop 'sync' for this host" },
   maxRecordsizeBytes: { what: "recordsize above 128K", needs: "OpenZFS 0.6.5+ (large_blocks feature); use 128K or less on this host" },
   posixAcl: { what: "POSIX ACLs (acltype=posixacl, setfacl)", needs: "OpenZFS on Linux; zfs-fuse has no acltype and its FUSE mounts refuse setfacl" },
   xattrSa: { what: "xattr=sa", needs: "OpenZFS on Linux; use xattr=on on this host" },
+  relatime: { what: "the relatime property", needs: "OpenZFS on Linux; use atime=off on this host" },
+} satisfies Partial<Record<keyof ZfsFeatures, FeatureInfo>>;
+
+/** What sending and receiving rely on. */
+const STREAM_FEATURES = {
   sendEstimate: { what: "zfs send -nvP (size estimate)", needs: "OpenZFS; kvmshare falls back to a referenced-bytes estimate" },
   resumableReceive: { what: "resumable receive (zfs receive -s)", needs: "OpenZFS 0.7 or later; set resumable: false for this host" },
   coherentReceive: { what: "a mounted target that shows received data at once", needs: "OpenZFS; on zfs-fuse kvmshare remounts the target after each receive" },
-  relatime: { what: "the relatime property", needs: "OpenZFS on Linux; use atime=off on this host" },
+} satisfies Partial<Record<keyof ZfsFeatures, FeatureInfo>>;
+
+/** What reading sizes and changes relies on. */
+const LISTING_FEATURES = {
   parsableList: { what: "exact numbers (zfs list -p, zpool get -Hp)", needs: "OpenZFS; kvmshare parses rounded sizes instead" },
   writtenProperty: { what: "the written property", needs: "OpenZFS (pool version 5000)" },
-};
+} satisfies Partial<Record<keyof ZfsFeatures, FeatureInfo>>;
+
+/** The feature table: what each capability is called, which host lacks it, and the fix. */
+export const FEATURE_INFO: Record<keyof ZfsFeatures, FeatureInfo> = { ...SETTING_FEATURES, ...STREAM_FEATURES, ...LISTING_FEATURES };
 
 const OPENZFS: ZfsFeatures = {
   lz4: true,

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Component, hostResourceClass, out, Outputs } from "../../core/component";
 import { ValidationError } from "../../core/errors";
-import { HostResource } from "../../core/hostResource";
 import { fingerprintOf, listLocal } from "./fingerprint";
 import { ParallelTransferArgs, ParallelTransferSpec, parallelTransferSpec, resolveParallelTransfer, validateParallelTransfer } from "./parallelTransferArgs";
 import { ParallelTransferState, TRANSFER_OUTPUTS } from "./parallelTransferKind";
@@ -20,7 +19,9 @@ const FIGURES = {
   copiedAt: out<string>(),
 } satisfies Record<(typeof TRANSFER_OUTPUTS)[number], pulumi.Output<unknown>>;
 
-const ParallelTransferResource = hostResourceClass<ParallelTransferSpec, ParallelTransferState>()("ParallelTransfer", FIGURES);
+/** The copy as a host-side resource (the component's child), with the figures as typed outputs. */
+export const ParallelTransferResource = hostResourceClass<ParallelTransferSpec, ParallelTransferState>()("ParallelTransfer", FIGURES);
+export type ParallelTransferResource = InstanceType<typeof ParallelTransferResource>;
 
 /** The last copy's figures (`FIGURES`); `fingerprint` is the component's own. */
 export interface ParallelTransfer extends Outputs<typeof FIGURES> {}
@@ -35,7 +36,7 @@ export class ParallelTransfer extends Component<ParallelTransfer> {
   /** The source fingerprint the copy on the host matches. */
   declare public readonly fingerprint: pulumi.Output<string>;
   /** The host resource that runs the copy. */
-  public readonly copy: HostResource<ParallelTransferSpec, ParallelTransferState>;
+  public readonly copy: ParallelTransferResource;
 
   constructor(name: string, args: ParallelTransferArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("kvmshare:transfer:ParallelTransfer", name, opts);

@@ -15,10 +15,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { treeSha256 as tree } from "../fixtures/files";
-import { Command } from "commander";
 import { register as registerDrill } from "../../cli/drill";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication, ZfsRestoreDrill, ZfsSnapshotPolicy } from "../../components/protection";
@@ -28,17 +26,15 @@ import { execStartArgv } from "../../components/protection/sanoidUnits";
 import { resolveZfsSnapshotPolicy } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
-import { acquireZfsFuse, cleanUpZfsTest, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
+import { ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS } from "../fixtures/zfsFuse";
+import { runCli } from "../fixtures/cli";
+import { useZfsStack } from "../harness/stack";
+import { requirePrograms } from "../requirePrograms";
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(240_000);
 
-const required = process.env.CI === "true" || process.env.KVMSHARE_VM_REQUIRED === "1";
-const missing = zfsFuseUnavailable() ?? (spawnSync("sh", ["-c", "command -v sanoid && command -v syncoid"]).status !== 0 ? "sanoid/syncoid are not installed (apt-get install sanoid)" : undefined);
-if (missing) {
-  process.stderr.write(`\n${"#".repeat(72)}\n# storage-scheduled: ${missing}\n# ${required ? "FAILING (CI)" : "SKIPPING"}\n${"#".repeat(72)}\n`);
-}
-const describeIf = missing && !required ? describe.skip : describe;
+const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, "sanoid", "syncoid"], ZFS_FUSE_REQUIREMENTS);
 
 const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
 const snaps = (ds: string) => zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", ds).split("\n").filter(Boolean).map((s) => s.split("@")[1]);
@@ -60,27 +56,19 @@ function mountOf(ds: string): string {
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
 }
 
-describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () => {
-  if (missing) {
-    it("has what it needs", () => {
-      throw new Error(missing);
-    });
-    return;
-  }
+describe("scheduled snapshots, replication and restore drill on zfs-fuse", () => {
   const src = `ks${process.pid}s`;
   const dst = `ks${process.pid}t`;
   const srcDs = `${src}/vm`;
   const dstDs = `${dst}/vm`;
-  let lease: ZfsFuseLease;
-  let dir: string;
+  const stack = useZfsStack("kvmshare-sched-", [src, dst], (stateFile) => new Engine({ stateFile }));
   let root: string;
-  let engine: Engine;
   const service = "kvmshare-syncoid-nightly.service";
   const timer = "kvmshare-syncoid-nightly.timer";
 
   const pools = () => {
-    const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "src"), allowDestroy: true });
-    const t = new ZfsPool("dst", { poolName: dst, vdevs: [{ type: "disk", devices: [path.join(dir, "t0")] }], fileSizeMiB: 256, mountpoint: path.join(dir, "dst"), allowDestroy: true });
+    const s = new ZfsPool("src", { poolName: src, vdevs: [{ type: "disk", devices: [path.join(stack.dir, "s0")] }], fileSizeMiB: 256, mountpoint: path.join(stack.dir, "src"), allowDestroy: true });
+    const t = new ZfsPool("dst", { poolName: dst, vdevs: [{ type: "disk", devices: [path.join(stack.dir, "t0")] }], fileSizeMiB: 256, mountpoint: path.join(stack.dir, "dst"), allowDestroy: true });
     const d = new ZfsDataset("vm", { pool: s, datasetName: srcDs });
     return { s, t, d };
   };
@@ -103,30 +91,23 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
   };
 
-  beforeAll(async () => {
-    lease = await acquireZfsFuse();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-sched-"));
-    fs.chmodSync(dir, 0o700);
-    root = path.join(dir, "root");
+  beforeAll(() => {
+    fs.chmodSync(stack.dir, 0o700);
+    root = path.join(stack.dir, "root");
     fs.mkdirSync(root);
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
-  });
-
-  afterAll(async () => {
-    await cleanUpZfsTest(lease, dir, [src, dst]);
   });
 
   it("sanoid on zfs-fuse is refused at preview, naming why (its zfs get has no -t)", async () => {
-    let r = await engine.up(() => void pools());
+    let r = await stack.engine.up(() => void pools());
     expect(r.errors).toEqual([]);
-    const p = await engine.preview(() => {
+    const p = await stack.engine.preview(() => {
       const { d } = pools();
       new ZfsSnapshotPolicy("hourly", { dataset: d, scheduler: "sanoid", root, activation: "enable" });
     });
     expect(p.errors.join("\n")).toMatch(/scheduler: sanoid lists snapshots with 'zfs get -Hrpt snapshot', which the ZFS on local refuses \(invalid option 't'\); sanoid would take every period's snapshot on each run and never prune\. Use OpenZFS on this host, or scheduler: "up"/);
     // nothing was installed
     expect(fs.existsSync(path.join(root, "etc/kvmshare"))).toBe(false);
-    r = await engine.up(() => void pools());
+    r = await stack.engine.up(() => void pools());
     expect(r.errors).toEqual([]);
   });
 
@@ -144,7 +125,7 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     const mnt = mountOf(srcDs);
     fs.writeFileSync(path.join(mnt, "disk.img"), crypto.randomBytes(4 * 1024 * 1024));
     fs.writeFileSync(path.join(mnt, "config"), "a=1\n");
-    const r = await engine.up(program());
+    const r = await stack.engine.up(program());
     expect(r.errors).toEqual([]);
     expect(r.outputs["nightly-syncoid"].schedule).toEqual({ windowHours: 8, onCalendar: "*-*-* 00,01,02,03,04,05,22,23:00/15:00 UTC", runsPerDay: 32, rpoMinutes: 975 });
     expect(fs.readlinkSync(path.join(root, "etc/systemd/system/timers.target.wants", timer))).toBe(`/etc/systemd/system/${timer}`);
@@ -169,16 +150,16 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     expect(snaps(srcDs).filter((s) => s.startsWith("syncoid_nightly_"))).toHaveLength(1);
     expect(snaps(dstDs).filter((s) => s.startsWith("syncoid_nightly_"))).toEqual(snaps(srcDs).filter((s) => s.startsWith("syncoid_nightly_")));
     // second up: nothing to do
-    const again = await engine.up(program());
+    const again = await stack.engine.up(program());
     expect(again.changes.map((s) => `${s.op} ${s.name}`)).toEqual([]);
   });
 
   it("a hand-disabled timer is drift in preview --refresh; the next up enables it again", async () => {
     execFileSync("systemctl", [`--root=${root}`, "disable", timer], { stdio: "ignore" });
-    const p = await engine.preview(program(), { refresh: true });
+    const p = await stack.engine.preview(program(), { refresh: true });
     expect(p.errors).toEqual([]);
     expect(p.changes.map((s) => `${s.op} ${s.name} ${s.diffs.join(",")}`)).toEqual([expect.stringMatching(/^update nightly-syncoid .*observed\.timer/)]);
-    const r = await engine.up(program());
+    const r = await stack.engine.up(program());
     expect(r.errors).toEqual([]);
     expect(execFileSync("systemctl", [`--root=${root}`, "is-enabled", timer], { encoding: "utf8" }).trim()).toBe("enabled");
   });
@@ -214,8 +195,8 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     await new Promise((res) => setTimeout(res, 1100));
     expect(runService(service).code).toBe(0);
 
-    const stateDir = path.join(dir, "drill");
-    const r = await engine.up(program((p) => void new ZfsRestoreDrill("weekly", { source: p.d, target: dstDs, stateDir, trigger: "1" })));
+    const stateDir = path.join(stack.dir, "drill");
+    const r = await stack.engine.up(program((p) => void new ZfsRestoreDrill("weekly", { source: p.d, target: dstDs, stateDir, trigger: "1" })));
     expect(r.errors).toEqual([]);
     const result = r.outputs["weekly-drill"].lastResult as Record<string, unknown>;
     expect(result).toMatchObject({ match: true, mismatched: [], missing: [], extra: [], unreadable: [] });
@@ -224,29 +205,21 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     // the clones are gone
     expect(zfs("list", "-H", "-o", "name", "-r", src, dst)).not.toMatch(/kvmshare-drill/);
 
-    const cli = async (...args: string[]) => {
-      let out = "";
-      let err = "";
-      let code = -1;
-      const program = new Command().exitOverride();
-      registerDrill(program, { stdout: (t) => (out += t), stderr: (t) => (err += t), exit: (c) => (code = c) });
-      await program.parseAsync(["node", "kvmshare", "drill", ...args]);
-      return { out, err, code };
-    };
+    const cli = (...args: string[]) => runCli(registerDrill, "drill", ...args);
     let c = await cli(srcDs, dstDs);
     expect(c.code).toBe(0);
     expect(c.out).toMatch(new RegExp(`^MATCH ${dstDs}@syncoid_nightly_\\S+ vs ${srcDs}@syncoid_nightly_\\S+: ${result.files} files, 0 differ, 0 missing, 0 extra, 0 unreadable`));
 
     // corrupt the marker file's blocks in the target pool's vdev, then re-import (drops the cache)
     retry("export", () => execFileSync("zpool", ["export", dst], { stdio: "pipe" }));
-    const vdev = path.join(dir, "t0");
+    const vdev = path.join(stack.dir, "t0");
     const hit = spawnSync("grep", ["-obUa", "-m1", "KVMSHARE-DRILL-MARKER-KVMSHARE-DRILL-MARKER-", vdev], { encoding: "utf8" });
     const offset = Number(hit.stdout.split(":")[0]);
     expect(offset).toBeGreaterThan(0);
     const fd = fs.openSync(vdev, "r+");
     fs.writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, offset);
     fs.closeSync(fd);
-    execFileSync("zpool", ["import", "-d", dir, dst]);
+    execFileSync("zpool", ["import", "-d", stack.dir, dst]);
 
     c = await cli(srcDs, dstDs, "--json");
     expect(c.code).toBe(1);
@@ -256,15 +229,15 @@ describeIf("scheduled snapshots, replication and restore drill on zfs-fuse", () 
     expect(zfs("list", "-H", "-o", "name", "-r", src, dst)).not.toMatch(/kvmshare-drill/);
 
     // the component reports it too: a changed trigger runs it again, fails the up, and the kept result is drift
-    const failed = await engine.up(program((p) => void new ZfsRestoreDrill("weekly", { source: p.d, target: dstDs, stateDir, trigger: "2" })));
+    const failed = await stack.engine.up(program((p) => void new ZfsRestoreDrill("weekly", { source: p.d, target: dstDs, stateDir, trigger: "2" })));
     expect(failed.errors.join("\n")).toMatch(/restore drill weekly: .* does NOT match .*marker\.bin/);
-    const p = await engine.preview(program((q) => void new ZfsRestoreDrill("weekly", { source: q.d, target: dstDs, stateDir, trigger: "2" })), { refresh: true });
+    const p = await stack.engine.preview(program((q) => void new ZfsRestoreDrill("weekly", { source: q.d, target: dstDs, stateDir, trigger: "2" })), { refresh: true });
     expect(p.changes.map((s) => `${s.name} ${s.diffs.join(",")}`).join("\n")).toMatch(/weekly-drill .*observed\.lastMatch/);
   });
 
   it("destroy disables the timer and removes the units; snapshots and datasets stay", async () => {
     const before = snaps(dstDs);
-    const r = await engine.up(() => void pools());
+    const r = await stack.engine.up(() => void pools());
     expect(r.errors).toEqual([]);
     expect(fs.existsSync(path.join(root, "etc/systemd/system", service))).toBe(false);
     expect(fs.existsSync(path.join(root, "etc/systemd/system/timers.target.wants", timer))).toBe(false);

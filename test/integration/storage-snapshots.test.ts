@@ -3,13 +3,11 @@
  * retention by count, and only the policy's own snapshots are ever pruned.
  */
 import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsSnapshotPolicy } from "../../components/protection";
-import { testEngine, TestEngine } from "../harness/testEngine";
-import { acquireZfsFuse, cleanUpZfsTest, ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS, ZfsFuseLease } from "../fixtures/zfsFuse";
+import { ZFS_FUSE_PROGRAMS, ZFS_FUSE_REQUIREMENTS } from "../fixtures/zfsFuse";
+import { useZfsStack } from "../harness/stack";
 import { requirePrograms } from "../requirePrograms";
 
 const describe = requirePrograms([...ZFS_FUSE_PROGRAMS], ZFS_FUSE_REQUIREMENTS);
@@ -26,28 +24,16 @@ const snapshots = (ds: string): string[] =>
 describe("ZFS snapshot policy on zfs-fuse", () => {
   const pool = `ks${process.pid}s`;
   const ds = `${pool}/data`;
-  let lease: ZfsFuseLease;
-  let dir: string;
-  let engine: TestEngine;
+  const stack = useZfsStack("kvmshare-snap-", [pool]);
 
   const program = (policy: { keep?: number; intervalMinutes?: number; allowDestroy?: boolean } = {}) => () => {
-    const p = new ZfsPool("pool", { poolName: pool, vdevs: [{ type: "disk", devices: [path.join(dir, "d0")] }], fileSizeMiB: 128, mountpoint: path.join(dir, "mnt"), allowDestroy: true });
+    const p = new ZfsPool("pool", { poolName: pool, vdevs: [{ type: "disk", devices: [path.join(stack.dir, "d0")] }], fileSizeMiB: 128, mountpoint: path.join(stack.dir, "mnt"), allowDestroy: true });
     const d = new ZfsDataset("data", { pool: p, datasetName: ds });
     new ZfsSnapshotPolicy("daily", { dataset: d, keep: policy.keep ?? 2, intervalMinutes: policy.intervalMinutes, allowDestroy: policy.allowDestroy });
   };
 
-  beforeAll(async () => {
-    lease = await acquireZfsFuse();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-snap-"));
-    engine = testEngine({ stateFile: path.join(dir, "state.json") });
-  });
-
-  afterAll(async () => {
-    await cleanUpZfsTest(lease, dir, [pool]);
-  });
-
   it("takes a marked snapshot on the first up", async () => {
-    const r = await engine.up(program());
+    const r = await stack.engine.up(program());
     expect(r.errors).toEqual([]);
     const own = snapshots(ds).filter((s) => s.startsWith("kvmshare-daily-"));
     expect(own).toHaveLength(1);
@@ -68,7 +54,7 @@ describe("ZFS snapshot policy on zfs-fuse", () => {
     const foreign = ["manual-before-upgrade", "kvmshare-daily-19990101T000000Z", "kvmshare-daily-20000101T000000Z", "kvmshare-daily-20010101T000000Z"];
 
     for (let i = 0; i < 3; i++) {
-      const r = await engine.up(program());
+      const r = await stack.engine.up(program());
       expect(r.errors).toEqual([]);
       expect(r.changes.map((s) => `${s.op} ${s.name}`)).toEqual(["update daily-policy"]);
     }
@@ -76,24 +62,24 @@ describe("ZFS snapshot policy on zfs-fuse", () => {
     const own = all.filter((s) => !foreign.includes(s));
     expect(own).toHaveLength(2); // keep: 2, after 4 snapshots taken in all
     for (const f of foreign) expect(all).toContain(f);
-    expect(engine.state().find((s) => s.name === "daily-policy")!.outputs.snapshotCount).toBe(2);
+    expect(stack.engine.state().find((s) => s.name === "daily-policy")!.outputs.snapshotCount).toBe(2);
   });
 
   it("with an interval, an up before it is due changes nothing (and preview --refresh is quiet)", async () => {
     const before = snapshots(ds);
-    const r = await engine.up(program({ intervalMinutes: 60 }));
+    const r = await stack.engine.up(program({ intervalMinutes: 60 }));
     expect(r.errors).toEqual([]);
     // the spec changed (interval), so this up updates, but no snapshot is due yet
     expect(snapshots(ds)).toEqual(before);
-    const again = await engine.preview(program({ intervalMinutes: 60 }), { refresh: true });
+    const again = await stack.engine.preview(program({ intervalMinutes: 60 }), { refresh: true });
     expect(again.errors).toEqual([]);
     expect(again.changes.filter((s) => s.op !== "refresh")).toEqual([]);
   });
 
   it("a policy removed without allowDestroy leaves its snapshots", async () => {
     const before = snapshots(ds);
-    const r = await engine.up(() => {
-      const p = new ZfsPool("pool", { poolName: pool, vdevs: [{ type: "disk", devices: [path.join(dir, "d0")] }], fileSizeMiB: 128, mountpoint: path.join(dir, "mnt"), allowDestroy: true });
+    const r = await stack.engine.up(() => {
+      const p = new ZfsPool("pool", { poolName: pool, vdevs: [{ type: "disk", devices: [path.join(stack.dir, "d0")] }], fileSizeMiB: 128, mountpoint: path.join(stack.dir, "mnt"), allowDestroy: true });
       new ZfsDataset("data", { pool: p, datasetName: ds });
     });
     expect(r.errors).toEqual([]);

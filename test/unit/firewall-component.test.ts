@@ -6,16 +6,15 @@ import { buildChains } from "../../components/firewall/ruleset";
 import { resolveShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { mockPulumi, resolved } from "./mocks";
 
-const { registered } = mockPulumi();
+const { registered, byName } = mockPulumi();
 
 
 describe("ShareFirewall component", () => {
   it("creates one host resource named <name>-nftables under itself, with the options as its spec", async () => {
     const fw = new ShareFirewall("shares", { allowedSources: ["192.168.122.10"], action: "drop" });
     await resolved(fw.nftables.urn);
-    const comp = registered.find((a) => a.name === "shares")!;
-    expect(comp.type).toBe("kvmshare:firewall:ShareFirewall");
-    const child = registered.find((a) => a.name === "shares-nftables")!;
+    expect(byName("shares").type).toBe("kvmshare:firewall:ShareFirewall");
+    const child = byName("shares-nftables");
     expect(child.type).toBe("pulumi-nodejs:dynamic/kvmshare:ShareFirewall");
     expect(child.inputs.spec).toEqual({
       allowedSources: ["192.168.122.10"],
@@ -32,7 +31,7 @@ describe("ShareFirewall component", () => {
     const fromExport = pulumi.output(["10.0.0.0/24", "fd00::/64"]);
     const fw = new ShareFirewall("composed", { allowedSources: fromExport, allowedInterfaces: [pulumi.output("virbr0")], netns: pulumi.output("lab") });
     await resolved(fw.nftables.urn);
-    const child = registered.find((a) => a.name === "composed-nftables")!;
+    const child = byName("composed-nftables");
     expect(child.inputs.spec).toMatchObject({ allowedSources: ["10.0.0.0/24", "fd00::/64"], allowedInterfaces: ["virbr0"], netns: "lab" });
   });
 

@@ -5,15 +5,14 @@ import { SharePerformanceCheck, validateSharePerformanceCheck } from "../../comp
 import { checkRunKey, kind, SharePerformanceCheckSpec, validateCheckSpec } from "../../components/perf/sharePerformanceCheckKind";
 import { mockPulumi, resolved, unwrapSecret as unwrap } from "./mocks";
 
-const { registered } = mockPulumi();
+const { byName } = mockPulumi();
 
 describe("SharePerformanceCheck", () => {
   it("registers a kvmshare:perf component with one host resource named <name>-run, defaults resolved", async () => {
     const c = new SharePerformanceCheck("nfs-guest1", { path: "/srv/tank/share", thresholds: { preset: "reference-nfs" }, loss: { target: "192.168.122.10" } });
     await resolved(c.run.urn);
-    const comp = registered.find((a) => a.name === "nfs-guest1")!;
-    expect(comp.type).toBe("kvmshare:perf:SharePerformanceCheck");
-    const run = registered.find((a) => a.name === "nfs-guest1-run")!;
+    expect(byName("nfs-guest1").type).toBe("kvmshare:perf:SharePerformanceCheck");
+    const run = byName("nfs-guest1-run");
     expect(run.type).toBe("pulumi-nodejs:dynamic/kvmshare:SharePerformanceCheck");
     expect(run.inputs.spec).toEqual({
       name: "nfs-guest1",
@@ -35,7 +34,7 @@ describe("SharePerformanceCheck", () => {
       prometheusPath: "/var/lib/prometheus/node-exporter/kvmshare_share.prom",
     });
     await resolved(c.run.urn);
-    const run = registered.find((a) => a.name === "from-outputs-run")!;
+    const run = byName("from-outputs-run");
     expect(run.inputs.spec).toMatchObject({ path: "/mnt/guest-share", loss: { target: "10.0.0.9", count: 1000 }, trigger: "guid-123", onMiss: "warn" });
   });
 
@@ -43,7 +42,7 @@ describe("SharePerformanceCheck", () => {
     expect(validateSharePerformanceCheck("a+b/../c", { path: "/x" })).toEqual([]);
     const c = new SharePerformanceCheck("a+b/../c", { path: "/x" });
     await resolved(c.run.urn);
-    const run = registered.find((a) => a.name === "a+b/../c-run")!;
+    const run = byName("a+b/../c-run");
     expect(run.inputs.spec.reportPath).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
     expect(await resolved(c.reportPath)).toBe("/var/lib/kvmshare/perf/a_b_.._c.json");
   });

@@ -26,6 +26,7 @@ import { resolveZfsReplication, validateReplicationSpec } from "../../components
 import { resolveZfsSnapshotPolicy, validateSnapshotPolicySpec } from "../../components/protection/zfsSnapshotPolicyArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi, resolved } from "./mocks";
+import { runCli } from "../fixtures/cli";
 
 const GiB = 1024 ** 3;
 
@@ -293,13 +294,8 @@ describe("components under mocks", () => {
 
 describe("kvmshare drill: bad input", () => {
   it("names every bad argument and exits 2 before touching any host", async () => {
-    const { Command } = await import("commander");
     const { register } = await import("../../cli/drill");
-    let err = "";
-    let code = -1;
-    const program = new Command().exitOverride();
-    register(program, { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await program.parseAsync(["node", "kvmshare", "drill", "tank", "backup/vm", "--snapshot", "a@b", "--target-host", "backup1"]);
+    const { code, err } = await runCli(register, "drill", "tank", "backup/vm", "--snapshot", "a@b", "--target-host", "backup1");
     expect(code).toBe(2);
     expect(err).toBe(
       "kvmshare drill: 4 invalid inputs:\n" +

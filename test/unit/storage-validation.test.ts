@@ -280,11 +280,13 @@ describe("dataset, ACL and replication validation", () => {
 });
 
 describe("parsing zpool output", () => {
-  it("reads rounded sizes", () => {
-    expect(parseHumanSize("250M")).toBe(250 * 1024 ** 2);
-    expect(parseHumanSize("1.82T")).toBe(Math.round(1.82 * 1024 ** 4));
-    expect(parseHumanSize("0")).toBe(0);
-    expect(parseHumanSize("-")).toBeUndefined();
+  it.each([
+    ["250M", 250 * 1024 ** 2],
+    ["1.82T", Math.round(1.82 * 1024 ** 4)],
+    ["0", 0],
+    ["-", undefined],
+  ])("reads the rounded size %j as %j bytes", (text, bytes) => {
+    expect(parseHumanSize(text)).toBe(bytes);
   });
 
   it("parses zfs-fuse's `zpool status` (a mirror of files)", () => {

@@ -11,10 +11,9 @@ import { ZfsReplication, ZfsSnapshotPolicy } from "../../components/protection";
 import { NfsExport } from "../../components/nfs";
 import { GuestMount } from "../../components/guest";
 import { Engine } from "../harness/engine";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { describeVm, scenario, useGuest } from "./lane";
+import { treeSums, useStack } from "./stack";
 
 const A = "/dev/disk/by-id/virtio-kvmshare-za";
 const B = "/dev/disk/by-id/virtio-kvmshare-zb";
@@ -25,24 +24,11 @@ async function get(host: Host, prop: string, name: string): Promise<string> {
   return (await host.run(["zfs", "get", "-Hp", "-o", "value", prop, name])).stdout.trim();
 }
 
-async function treeSums(host: Host, dir: string): Promise<string> {
-  const r = await host.run(["sh", "-c", 'cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum', "sh", dir], { timeoutMs: 300_000 });
-  return r.stdout;
-}
-
 describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
   const lane = useGuest("storage-openzfs.test.ts", "openzfs", () => ({
     disks: ["za", "zb", "zc", "zd"].map((name) => ({ name, sizeMiB: 512 })),
   }));
-  let dir: string;
-  let engine: Engine;
-
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-vm-zfs-"));
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
-    process.env.KVMSHARE_QUIET ??= "1";
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const state = useStack("kvmshare-vm-zfs-");
 
   const storage = (over: { sync?: "standard" | "always" | "disabled"; repl?: Record<string, unknown> } = {}) => () => {
     const { connection } = lane.guest;
@@ -63,7 +49,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
   scenario(lane, "OpenZFS detected: mirror of mirrors (striped) on virtio disks by id, lz4 + 1M records + sync + posix ACLs applied, read back, idempotent", async () => {
     const { host } = lane.guest;
     expect((await host.run(["zfs", "version"])).stdout).toMatch(/^zfs-2\.1/);
-    const r = await engine.up(storage());
+    const r = await state.engine.up(storage());
     expect(r.errors).toEqual([]);
     // the two pools are independent, so the engine creates them in either order
     expect(r.changes.map((s) => `${s.op} ${s.name}`).sort()).toEqual(["create backup-pool", "create hourly-policy", "create share-dataset", "create tank-pool"]);
@@ -83,7 +69,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     const acl = (await host.run(["getfacl", "--omit-header", "--absolute-names", "/tank/share"])).stdout;
     expect(acl).toMatch(/^user:nobody:rwx$/m);
     expect(acl).toMatch(/^default:user:nobody:rwx$/m);
-    const again = await engine.up(storage());
+    const again = await state.engine.up(storage());
     expect(again.errors).toEqual([]);
     // the snapshot policy takes one on every up (no interval); nothing else changes
     expect(again.changes.map((s) => `${s.op} ${s.name}`)).toEqual(["update hourly-policy"]);
@@ -92,10 +78,10 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
   scenario(lane, "sync changed by hand is drift and is put back", async () => {
     const { host } = lane.guest;
     await host.run(["zfs", "set", "sync=always", "tank/share"]);
-    const p = await engine.preview(storage(), { refresh: true });
+    const p = await state.engine.preview(storage(), { refresh: true });
     expect(p.errors).toEqual([]);
     expect(p.changes.find((s) => s.name === "share-dataset")?.diffs).toContain("observed.properties.sync");
-    const r = await engine.up(storage());
+    const r = await state.engine.up(storage());
     expect(r.errors).toEqual([]);
     expect(await get(host, "sync", "tank/share")).toBe("disabled");
   });
@@ -104,7 +90,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     const { host } = lane.guest;
     await host.run(["dd", "if=/dev/urandom", "of=/tank/share/disk.img", "bs=1M", "count=24", "conv=fsync", "status=none"]);
     await host.run(["sh", "-c", "mkdir -p /tank/share/etc && echo a=1 > /tank/share/etc/config && sync"]);
-    let r = await engine.up(storage({ repl: { dryRun: true } }));
+    let r = await state.engine.up(storage({ repl: { dryRun: true } }));
     expect(r.errors).toEqual([]);
     const plan = r.outputs["offsite-replication"].plan as Record<string, unknown>;
     expect(plan.mode).toBe("full");
@@ -113,16 +99,16 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     expect(plan.estimatedBytes as number).toBeGreaterThan(20 * 1024 * 1024);
     expect((await host.run(["zfs", "list", "-H", "-o", "name", "-r", "backup"])).stdout).not.toContain("backup/share");
 
-    r = await engine.up(storage({ repl: {} }));
+    r = await state.engine.up(storage({ repl: {} }));
     expect(r.errors).toEqual([]);
     await host.run(["sh", "-c", "echo a=2 > /tank/share/etc/config && dd if=/dev/urandom of=/tank/share/more.bin bs=1M count=4 status=none && sync"]);
-    r = await engine.up(storage({ repl: {} }));
+    r = await state.engine.up(storage({ repl: {} }));
     expect(r.errors).toEqual([]);
     expect(r.outputs["offsite-replication"].inSync).toBe(true);
     expect(await treeSums(host, "/backup/share")).toBe(await treeSums(host, "/tank/share"));
     expect(await get(host, "readonly", "backup/share")).toBe("on");
     // a dry run now plans an incremental with a real send -nvP estimate
-    r = await engine.up(storage({ repl: { dryRun: true } }));
+    r = await state.engine.up(storage({ repl: { dryRun: true } }));
     const inc = r.outputs["offsite-replication"].plan as Record<string, unknown>;
     expect(inc.mode).toBe("incremental");
     expect(inc.estimateMethod).toMatch(/^written@kvmshare-repl-offsite-.* \(bytes changed since the base\)$/);
@@ -133,7 +119,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     await host.run(["zfs", "set", "readonly=off", "backup/share"]);
     await host.run(["sh", "-c", "echo local > /backup/share/local-only.txt && sync"]);
     const before = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", "tank/share"])).stdout;
-    const r = await engine.up(storage({ repl: {} }));
+    const r = await state.engine.up(storage({ repl: {} }));
     expect(r.errors.join("\n")).toMatch(/target: backup\/share on root@127\.0\.0\.1:\d+ has diverged from tank\/share .*it was written to \(\d+ bytes\) since the common @kvmshare-repl-offsite-.*Nothing was sent or destroyed/);
     expect((await host.run(["cat", "/backup/share/local-only.txt"])).stdout).toBe("local\n");
     // only the snapshot policy (which runs on every up) added a snapshot; replication took none
@@ -147,7 +133,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
     // cut the stream after 1 MiB: the target keeps a resume token
     await host.run(["sh", "-c", "zfs send tank/share@by-hand | head -c 1048576 | zfs receive -s backup/resumed; true"]);
     expect(await get(host, "receive_resume_token", "backup/resumed")).toMatch(/^[0-9a-f-]{20,}/);
-    const r = await engine.up(() => {
+    const r = await state.engine.up(() => {
       storage()();
       new ZfsReplication("resume", { connection: lane.guest.connection, source: "tank/share", target: "backup/resumed", targetConnection: lane.guest.connection });
     });
@@ -161,7 +147,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
 
   scenario(lane, "destroy without allowDestroy exports the pools and leaves datasets and snapshots", async () => {
     const { host } = lane.guest;
-    const d = await engine.destroy();
+    const d = await state.engine.destroy();
     expect(d.errors).toEqual([]);
     expect((await host.run(["zpool", "list", "-H", "-o", "name"], { check: false })).stdout).not.toMatch(/tank|backup/);
     const imp = (await host.run(["zpool", "import"], { check: false })).stdout;
@@ -182,7 +168,7 @@ describeVm("VM lane: ZFS storage on OpenZFS 2.1", () => {
 
   scenario(lane, "an OpenZFS dataset exported by the kernel NFS server and mounted back in the guest (NFSv4.2): round trip lands in the dataset", async () => {
     const { host, connection } = lane.guest;
-    const nfsEngine = new Engine({ stateFile: path.join(dir, "nfs-state.json") });
+    const nfsEngine = new Engine({ stateFile: path.join(state.dir, "nfs-state.json") });
     const program = () => {
       const exp = new NfsExport("zshare", { connection, path: "/tank/share", clients: ["127.0.0.1"], access: "rw" });
       new GuestMount("zshare", { connection, where: "/mnt/zfs-nfs", nfs: { server: "127.0.0.1", exportPath: "/tank/share", version: "4.2", nconnect: 2 } }, { dependsOn: [exp] });

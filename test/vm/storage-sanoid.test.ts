@@ -9,23 +9,11 @@
 import { Host } from "../../core/connection";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication, ZfsRestoreDrill, ZfsSnapshotPolicy } from "../../components/protection";
-import { Engine } from "../harness/engine";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { describeVm, scenario, useGuest } from "./lane";
+import { snaps, treeSums, useStack } from "./stack";
 
 const A = "/dev/disk/by-id/virtio-kvmshare-sa";
 const B = "/dev/disk/by-id/virtio-kvmshare-sb";
-
-async function snaps(host: Host, ds: string): Promise<string[]> {
-  const out = (await host.run(["zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-s", "createtxg", "-r", ds])).stdout;
-  return out.split("\n").filter(Boolean).map((s) => s.split("@")[1]);
-}
-
-async function treeSums(host: Host, dir: string): Promise<string> {
-  return (await host.run(["sh", "-c", 'cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum', "sh", dir], { timeoutMs: 300_000 })).stdout;
-}
 
 /** Move the guest's clock forward (no time sync runs there), so sanoid sees hours pass. */
 async function travel(host: Host, hours: number): Promise<void> {
@@ -44,15 +32,7 @@ async function startService(host: Host, unit: string): Promise<{ code: number; j
 
 describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on OpenZFS 2.1", () => {
   const lane = useGuest("storage-sanoid.test.ts", "openzfs", () => ({ disks: ["sa", "sb"].map((name) => ({ name, sizeMiB: 768 })) }));
-  let dir: string;
-  let engine: Engine;
-
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmshare-vm-sanoid-"));
-    engine = new Engine({ stateFile: path.join(dir, "state.json") });
-    process.env.KVMSHARE_QUIET ??= "1";
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const state = useStack("kvmshare-vm-sanoid-");
 
   const stack = (over: { repl?: boolean; resume?: boolean; drill?: string } = {}) => () => {
     const { connection } = lane.guest;
@@ -72,7 +52,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
   scenario(lane, "sanoid policy: config checked by sanoid, timer enabled and active, first snapshots taken; a hand snapshot exists alongside", async () => {
     const { host } = lane.guest;
     expect((await host.run(["sanoid", "--version"], { check: false })).stdout + (await host.run(["sanoid", "--version"], { check: false })).stderr).toMatch(/2\.1\.0/);
-    let r = await engine.up(() => {
+    let r = await state.engine.up(() => {
       const { connection } = lane.guest;
       const tank = new ZfsPool("tank", { connection, vdevs: [{ type: "disk", devices: [A] }], mountpoint: "/tank" });
       new ZfsPool("backup", { connection, vdevs: [{ type: "disk", devices: [B] }], mountpoint: "/backup" });
@@ -81,7 +61,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
     expect(r.errors).toEqual([]);
     await host.run(["sh", "-c", "dd if=/dev/urandom of=/tank/share/disk.img bs=1M count=16 status=none && echo a=1 > /tank/share/config && sync"]);
     await host.run(["zfs", "snapshot", "tank/share@by-hand"]);
-    r = await engine.up(stack());
+    r = await state.engine.up(stack());
     expect(r.errors).toEqual([]);
     expect((await host.run(["systemctl", "is-enabled", "kvmshare-sanoid-hourly.timer"])).stdout.trim()).toBe("enabled");
     expect((await host.run(["systemctl", "is-active", "kvmshare-sanoid-hourly.timer"])).stdout.trim()).toBe("active");
@@ -92,7 +72,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
     expect(s.filter((x) => /^autosnap_.*_daily$/.test(x))).toHaveLength(1);
     expect(s).toContain("by-hand");
     expect(r.outputs["hourly-sanoid"].snapshotCount).toBe(2);
-    const again = await engine.up(stack());
+    const again = await state.engine.up(stack());
     expect(again.changes.map((c) => `${c.op} ${c.name}`)).toEqual([]);
   });
 
@@ -124,21 +104,21 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
     const { host } = lane.guest;
     await travel(host, 3); // newest hourly now 3 h old: more than twice the hour
     await host.run(["systemctl", "disable", "--now", "kvmshare-sanoid-hourly.timer"]);
-    const p = await engine.preview(stack(), { refresh: true });
+    const p = await state.engine.preview(stack(), { refresh: true });
     expect(p.errors).toEqual([]);
     const diffs = p.changes.find((c) => c.name === "hourly-sanoid")?.diffs ?? [];
     expect(diffs).toEqual(expect.arrayContaining(["observed.timer", "observed.newestSnapshotAgeSec"]));
-    const r = await engine.up(stack());
+    const r = await state.engine.up(stack());
     expect(r.errors).toEqual([]);
     expect((await host.run(["systemctl", "is-enabled", "kvmshare-sanoid-hourly.timer"])).stdout.trim()).toBe("enabled");
     expect((await host.run(["systemctl", "is-active", "kvmshare-sanoid-hourly.timer"])).stdout.trim()).toBe("active");
-    const clean = await engine.preview(stack(), { refresh: true });
+    const clean = await state.engine.preview(stack(), { refresh: true });
     expect(clean.changes.map((c) => `${c.name} ${c.diffs.join(",")}`)).toEqual([]);
   });
 
   scenario(lane, "syncoid timer in the backup window: full then incremental to the second pool (systemctl start), identical trees, RPO reported", async () => {
     const { host } = lane.guest;
-    const r = await engine.up(stack({ repl: true }));
+    const r = await state.engine.up(stack({ repl: true }));
     expect(r.errors).toEqual([]);
     expect(r.outputs["nightly-syncoid"].schedule).toEqual({ windowHours: 16, onCalendar: "*-*-* 00,01,02,03,04,05,06,07,08,09,10,11,12,13,22,23:00/15:00 UTC", runsPerDay: 64, rpoMinutes: 8 * 60 + 15 });
     expect((await host.run(["systemctl", "show", "-p", "TimersCalendar", "kvmshare-syncoid-nightly.timer"])).stdout).toMatch(/OnCalendar=\*-\*-\* 00,01,02,03,04,05,06,07,08,09,10,11,12,13,22,23:00\/15:00 UTC/);
@@ -160,7 +140,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
     const { host } = lane.guest;
     await host.run(["sh", "-c", "zfs send tank/share@by-hand | head -c 4194304 | zfs receive -s backup/resumed; true"]);
     expect((await host.run(["zfs", "get", "-H", "-o", "value", "receive_resume_token", "backup/resumed"])).stdout.trim()).toMatch(/^[0-9a-f-]{20,}/);
-    const r = await engine.up(stack({ repl: true, resume: true }));
+    const r = await state.engine.up(stack({ repl: true, resume: true }));
     expect(r.errors).toEqual([]);
     const run = await startService(host, "kvmshare-syncoid-resumed.service");
     expect(run.code).toBe(0);
@@ -171,7 +151,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
 
   scenario(lane, "restore drill passes on the backup; the clones are gone", async () => {
     const { host } = lane.guest;
-    const r = await engine.up(stack({ repl: true, resume: true, drill: "1" }));
+    const r = await state.engine.up(stack({ repl: true, resume: true, drill: "1" }));
     expect(r.errors).toEqual([]);
     const res = r.outputs["drill-drill"].lastResult as Record<string, unknown>;
     expect(res).toMatchObject({ match: true, files: 3, mismatched: [], missing: [], extra: [], unreadable: [] });
@@ -181,7 +161,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
   scenario(lane, "destroy: timers disabled, units and configs removed; every snapshot stays", async () => {
     const { host } = lane.guest;
     const before = await snaps(host, "tank/share");
-    const r = await engine.destroy();
+    const r = await state.engine.destroy();
     expect(r.errors).toEqual([]);
     expect((await host.run(["systemctl", "is-enabled", "kvmshare-sanoid-hourly.timer"], { check: false })).stdout.trim()).not.toBe("enabled");
     expect(await host.readFile("/etc/systemd/system/kvmshare-syncoid-nightly.service")).toBeUndefined();

@@ -191,6 +191,12 @@ export class RealEngine {
     if (!this.o.backendDir) fs.rmSync(this.backendDir, { recursive: true, force: true });
     fs.rmSync(path.join(this.o.workDir, `Pulumi.${this.o.stack ?? "test"}.yaml`), { force: true });
   }
+
+  /** For an afterAll: destroy what the stack made (a failure there is the test's, not the clean-up's), then remove. */
+  async dispose(): Promise<void> {
+    await this.destroy().catch(() => undefined);
+    this.remove();
+  }
 }
 
 /** Files that make up the published package (what `npm pack` would put in the tarball). */

@@ -8,13 +8,14 @@
  * settings and the engine's output hold Vault ciphertext only; the keytab the realm made gets a
  * ticket, so the keys that went through Vault are the realm's.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readVaultField } from "../../components/vault";
 import { stopKrb5kdc } from "../fixtures/krb5kdc";
+import { recordingShims } from "../fixtures/process";
 import { stopFreeradius } from "../fixtures/radiusd";
 import { ensureVaultBinary, startVault, stopVault, VAULT_BUILD_WAIT_MS, VaultServer } from "../fixtures/vault";
 import { packKvmshare, projectFromDir, RealEngine, requirePulumiCli } from "../harness/realEngine";
@@ -60,14 +61,9 @@ describe("examples/nfs-kerberos with its keys in Vault: hashivault:// state, KV 
     }
     expect(Object.fromEntries(Object.entries(fromVault).map(([k, v]) => [k, v.secret]))).toEqual(KEYS);
 
-    // Shims that record the argv and environment the provider gives the Kerberos tools.
-    const shims = path.join(dir, "shims");
-    toolLog = path.join(dir, "tools.log");
-    fs.mkdirSync(shims);
-    for (const tool of ["kdb5_util", "kadmin.local"]) {
-      const real = execFileSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" }).trim();
-      fs.writeFileSync(path.join(shims, tool), `#!/bin/sh\n{ echo "argv: $0 $*"; tr '\\0' '\\n' < /proc/$$/environ; } >> '${toolLog}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
-    }
+    // Shims that record the argv and environment the provider gives the tools that take secrets.
+    const { shims, log } = recordingShims(dir, ["kdb5_util", "kadmin.local"]);
+    toolLog = log;
     const kdcPort = 29400 + (process.pid % 400);
     project = projectFromDir(path.join(__dirname, "../../examples/nfs-kerberos"), packKvmshare());
     engine = new RealEngine({
@@ -81,10 +77,7 @@ describe("examples/nfs-kerberos with its keys in Vault: hashivault:// state, KV 
 
   afterAll(async () => {
     try {
-      if (engine) {
-        await engine.destroy().catch(() => undefined);
-        engine.remove();
-      }
+      if (engine) await engine.dispose();
     } finally {
       if (dir) {
         stopKrb5kdc(path.join(dir, "run/krb5kdc.pid"));

@@ -7,13 +7,12 @@
  * settings, the engine's output and the argv/environment of the tools that receive it; a sealed
  * or unreachable Vault stops the preview with a clear error and changes nothing on the host.
  */
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readVaultField } from "../../components/vault";
-import { freePort } from "../fixtures/process";
+import { freePort, recordingShims } from "../fixtures/process";
 import { ensureVaultBinary, startVault, stopVault, VAULT_BUILD_WAIT_MS, VaultServer } from "../fixtures/vault";
 import { RealEngine, requirePulumiCli } from "../harness/realEngine";
 import { PROGRAMS, requirePrograms } from "../requirePrograms";
@@ -73,13 +72,8 @@ describe("Vault: stack secrets through hashivault://, KV secrets into SmbUser an
     await vault.api("POST", "secret/data/kvmshare/radius", { data: { secret: RADIUS_SECRET, alicePassword: ALICE_PW } });
 
     // Shims that record the argv and environment the provider gives the tools that take secrets.
-    const shims = path.join(dir, "shims");
-    toolLog = path.join(dir, "tools.log");
-    fs.mkdirSync(shims);
-    for (const tool of ["smbpasswd", "pdbedit", "freeradius"]) {
-      const real = execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
-      fs.writeFileSync(path.join(shims, tool), `#!/bin/sh\n{ echo "argv: $0 $*"; cat /proc/$$/environ | tr '\\0' '\\n'; } >> '${toolLog}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
-    }
+    const { shims, log } = recordingShims(dir, ["smbpasswd", "pdbedit", "freeradius"]);
+    toolLog = log;
     engine = new RealEngine({
       workDir: PROJECT,
       stack,
@@ -91,10 +85,7 @@ describe("Vault: stack secrets through hashivault://, KV secrets into SmbUser an
 
   afterAll(async () => {
     try {
-      if (engine) {
-        await engine.destroy().catch(() => undefined);
-        engine.remove();
-      }
+      if (engine) await engine.dispose();
     } finally {
       await stopVault(vault);
       if (dir) fs.rmSync(dir, { recursive: true, force: true });

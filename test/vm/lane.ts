@@ -5,7 +5,7 @@
  */
 import { requirePrograms } from "../requirePrograms";
 import { bootGuest, BootOptions, Guest, QEMU } from "./guest";
-import { ensureImage, GuestImage, ImageVariant } from "./image";
+import { ensureImage, GuestImage, ImageVariant, vmRelease } from "./image";
 
 /** What booting a TCG guest from a cached or freshly built image needs on this machine. */
 export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keygen", "ssh", "depmod"];
@@ -17,7 +17,9 @@ export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keyge
  * `extraPrograms`: what this file needs on this machine besides booting a guest (e.g. `pulumi`).
  */
 export function describeVm(name: string, fn: () => void, extraPrograms: string[] = []): void {
-  requirePrograms([...VM_PROGRAMS, ...extraPrograms], { root: true })(name, fn);
+  // The release (KVMSHARE_VM_RELEASE) is part of the name on trixie, so a report tells the runs apart.
+  const release = vmRelease();
+  requirePrograms([...VM_PROGRAMS, ...extraPrograms], { root: true })(release === "bookworm" ? name : `${name} [Debian 13 ${release}]`, fn);
 }
 
 export interface Timing {
@@ -69,7 +71,7 @@ export function useGuest(
   beforeAll(async () => {
     image = await ensureImage(variant, say);
     times.push({
-      label: `image ${variant}`,
+      label: `image ${image.release} ${variant}`,
       seconds: image.elapsedSeconds,
       note: image.fromCache ? "warm (cached)" : `cold build ${image.buildSeconds.toFixed(0)} s`,
     });

@@ -524,9 +524,11 @@ async function build(recipe: Recipe, key: string, dir: string, log: (line: strin
       for (const f of [`vmlinuz-${ver}`, `initrd.img-${ver}`]) {
         if (!fs.existsSync(path.join(boot, f))) throw new Error(`VM lane: the trixie chroot has no /boot/${f} (linux-image-${ver} or initramfs-tools did not install)`);
       }
+      // What root=LABEL= needs: in the initrd (MODULES=most) or built into the kernel (modules.builtin).
       const initrd = await out(["lsinitramfs", path.join(boot, `initrd.img-${ver}`)], 300_000);
-      const lacking = ["virtio_blk", "virtio_pci", "ext4"].filter((m) => !new RegExp(`/${m}\\.ko`).test(initrd));
-      if (lacking.length) throw new Error(`VM lane: the trixie initrd lacks ${lacking.join(", ")} (root=LABEL= needs them)`);
+      const builtin = fs.readFileSync(path.join(rootfs, "lib/modules", ver, "modules.builtin"), "utf8");
+      const lacking = ["virtio_blk", "virtio_pci", "ext4"].filter((m) => !new RegExp(`/${m}\\.ko`).test(initrd) && !new RegExp(`/${m}\\.ko$`, "m").test(builtin));
+      if (lacking.length) throw new Error(`VM lane: the trixie initrd lacks ${lacking.join(", ")}, which the kernel does not build in either (root=LABEL= needs them)`);
       await local.run(["cp", path.join(boot, `vmlinuz-${ver}`), path.join(tmp, "vmlinuz")]);
       await local.run(["cp", path.join(boot, `initrd.img-${ver}`), path.join(tmp, "initrd.img")]);
       // The guest boots from vmlinuz/initrd.img next to the image: the copies in /boot are dead weight.

@@ -1,6 +1,7 @@
 /**
  * Config files on a host as the file-backed kinds of every area observe and compare them.
  */
+import * as path from "path";
 import { Host } from "./connection";
 import { parseMode } from "./validate";
 
@@ -45,4 +46,33 @@ export function configFileKind<Spec>(contentOf: (spec: Spec) => string, pathOf: 
     probe: (host: Host, s: Spec) => probeConfigFile(host, pathOf(s)),
     compare: compareConfigFile,
   };
+}
+
+/** Files by path. */
+export type ConfigFiles = Record<string, ConfigFileState>;
+
+/** What is on the host at each path (`null`: absent). */
+export async function probeFiles(host: Host, paths: string[]): Promise<Record<string, ConfigFileState | null>> {
+  const out: Record<string, ConfigFileState | null> = {};
+  for (const p of paths) out[p] = (await probeConfigFile(host, p)) ?? null;
+  return out;
+}
+
+/** The paths whose content or mode differ. */
+export function changedFiles(desired: ConfigFiles, live: Record<string, ConfigFileState | null> | undefined): string[] {
+  return Object.keys(desired).filter((p) => {
+    const now = live?.[p];
+    return !now || compareConfigFile(desired[p], now).length > 0;
+  });
+}
+
+/** Write the files that changed (after `check` accepted each); returns the changed paths. */
+export async function writeFiles(host: Host, desired: ConfigFiles, live: Record<string, ConfigFileState | null> | undefined, check?: (file: string, content: string) => Promise<void>): Promise<string[]> {
+  const changed = changedFiles(desired, live);
+  for (const p of changed) {
+    if (check && live?.[p]?.content !== desired[p].content) await check(p, desired[p].content);
+    await host.run(["mkdir", "-p", "--", path.posix.dirname(p)]);
+    await host.writeFileAtomic(p, desired[p].content, { mode: desired[p].mode });
+  }
+  return changed;
 }

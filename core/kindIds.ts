@@ -36,6 +36,7 @@ export const KIND_IDS = [
   "KerberosOtpUser",
   "OtpRadius",
   "SharePerformanceCheck",
+  "Tlshd",
 ] as const;
 
 /** A host kind's id. */

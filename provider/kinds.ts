@@ -54,6 +54,7 @@ export const KINDS: { readonly [K in KindId]: KindEntry } = {
   KerberosOtpUser: { load: () => k(require("../components/kerberos/kerberosOtpUserKind")) },
   OtpRadius: { load: () => k(require("../components/kerberos/otpRadiusKind")) },
   SharePerformanceCheck: { load: () => k(require("../components/perf/sharePerformanceCheckKind")) },
+  Tlshd: { load: () => k(require("../components/nfs/tlshdKind")) },
 };
 
 /** The registry entry for a kind id; a clear error when state names a kind this version lacks. */

@@ -46,6 +46,15 @@ export interface NfsMountArgs {
   /** Server port (`port=`). @default unset: no `port=`, the client uses 2049 */
   port?: number;
   /**
+   * RPC-with-TLS (RFC 9289, `xprtsec=`): `tls` (encrypted, the server's certificate checked
+   * against the guest's `Tlshd` `client.trustedCa`) or `mtls` (the guest presents its own
+   * certificate too: `Tlshd` `client.certificate`/`privateKey`). Needs NFS 4.x (v3's side
+   * protocols MOUNT, NLM and rpcbind are not carried over TLS), Linux >= 6.5 with
+   * CONFIG_NET_HANDSHAKE and `tlshd` on the guest; combines with any `sec` (krb5p over TLS is allowed).
+   * @default unset: no `xprtsec=` option (the kernel's default: no TLS)
+   */
+  xprtsec?: "tls" | "mtls";
+  /**
    * The Kerberos realm of this guest: the `realm` of the `KerberosClient` on the guest, whose
    * `KerberosKeytab` gives rpc.gssd its `host/<fqdn>` key. Required for `sec` krb5, krb5i or
    * krb5p. @default unset: no Kerberos; only `sec: "sys"`
@@ -174,7 +183,7 @@ export type GuestMountSpec = Plain<Omit<GuestMountArgs, "connection" | "password
 };
 
 /** Fields without a default (unset stays unset) or with one derived from other fields. */
-type NfsKeep = "nconnect" | "rsizeBytes" | "wsizeBytes" | "port" | "kerberosRealm";
+type NfsKeep = "nconnect" | "rsizeBytes" | "wsizeBytes" | "port" | "kerberosRealm" | "xprtsec";
 type SmbKeep = "domain" | "port" | "uid" | "gid" | "fileMode" | "dirMode" | "credentialsFile";
 type MountKeep = MountSource | "description";
 
@@ -226,6 +235,8 @@ export function mountType(spec: Pick<GuestMountSpec, MountSource>): MountType | 
 }
 
 export const NFS_VERSIONS = ["3", "4", "4.0", "4.1", "4.2"] as const;
+/** The `nfs.xprtsec` values (a mount asks for one policy; `none` is the kernel's default). */
+export const NFS_MOUNT_XPRTSEC = ["tls", "mtls"] as const;
 export const SMB_VERSIONS = ["3.1.1", "3.02", "3.0"] as const;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$/;
 const SHARE = /^[^\\/:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]{1,80}$/;
@@ -354,6 +365,10 @@ export function validateGuestMount(spec: GuestMountSpec, prefix = ""): Problem[]
     }
     if (known(n.kerberosRealm)) checkRealm(c, f("nfs.kerberosRealm"), n.kerberosRealm);
     c.port(f("nfs.port"), n.port);
+    if (known(n.xprtsec)) {
+      c.oneOf(f("nfs.xprtsec"), n.xprtsec, NFS_MOUNT_XPRTSEC);
+      if (n.version === "3") c.add(f("nfs.version"), n.version, `is NFSv3, whose side protocols (MOUNT, NLM, rpcbind) are not carried over TLS, with nfs.xprtsec ${JSON.stringify(n.xprtsec)}; use version "4.2" (or "4.1"), or remove xprtsec`);
+    }
   }
   const s = spec.smb;
   if (s) {

@@ -8,6 +8,7 @@ import { Problem } from "../../core/errors";
 import { planGuestMount } from "./mountPlan";
 import { GuestMountSpec } from "./guestMountArgs";
 import { FSTAB_GENERATORS, GUEST_NEEDS } from "./guestFacts";
+import { rpcTlsProblems } from "../../core/rpcTls";
 
 // Constant scripts; the name is $1.
 const HAS_COMMAND = 'command -v "$1" >/dev/null 2>&1 || [ -x "/sbin/$1" ] || [ -x "/usr/sbin/$1" ]';
@@ -22,6 +23,10 @@ async function ok(host: Host, script: string, arg: string): Promise<boolean> {
 export async function guestMountPreflight(host: Host, spec: GuestMountSpec): Promise<Problem[]> {
   const plan = planGuestMount(spec, {});
   const problems: Problem[] = [];
+  // The mount runs on this host's kernel (not so for an image tree under another root).
+  if (spec.nfs?.xprtsec !== undefined && plan.root === "/") {
+    problems.push(...(await rpcTlsProblems(host, { field: "nfs.xprtsec", value: spec.nfs.xprtsec, nfsUtils: false })));
+  }
   if (plan.verify && !(await ok(host, HAS_COMMAND, "systemd-analyze"))) {
     problems.push({ field: "verify", value: true, message: `${host.label} has no systemd-analyze to check the units with: install systemd, or set verify: false` });
   }

@@ -39,7 +39,6 @@ const NFS: Record<string, Rule> = {
   proto: oneOf("tcp", "tcp6", "rdma", "rdma6", "udp", "udp6"),
   max_connect: int(1, 16), namlen: int(1, 255), retry: int(0, 10000, "minutes"),
   clientaddr: { pattern: /^[0-9A-Fa-f.:]+$/, hint: "an IP address" },
-  xprtsec: oneOf("none", "tls", "mtls"),
 };
 
 const SMB: Record<string, Rule> = {
@@ -71,6 +70,7 @@ const MANAGED: Record<MountType, Record<string, string>> = {
     vers: "nfs.version", nfsvers: "nfs.version", minorversion: "nfs.version", nconnect: "nfs.nconnect",
     rsize: "nfs.rsizeBytes", wsize: "nfs.wsizeBytes", hard: "nfs.hard", soft: "nfs.hard (false)",
     timeo: "nfs.timeoDeciseconds (tenths of a second: 600 = 60 s)", retrans: "nfs.retrans", sec: "nfs.sec", port: "nfs.port",
+    xprtsec: "nfs.xprtsec ('tls' or 'mtls'; leave it unset for no TLS)",
   },
   smb: {
     vers: "smb.version", seal: "smb.seal", port: "smb.port", uid: "smb.uid", gid: "smb.gid", file_mode: "smb.fileMode",

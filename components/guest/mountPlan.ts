@@ -98,6 +98,7 @@ export function renderOptions(given: GuestMountSpec, credentialsFile?: string): 
     out.push(n.hard === false ? "soft" : "hard");
     out.push(`timeo=${n.timeoDeciseconds}`, `retrans=${n.retrans}`, `sec=${n.sec}`);
     if (n.port !== undefined) out.push(`port=${n.port}`);
+    if (n.xprtsec !== undefined) out.push(`xprtsec=${n.xprtsec}`);
   } else if (spec.smb) {
     const s = spec.smb;
     out.push(`vers=${s.version}`);

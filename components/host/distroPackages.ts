@@ -5,9 +5,9 @@
  */
 
 /** Something a component needs on its host. */
-export type HostNeed = "nfsKernelServer" | "nfsGanesha" | "samba" | "nfsClient" | "smbClient" | "nftables" | "zfs" | "systemd" | "krb5Client" | "krb5Kdc" | "otpRadius";
+export type HostNeed = "nfsKernelServer" | "nfsGanesha" | "samba" | "nfsClient" | "smbClient" | "nftables" | "zfs" | "systemd" | "krb5Client" | "krb5Kdc" | "otpRadius" | "tlshd";
 
-export const HOST_NEEDS: readonly HostNeed[] = ["nfsKernelServer", "nfsGanesha", "samba", "nfsClient", "smbClient", "nftables", "zfs", "systemd", "krb5Client", "krb5Kdc", "otpRadius"];
+export const HOST_NEEDS: readonly HostNeed[] = ["nfsKernelServer", "nfsGanesha", "samba", "nfsClient", "smbClient", "nftables", "zfs", "systemd", "krb5Client", "krb5Kdc", "otpRadius", "tlshd"];
 
 /** The package manager family of a distribution. */
 export type PackageManager = "apt" | "dnf";
@@ -49,6 +49,9 @@ const DEBIAN: DistroFacts = {
     krb5Client: { packages: ["krb5-user", "gssproxy"], services: [] },
     krb5Kdc: { packages: ["krb5-kdc", "krb5-admin-server", "krb5-otp"], services: [] },
     otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
+    // tlshd for NFS RPC-with-TLS: packaged from Debian 13 (trixie, ktls-utils 1.0.0), not in 12
+    // (bookworm; Tlshd's preflight says so). Its service is the Tlshd component's own HostService.
+    tlshd: { packages: ["ktls-utils"], services: [] },
   },
 };
 
@@ -75,6 +78,7 @@ const FEDORA: DistroFacts = {
     krb5Client: { packages: ["krb5-workstation", "gssproxy"], services: [] },
     krb5Kdc: { packages: ["krb5-server"], services: [] },
     otpRadius: { packages: ["freeradius", "freeradius-utils"], services: [] },
+    tlshd: { packages: ["ktls-utils"], services: [] },
   },
 };
 

@@ -7,3 +7,4 @@ export { afterSetup, hostSetupFor, hostServicesFor, hostSetupOn } from "./hostSe
 export type { HostSetupArgs, HostSetupOptions, HostSetup, HostSetupPlan } from "./hostSetup";
 export { HostComponent } from "./hostComponent";
 export type { OwnResource, OwnResourceArgs } from "./hostComponent";
+export { readDistro } from "./hostDistro";

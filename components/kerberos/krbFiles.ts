@@ -5,28 +5,15 @@
  */
 import * as path from "path";
 import { CommandError, Host } from "../../core/connection";
-import { compareConfigFile, ConfigFileState, probeConfigFile } from "../../core/configFile";
+import { ConfigFileState } from "../../core/configFile";
+
+export { changedFiles, probeFiles, writeFiles } from "../../core/configFile";
 
 /** One file a kind owns: content and octal mode (the file-backed kinds' `ConfigFileState`). */
 export type KrbFile = ConfigFileState;
 
 /** Files by path. */
 export type KrbFiles = Record<string, KrbFile>;
-
-/** What is on the host at each path (`null`: absent). */
-export async function probeFiles(host: Host, paths: string[]): Promise<Record<string, KrbFile | null>> {
-  const out: Record<string, KrbFile | null> = {};
-  for (const p of paths) out[p] = (await probeConfigFile(host, p)) ?? null;
-  return out;
-}
-
-/** The paths whose content or mode differ. */
-export function changedFiles(desired: KrbFiles, live: Record<string, KrbFile | null> | undefined): string[] {
-  return Object.keys(desired).filter((p) => {
-    const now = live?.[p];
-    return !now || compareConfigFile(desired[p], now).length > 0;
-  });
-}
 
 /**
  * Have MIT's profile library parse a candidate krb5.conf/kdc.conf (`klist` loads it through
@@ -44,15 +31,4 @@ export async function checkProfile(host: Host, file: string, content: string): P
   } finally {
     await host.removeFile(candidate);
   }
-}
-
-/** Write the files that changed (after `check` accepted each); returns the changed paths. */
-export async function writeFiles(host: Host, desired: KrbFiles, live: Record<string, KrbFile | null> | undefined, check?: (file: string, content: string) => Promise<void>): Promise<string[]> {
-  const changed = changedFiles(desired, live);
-  for (const p of changed) {
-    if (check && live?.[p]?.content !== desired[p].content) await check(p, desired[p].content);
-    await host.run(["mkdir", "-p", "--", path.posix.dirname(p)]);
-    await host.writeFileAtomic(p, desired[p].content, { mode: desired[p].mode });
-  }
-  return changed;
 }

@@ -1,5 +1,10 @@
 export * from "./nfsExport";
 export * from "./kernelNfsServer";
-export type { NfsExportArgs, NfsAccess, NfsBackend, NfsClient, NfsClientOptions, NfsSec, NfsSquash, NfsExportSpec, NfsGaneshaArgs, NfsKernelArgs } from "./nfsExportArgs";
+export type { NfsExportArgs, NfsAccess, NfsBackend, NfsClient, NfsClientOptions, NfsSec, NfsSquash, NfsXprtsec, NfsExportSpec, NfsGaneshaArgs, NfsKernelArgs } from "./nfsExportArgs";
 export { validateNfsExportArgs, validateNfsExport, resolveNfsExport } from "./nfsExportArgs";
+export { NFS_XPRTSEC } from "../../core/nfs";
 export type { KernelNfsServerArgs } from "./kernelNfsServerArgs";
+export * from "./tlshd";
+export type { TlshdArgs, TlshdServerArgs, TlshdClientArgs, TlshdSpec } from "./tlshdArgs";
+export { validateTlshd, resolveTlshd, TLSHD_FACTS } from "./tlshdArgs";
+export type { TlshdState } from "./tlshdKind";

@@ -35,6 +35,7 @@ export const MANAGED_KERNEL_OPTIONS: Record<string, string> = {
   anonuid: "anonuid",
   anongid: "anongid",
   fsid: "fsid",
+  xprtsec: "xprtsec",
 };
 
 /** EXPORT parameters a ganesha `extraParameters` entry may not set: they have their own fields. */

@@ -13,14 +13,14 @@ import { PathUse } from "../../core/writePaths";
 import { anyHostProblem, clientKind } from "../../core/clients";
 import type { HostSetupArgs } from "../host";
 import { checkRealm } from "../../core/validate";
-import { NFS_SEC, NfsSec } from "../../core/nfs";
+import { NFS_SEC, NFS_XPRTSEC, NfsSec, NfsXprtsec } from "../../core/nfs";
 import { MANAGED_GANESHA_PARAMETERS, MANAGED_KERNEL_OPTIONS, NFS_DEBIAN } from "./nfsConf";
 
 /** Which NFS server serves the export. */
 export type NfsBackend = "kernel" | "ganesha";
 export type NfsAccess = "rw" | "ro";
 export type NfsSquash = "root_squash" | "all_squash" | "no_root_squash";
-export type { NfsSec };
+export type { NfsSec, NfsXprtsec };
 
 export const NFS_BACKENDS: readonly NfsBackend[] = ["kernel", "ganesha"];
 export const NFS_ACCESS: readonly NfsAccess[] = ["rw", "ro"];
@@ -46,6 +46,15 @@ export interface NfsClientOptions {
   anonuid?: number;
   /** The gid squashed users become. @default unset: the server's (65534) */
   anongid?: number;
+  /**
+   * Kernel backend: the RPC-with-TLS policies (RFC 9289) a client may use, rendered as
+   * `xprtsec=tls:mtls` (order as given, each once): `tls` (encrypted, the server authenticated),
+   * `mtls` (the client presents a certificate the server's CA signed too), `none` (no TLS). Needs
+   * Linux >= 6.5 with CONFIG_NET_HANDSHAKE, nfs-utils >= 2.6.3 and `tlshd` (a `Tlshd`) on the
+   * server; combines with any `sec` (krb5p over TLS is allowed). Not for backend `ganesha`.
+   * @default unset: no `xprtsec=` option (the server then allows none, tls and mtls)
+   */
+  xprtsec?: NfsXprtsec[];
 }
 
 /** One client: a host name, an IP, a CIDR, a `*.domain` wildcard or `*` (with `allowAnyClient`). */
@@ -55,10 +64,10 @@ export interface NfsClient extends NfsClientOptions {
 }
 
 /** The client options, one flag each (the compiler keeps this in step with NfsClientOptions). */
-const CLIENT_OPTIONS: Record<keyof NfsClientOptions, true> = { access: true, squash: true, sync: true, sec: true, anonuid: true, anongid: true };
+const CLIENT_OPTIONS: Record<keyof NfsClientOptions, true> = { access: true, squash: true, sync: true, sec: true, anonuid: true, anongid: true, xprtsec: true };
 
 /** The client options without a default (unset: the server's own). */
-type ClientUnset = "anonuid" | "anongid";
+type ClientUnset = "anonuid" | "anongid" | "xprtsec";
 
 /** A client with every option resolved. */
 export type ResolvedNfsClient = Resolved<NfsClient, ClientUnset>;
@@ -99,7 +108,7 @@ export interface NfsExportArgs extends NfsClientOptions, HostSetupArgs {
   /**
    * Who may mount it: host names, IPs, CIDRs (`192.168.122.0/24`), `*.domain`, or `*` (needs
    * `allowAnyClient`); an entry may be an object overriding the export-wide options (`access`,
-   * `squash`, `sync`, `sec`, `anonuid`, `anongid`, which apply to the clients that do not set them).
+   * `squash`, `sync`, `sec`, `anonuid`, `anongid`, `xprtsec`, which apply to the clients that do not set them).
    * An entry may be an Output of another resource (a guest's address from the resource that made
    * the VM): it is validated by the provider's check once known, so preview still lists problems.
    * @fieldKind address
@@ -229,6 +238,7 @@ const FORBIDDEN: { field: string; when: (a: PlainNfsExportArgs, b: NfsBackend) =
   { field: "kernel", when: (a, b) => b === "ganesha" && a.kernel !== undefined, value: (a) => a.kernel, message: "only applies to backend 'kernel'; remove it or set backend: 'kernel'" },
   { field: "fsid", when: (a, b) => b === "ganesha" && a.fsid !== undefined, value: (a) => a.fsid, message: "ganesha uses the file system's own id and builds the NFSv4 root itself; remove fsid (set ganesha.pseudo for the path clients see)" },
   { field: "nfsv4Only", when: (a, b) => b === "kernel" && a.nfsv4Only !== undefined, value: (a) => a.nfsv4Only, message: "the kernel server picks NFS versions server-wide, not per export; remove nfsv4Only and declare a KernelNfsServer (nfsv4Only: true writes [nfsd] vers3=n), or use backend 'ganesha'" },
+  { field: "xprtsec", when: (a, b) => b === "ganesha" && (a.xprtsec !== undefined || a.clients?.some?.((c) => typeof c === "object" && c !== null && c.xprtsec !== undefined)), value: (a) => a.xprtsec ?? a.clients.map((c) => (typeof c === "object" && c !== null ? c.xprtsec : undefined)).find((x) => x !== undefined), message: "NFS-Ganesha has no RPC-with-TLS (RFC 9289); use backend 'kernel' (Linux >= 6.5 with tlshd), or remove xprtsec" },
   { field: "sync", when: (a, b) => b === "ganesha" && (a.sync === false || a.clients?.some?.((c) => typeof c === "object" && c.sync === false)), value: () => false, message: "ganesha has no async exports (it honours the client's stable-write requests); remove sync: false" },
 ];
 
@@ -239,6 +249,23 @@ function quotablePath(c: Checker, field: string, v: string | undefined, use: Pat
   if (typeof v === "string" && !isUnknown(v) && /["\\]|[\x00-\x1f]/.test(v)) {
     c.add(field, v, "must not contain double quotes, backslashes or control characters (exports(5) and ganesha.conf cannot carry them)");
   }
+}
+
+/** An `xprtsec` list: unset, or one or more known policies (a policy listed twice is written once). */
+function checkXprtsec(c: Checker, field: string, v: NfsXprtsec[] | undefined): void {
+  if (v === undefined || isUnknown(v)) return;
+  if (!Array.isArray(v) || v.length === 0) c.add(field, v, `must list one or more of ${NFS_XPRTSEC.join(", ")} (e.g. ["tls", "mtls"]), or be left unset for the server's default`);
+  else v.forEach((x, j) => c.oneOf(`${field}[${j}]`, x, NFS_XPRTSEC));
+}
+
+/** The `xprtsec` policies as written: each once, in the order given. */
+export function xprtsecList(v: readonly NfsXprtsec[]): NfsXprtsec[] {
+  return [...new Set(v)];
+}
+
+/** Does any client of the export ask for TLS (`tls` or `mtls`)? */
+export function usesTls(s: Pick<NfsExportSpec, "clients">): boolean {
+  return s.clients.some((cl) => (cl.xprtsec ?? []).some((x) => x !== "none"));
 }
 
 /** Problems with one resolved export (pure; runs at preview and in the provider's check). */
@@ -278,6 +305,7 @@ export function validateNfsExport(s: NfsExportSpec): Problem[] {
           c.add(`${f}.sec`, cl.sec, `lists ${krb.join(", ")} but this server has no Kerberos configuration: declare a KerberosClient and a KerberosKeytab (nfs/<fqdn>) for this host and set kerberosRealm: <client>.realm, or use sec: ["sys"]`);
         }
       }
+      checkXprtsec(c, `${f}.xprtsec`, cl.xprtsec);
       c.int(`${f}.anonuid`, cl.anonuid, 0, MAX_ID, "a uid; 65534 is nobody");
       c.int(`${f}.anongid`, cl.anongid, 0, MAX_ID, "a gid; 65534 is nogroup");
       if (cl.anonuid === 0 && cl.squash !== "no_root_squash" && !s.acknowledgeNoRootSquash) {
@@ -354,7 +382,7 @@ export function validateNfsExportArgs(name: string, a: PlainNfsExportArgs): Prob
 }
 
 function optionKey(cl: ResolvedNfsClient): string {
-  return JSON.stringify([cl.access, cl.squash, cl.sync, cl.sec, cl.anonuid ?? null, cl.anongid ?? null]);
+  return JSON.stringify([cl.access, cl.squash, cl.sync, cl.sec, cl.anonuid ?? null, cl.anongid ?? null, cl.xprtsec ?? null]);
 }
 
 /**

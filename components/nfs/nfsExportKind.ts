@@ -12,7 +12,8 @@ import { exportProblems } from "../../core/hostChecks";
 import { checkExport } from "./nfsChecks";
 import { inactiveClients, parseGaneshaExports, parseKernelExports } from "./nfsParse";
 import { renderNfsExport } from "./nfsRender";
-import { NfsExportSpec, validateNfsExport } from "./nfsExportArgs";
+import { NfsExportSpec, usesTls, validateNfsExport } from "./nfsExportArgs";
+import { rpcTlsProblems } from "../../core/rpcTls";
 
 /** The export file; for the kernel server also the declared clients missing from its export table. */
 export type NfsExportState = { content: string; mode: string; inactiveClients?: string[] };
@@ -113,6 +114,8 @@ export const kind: HostKind<NfsExportSpec, NfsExportState> = {
       }
     }
     problems.push(...(await hostConflicts(host, s)));
+    const xprtsec = s.clients.find((cl) => cl.xprtsec !== undefined)?.xprtsec;
+    if (s.backend === "kernel" && xprtsec) problems.push(...(await rpcTlsProblems(host, { field: "xprtsec", value: xprtsec, nfsUtils: true, kernel: usesTls(s) })));
     return problems;
   },
 

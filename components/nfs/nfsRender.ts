@@ -1,12 +1,13 @@
 /** Pure rendering of an export file from its resolved spec (kernel exports(5) line or ganesha EXPORT block). */
 import { render } from "../../core/render";
-import { NfsExportSpec, ResolvedNfsClient } from "./nfsExportArgs";
+import { NfsExportSpec, ResolvedNfsClient, xprtsecList } from "./nfsExportArgs";
 
 /** The exports(5) option list of one client. */
 export function kernelOptions(cl: ResolvedNfsClient, s: NfsExportSpec): string {
   const o = [cl.access, cl.sync ? "sync" : "async", cl.squash, "no_subtree_check", `sec=${cl.sec.join(":")}`];
   if (cl.anonuid !== undefined) o.push(`anonuid=${cl.anonuid}`);
   if (cl.anongid !== undefined) o.push(`anongid=${cl.anongid}`);
+  if (cl.xprtsec !== undefined) o.push(`xprtsec=${xprtsecList(cl.xprtsec).join(":")}`);
   if (s.fsid !== undefined) o.push(`fsid=${s.fsid}`);
   o.push(...(s.extraOptions ?? []));
   return o.join(",");

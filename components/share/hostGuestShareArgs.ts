@@ -43,6 +43,13 @@ export interface ShareNfsArgs {
   export?: Omit<NfsExportArgs, "connection" | "path" | "clients">;
   /** Guest NFS mount settings besides server and path. @default NFSv4.2, `nconnect: 4`, hard, timeo=600 */
   mount?: Omit<NfsMountArgs, "server" | "exportPath">;
+  /**
+   * RPC-with-TLS for the share: the export lets the guest in only with this policy
+   * (`xprtsec=tls` or `xprtsec=mtls`) and the guest mounts with it. Needs a `Tlshd` on the host
+   * and on the guest (see `Tlshd`), Linux >= 6.5 and nfs-utils >= 2.6.3.
+   * @default unset: no TLS (neither `export.xprtsec` nor `mount.xprtsec` set)
+   */
+  xprtsec?: "tls" | "mtls";
 }
 
 /** SMB settings of a share: the user, the share, and the guest mount. */
@@ -168,5 +175,12 @@ export function validateHostGuestShare(name: string, a: HostGuestShareArgs): Pro
     c.add("virtiofs.tag", a.virtiofs.tag, "must be 1-36 letters, digits, '_', '.', '-'");
   }
   for (const row of FORBIDDEN) if (row.when(a)) c.add(row.field, undefined, row.message);
+  const x = a.nfs?.xprtsec;
+  if (x !== undefined) {
+    c.oneOf("nfs.xprtsec", x, ["tls", "mtls"]);
+    for (const [f, v] of [["nfs.export.xprtsec", a.nfs?.export?.xprtsec], ["nfs.mount.xprtsec", a.nfs?.mount?.xprtsec]] as const) {
+      if (v !== undefined) c.add(f, v, `is set by nfs.xprtsec (${JSON.stringify(x)}) for both ends; remove it`);
+    }
+  }
   return c.problems;
 }

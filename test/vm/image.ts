@@ -56,6 +56,12 @@ const TRIXIE_SOURCES = [
   "http://deb.debian.org/debian-security trixie-security",
 ];
 
+/**
+ * How old the private trixie index may be before a lookup refreshes it (`apt-get update` costs
+ * 1-25 s depending on load; a new kernel or package reaches the key within this time).
+ */
+const TRIXIE_INDEX_MAX_AGE_S = Number(process.env.KVMSHARE_VM_TRIXIE_INDEX_MAX_AGE || 3600);
+
 /** Trixie's extra packages in every variant: its own kernel + initrd, tlshd, tcpdump. */
 export const TRIXIE_PACKAGES = ["linux-image-amd64", "initramfs-tools", "ktls-utils", "tcpdump"];
 
@@ -244,8 +250,8 @@ async function recipeFor(variant: ImageVariant, release: Release): Promise<Recip
 }
 
 /**
- * apt options for the private trixie index under the cache directory (refreshed on every lookup:
- * ~1 s when nothing changed; the last index is used when the mirror cannot be reached).
+ * apt options for the private trixie index under the cache directory (refreshed when older than
+ * TRIXIE_INDEX_MAX_AGE_S; the last index is used when the mirror cannot be reached).
  */
 async function trixieApt(): Promise<string[]> {
   const dir = path.join(cacheRoot(), ".apt-trixie");
@@ -257,15 +263,20 @@ async function trixieApt(): Promise<string[]> {
     "-oDir::Etc::SourceParts=/dev/null",
     `-oDir::State::Lists=${path.join(dir, "lists")}`,
     `-oDir::Cache=${path.join(dir, "cache")}`,
+    // Keep apt's binary caches (images often set them to "", which re-parses the index every call: ~4 s).
+    `-oDir::Cache::pkgcache=${path.join(dir, "cache/pkgcache.bin")}`,
+    `-oDir::Cache::srcpkgcache=${path.join(dir, "cache/srcpkgcache.bin")}`,
     "-oDir::State::status=/dev/null",
     "-oAPT::Architecture=amd64",
     "-oDebug::NoLocking=1",
   ];
+  const haveLists = () => fs.readdirSync(path.join(dir, "lists")).some((f) => f.includes("_Packages"));
+  const stamp = path.join(dir, "updated");
+  const age = fs.existsSync(stamp) ? (Date.now() - fs.statSync(stamp).mtimeMs) / 1000 : Infinity;
+  if (age < TRIXIE_INDEX_MAX_AGE_S && haveLists()) return opts;
   const upd = await local.run(["apt-get", ...opts, "-q", "update"], { check: false, timeoutMs: 300_000 });
-  const haveLists = fs.readdirSync(path.join(dir, "lists")).some((f) => f.endsWith("_Packages") || f.includes("_Packages."));
-  if ((upd.code !== 0 || /^(W|E): /m.test(upd.stderr)) && !haveLists) {
-    throw new Error(`VM lane: could not read trixie's package index (are Debian's mirrors reachable?):\n${upd.stderr.trim()}`);
-  }
+  if (upd.code === 0 && !/^(W|E): /m.test(upd.stderr)) fs.writeFileSync(stamp, new Date().toISOString());
+  else if (!haveLists()) throw new Error(`VM lane: could not read trixie's package index (are Debian's mirrors reachable?):\n${upd.stderr.trim()}`);
   return opts;
 }
 
@@ -276,8 +287,7 @@ export async function releaseAptOptions(release: Release): Promise<string[]> {
 
 async function trixieRecipe(variant: ImageVariant): Promise<Recipe> {
   const apt = await trixieApt();
-  const kpkg = await candidates(apt, ["linux-image-amd64"]);
-  const show = await local.run(["apt-cache", ...apt, "show", `linux-image-amd64=${kpkg["linux-image-amd64"]}`], { check: false });
+  const show = await local.run(["apt-cache", ...apt, "show", "--no-all-versions", "linux-image-amd64"], { check: false });
   const m = /^Depends:.*?\blinux-image-(\S+?)(?:\s|,|$)/m.exec(show.stdout);
   if (show.code !== 0 || !m) throw new Error(`VM lane: trixie's index names no kernel for linux-image-amd64:\n${show.stdout}${show.stderr}`);
   const kernelVersion = m[1];

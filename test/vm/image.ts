@@ -236,17 +236,24 @@ async function recipeFor(variant: ImageVariant, release: Release): Promise<Recip
   }
   const kpkg = await local.run(["dpkg-query", "-W", "-f=${Version}", `linux-image-${kernelVersion}`], { check: false });
   const packages = variantPackages(variant, kernelVersion);
-  return {
+  return makeRecipe("bookworm", variant, packages, kernelVersion, kpkg.code === 0 ? kpkg.stdout.trim() : "?", await candidates([], packages));
+}
+
+/** A recipe; its fields in the order bookworm keys were always hashed in (`release` only for trixie). */
+function makeRecipe(release: Release, variant: ImageVariant, packages: string[], kernelVersion: string, kernelPackageVersion: string, knownVersions: Record<string, string>): Recipe {
+  const recipe: Recipe = {
     builder: BUILDER_VERSION,
-    suite: "bookworm",
+    suite: release,
     variant,
     components: variant === "openzfs" ? ["main", "contrib"] : ["main"],
     packages,
     kernelVersion,
-    kernelPackageVersion: kpkg.code === 0 ? kpkg.stdout.trim() : "?",
-    knownVersions: await candidates([], packages),
+    kernelPackageVersion,
+    knownVersions,
     masked: MASKED_UNITS,
   };
+  if (release !== "bookworm") recipe.release = release;
+  return recipe;
 }
 
 /**
@@ -295,18 +302,7 @@ async function trixieRecipe(variant: ImageVariant): Promise<Recipe> {
   const knownVersions = await candidates(apt, [...packages, `linux-image-${kernelVersion}`]);
   const missing = packages.filter((p) => knownVersions[p] === "?" || !knownVersions[p]);
   if (missing.length) throw new Error(`VM lane: trixie's index has no ${missing.join(", ")} (the ${variant} image needs them)`);
-  return {
-    builder: BUILDER_VERSION,
-    suite: "trixie",
-    variant,
-    components: variant === "openzfs" ? ["main", "contrib"] : ["main"],
-    packages,
-    kernelVersion,
-    kernelPackageVersion: knownVersions[`linux-image-${kernelVersion}`],
-    knownVersions,
-    masked: MASKED_UNITS,
-    release: "trixie",
-  };
+  return makeRecipe("trixie", variant, packages, kernelVersion, knownVersions[`linux-image-${kernelVersion}`], knownVersions);
 }
 
 function recipeKey(recipe: Recipe): string {

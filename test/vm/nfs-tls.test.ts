@@ -29,6 +29,13 @@ import { describeVm, scenario, useGuest } from "./lane";
 
 const FQDN = "nfs.kvmshare.test";
 const ADDR = "10.0.2.15";
+/**
+ * The GuestMount's server address. Linux shares one NFS client (and its transport security) between
+ * mounts of the same server address: measured here, a `sec=sys` mount of FQDN made while an
+ * `xprtsec=tls` mount of FQDN existed came up with `xprtsec=tls`. So the tls GuestMount uses
+ * 127.0.0.1 and every other mount uses FQDN (10.0.2.15), one at a time, its options checked.
+ */
+const TLS_SERVER = "127.0.0.1";
 const REALM = "KVMSHARE.TEST";
 const SHARE = "/srv/tls";
 const MTLS_SHARE = "/srv/mtls";
@@ -197,16 +204,28 @@ describeVm(
       });
       const exp = new NfsExport(
         "tls",
-        { connection, path: SHARE, clients: [{ host: ADDR, access: "rw", sec: ["sys", "krb5p"], xprtsec: ["none", "tls", "mtls"] }], kerberosRealm: client.realm },
+        {
+          connection,
+          path: SHARE,
+          clients: [ADDR, TLS_SERVER].map((host) => ({ host, access: "rw" as const, sec: ["sys" as const, "krb5p" as const], xprtsec: ["none" as const, "tls" as const, "mtls" as const] })),
+          kerberosRealm: client.realm,
+        },
         { dependsOn: [keytab.keytabResource, tlshd] },
       );
       new NfsExport("mtls", { connection, path: MTLS_SHARE, clients: [{ host: ADDR, access: "rw", xprtsec: ["mtls"] }] }, { dependsOn: [tlshd] });
-      new GuestMount("tls", { connection, where: TLS_MOUNT, nfs: { server: FQDN, exportPath: SHARE, version: "4.2", xprtsec: "tls" } }, { dependsOn: [exp] });
+      new GuestMount("tls", { connection, where: TLS_MOUNT, nfs: { server: TLS_SERVER, exportPath: SHARE, version: "4.2", xprtsec: "tls" } }, { dependsOn: [exp] });
     };
 
-    /** A hand mount of `share` with `opts`; the mount's exit code and output (bounded: a failed handshake must not hang the lane). */
+    /** A hand mount of FQDN:`share` with `opts`; the mount's exit code and output (bounded: a failed handshake must not hang the lane). */
     const tryMount = async (share: string, where: string, opts: string) =>
       sh(lane.guest.host, 'mkdir -p "$3" && timeout -k 5 90 mount -t nfs4 -o "$1" "$2" "$3"', `vers=4.2,retry=0,${opts}`, `${FQDN}:${share}`, where);
+    /** The mount options the kernel shows for `where` ("" when it is not mounted). */
+    const options = async (where: string) => (await sh(lane.guest.host, 'findmnt -n -o OPTIONS "$1"', where)).out.trim();
+    /** Unmount a hand mount, so the next one of FQDN gets its own NFS client. */
+    const unmount = async (where: string) => {
+      await sh(lane.guest.host, 'umount "$1"', where);
+      expect(await options(where)).toBe("");
+    };
 
     scenario(lane, "Tlshd + exports with xprtsec + a GuestMount xprtsec=tls come up (realm for krb5p too); keys are 0600 and no key is in the engine's plain state", async () => {
       const { host } = lane.guest;
@@ -259,7 +278,9 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
 
       // The control: the same write through a mount without TLS is in plain text on the wire.
       expect((await tryMount(SHARE, "/mnt/plain", "sec=sys")).code).toBe(0);
+      expect(await options("/mnt/plain")).not.toMatch(/xprtsec=(tls|mtls)/);
       const plain = await capture("/mnt/plain", "/tmp/plain.pcap");
+      await unmount("/mnt/plain");
       expect(plain.pcap.includes(Buffer.from(marker))).toBe(true);
       expect(tlsRecords(plain.pcap).appDataBytes).toBeLessThan(bytes / 10);
     }, 600_000);
@@ -283,10 +304,12 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
       expect(none2.code).not.toBe(0);
       expect((await attempt("another CA's certificate", pki.otherCaClient, "xprtsec=mtls")).code).not.toBe(0);
       expect((await attempt("an expired certificate", pki.expiredClient, "xprtsec=mtls")).code).not.toBe(0);
-      expect(await sh(host, "findmnt -n /mnt/mtls")).toEqual({ code: 1, out: "" });
+      expect(await options("/mnt/mtls")).toBe("");
       const good = await attempt("the right certificate", pki.client, "xprtsec=mtls");
       expect(good).toEqual({ code: 0, out: "" });
+      expect(await options("/mnt/mtls")).toMatch(/xprtsec=mtls/);
       expect((await sh(host, "echo mtls-ok > /mnt/mtls/ok.txt && cat /srv/mtls/ok.txt")).out).toBe("mtls-ok\n");
+      await unmount("/mnt/mtls");
     }, 900_000);
 
     scenario(lane, "(c) tlshd.conf edited by hand is drift at refresh; up puts it back", async () => {
@@ -312,17 +335,18 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
       const { host } = lane.guest;
       const kinit = await sh(host, `kinit -k host/${FQDN} && echo ok`);
       numbers.push(`root machine credentials (kinit -k host/${FQDN}): ${kinit.out.trim()}`);
-      // Every row on SHARE; the tls row is the GuestMount, the others are mounted here if (a) did not.
-      const rows: [string, string, string][] = [
-        ["sys", "/mnt/plain", "sec=sys"],
-        ["tls", TLS_MOUNT, ""],
-        ["mtls", "/mnt/mtls-share", "xprtsec=mtls"],
-        ["krb5p", "/mnt/k5p", "sec=krb5p"],
-        ["krb5p+tls", "/mnt/k5p-tls", "sec=krb5p,xprtsec=tls"],
+      // Every row on SHARE: the tls row is the GuestMount (127.0.0.1), the others are mounted by
+      // FQDN one at a time, their options checked (a shared NFS client would carry another row's TLS).
+      const rows: [string, string, string, RegExp][] = [
+        ["sys", "/mnt/plain", "sec=sys", /^(?!.*xprtsec=(tls|mtls)).*sec=sys/],
+        ["tls", TLS_MOUNT, "", /sec=sys.*xprtsec=tls/],
+        ["mtls", "/mnt/mtls-share", "xprtsec=mtls", /sec=sys.*xprtsec=mtls/],
+        ["krb5p", "/mnt/k5p", "sec=krb5p", /^(?!.*xprtsec=(tls|mtls)).*sec=krb5p/],
+        ["krb5p+tls", "/mnt/k5p-tls", "sec=krb5p,xprtsec=tls", /sec=krb5p.*xprtsec=tls/],
       ];
       const mibs: Record<string, number> = {};
-      for (const [label, where, opts] of rows) {
-        if (opts && (await sh(host, 'mountpoint -q "$1"', where)).code !== 0) {
+      for (const [label, where, opts, want] of rows) {
+        if (opts) {
           const m = await tryMount(SHARE, where, opts);
           if (m.code !== 0) {
             const k = await sh(host, "uname -r");
@@ -330,9 +354,11 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
             continue;
           }
         }
-        // Never measure the guest's own disk: the directory must be an NFS mount of SHARE.
-        expect((await sh(host, 'findmnt -n -o FSTYPE,SOURCE "$1"', where)).out.trim().split(/\s+/)).toEqual(["nfs4", `${FQDN}:${SHARE}`]);
+        // Never measure the guest's own disk, nor another row's transport: the mount is SHARE with this row's options.
+        expect((await sh(host, 'findmnt -n -o FSTYPE,SOURCE "$1"', where)).out.trim().split(/\s+/)).toEqual(["nfs4", `${opts ? FQDN : TLS_SERVER}:${SHARE}`]);
+        expect(await options(where)).toMatch(want);
         mibs[label] = await dd(host, where, DD_MIB);
+        if (opts) await unmount(where);
       }
       const sys = mibs.sys;
       for (const [label, v] of Object.entries(mibs)) numbers.push(`throughput ${label.padEnd(9)} ${v.toFixed(1).padStart(6)} MiB/s  (${(v / sys).toFixed(2)} x sys; dd ${DD_MIB} MiB conv=fsync, TCG guest, loopback)`);

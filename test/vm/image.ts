@@ -62,6 +62,12 @@ const TRIXIE_SOURCES = [
  */
 const TRIXIE_INDEX_MAX_AGE_S = Number(process.env.KVMSHARE_VM_TRIXIE_INDEX_MAX_AGE || 3600);
 
+/**
+ * How long mmdebstrap may take (and a second run waits for the first one's build): the trixie
+ * openzfs image (dkms builds OpenZFS 2.3 for 6.12) did not finish in 30 min at load 17 here.
+ */
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+
 /** Trixie's extra packages in every variant: its own kernel + initrd, tlshd, tcpdump. */
 export const TRIXIE_PACKAGES = ["linux-image-amd64", "initramfs-tools", "ktls-utils", "tcpdump"];
 
@@ -399,7 +405,7 @@ export async function ensureImage(
   const cached = readMeta(dir);
   if (cached) return toImage(dir, cached, true, started);
 
-  return withLock(path.join(root, `.lock-${name}`), 30 * 60_000, async () => {
+  return withLock(path.join(root, `.lock-${name}`), BUILD_TIMEOUT_MS, async () => {
     const again = readMeta(dir); // another run may have built it while we waited
     if (again) return toImage(dir, again, true, started);
     log(`building the ${release} ${variant} guest image (key ${key}) under ${root}`);
@@ -505,7 +511,7 @@ async function build(recipe: Recipe, key: string, dir: string, log: (line: strin
     ];
     log(`  ${args.join(" ")}`);
     try {
-      await local.run(args, { timeoutMs: 30 * 60_000 });
+      await local.run(args, { timeoutMs: BUILD_TIMEOUT_MS });
     } catch (e) {
       const logText = fs.existsSync(path.join(tmp, "mmdebstrap.log"))
         ? fs.readFileSync(path.join(tmp, "mmdebstrap.log"), "utf8").split("\n").slice(-40).join("\n")

@@ -81,7 +81,7 @@ export function useGuest(
     if (Date.now() - t1 > 500) times.push({ label: "prepare (this machine)", seconds: (Date.now() - t1) / 1000 });
     guest = await bootGuest(image, { ...opts, log: say });
     times.push({ label: "boot to SSH + systemd ready", seconds: guest.bootSeconds });
-  }, 45 * 60_000);
+  }, 75 * 60_000); // a cold openzfs image under load (image.ts BUILD_TIMEOUT_MS) + boot
   afterAll(async () => {
     const t0 = Date.now();
     try {

@@ -48,6 +48,7 @@ export const BLOCKS: Record<string, Block> = {
   SambaServerArgs: { page: "exports.md" },
   SmbShareArgs: { page: "exports.md" },
   KernelNfsServerArgs: { page: "exports.md" },
+  TlshdArgs: { page: "exports.md" },
   SmbUserArgs: { page: "exports.md" },
   GuestMountArgs: { page: "guest.md", also: ["GuestMountExtras"] },
   VirtioFsPassthroughArgs: { page: "guest.md" },

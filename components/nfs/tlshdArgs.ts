@@ -14,19 +14,19 @@ import type { HostSetupArgs } from "../host";
 
 /** The server end of a handshake: what `tlshd` presents to NFS clients, and whom it trusts. */
 export interface TlshdServerArgs {
-  /** The server's certificate (PEM, `-----BEGIN CERTIFICATE-----`; a chain: the server's first), e.g. from a PKI resource. @fieldKind free pem */
+  /** The server's certificate (PEM, `-----BEGIN CERTIFICATE-----`; a chain: the server's first), e.g. from a PKI resource. @fieldKind free */
   certificate: pulumi.Input<string>;
   /** The certificate's private key (PEM, unencrypted; a `pulumi.secret`): written 0600, kept out of state and logs. @fieldKind free secret */
   privateKey: pulumi.Input<string>;
-  /** CA certificate(s) (PEM) that signed the clients' certificates, checked for `mtls` exports. @default unset: the system's trust store @fieldKind free pem */
+  /** CA certificate(s) (PEM) that signed the clients' certificates, checked for `mtls` exports. @default unset: the system's trust store @fieldKind free */
   trustedCa?: pulumi.Input<string>;
 }
 
 /** The client end of a handshake: whom `tlshd` trusts, and (for `mtls` mounts) what it presents. */
 export interface TlshdClientArgs {
-  /** CA certificate(s) (PEM) that signed the NFS servers' certificates. @fieldKind free pem */
+  /** CA certificate(s) (PEM) that signed the NFS servers' certificates. @fieldKind free */
   trustedCa: pulumi.Input<string>;
-  /** The client's certificate (PEM) for `xprtsec=mtls` mounts; set with `privateKey`. @default unset: no client certificate (`tls` mounts only) @fieldKind free pem */
+  /** The client's certificate (PEM) for `xprtsec=mtls` mounts; set with `privateKey`. @default unset: no client certificate (`tls` mounts only) @fieldKind free */
   certificate?: pulumi.Input<string>;
   /** Its private key (PEM, unencrypted; a `pulumi.secret`): written 0600, kept out of state and logs. @default unset: no client certificate @fieldKind free secret */
   privateKey?: pulumi.Input<string>;
@@ -134,23 +134,28 @@ function pemLabels(v: string): string[] | undefined {
   return labels.length && rest.trim() === "" ? labels : undefined;
 }
 
-/** A PEM certificate (or chain) field; the value is never echoed (a key pasted here must not reach a log). */
+/**
+ * A PEM certificate (or chain) field. Its value is shown in a refusal like any other, unless it
+ * holds a private key (pasted into the wrong field): that never reaches a message.
+ */
 function checkCertificate(c: Checker, field: string, v: unknown, fix: string): void {
   if (v === undefined || isUnknown(v)) return;
+  const shown = typeof v === "string" && v.includes("PRIVATE KEY") ? undefined : v;
+  const add = (message: string) => c.problems.push(shown === undefined ? { field, message } : { field, value: shown, message });
   if (typeof v !== "string" || v.trim() === "") {
-    c.add(field, typeof v === "string" ? v : typeof v, `must be a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----); ${fix}`);
+    add(`must be a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----); ${fix}`);
     return;
   }
   if (Buffer.byteLength(v, "utf8") > PEM_MAX_BYTES) {
-    c.problems.push({ field, message: `is longer than ${PEM_MAX_BYTES} bytes, more than a certificate chain; give the PEM certificate(s) only` });
+    add(`is longer than ${PEM_MAX_BYTES} bytes, more than a certificate chain; give the PEM certificate(s) only`);
     return;
   }
   const labels = pemLabels(v);
-  if (labels?.some((l) => l.endsWith("PRIVATE KEY"))) {
-    c.problems.push({ field, message: `holds a private key (${labels.find((l) => l.endsWith("PRIVATE KEY"))}), not a certificate: give the key in the privateKey field as a pulumi.secret and the certificate here` });
-  } else if (!labels || labels.some((l) => l !== "CERTIFICATE")) {
+  const key = labels?.find((l) => l.endsWith("PRIVATE KEY"));
+  if (key) add(`holds a private key (${key}), not a certificate: give the key in the privateKey field as a pulumi.secret and the certificate here`);
+  else if (!labels || labels.some((l) => l !== "CERTIFICATE")) {
     const first = /-----BEGIN ([A-Z0-9 ]{1,40})-----/.exec(v)?.[1];
-    c.problems.push({ field, message: `is not a PEM certificate${first ? ` (it holds a ${JSON.stringify(first)} block)` : ""}: give the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- (several for a chain), e.g. 'openssl x509 -in cert.pem'` });
+    add(`is not a PEM certificate${first ? ` (it holds a ${JSON.stringify(first)} block)` : ""}: give the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- (several for a chain), e.g. 'openssl x509 -in cert.pem'`);
   }
 }
 

@@ -20,6 +20,8 @@ import { resolveSmbShare, validateSmbShare } from "../../components/smb/smbShare
 import { resolveSambaServer, validateSambaServer } from "../../components/smb/sambaServerArgs";
 import { resolveSmbUser, validateSmbUser } from "../../components/smb/smbUserArgs";
 import { validateNfsExportArgs } from "../../components/nfs/nfsExportArgs";
+import { resolveTlshd, validateTlshd } from "../../components/nfs/tlshdArgs";
+import { generateKeyPairSync } from "crypto";
 import { resolveKernelNfsServer, validateKernelNfsServer } from "../../components/nfs/kernelNfsServerArgs";
 import { validateShareFirewall } from "../../components/firewall/shareFirewallArgs";
 import { GuestMountSpec, guestMountSecretProblems, validateGuestMount } from "../../components/guest/guestMountArgs";
@@ -36,6 +38,10 @@ import { validateZfsReplication } from "../../components/protection/zfsReplicati
 import { validateZfsRestoreDrill } from "../../components/protection/restoreDrillArgs";
 
 type Args = Record<string, unknown>;
+
+/** A certificate's PEM shape (validation checks the shape; nothing here parses the DER) and a real key. */
+const PEM_CERT = `-----BEGIN CERTIFICATE-----\n${Buffer.alloc(48, 7).toString("base64")}\n-----END CERTIFICATE-----\n`;
+const PEM_KEY = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 export interface Base {
   /** Valid arguments of the component (validation returns no problem). */
@@ -173,6 +179,14 @@ export const BASES: Record<string, Base> = {
   OtpRadiusArgs: {
     args: { users: [{ name: "alice", password: "alice-pw-1", totpSecret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" }], radiusSecret: "radius-secret-1" },
     validate: (x) => validateOtpRadius(resolveOtpRadius("o", a(pick(x, ["radiusSecret"]))), radiusSecrets(x)),
+  },
+  // The private keys reach the kind as secrets, checked there (shape only, never shown).
+  TlshdArgs: {
+    args: { server: { certificate: PEM_CERT, privateKey: PEM_KEY, trustedCa: PEM_CERT }, client: { trustedCa: PEM_CERT, certificate: PEM_CERT, privateKey: PEM_KEY } },
+    validate: (x) => {
+      const end = (e: unknown) => e as { privateKey?: unknown } | undefined;
+      return validateTlshd(resolveTlshd("t", a(x)), { "server.privateKey": end(x.server)?.privateKey, "client.privateKey": end(x.client)?.privateKey });
+    },
   },
   ShareFirewallArgs: { args: { allowedSources: ["192.168.122.10"] }, validate: (x) => validateShareFirewall(a(x)) },
   NetworkTuningArgs: {

@@ -3,41 +3,16 @@
  * scripted host (every command recorded), so the exact argv (apt-get flags, update only when a
  * package is not found, systemctl verbs) is pinned without touching this machine.
  */
-import { Host, RunOptions, RunResult } from "../../core/connection";
 import { distroOf, packagesFor, parseOsRelease, servicesFor } from "../../components/host/distroPackages";
 import { resolveHostPackages, validateHostPackages } from "../../components/host/hostPackagesArgs";
 import { kind as packagesKind } from "../../components/host/hostPackagesKind";
 import { resolveHostService, validateHostService } from "../../components/host/hostServiceArgs";
 import { kind as serviceKind, normalizeEnabled } from "../../components/host/hostServiceKind";
 import { hostSetupOn } from "../../components/host/hostSetup";
+import { FakeHost } from "./mocks";
 
 const DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
 const ROCKY = 'NAME="Rocky Linux"\nVERSION_ID="9.3"\nID="rocky"\nID_LIKE="rhel centos fedora"\n';
-
-/** A host whose commands answer from a handler; files in a map. */
-class FakeHost implements Host {
-  readonly label = "fake";
-  readonly calls: { argv: string[]; env?: Record<string, string> }[] = [];
-  constructor(public files: Record<string, string>, private handler: (argv: string[]) => Partial<RunResult> | undefined) {}
-  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    this.calls.push({ argv: [...argv], env: opts.env });
-    const r = { stdout: "", stderr: "", code: 0, ...(this.handler([...argv]) ?? {}) };
-    if (r.code !== 0 && opts.check !== false) throw new Error(`exit ${r.code}: ${argv.join(" ")}\n${r.stderr}`);
-    return r;
-  }
-  async readFile(p: string) {
-    return this.files[p];
-  }
-  async writeFileAtomic(p: string, c: string | Buffer) {
-    this.files[p] = c.toString();
-  }
-  async removeFile(p: string) {
-    const had = p in this.files;
-    delete this.files[p];
-    return had;
-  }
-  async close() {}
-}
 
 describe("per-distro table", () => {
   it.each([

@@ -25,6 +25,8 @@ import { resolveKerberosKeytab, validateKerberosKeytab } from "../../components/
 import { OtpRadiusSpec, resolveOtpRadius, validateOtpRadius } from "../../components/kerberos/otpRadiusArgs";
 import { renderClients, renderOtpRadiusConfig, renderUsers } from "../../components/kerberos/otpRadiusKind";
 import { kadminLine } from "../../components/kerberos/krbNames";
+import { resolveTlshd, validateTlshd } from "../../components/nfs/tlshdArgs";
+import { renderTlshdFiles } from "../../components/nfs/tlshdKind";
 
 /** Pieces hostile strings are built from: line and section breakers, quoting, escapes, injected options. */
 export const PIECES = [
@@ -228,7 +230,15 @@ export const FIELDS: Field[] = [
   { component: "OtpRadius", field: "users[0].name", wrap: raw, benign: "bob", run: (v) => radius({ users: [{ name: v }] }), shape: iniShape },
   { component: "OtpRadius", field: "configDir", wrap: path, benign: "/srv/radius", run: (v) => radius({ configDir: v }), shape: iniShape },
   { component: "OtpRadius", field: "kdcAddresses[0]", wrap: raw, benign: "10.0.0.5", run: (v) => radius({ kdcAddresses: [v] }), shape: iniShape },
+  { component: "Tlshd", field: "certDir (tlshd.conf x509.* paths)", wrap: path, benign: "/srv/tls", run: (v) => tlshd({ certDir: v }), shape: iniShape },
+  { component: "Tlshd", field: "configPath", wrap: path, benign: "/srv/tlshd.conf", run: (v) => tlshd({ configPath: v }), shape: iniShape },
 ];
+
+function tlshd(over: { certDir?: string; configPath?: string }): Probe {
+  const ca = `-----BEGIN CERTIFICATE-----\n${Buffer.alloc(48, 7).toString("base64")}\n-----END CERTIFICATE-----\n`;
+  const spec = resolveTlshd("t", { client: { trustedCa: ca }, ...over });
+  return { problems: validateTlshd(spec), render: () => [renderTlshdFiles(spec)[spec.configPath].content] };
+}
 
 function krbClient(over: Record<string, unknown>): Probe {
   const spec = resolveKerberosClient("c", { realm: "EXAMPLE.ORG", kdcs: ["kdc.example.org"], ...over });

@@ -30,12 +30,13 @@ import { describeVm, scenario, useGuest } from "./lane";
 const FQDN = "nfs.kvmshare.test";
 const ADDR = "10.0.2.15";
 /**
- * The GuestMount's server address. Linux shares one NFS client (and its transport security) between
- * mounts of the same server address: measured here, a `sec=sys` mount of FQDN made while an
- * `xprtsec=tls` mount of FQDN existed came up with `xprtsec=tls`. So the tls GuestMount uses
- * 127.0.0.1 and every other mount uses FQDN (10.0.2.15), one at a time, its options checked.
+ * Linux shares one NFS client, and so its transport security, between every NFSv4.1+ mount of the
+ * same server, also by another address (trunking discovery: the server owner is the same).
+ * Measured here: a `sec=sys` mount of FQDN made while an `xprtsec=tls` mount existed (of FQDN, or
+ * of 127.0.0.1) came up with `xprtsec=tls`. So every hand mount is made while no other NFS mount
+ * exists (the tls GuestMount's unit is stopped meanwhile), its options checked.
  */
-const TLS_SERVER = "127.0.0.1";
+const TLS_UNIT = "mnt-tls.mount";
 const REALM = "KVMSHARE.TEST";
 const SHARE = "/srv/tls";
 const MTLS_SHARE = "/srv/mtls";
@@ -207,13 +208,13 @@ describeVm(
         {
           connection,
           path: SHARE,
-          clients: [ADDR, TLS_SERVER].map((host) => ({ host, access: "rw" as const, sec: ["sys" as const, "krb5p" as const], xprtsec: ["none" as const, "tls" as const, "mtls" as const] })),
+          clients: [{ host: ADDR, access: "rw", sec: ["sys", "krb5p"], xprtsec: ["none", "tls", "mtls"] }],
           kerberosRealm: client.realm,
         },
         { dependsOn: [keytab.keytabResource, tlshd] },
       );
       new NfsExport("mtls", { connection, path: MTLS_SHARE, clients: [{ host: ADDR, access: "rw", xprtsec: ["mtls"] }] }, { dependsOn: [tlshd] });
-      new GuestMount("tls", { connection, where: TLS_MOUNT, nfs: { server: TLS_SERVER, exportPath: SHARE, version: "4.2", xprtsec: "tls" } }, { dependsOn: [exp] });
+      new GuestMount("tls", { connection, where: TLS_MOUNT, nfs: { server: FQDN, exportPath: SHARE, version: "4.2", xprtsec: "tls" } }, { dependsOn: [exp] });
     };
 
     /** A hand mount of FQDN:`share` with `opts`; the mount's exit code and output (bounded: a failed handshake must not hang the lane). */
@@ -221,7 +222,17 @@ describeVm(
       sh(lane.guest.host, 'mkdir -p "$3" && timeout -k 5 90 mount -t nfs4 -o "$1" "$2" "$3"', `vers=4.2,retry=0,${opts}`, `${FQDN}:${share}`, where);
     /** The mount options the kernel shows for `where` ("" when it is not mounted). */
     const options = async (where: string) => (await sh(lane.guest.host, 'findmnt -n -o OPTIONS "$1"', where)).out.trim();
-    /** Unmount a hand mount, so the next one of FQDN gets its own NFS client. */
+    /** Run `fn` with the tls GuestMount's unit stopped (no NFS mount left to share a client with), then start it again. */
+    const alone = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await sh(lane.guest.host, 'systemctl stop "$1"', TLS_UNIT);
+      expect((await sh(lane.guest.host, "findmnt -t nfs4 -n")).out).toBe("");
+      try {
+        return await fn();
+      } finally {
+        await sh(lane.guest.host, 'systemctl start "$1"', TLS_UNIT);
+      }
+    };
+    /** Unmount a hand mount, so the next one gets its own NFS client. */
     const unmount = async (where: string) => {
       await sh(lane.guest.host, 'umount "$1"', where);
       expect(await options(where)).toBe("");
@@ -277,39 +288,44 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
       expect(seen).toBe(false);
 
       // The control: the same write through a mount without TLS is in plain text on the wire.
-      expect((await tryMount(SHARE, "/mnt/plain", "sec=sys")).code).toBe(0);
-      expect(await options("/mnt/plain")).not.toMatch(/xprtsec=(tls|mtls)/);
-      const plain = await capture("/mnt/plain", "/tmp/plain.pcap");
-      await unmount("/mnt/plain");
+      const plain = await alone(async () => {
+        expect((await tryMount(SHARE, "/mnt/plain", "sec=sys")).code).toBe(0);
+        expect(await options("/mnt/plain")).not.toMatch(/xprtsec=(tls|mtls)/);
+        const c = await capture("/mnt/plain", "/tmp/plain.pcap");
+        await unmount("/mnt/plain");
+        return c;
+      });
       expect(plain.pcap.includes(Buffer.from(marker))).toBe(true);
       expect(tlsRecords(plain.pcap).appDataBytes).toBeLessThan(bytes / 10);
     }, 600_000);
 
     scenario(lane, "(b) mtls export: refused without a client certificate, with another CA's, with an expired one; accepted with the right one", async () => {
       const { host } = lane.guest;
-      const attempt = async (label: string, cert: Cert | undefined, opts: string) => {
-        clientCert = cert;
-        const r = await engine.up(program);
-        expect(r.errors).toEqual([]);
-        const t0 = Date.now();
-        const m = await tryMount(MTLS_SHARE, "/mnt/mtls", opts);
-        const secs = (Date.now() - t0) / 1000;
-        const journal = await sh(host, "journalctl -u tlshd --no-pager -o cat -n 3 --since -2min");
-        numbers.push(`mtls export, ${label}: mount exit ${m.code} after ${secs.toFixed(1)} s: ${m.out.trim().replace(/\n/g, " ") || "(no output)"}; tlshd: ${journal.out.trim().replace(/\n/g, " | ").slice(0, 300)}`);
-        return m;
-      };
-      const none = await attempt("no client certificate (xprtsec=tls)", pki.client, "xprtsec=tls");
-      expect(none.code).not.toBe(0);
-      const none2 = await attempt("no client certificate (xprtsec=mtls, Tlshd without one)", undefined, "xprtsec=mtls");
-      expect(none2.code).not.toBe(0);
-      expect((await attempt("another CA's certificate", pki.otherCaClient, "xprtsec=mtls")).code).not.toBe(0);
-      expect((await attempt("an expired certificate", pki.expiredClient, "xprtsec=mtls")).code).not.toBe(0);
-      expect(await options("/mnt/mtls")).toBe("");
-      const good = await attempt("the right certificate", pki.client, "xprtsec=mtls");
-      expect(good).toEqual({ code: 0, out: "" });
-      expect(await options("/mnt/mtls")).toMatch(/xprtsec=mtls/);
-      expect((await sh(host, "echo mtls-ok > /mnt/mtls/ok.txt && cat /srv/mtls/ok.txt")).out).toBe("mtls-ok\n");
-      await unmount("/mnt/mtls");
+      await alone(async () => {
+        const attempt = async (label: string, cert: Cert | undefined, opts: string) => {
+          clientCert = cert;
+          const r = await engine.up(program);
+          expect(r.errors).toEqual([]);
+          const t0 = Date.now();
+          const m = await tryMount(MTLS_SHARE, "/mnt/mtls", opts);
+          const secs = (Date.now() - t0) / 1000;
+          const journal = await sh(host, "journalctl -u tlshd --no-pager -o cat -n 3 --since -2min");
+          numbers.push(`mtls export, ${label}: mount exit ${m.code} after ${secs.toFixed(1)} s: ${m.out.trim().replace(/\n/g, " ") || "(no output)"}; tlshd: ${journal.out.trim().replace(/\n/g, " | ").slice(0, 300)}`);
+          return m;
+        };
+        const none = await attempt("no client certificate (xprtsec=tls)", pki.client, "xprtsec=tls");
+        expect(none.code).not.toBe(0);
+        const none2 = await attempt("no client certificate (xprtsec=mtls, Tlshd without one)", undefined, "xprtsec=mtls");
+        expect(none2.code).not.toBe(0);
+        expect((await attempt("another CA's certificate", pki.otherCaClient, "xprtsec=mtls")).code).not.toBe(0);
+        expect((await attempt("an expired certificate", pki.expiredClient, "xprtsec=mtls")).code).not.toBe(0);
+        expect(await options("/mnt/mtls")).toBe("");
+        const good = await attempt("the right certificate", pki.client, "xprtsec=mtls");
+        expect(good).toEqual({ code: 0, out: "" });
+        expect(await options("/mnt/mtls")).toMatch(/xprtsec=mtls/);
+        expect((await sh(host, "echo mtls-ok > /mnt/mtls/ok.txt && cat /srv/mtls/ok.txt")).out).toBe("mtls-ok\n");
+        await unmount("/mnt/mtls");
+      });
     }, 900_000);
 
     scenario(lane, "(c) tlshd.conf edited by hand is drift at refresh; up puts it back", async () => {
@@ -335,31 +351,30 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
       const { host } = lane.guest;
       const kinit = await sh(host, `kinit -k host/${FQDN} && echo ok`);
       numbers.push(`root machine credentials (kinit -k host/${FQDN}): ${kinit.out.trim()}`);
-      // Every row on SHARE: the tls row is the GuestMount (127.0.0.1), the others are mounted by
-      // FQDN one at a time, their options checked (a shared NFS client would carry another row's TLS).
+      // Every row on SHARE, mounted alone (a shared NFS client would carry another row's TLS), its options checked.
       const rows: [string, string, string, RegExp][] = [
         ["sys", "/mnt/plain", "sec=sys", /^(?!.*xprtsec=(tls|mtls)).*sec=sys/],
-        ["tls", TLS_MOUNT, "", /sec=sys.*xprtsec=tls/],
+        ["tls", "/mnt/tls-share", "xprtsec=tls", /sec=sys.*xprtsec=tls/],
         ["mtls", "/mnt/mtls-share", "xprtsec=mtls", /sec=sys.*xprtsec=mtls/],
         ["krb5p", "/mnt/k5p", "sec=krb5p", /^(?!.*xprtsec=(tls|mtls)).*sec=krb5p/],
         ["krb5p+tls", "/mnt/k5p-tls", "sec=krb5p,xprtsec=tls", /sec=krb5p.*xprtsec=tls/],
       ];
       const mibs: Record<string, number> = {};
-      for (const [label, where, opts, want] of rows) {
-        if (opts) {
+      await alone(async () => {
+        for (const [label, where, opts, want] of rows) {
           const m = await tryMount(SHARE, where, opts);
           if (m.code !== 0) {
             const k = await sh(host, "uname -r");
             numbers.push(`${label}: mount failed on kernel ${k.out.trim()} (exit ${m.code}): ${m.out.trim()}`);
             continue;
           }
+          // Never measure the guest's own disk, nor another row's transport: the mount is SHARE with this row's options.
+          expect((await sh(host, 'findmnt -n -o FSTYPE,SOURCE "$1"', where)).out.trim().split(/\s+/)).toEqual(["nfs4", `${FQDN}:${SHARE}`]);
+          expect(await options(where)).toMatch(want);
+          mibs[label] = await dd(host, where, DD_MIB);
+          await unmount(where);
         }
-        // Never measure the guest's own disk, nor another row's transport: the mount is SHARE with this row's options.
-        expect((await sh(host, 'findmnt -n -o FSTYPE,SOURCE "$1"', where)).out.trim().split(/\s+/)).toEqual(["nfs4", `${opts ? FQDN : TLS_SERVER}:${SHARE}`]);
-        expect(await options(where)).toMatch(want);
-        mibs[label] = await dd(host, where, DD_MIB);
-        if (opts) await unmount(where);
-      }
+      });
       const sys = mibs.sys;
       for (const [label, v] of Object.entries(mibs)) numbers.push(`throughput ${label.padEnd(9)} ${v.toFixed(1).padStart(6)} MiB/s  (${(v / sys).toFixed(2)} x sys; dd ${DD_MIB} MiB conv=fsync, TCG guest, loopback)`);
       expect(Object.keys(mibs).slice(0, 3)).toEqual(["sys", "tls", "mtls"]);
@@ -368,7 +383,7 @@ chown 65534:65534 ${SHARE} ${MTLS_SHARE}`);
 
     scenario(lane, "clean up: unmount every NFS mount (a hard mount must not stall power-off)", async () => {
       const { host } = lane.guest;
-      await sh(host, "for m in /mnt/plain /mnt/mtls /mnt/mtls-share /mnt/k5p /mnt/k5p-tls; do umount -f -l $m 2>/dev/null; done; systemctl stop mnt-tls.mount 2>/dev/null; umount -f -l /mnt/tls 2>/dev/null; true");
+      await sh(host, "for m in /mnt/plain /mnt/mtls /mnt/tls-share /mnt/mtls-share /mnt/k5p /mnt/k5p-tls; do umount -f -l $m 2>/dev/null; done; systemctl stop mnt-tls.mount 2>/dev/null; umount -f -l /mnt/tls 2>/dev/null; true");
       expect((await sh(host, "findmnt -t nfs4 -n | wc -l")).out.trim()).toBe("0");
     });
   },

@@ -19,7 +19,7 @@ import * as path from "path";
 import { LocalHost } from "../../core/connection";
 import { RealEngine } from "../harness/realEngine";
 import { requirePrograms } from "../requirePrograms";
-import { cacheRoot } from "./image";
+import { cacheRoot, GuestImage, releaseAptOptions } from "./image";
 import { freePort } from "../fixtures/process";
 import { describeVm, scenario, useGuest } from "./lane";
 
@@ -30,11 +30,13 @@ const PERIOD = 10;
 const local = new LocalHost();
 
 /** The .debs the bare image lacks for NEEDED, downloaded and indexed once (cached by content). */
-async function buildRepo(imageDir: string, log: (l: string) => void): Promise<string> {
-  const status = path.join(imageDir, "dpkg-status");
-  if (!fs.existsSync(status)) throw new Error(`VM lane: ${status} is missing; rebuild the bare image (delete ${imageDir})`);
+async function buildRepo(image: GuestImage, log: (l: string) => void): Promise<string> {
+  const status = path.join(image.dir, "dpkg-status");
+  if (!fs.existsSync(status)) throw new Error(`VM lane: ${status} is missing; rebuild the bare image (delete ${image.dir})`);
+  // The image's release's index (trixie: the lane's private one), with the image's package database.
+  const apt = await releaseAptOptions(image.release);
   const uris = await local.run(
-    ["apt-get", "-o", `Dir::State::status=${status}`, "-o", "Debug::NoLocking=1", "install", "--print-uris", "-qq", "-y", "--no-install-recommends", ...NEEDED],
+    ["apt-get", ...apt, "-o", `Dir::State::status=${status}`, "-o", "Debug::NoLocking=1", "install", "--print-uris", "-qq", "-y", "--no-install-recommends", ...NEEDED],
     { timeoutMs: 120_000 },
   );
   const files = uris.stdout.split("\n").map((l) => l.split(" ")[1]).filter((f): f is string => !!f && f.endsWith(".deb")).sort();
@@ -51,7 +53,7 @@ async function buildRepo(imageDir: string, log: (l: string) => void): Promise<st
   });
   log(`downloading ${specs.length} packages for the bare guest's local repository`);
   try {
-    await local.run(["sh", "-c", 'cd "$1" && shift && exec apt-get download -qq "$@"', "sh", tmp, ...specs], { timeoutMs: 900_000 });
+    await local.run(["sh", "-c", 'cd "$1" && shift && exec apt-get "$@"', "sh", tmp, ...apt, "download", "-qq", ...specs], { timeoutMs: 900_000 });
     await local.run(["sh", "-c", 'cd "$1" && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null', "sh", tmp], { timeoutMs: 300_000 });
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -109,7 +111,7 @@ describeVm("VM lane: a bare Debian guest made a working NFS and SMB server and c
 
   scenario(lane, "the bare guest has none of the packages; its apt sees only the local repository", async () => {
     const { host } = lane.guest;
-    const repo = await buildRepo(lane.image.dir, lane.log);
+    const repo = await buildRepo(lane.image, lane.log);
     const port = await freePort();
     repoServer = await serve(repo, port);
     const have = await host.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\\n", ...NEEDED], { check: false });

@@ -1,6 +1,12 @@
 /**
- * The VM lane's guest root image: a stock Debian bookworm built with mmdebstrap, booted with the
- * Debian kernel of this machine's `linux-image-amd64` (its /lib/modules copied in).
+ * The VM lane's guest root image: a stock Debian built with mmdebstrap, in two releases:
+ *   - `bookworm` (Debian 12): booted with the Debian kernel of this machine's `linux-image-amd64`
+ *     (its /lib/modules copied in);
+ *   - `trixie` (Debian 13): its own `linux-image-amd64` (6.12) installed in the chroot, vmlinuz and
+ *     initrd copied out of it; the recipe's versions come from a private apt index of trixie
+ *     under the cache directory (`.apt-trixie`), so this machine's apt configuration is untouched.
+ * The release is orthogonal to the variant: `ensureImage(variant, log, { release })`, by default
+ * `KVMSHARE_VM_RELEASE` (bookworm when unset).
  *
  * Built once and cached under `${KVMSHARE_VM_CACHE:-/var/cache/kvmshare-vm}/<variant>-<key>/`,
  * where the key hashes the kernel version and package version, the recipe (suite, components,
@@ -27,7 +33,43 @@ export const BUILDER_VERSION = 4;
 
 export type ImageVariant = "base" | "openzfs" | "bare" | "krb5";
 
-const SUITE = "bookworm";
+/** Debian releases the lane boots. */
+export const RELEASES = ["bookworm", "trixie"] as const;
+export type Release = (typeof RELEASES)[number];
+
+/** The release a test file runs on: `KVMSHARE_VM_RELEASE` (bookworm when unset). */
+export function vmRelease(): Release {
+  const v = process.env.KVMSHARE_VM_RELEASE || "bookworm";
+  if (!(RELEASES as readonly string[]).includes(v)) {
+    throw new Error(`VM lane: KVMSHARE_VM_RELEASE=${JSON.stringify(v)} is not a release the lane builds; use one of ${RELEASES.join(", ")}`);
+  }
+  return v as Release;
+}
+
+/**
+ * Trixie's sources (the release, its updates and security): the image's mmdebstrap mirrors and
+ * the private index the recipe key reads versions from.
+ */
+const TRIXIE_SOURCES = [
+  "http://deb.debian.org/debian trixie",
+  "http://deb.debian.org/debian trixie-updates",
+  "http://deb.debian.org/debian-security trixie-security",
+];
+
+/**
+ * How old the private trixie index may be before a lookup refreshes it (`apt-get update` costs
+ * 1-25 s depending on load; a new kernel or package reaches the key within this time).
+ */
+const TRIXIE_INDEX_MAX_AGE_S = Number(process.env.KVMSHARE_VM_TRIXIE_INDEX_MAX_AGE || 3600);
+
+/**
+ * How long mmdebstrap may take (and a second run waits for the first one's build): the trixie
+ * openzfs image (dkms builds OpenZFS 2.3 for 6.12) did not finish in 30 min at load 17 here.
+ */
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+
+/** Trixie's extra packages in every variant: its own kernel + initrd, tlshd, tcpdump. */
+export const TRIXIE_PACKAGES = ["linux-image-amd64", "initramfs-tools", "ktls-utils", "tcpdump"];
 
 /** Packages of every image (on top of `--variant=minbase`). */
 const BASE_PACKAGES = [
@@ -83,6 +125,7 @@ const MASKED_UNITS = [
 
 export interface GuestImage {
   variant: ImageVariant;
+  release: Release;
   key: string;
   dir: string;
   /** Raw ext4 root filesystem (never written by a guest: each boot uses a qcow2 overlay). */
@@ -104,6 +147,7 @@ export interface GuestImage {
 
 interface Meta {
   variant: ImageVariant;
+  release?: Release;
   key: string;
   kernelVersion: string;
   hostKeySha256: string;
@@ -124,6 +168,8 @@ interface Recipe {
   /** Candidate versions this machine's apt knows for the listed packages ("?" when unknown). */
   knownVersions: Record<string, string>;
   masked: string[];
+  /** Only in trixie recipes (absent for bookworm, so bookworm keys stay what they were). */
+  release?: Release;
 }
 
 const local = new LocalHost();
@@ -160,7 +206,33 @@ export async function guestKernelVersion(): Promise<string> {
  */
 export const KRB5_KERNEL = "6.1.0-50-amd64";
 
-async function recipeFor(variant: ImageVariant): Promise<Recipe> {
+/** The packages of `variant` (before the release's additions). */
+function variantPackages(variant: ImageVariant, kernelVersion: string): string[] {
+  return variant === "openzfs"
+    ? [...BASE_PACKAGES, ...OPENZFS_PACKAGES, `linux-headers-${kernelVersion}`]
+    : variant === "bare"
+      ? BASE_PACKAGES.filter((p) => !BARE_LEAVES_OUT.includes(p))
+      : variant === "krb5"
+        ? [...BASE_PACKAGES, ...KRB5_PACKAGES]
+        : [...BASE_PACKAGES];
+}
+
+/** `apt-cache policy` candidates: package -> version ("?" when apt knows none). */
+async function candidates(aptOpts: string[], packages: string[]): Promise<Record<string, string>> {
+  const known: Record<string, string> = {};
+  const policy = await local.run(["apt-cache", ...aptOpts, "policy", ...packages], { check: false });
+  let current = "";
+  for (const line of policy.stdout.split("\n")) {
+    const name = /^(\S+):$/.exec(line);
+    if (name) current = name[1];
+    const cand = /^\s+Candidate:\s+(\S+)/.exec(line);
+    if (cand && current) known[current] = cand[1] === "(none)" ? "?" : cand[1];
+  }
+  return known;
+}
+
+async function recipeFor(variant: ImageVariant, release: Release): Promise<Recipe> {
+  if (release === "trixie") return trixieRecipe(variant);
   const kernelVersion =
     variant === "krb5" && !process.env.KVMSHARE_VM_KERNEL ? process.env.KVMSHARE_VM_KRB5_KERNEL || KRB5_KERNEL : await guestKernelVersion();
   for (const p of [`/boot/vmlinuz-${kernelVersion}`, `/boot/initrd.img-${kernelVersion}`, `/lib/modules/${kernelVersion}`]) {
@@ -169,34 +241,74 @@ async function recipeFor(variant: ImageVariant): Promise<Recipe> {
     }
   }
   const kpkg = await local.run(["dpkg-query", "-W", "-f=${Version}", `linux-image-${kernelVersion}`], { check: false });
-  const packages =
-    variant === "openzfs"
-      ? [...BASE_PACKAGES, ...OPENZFS_PACKAGES, `linux-headers-${kernelVersion}`]
-      : variant === "bare"
-        ? BASE_PACKAGES.filter((p) => !BARE_LEAVES_OUT.includes(p))
-        : variant === "krb5"
-          ? [...BASE_PACKAGES, ...KRB5_PACKAGES]
-          : [...BASE_PACKAGES];
-  const knownVersions: Record<string, string> = {};
-  const policy = await local.run(["apt-cache", "policy", ...packages], { check: false });
-  let current = "";
-  for (const line of policy.stdout.split("\n")) {
-    const name = /^(\S+):$/.exec(line);
-    if (name) current = name[1];
-    const cand = /^\s+Candidate:\s+(\S+)/.exec(line);
-    if (cand && current) knownVersions[current] = cand[1] === "(none)" ? "?" : cand[1];
-  }
-  return {
+  const packages = variantPackages(variant, kernelVersion);
+  return makeRecipe("bookworm", variant, packages, kernelVersion, kpkg.code === 0 ? kpkg.stdout.trim() : "?", await candidates([], packages));
+}
+
+/** A recipe; its fields in the order bookworm keys were always hashed in (`release` only for trixie). */
+function makeRecipe(release: Release, variant: ImageVariant, packages: string[], kernelVersion: string, kernelPackageVersion: string, knownVersions: Record<string, string>): Recipe {
+  const recipe: Recipe = {
     builder: BUILDER_VERSION,
-    suite: SUITE,
+    suite: release,
     variant,
     components: variant === "openzfs" ? ["main", "contrib"] : ["main"],
     packages,
     kernelVersion,
-    kernelPackageVersion: kpkg.code === 0 ? kpkg.stdout.trim() : "?",
+    kernelPackageVersion,
     knownVersions,
     masked: MASKED_UNITS,
   };
+  if (release !== "bookworm") recipe.release = release;
+  return recipe;
+}
+
+/**
+ * apt options for the private trixie index under the cache directory (refreshed when older than
+ * TRIXIE_INDEX_MAX_AGE_S; the last index is used when the mirror cannot be reached).
+ */
+async function trixieApt(): Promise<string[]> {
+  const dir = path.join(cacheRoot(), ".apt-trixie");
+  for (const d of ["lists/partial", "cache/archives/partial"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  const list = path.join(dir, "sources.list");
+  fs.writeFileSync(list, TRIXIE_SOURCES.map((s) => `deb ${s} main contrib\n`).join(""));
+  const opts = [
+    `-oDir::Etc::SourceList=${list}`,
+    "-oDir::Etc::SourceParts=/dev/null",
+    `-oDir::State::Lists=${path.join(dir, "lists")}`,
+    `-oDir::Cache=${path.join(dir, "cache")}`,
+    // Keep apt's binary caches (images often set them to "", which re-parses the index every call: ~4 s).
+    `-oDir::Cache::pkgcache=${path.join(dir, "cache/pkgcache.bin")}`,
+    `-oDir::Cache::srcpkgcache=${path.join(dir, "cache/srcpkgcache.bin")}`,
+    "-oDir::State::status=/dev/null",
+    "-oAPT::Architecture=amd64",
+    "-oDebug::NoLocking=1",
+  ];
+  const haveLists = () => fs.readdirSync(path.join(dir, "lists")).some((f) => f.includes("_Packages"));
+  const stamp = path.join(dir, "updated");
+  const age = fs.existsSync(stamp) ? (Date.now() - fs.statSync(stamp).mtimeMs) / 1000 : Infinity;
+  if (age < TRIXIE_INDEX_MAX_AGE_S && haveLists()) return opts;
+  const upd = await local.run(["apt-get", ...opts, "-q", "update"], { check: false, timeoutMs: 300_000 });
+  if (upd.code === 0 && !/^(W|E): /m.test(upd.stderr)) fs.writeFileSync(stamp, new Date().toISOString());
+  else if (!haveLists()) throw new Error(`VM lane: could not read trixie's package index (are Debian's mirrors reachable?):\n${upd.stderr.trim()}`);
+  return opts;
+}
+
+/** apt options that read `release`'s index: none for bookworm (this machine's own), the private index for trixie. */
+export async function releaseAptOptions(release: Release): Promise<string[]> {
+  return release === "trixie" ? trixieApt() : [];
+}
+
+async function trixieRecipe(variant: ImageVariant): Promise<Recipe> {
+  const apt = await trixieApt();
+  const show = await local.run(["apt-cache", ...apt, "show", "--no-all-versions", "linux-image-amd64"], { check: false });
+  const m = /^Depends:.*?\blinux-image-(\S+?)(?:\s|,|$)/m.exec(show.stdout);
+  if (show.code !== 0 || !m) throw new Error(`VM lane: trixie's index names no kernel for linux-image-amd64:\n${show.stdout}${show.stderr}`);
+  const kernelVersion = m[1];
+  const packages = [...variantPackages(variant, kernelVersion), ...TRIXIE_PACKAGES];
+  const knownVersions = await candidates(apt, [...packages, `linux-image-${kernelVersion}`]);
+  const missing = packages.filter((p) => knownVersions[p] === "?" || !knownVersions[p]);
+  if (missing.length) throw new Error(`VM lane: trixie's index has no ${missing.join(", ")} (the ${variant} image needs them)`);
+  return makeRecipe("trixie", variant, packages, kernelVersion, knownVersions[`linux-image-${kernelVersion}`], knownVersions);
 }
 
 function recipeKey(recipe: Recipe): string {
@@ -258,6 +370,7 @@ function readMeta(dir: string): Meta | undefined {
 function toImage(dir: string, meta: Meta, fromCache: boolean, started: number): GuestImage {
   return {
     variant: meta.variant,
+    release: meta.release ?? "bookworm",
     key: meta.key,
     dir,
     rootImage: path.join(dir, "root.img"),
@@ -276,29 +389,40 @@ function toImage(dir: string, meta: Meta, fromCache: boolean, started: number): 
  * The cached image for `variant`, built first when the recipe changed or it was never built.
  * `log` receives progress lines (the build takes ~1 min for base, ~4 min for openzfs).
  */
-export async function ensureImage(variant: ImageVariant, log: (line: string) => void = () => undefined): Promise<GuestImage> {
+export async function ensureImage(
+  variant: ImageVariant,
+  log: (line: string) => void = () => undefined,
+  opts: { release?: Release } = {},
+): Promise<GuestImage> {
   const started = Date.now();
-  const recipe = await recipeFor(variant);
-  const key = recipeKey(recipe);
+  const release = opts.release ?? vmRelease();
   const root = cacheRoot();
   fs.mkdirSync(root, { recursive: true });
-  const dir = path.join(root, `${variant}-${key}`);
+  const recipe = await recipeFor(variant, release);
+  const key = recipeKey(recipe);
+  const name = imageName(variant, release);
+  const dir = path.join(root, `${name}-${key}`);
   const cached = readMeta(dir);
   if (cached) return toImage(dir, cached, true, started);
 
-  return withLock(path.join(root, `.lock-${variant}`), 30 * 60_000, async () => {
+  return withLock(path.join(root, `.lock-${name}`), BUILD_TIMEOUT_MS, async () => {
     const again = readMeta(dir); // another run may have built it while we waited
     if (again) return toImage(dir, again, true, started);
-    log(`building the ${variant} guest image (key ${key}) under ${root}`);
-    const meta = await build(recipe, key, root, log);
-    // Old variants of the same kind are dead weight (~1-2 GB each).
+    log(`building the ${release} ${variant} guest image (key ${key}) under ${root}`);
+    const meta = await build(recipe, key, dir, log);
+    // Old images of the same release and variant are dead weight (~1-2 GB each).
     for (const entry of fs.readdirSync(root)) {
-      if (entry.startsWith(`${variant}-`) && entry !== `${variant}-${key}`) {
+      if (new RegExp(`^${name}-[0-9a-f]{16}$`).test(entry) && entry !== `${name}-${key}`) {
         fs.rmSync(path.join(root, entry), { recursive: true, force: true });
       }
     }
     return toImage(dir, meta, false, started);
   });
+}
+
+/** Cache directory prefix: `<variant>` for bookworm (as before releases), `trixie-<variant>`. */
+function imageName(variant: ImageVariant, release: Release): string {
+  return release === "bookworm" ? variant : `${release}-${variant}`;
 }
 
 const AUTHKEY_SCRIPT = `#!/bin/sh
@@ -361,9 +485,10 @@ MaxStartups 64
 MaxSessions 64
 `;
 
-async function build(recipe: Recipe, key: string, root: string, log: (line: string) => void): Promise<Meta> {
+async function build(recipe: Recipe, key: string, dir: string, log: (line: string) => void): Promise<Meta> {
   const t0 = Date.now();
-  const tmp = fs.mkdtempSync(path.join(root, `.build-${recipe.variant}-${key}-`));
+  const tmp = fs.mkdtempSync(path.join(path.dirname(dir), `.build-${path.basename(dir)}-`));
+  const trixie = recipe.release === "trixie";
   const rootfs = path.join(tmp, "rootfs");
   const ver = recipe.kernelVersion;
   try {
@@ -381,10 +506,12 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
       `--logfile=${path.join(tmp, "mmdebstrap.log")}`,
       recipe.suite,
       rootfs,
+      // Bookworm: mmdebstrap's default mirror. Trixie: the release, its updates and security.
+      ...(trixie ? TRIXIE_SOURCES.map((s) => `deb ${s} ${recipe.components.join(" ")}`) : []),
     ];
     log(`  ${args.join(" ")}`);
     try {
-      await local.run(args, { timeoutMs: 30 * 60_000 });
+      await local.run(args, { timeoutMs: BUILD_TIMEOUT_MS });
     } catch (e) {
       const logText = fs.existsSync(path.join(tmp, "mmdebstrap.log"))
         ? fs.readFileSync(path.join(tmp, "mmdebstrap.log"), "utf8").split("\n").slice(-40).join("\n")
@@ -403,13 +530,30 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
       await local.run(["sh", "-c", 'rm -rf "$1"/usr/src/linux-headers-* "$1"/usr/src/linux-kbuild-* "$1"/var/lib/dkms/zfs/*/build', "sh", rootfs]);
     }
 
-    // The stock modules of the guest kernel; `-n` keeps what dkms built (updates/dkms/zfs.ko).
-    await local.run(["mkdir", "-p", path.join(rootfs, "lib/modules")]);
-    await local.run(["cp", "-an", `/lib/modules/${ver}`, path.join(rootfs, "lib/modules/")], { timeoutMs: 600_000 });
-    for (const link of ["build", "source"]) fs.rmSync(path.join(rootfs, "lib/modules", ver, link), { force: true });
-    await local.run(["depmod", "-b", rootfs, ver]);
-    await local.run(["cp", `/boot/vmlinuz-${ver}`, path.join(tmp, "vmlinuz")]);
-    await local.run(["cp", `/boot/initrd.img-${ver}`, path.join(tmp, "initrd.img")]);
+    if (trixie) {
+      // The image's own kernel: its package ran depmod and update-initramfs (MODULES=most) in the chroot.
+      const boot = path.join(rootfs, "boot");
+      for (const f of [`vmlinuz-${ver}`, `initrd.img-${ver}`]) {
+        if (!fs.existsSync(path.join(boot, f))) throw new Error(`VM lane: the trixie chroot has no /boot/${f} (linux-image-${ver} or initramfs-tools did not install)`);
+      }
+      // What root=LABEL= needs: in the initrd (MODULES=most) or built into the kernel (modules.builtin).
+      const initrd = await out(["lsinitramfs", path.join(boot, `initrd.img-${ver}`)], 300_000);
+      const builtin = fs.readFileSync(path.join(rootfs, "lib/modules", ver, "modules.builtin"), "utf8");
+      const lacking = ["virtio_blk", "virtio_pci", "ext4"].filter((m) => !new RegExp(`/${m}\\.ko`).test(initrd) && !new RegExp(`/${m}\\.ko$`, "m").test(builtin));
+      if (lacking.length) throw new Error(`VM lane: the trixie initrd lacks ${lacking.join(", ")}, which the kernel does not build in either (root=LABEL= needs them)`);
+      await local.run(["cp", path.join(boot, `vmlinuz-${ver}`), path.join(tmp, "vmlinuz")]);
+      await local.run(["cp", path.join(boot, `initrd.img-${ver}`), path.join(tmp, "initrd.img")]);
+      // The guest boots from vmlinuz/initrd.img next to the image: the copies in /boot are dead weight.
+      await local.run(["sh", "-c", 'rm -f "$1"/boot/vmlinuz-* "$1"/boot/initrd.img-*', "sh", rootfs]);
+    } else {
+      // The stock modules of the guest kernel; `-n` keeps what dkms built (updates/dkms/zfs.ko).
+      await local.run(["mkdir", "-p", path.join(rootfs, "lib/modules")]);
+      await local.run(["cp", "-an", `/lib/modules/${ver}`, path.join(rootfs, "lib/modules/")], { timeoutMs: 600_000 });
+      for (const link of ["build", "source"]) fs.rmSync(path.join(rootfs, "lib/modules", ver, link), { force: true });
+      await local.run(["depmod", "-b", rootfs, ver]);
+      await local.run(["cp", `/boot/vmlinuz-${ver}`, path.join(tmp, "vmlinuz")]);
+      await local.run(["cp", `/boot/initrd.img-${ver}`, path.join(tmp, "initrd.img")]);
+    }
 
     const w = (rel: string, content: string, mode = 0o644) => {
       const p = path.join(rootfs, rel);
@@ -473,6 +617,7 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
 
     const meta: Meta = {
       variant: recipe.variant,
+      release: recipe.release,
       key,
       kernelVersion: ver,
       hostKeySha256: fp,
@@ -482,7 +627,6 @@ async function build(recipe: Recipe, key: string, root: string, log: (line: stri
       recipe,
     };
     fs.writeFileSync(path.join(tmp, "meta.json"), JSON.stringify(meta, null, 2));
-    const dir = path.join(root, `${recipe.variant}-${key}`);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
     log(`  ${recipe.variant} image ready in ${meta.buildSeconds.toFixed(0)} s (${sizeMiB} MiB, host key ${fp})`);

@@ -5,7 +5,7 @@
  */
 import { requirePrograms } from "../requirePrograms";
 import { bootGuest, BootOptions, Guest, QEMU } from "./guest";
-import { ensureImage, GuestImage, ImageVariant } from "./image";
+import { ensureImage, GuestImage, ImageVariant, Release, vmRelease } from "./image";
 
 /** What booting a TCG guest from a cached or freshly built image needs on this machine. */
 export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keygen", "ssh", "depmod"];
@@ -16,8 +16,9 @@ export const VM_PROGRAMS = [QEMU, "qemu-img", "mmdebstrap", "mke2fs", "ssh-keyge
  * or `KVMSHARE_REQUIRE_PROGRAMS=1`) the scenarios fail, elsewhere they are skipped.
  * `extraPrograms`: what this file needs on this machine besides booting a guest (e.g. `pulumi`).
  */
-export function describeVm(name: string, fn: () => void, extraPrograms: string[] = []): void {
-  requirePrograms([...VM_PROGRAMS, ...extraPrograms], { root: true })(name, fn);
+export function describeVm(name: string, fn: () => void, extraPrograms: string[] = [], release: Release = vmRelease()): void {
+  // The release (KVMSHARE_VM_RELEASE) is part of the name on trixie, so a report tells the runs apart.
+  requirePrograms([...VM_PROGRAMS, ...extraPrograms], { root: true })(release === "bookworm" ? name : `${name} [Debian 13 ${release}]`, fn);
 }
 
 export interface Timing {
@@ -50,6 +51,8 @@ export function useGuest(
   prepare: () => Promise<BootOptions> | BootOptions = () => ({}),
   /** Runs after the guest is off (e.g. to destroy a pool a virtiofs share exported), also on failure. */
   afterShutdown: () => Promise<void> | void = () => undefined,
+  /** The Debian release to boot. @default KVMSHARE_VM_RELEASE, else bookworm */
+  release: Release = vmRelease(),
 ): Lane {
   let guest: Guest | undefined;
   let image: GuestImage | undefined;
@@ -67,9 +70,9 @@ export function useGuest(
     log: say,
   };
   beforeAll(async () => {
-    image = await ensureImage(variant, say);
+    image = await ensureImage(variant, say, { release });
     times.push({
-      label: `image ${variant}`,
+      label: `image ${image.release} ${variant}`,
       seconds: image.elapsedSeconds,
       note: image.fromCache ? "warm (cached)" : `cold build ${image.buildSeconds.toFixed(0)} s`,
     });
@@ -78,7 +81,7 @@ export function useGuest(
     if (Date.now() - t1 > 500) times.push({ label: "prepare (this machine)", seconds: (Date.now() - t1) / 1000 });
     guest = await bootGuest(image, { ...opts, log: say });
     times.push({ label: "boot to SSH + systemd ready", seconds: guest.bootSeconds });
-  }, 45 * 60_000);
+  }, 75 * 60_000); // a cold openzfs image under load (image.ts BUILD_TIMEOUT_MS) + boot
   afterAll(async () => {
     const t0 = Date.now();
     try {

@@ -11,6 +11,7 @@ import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication, ZfsRestoreDrill, ZfsSnapshotPolicy } from "../../components/protection";
 import { describeVm, scenario, useGuest } from "./lane";
 import { snaps, treeSums, useStack } from "./stack";
+import { vmRelease } from "./image";
 
 const A = "/dev/disk/by-id/virtio-kvmshare-sa";
 const B = "/dev/disk/by-id/virtio-kvmshare-sb";
@@ -30,7 +31,7 @@ async function startService(host: Host, unit: string): Promise<{ code: number; j
   return { code: r.code, journal, seconds };
 }
 
-describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on OpenZFS 2.1", () => {
+describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on OpenZFS (2.1/2.3)", () => {
   const lane = useGuest("storage-sanoid.test.ts", "openzfs", () => ({ disks: ["sa", "sb"].map((name) => ({ name, sizeMiB: 768 })) }));
   const state = useStack("kvmshare-vm-sanoid-");
 
@@ -51,7 +52,7 @@ describeVm("VM lane: sanoid/syncoid timers, backup window, restore drill on Open
 
   scenario(lane, "sanoid policy: config checked by sanoid, timer enabled and active, first snapshots taken; a hand snapshot exists alongside", async () => {
     const { host } = lane.guest;
-    expect((await host.run(["sanoid", "--version"], { check: false })).stdout + (await host.run(["sanoid", "--version"], { check: false })).stderr).toMatch(/2\.1\.0/);
+    expect((await host.run(["sanoid", "--version"], { check: false })).stdout + (await host.run(["sanoid", "--version"], { check: false })).stderr).toMatch(vmRelease() === "trixie" ? /2\.2\.0/ : /2\.1\.0/);
     let r = await state.engine.up(() => {
       const { connection } = lane.guest;
       const tank = new ZfsPool("tank", { connection, vdevs: [{ type: "disk", devices: [A] }], mountpoint: "/tank" });

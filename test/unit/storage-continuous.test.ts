@@ -163,4 +163,15 @@ describe("kvmshare failover: input refused before anything runs (exit 2)", () =>
     expect(r.err).toMatch(/--target-key: is required with --target-host/);
     expect(r.err).toMatch(/--target-host-key: is required with --target-host/);
   });
+
+  it("--host (the replica's host over SSH) needs a key file and the host key, named with the flag", async () => {
+    let r = await cli("promote", "backup/share", "--host", "replica1");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("kvmshare failover: 2 invalid inputs:\n  - --key: is required with --host (a private key file)\n  - --host-key: is required with --host (SHA256:... as ssh-keygen -l prints it)\n");
+    r = await cli("resync", "backup/share", "tank/share", "--host", "replica1", "--key", "/nonexistent/key", "--host-key", "SHA256:x", "--target-host", "old1");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--key: no such file \(got '\/nonexistent\/key'\)/);
+    expect(r.err).toMatch(/--target-key: is required with --target-host/);
+    expect(r.err).not.toMatch(/--host-key/);
+  });
 });

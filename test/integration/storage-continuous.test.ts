@@ -15,9 +15,9 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Command } from "commander";
 import { treeSha256 as tree } from "../fixtures/files";
 import { register as registerFailover } from "../../cli/failover";
+import { runCli } from "../fixtures/cli";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { kind } from "../../components/protection/syncoidReplicationKind";
@@ -119,15 +119,7 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
   const state = (name = "near") => fs.readFileSync(path.join(dir, "state", `${name}.state`), "utf8");
   const textfile = (name = "near") => fs.readFileSync(path.join(dir, "textfile", `kvmshare_replication_${name}.prom`), "utf8");
 
-  const cli = async (...args: string[]) => {
-    let out = "";
-    let err = "";
-    let code = -1;
-    const p = new Command().exitOverride();
-    registerFailover(p, { stdout: (t) => (out += t), stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
-    return { out, err, code };
-  };
+  const cli = (...args: string[]) => runCli(registerFailover, "failover", ...args);
 
   beforeAll(async () => {
     lease = await acquireZfsFuse();

@@ -13,8 +13,8 @@ import { kind } from "../../components/protection/syncoidReplicationKind";
 import { resolveZfsReplication, validateReplicationSpec } from "../../components/protection/zfsReplicationArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi, resolved } from "./mocks";
-import { Command } from "commander";
 import { register as registerFailover } from "../../cli/failover";
+import { runCli } from "../fixtures/cli";
 
 const base = { source: "tank/vm", target: "backup/vm", scheduler: "syncoid" as const };
 const problems = (args: object) => validateReplicationSpec(resolveZfsReplication("r", { ...base, ...args })).map(formatProblem);
@@ -144,14 +144,7 @@ describe("the component under mocks", () => {
 });
 
 describe("kvmshare failover: input refused before anything runs (exit 2)", () => {
-  const cli = async (...args: string[]) => {
-    let err = "";
-    let code = -1;
-    const p = new Command().exitOverride();
-    registerFailover(p, { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
-    return { err, code };
-  };
+  const cli = (...args: string[]) => runCli(registerFailover, "failover", ...args);
 
   it("names each bad argument", async () => {
     let r = await cli("promote", "backup/share;rm -rf /");

@@ -16,7 +16,7 @@ import { ZfsReplication } from "../../components/protection";
 import { NfsExport } from "../../components/nfs";
 import { GuestMount } from "../../components/guest";
 import { register as registerFailover } from "../../cli/failover";
-import { Command } from "commander";
+import { runCli } from "../fixtures/cli";
 import { Engine } from "../harness/engine";
 import * as fs from "fs";
 import * as os from "os";
@@ -82,15 +82,7 @@ describeVm("VM lane: near-continuous replication and failover on OpenZFS 2.1", (
     new GuestMount("share", { connection, where: MOUNT, nfs: { server: "127.0.0.1", exportPath: live.path, version: "4.2" } }, { dependsOn: [exp] });
   };
 
-  const cli = async (...args: string[]) => {
-    let out = "";
-    let err = "";
-    let code = -1;
-    const p = new Command().exitOverride();
-    registerFailover(p, { stdout: (t) => (out += t), stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
-    return { out, err, code };
-  };
+  const cli = (...args: string[]) => runCli(registerFailover, "failover", ...args);
 
   scenario(lane, "systemd runs the loop: interval held, one own snapshot a side, journal and textfile", async () => {
     const { host } = lane.guest;

@@ -1,7 +1,6 @@
 /**
  * Benchmark (not part of npm test), in the VM lane's OpenZFS guest (QEMU/TCG, real systemd as
- * PID 1, OpenZFS 2.1, Debian's syncoid): `npm run bench:rpo -- --guest [cuts=30] [interval=10] [jitterSeconds=120]`
- * (or `npm run bench:rpo-guest -- ...`).
+ * PID 1, OpenZFS 2.1, Debian's syncoid): `npm run bench:rpo -- --guest [cuts=30] [interval=10] [jitterSeconds=120]`.
  *
  * 1. Timer vs loop under load: the same 1 s job (a stand-in for syncoid that records its start
  *    time, so only the scheduling is measured) every `interval` s for `jitterSeconds` each, with
@@ -36,16 +35,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (l: string) => process.stderr.write(`[rpo-guest] ${l}\n`);
 const sh = async (host: Host, script: string, ...args: string[]) => (await host.run(["sh", "-c", script, "sh", ...args], { timeoutMs: 120_000 })).stdout;
 
-/** Start a guest shell loop detached; its PID goes to `pidFile` (killed by PID later). */
-async function startDetached(host: Host, name: string, body: string): Promise<void> {
+/** Write a guest shell loop that records its PID (its process group is killed by that PID later). */
+async function writeLoop(host: Host, name: string, body: string): Promise<void> {
   await host.writeFileAtomic(`/root/${name}.sh`, `#!/bin/sh\necho $$ > /root/${name}.pid\n${body}\n`, { mode: "0755" });
-  await sh(host, 'setsid -f "/root/$1.sh" </dev/null >/dev/null 2>&1', name);
 }
 
-async function stopDetached(host: Host, ...names: string[]): Promise<void> {
-  // each loop's process group (its children too: dd, sha256sum, sleep)
-  for (const n of names) await sh(host, '[ -f "/root/$1.pid" ] && kill -9 -- "-$(cat "/root/$1.pid")" 2>/dev/null; rm -f "/root/$1.pid"; true', n);
-}
+/** Shell text: start the named loops detached (setsid: each its own process group). */
+const startText = (names: string[]) => names.map((n) => `setsid -f /root/${n}.sh </dev/null >/dev/null 2>&1;`).join(" ");
+/** Shell text: kill each named loop's process group (its dd, sha256sum, sleep too). */
+const stopText = (names: string[]) => names.map((n) => `[ -f /root/${n}.pid ] && kill -9 -- "-$(cat /root/${n}.pid)" 2>/dev/null; rm -f /root/${n}.pid;`).join(" ");
 
 const HOG = "dd if=/dev/zero bs=1M 2>/dev/null | sha256sum >/dev/null";
 
@@ -63,8 +61,9 @@ function spacingReport(label: string, s: number[], interval: number): void {
 
 async function jitter(host: Host, interval: number, seconds: number): Promise<void> {
   const job = (trace: string) => ["/bin/sh", "-c", `date +%s%N >> ${trace}; sleep 1`];
-  await startDetached(host, "hog1", HOG);
-  await startDetached(host, "hog2", HOG);
+  await writeLoop(host, "hog1", HOG);
+  await writeLoop(host, "hog2", HOG);
+  await sh(host, startText(["hog1", "hog2"]));
   try {
     // timer: a oneshot + monotonic timer
     await host.writeFileAtomic("/etc/systemd/system/kvmshare-jitter-timer.service", `[Unit]\nDescription=bench: timer-driven 1 s job\n[Service]\nType=oneshot\nExecStart=${systemdExec(job("/root/trace-timer"))}\n`);
@@ -83,7 +82,7 @@ async function jitter(host: Host, interval: number, seconds: number): Promise<vo
     await sleep(seconds * 1000);
     await sh(host, 'systemctl stop "$1"', f.service);
   } finally {
-    await stopDetached(host, "hog1", "hog2");
+    await sh(host, `${stopText(["hog1", "hog2"])} true`);
   }
   console.log(`\n=== timer vs loop, interval ${interval} s, 1 s job, 2 CPU hogs in the guest (OpenZFS guest, systemd ${(await sh(host, "systemctl --version | head -n1")).trim()}) ===`);
   spacingReport("timer (OnUnitActiveSec, AccuracySec=1s)", await starts(host, "/root/trace-timer"), interval);
@@ -113,20 +112,19 @@ async function rpo(host: Host, spec: ZfsReplicationSpec, cuts: number, stream: b
   const runs: number[] = [];
   let bytes = 0;
   let streamSeconds = 0;
+  const loops = stream ? ["records", "stream"] : ["records"];
+  await writeLoop(host, "records", RECORDS);
+  await writeLoop(host, "stream", STREAM);
   for (let i = 0; i < cuts; i++) {
-    await startDetached(host, "records", RECORDS);
     const t0 = Date.now();
-    if (stream) await startDetached(host, "stream", STREAM);
-    await sh(host, 'systemctl start "$1"', svc);
+    await sh(host, `rm -f /root/stream.count; ${startText(loops)} systemctl start "$1"`, svc);
     await sleep(interval * 1000 + Math.random() * interval * 1000);
     const out = await sh(
       host,
-      'systemctl kill -s KILL "$1"; echo "cut=$(date +%s%3N)"; systemctl stop "$1"; echo "rec=$(tail -n 1 /dst/vm/records.log 2>/dev/null)"; echo "ms=$(sed -n "s/^last_run_ms=//p" "$2")"; echo "count=$(cat /root/stream.count 2>/dev/null)"',
+      `systemctl kill -s KILL "$1"; echo "cut=$(date +%s%3N)"; ${stopText(loops)} systemctl stop "$1"; echo "rec=$(tail -n 1 /dst/vm/records.log 2>/dev/null)"; echo "ms=$(sed -n "s/^last_run_ms=//p" "$2")"; echo "count=$(cat /root/stream.count 2>/dev/null)"`,
       svc,
       plan.continuous!.statePath,
     );
-    await stopDetached(host, "records", "stream");
-    await sh(host, "rm -f /root/stream.count");
     const v = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(out)?.[1] ?? "";
     const [cut, ms, count] = [v("cut"), v("ms"), v("count")];
     const at = Number(v("rec").split(" ")[1]);

@@ -13,10 +13,11 @@
  *    and how far the last start drifted from first + n x interval.
  * 2. RPO with the real loop service and the real syncoid (src/vm -> dst/vm, two virtio disks),
  *    `cuts` cut-offs per run, the method of `npm run bench:rpo`: a writer appends
- *    `<seq> <epoch ms>` (fsynced) every second; at a random moment, 1-2 intervals after the
+ *    `<seq> <epoch ms>` (fsynced) every second; at a random moment, 0.5-1.5 intervals after the
  *    service (re)started, the service's cgroup is killed with SIGKILL (`systemctl kill -s KILL`,
- *    as when the host dies) and the writer stops: loss = cut-off - the newest record on the
- *    target (all times from the guest's clock). Run twice: records only, and records plus a
+ *    as when the host dies): loss = cut-off - the newest record on the target (all times from
+ *    the guest's clock). The service is started again at once (a killed receive resumes); the
+ *    writers run through all cut-offs of a run. Run twice: records only, and records plus a
  *    steady ~20 MiB/s of rewrites of a 64 MiB file (the achieved rate is printed).
  *
  * Everything runs in a throwaway guest (its disks and overlay are deleted at shutdown).
@@ -115,13 +116,16 @@ async function rpo(host: Host, spec: ZfsReplicationSpec, cuts: number, stream: b
   const loops = stream ? ["records", "stream"] : ["records"];
   await writeLoop(host, "records", RECORDS);
   await writeLoop(host, "stream", STREAM);
+  // The writers run through all cut-offs (the guest's application goes on; only the replication
+  // dies and restarts), so every cut-off finds the target as the loop left it, whatever a run took.
+  const t0 = Date.now();
+  await sh(host, `rm -f /root/stream.count; ${startText(loops)} systemctl start "$1"`, svc);
+  await sleep(2 * interval * 1000);
   for (let i = 0; i < cuts; i++) {
-    const t0 = Date.now();
-    await sh(host, `rm -f /root/stream.count; ${startText(loops)} systemctl start "$1"`, svc);
-    await sleep(interval * 1000 + Math.random() * interval * 1000);
+    await sleep(interval * 500 + Math.random() * interval * 1000);
     const out = await sh(
       host,
-      `systemctl kill -s KILL "$1"; echo "cut=$(date +%s%3N)"; ${stopText(loops)} systemctl stop "$1"; echo "rec=$(tail -n 1 /dst/vm/records.log 2>/dev/null)"; echo "ms=$(sed -n "s/^last_run_ms=//p" "$2")"; echo "count=$(cat /root/stream.count 2>/dev/null)"`,
+      `systemctl kill -s KILL "$1"; echo "cut=$(date +%s%3N)"; systemctl stop "$1"; echo "rec=$(tail -n 1 /dst/vm/records.log 2>/dev/null)"; echo "ms=$(sed -n "s/^last_run_ms=//p" "$2")"; echo "count=$(cat /root/stream.count 2>/dev/null)"; systemctl start "$1"`,
       svc,
       plan.continuous!.statePath,
     );
@@ -132,11 +136,12 @@ async function rpo(host: Host, spec: ZfsReplicationSpec, cuts: number, stream: b
     losses.push(loss);
     runs.push(Number(ms) / 1000);
     if (stream && count) {
-      bytes += Number(count) * 2 * 1024 * 1024;
-      streamSeconds += (Date.now() - t0) / 1000;
+      bytes = Number(count) * 2 * 1024 * 1024;
+      streamSeconds = (Date.now() - t0) / 1000;
     }
     say(`cut ${i + 1}/${cuts}: newest record on the target ${loss.toFixed(2)} s before the cut-off (last run ${(Number(ms) / 1000).toFixed(1)} s)`);
   }
+  await sh(host, `systemctl stop "$1"; ${stopText(loops)} true`, svc);
   const snaps = (ds: string) => sh(host, 'zfs list -H -t snapshot -o name -r "$1" | grep -c "@syncoid_rpo_" || true', ds);
   console.log(`\n=== RPO in the OpenZFS guest (${stream ? `records + rewrites at ${(bytes / 2 ** 20 / streamSeconds).toFixed(1)} MiB/s achieved` : "one record a second"}), interval ${interval} s, promise ${plan.schedule.rpoSeconds} s, ${cuts} cut-offs ===`);
   summary("loss (s)", losses.filter(Number.isFinite), "s");

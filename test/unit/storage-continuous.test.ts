@@ -140,7 +140,7 @@ describe("the component under mocks", () => {
     expect(m.byName("near-syncoid").type).toBe("pulumi-nodejs:dynamic/kvmshare:SyncoidReplication");
     info.mockRestore();
     expect(() => new ZfsReplication("bad", { ...base, interval: 1 })).toThrow(/interval: must be whole seconds from 5 to 86400/);
-  });
+  }, 30_000); // the first import of the protection area takes seconds on a loaded 2-core machine
 });
 
 describe("kvmshare failover: input refused before anything runs (exit 2)", () => {

@@ -1,6 +1,6 @@
 /**
  * Benchmark (not part of npm test), in the VM lane's OpenZFS guest (QEMU/TCG, real systemd as
- * PID 1, OpenZFS 2.1, Debian's syncoid): `npm run bench:rpo -- --guest [cuts=30] [interval=10] [jitterSeconds=120]`.
+ * PID 1, OpenZFS 2.1, Debian's syncoid): `npm run bench:rpo -- --guest [cuts=30] [interval=10] [jitterSeconds=120] [rpoInterval=interval]`.
  *
  * 1. Timer vs loop under load: the same 1 s job (a stand-in for syncoid that records its start
  *    time, so only the scheduling is measured) every `interval` s for `jitterSeconds` each, with
@@ -152,6 +152,7 @@ async function rpo(host: Host, spec: ZfsReplicationSpec, cuts: number, stream: b
 
 export async function main(argv: string[]): Promise<void> {
   const [cuts, interval, jitterSeconds] = [Number(argv[0] ?? 30), Number(argv[1] ?? 10), Number(argv[2] ?? 120)];
+  const rpoInterval = Number(argv[3] ?? interval);
   const t0 = Date.now();
   const image = await ensureImage("openzfs", say);
   let guest: Guest | undefined;
@@ -161,7 +162,7 @@ export async function main(argv: string[]): Promise<void> {
     say(`guest up in ${guest.bootSeconds.toFixed(0)} s`);
     await sh(host, "zpool create -f -m /src src /dev/disk/by-id/virtio-kvmshare-sa && zpool create -f -m /dst dst /dev/disk/by-id/virtio-kvmshare-sb && zfs create -o compression=off src/vm");
     if (jitterSeconds > 0) await jitter(host, interval, jitterSeconds);
-    const spec = resolveZfsReplication("rpo", { source: "src/vm", target: "dst/vm", scheduler: "syncoid", interval });
+    const spec = resolveZfsReplication("rpo", { source: "src/vm", target: "dst/vm", scheduler: "syncoid", interval: rpoInterval });
     const plan = planSyncoidReplication(spec);
     for (const [file, text] of Object.entries(plan.files)) await sh(host, 'mkdir -p "$(dirname "$1")"', file).then(() => host.writeFileAtomic(file, text, { mode: file.endsWith(".sh") ? "0755" : "0644" }));
     await sh(host, "systemctl daemon-reload");

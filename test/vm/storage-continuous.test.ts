@@ -173,8 +173,8 @@ describeVm("VM lane: near-continuous replication and failover on OpenZFS 2.1", (
     await sleep(Math.random() * INTERVAL * 1000); // the cut-off lands anywhere within a run's cycle
 
     // The source dies: its replication killed hard, its export withdrawn, its pool gone.
-    const died = Date.now();
-    await host.run(["systemctl", "kill", "-s", "KILL", SERVICE]);
+    // (every time here is the guest's clock: a TCG guest's clock is not this machine's)
+    const died = Number((await host.run(["sh", "-c", 'systemctl kill -s KILL "$1" && date +%s%3N', "sh", SERVICE])).stdout.trim());
     await host.run(["systemctl", "stop", SERVICE]);
     await host.run(["sh", "-c", 'kill -9 "$1"', "sh", await guestPid("/root/writer.pid")]);
     // Its NFS server goes with it: what it held (open state, delegations) pinned the dataset.
@@ -232,10 +232,11 @@ describeVm("VM lane: near-continuous replication and failover on OpenZFS 2.1", (
         `(source died -> first new read ${((firstNew - died) / 1000).toFixed(2)} s, incl. promote and the stack change); recovery point ${loss.toFixed(1)} s before the cut-off (promise ${2 * INTERVAL} s); ` +
         `${before.length} files written before it all there byte-identical, ${late.length} later writes lost; NFSv4 grace ${grace} s\n`,
     );
-    // The recovery point is the newest good run's (its start, the state file's last_success),
+    // The recovery point is at least the newest good run's (its start, the state file's last_success),
     // and the promise holds unless the loop said it fell behind (TCG on a busy machine can).
     const st = await state();
-    expect(Math.abs(res.snapshotCreation - Number(/^last_success=(\d+)$/m.exec(st)![1]))).toBeLessThanOrEqual(2);
+    // (or newer: the killed run may have finished its receive before it could write the state)
+    expect(res.snapshotCreation).toBeGreaterThanOrEqual(Number(/^last_success=(\d+)$/m.exec(st)![1]) - 2);
     if (loss > 2 * INTERVAL) expect(await journalText()).toMatch(/near: falling behind: the run took \d+ s/);
     await host.run(["sh", "-c", `echo after > ${MOUNT}/after-failover.txt && sync`]);
 

@@ -29,13 +29,17 @@ const B = "/dev/disk/by-id/virtio-kvmshare-sb";
 const INTERVAL = 30;
 const SERVICE = "kvmshare-syncoid-near.service";
 const MOUNT = "/mnt/share";
-/** The guest's reader: the share's `side` file every 100 ms (`<epoch ns> <content or ->`). */
+/**
+ * The guest's reader: the share's `side` file every 100 ms (`<epoch ns> <content or ->`). Each
+ * read runs in the background: a read stuck on the dead server's hard mount (the NFS client's
+ * state recovery is not killable) must not stop the reads that follow on the moved mount.
+ */
 const READER = `#!/bin/sh
 echo $$ > /root/reader.pid
 while :; do
-  if v=$(timeout -s KILL 2 cat ${MOUNT}/side 2>/dev/null); then echo "$(date +%s%N) $v"; else echo "$(date +%s%N) -"; fi
+  ( if v=$(timeout -s KILL 2 cat ${MOUNT}/side 2>/dev/null); then echo "$(date +%s%N) $v"; else echo "$(date +%s%N) -"; fi >> /root/reads.log ) &
   sleep 0.1
-done >> /root/reads.log
+done
 `;
 /** The guest's writer: a 64 KiB file every 0.5 s through the mount, fsynced; `<n> <epoch ns done> <sha256>` once it completed. */
 const WRITER = `#!/bin/sh
@@ -208,7 +212,7 @@ describeVm("VM lane: near-continuous replication and failover on OpenZFS 2.1", (
     for (let i = 0; !reads.some((r) => r.v === "new"); i++) {
       if (i > 150) throw new Error(`the guest's reader never read the promoted share:\n${(await host.readFile("/root/reads.log"))?.slice(-2000)}`);
       await sleep(1000);
-      reads = ((await host.readFile("/root/reads.log")) ?? "").trim().split("\n").map((l) => ({ t: Number(l.split(" ")[0]) / 1e6, v: l.split(" ")[1] }));
+      reads = ((await host.readFile("/root/reads.log")) ?? "").trim().split("\n").map((l) => ({ t: Number(l.split(" ")[0]) / 1e6, v: l.split(" ")[1] })).sort((a, b) => a.t - b.t);
     }
     await host.run(["sh", "-c", 'kill "$1"', "sh", await guestPid("/root/reader.pid")]);
     const lastOld = reads.filter((r) => r.v === "old").pop()!.t;

@@ -33,24 +33,51 @@ interface DrillFlags extends TargetHostFlags {
   json?: boolean;
 }
 
+/** The same flags without a prefix (`--host`, `--user`, `--port`, `--key`, `--host-key`). */
+export interface HostFlags {
+  host?: string;
+  user?: string;
+  port?: number;
+  key?: string;
+  hostKey?: string;
+}
+
+/** `--target-host` / `targetHost` under the prefix "target", `--host` / `host` under "". */
+const flag = (prefix: string, what: string) => `--${prefix ? `${prefix}-` : ""}${what}`;
+const prop = (prefix: string, what: string) => (prefix + what.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())).replace(/^./, (c) => c.toLowerCase());
+
+/** Add the SSH host options under `prefix` to a command; `who` is what they reach ("the target"). */
+export function hostOptions(cmd: Command, prefix: "target" | "", who: string): Command {
+  return cmd
+    .option(`${flag(prefix, "host")} <host>`, `${who} is on this host (SSH)`)
+    .option(`${flag(prefix, "user")} <user>`, `SSH user on ${who}'s host`, "root")
+    .option(`${flag(prefix, "port")} <port>`, `SSH port of ${who}'s host`, port, 22)
+    .option(`${flag(prefix, "key")} <file>`, `private key file for ${who}'s host`)
+    .option(`${flag(prefix, "host-key")} <SHA256:...>`, `${who}'s host key fingerprint (ssh-keygen -l)`);
+}
+
+/** The SSH connection the flags under `prefix` name (undefined: this machine); problems go to `problems`. */
+export function hostSpec(flags: object, prefix: "target" | "", problems: Problem[]): ConnectionSpec | undefined {
+  const f = flags as Record<string, string | number | undefined>;
+  const get = (what: string) => f[prop(prefix, what)];
+  if (!get("host")) return undefined;
+  const key = get("key") as string | undefined;
+  const hostKey = get("host-key") as string | undefined;
+  if (!key) problems.push({ field: flag(prefix, "key"), message: `is required with ${flag(prefix, "host")} (a private key file)` });
+  if (!hostKey) problems.push({ field: flag(prefix, "host-key"), message: `is required with ${flag(prefix, "host")} (SHA256:... as ssh-keygen -l prints it)` });
+  if (key && !fs.existsSync(key)) problems.push({ field: flag(prefix, "key"), value: key, message: "no such file" });
+  if (problems.length) return undefined;
+  return { kind: "ssh", host: String(get("host")), user: get("user") as string | undefined, port: get("port") as number | undefined, privateKey: fs.readFileSync(key!, "utf8"), hostKeySha256: hostKey };
+}
+
 /** Add the `--target-*` options to a command. */
 export function targetHostOptions(cmd: Command): Command {
-  return cmd
-    .option("--target-host <host>", "the target is on this host (SSH)")
-    .option("--target-user <user>", "SSH user on the target", "root")
-    .option("--target-port <port>", "SSH port of the target", port, 22)
-    .option("--target-key <file>", "private key file for the target")
-    .option("--target-host-key <SHA256:...>", "the target's host key fingerprint (ssh-keygen -l)");
+  return hostOptions(cmd, "target", "the target");
 }
 
 /** The target's SSH connection from the flags (undefined: this machine); problems go to `problems`. */
 export function targetHostSpec(f: TargetHostFlags, problems: Problem[]): ConnectionSpec | undefined {
-  if (!f.targetHost) return undefined;
-  if (!f.targetKey) problems.push({ field: "--target-key", message: "is required with --target-host (a private key file)" });
-  if (!f.targetHostKey) problems.push({ field: "--target-host-key", message: "is required with --target-host (SHA256:... as ssh-keygen -l prints it)" });
-  if (f.targetKey && !fs.existsSync(f.targetKey)) problems.push({ field: "--target-key", value: f.targetKey, message: "no such file" });
-  if (problems.length) return undefined;
-  return { kind: "ssh", host: f.targetHost, user: f.targetUser, port: f.targetPort, privateKey: fs.readFileSync(f.targetKey!, "utf8"), hostKeySha256: f.targetHostKey };
+  return hostSpec(f, "target", problems);
 }
 
 function port(v: string): number {

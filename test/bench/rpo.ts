@@ -1,6 +1,8 @@
 /**
  * Benchmark (not part of npm test): the data a near-continuous replication loses when its source
  * dies, measured, not computed. `npm run bench:rpo -- [cuts=30] [interval=5] [mode=records|stream|jitter]`
+ * on zfs-fuse here; `npm run bench:rpo -- --guest [cuts] [interval] [jitterSeconds]` in the VM
+ * lane's OpenZFS guest, with the monotonic timer measured against the loop (test/bench/rpo-guest.ts).
  *
  * records: a writer appends a timestamped record (`<seq> <epoch ms>`, fsynced) to a file on the
  *   source every second; the replication loop (the script ZfsReplication installs with
@@ -31,12 +33,12 @@ import { acquireZfsFuse, cleanUpZfsTest } from "../fixtures/zfsFuse";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** p-th percentile (nearest rank) of the samples. */
-function pct(xs: number[], p: number): number {
+export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-function summary(what: string, xs: number[], unit: string): void {
+export function summary(what: string, xs: number[], unit: string): void {
   console.log(`${what}: n=${xs.length} p50=${pct(xs, 50).toFixed(2)} ${unit} p99=${pct(xs, 99).toFixed(2)} ${unit} max=${Math.max(...xs).toFixed(2)} ${unit}`);
   console.log(`samples: ${JSON.stringify(xs.map((x) => +x.toFixed(2)))}`);
 }
@@ -198,6 +200,8 @@ async function jitter(cuts: number, interval: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // The same measurements in the VM lane's OpenZFS guest (test/bench/rpo-guest.ts).
+  if (process.argv[2] === "--guest") return (await import("./rpo-guest")).main(process.argv.slice(3));
   const cuts = Number(process.argv[2] ?? 30);
   const interval = Number(process.argv[3] ?? 5);
   const mode = process.argv[4] ?? "records";
@@ -205,7 +209,9 @@ async function main(): Promise<void> {
   else await rpo(cuts, interval, mode === "stream");
 }
 
-main().catch((e) => {
-  console.error("bench failed:", e);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error("bench failed:", e);
+    process.exitCode = 1;
+  });
+}

@@ -15,9 +15,9 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Command } from "commander";
 import { treeSha256 as tree } from "../fixtures/files";
 import { register as registerFailover } from "../../cli/failover";
+import { runCli } from "../fixtures/cli";
 import { ZfsDataset, ZfsPool } from "../../components/storage";
 import { ZfsReplication } from "../../components/protection";
 import { kind } from "../../components/protection/syncoidReplicationKind";
@@ -25,6 +25,7 @@ import { resolveZfsReplication } from "../../components/protection/zfsReplicatio
 import { LocalHost } from "../../core/connection";
 import { Engine } from "../harness/engine";
 import { acquireZfsFuse, cleanUpZfsTest, ZfsFuseLease, zfsFuseUnavailable } from "../fixtures/zfsFuse";
+import { startSshd } from "../fixtures/sshd";
 
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(240_000);
@@ -37,6 +38,20 @@ const describeIf = missing && !required ? describe.skip : describe;
 const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
 const snaps = (ds: string) => zfs("list", "-H", "-t", "snapshot", "-o", "name", "-r", ds).split("\n").filter(Boolean).map((s) => s.split("@")[1]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `zfs get ... -t snapshot ...` for zfs-fuse: the same get without `-t`, snapshot lines only. */
+const ZFS_GET_T_SHIM = `#!/bin/sh
+[ "$1" = get ] || exec /usr/sbin/zfs "$@"
+snap=0; next=0
+for a do
+  shift
+  if [ "$next" = 1 ]; then next=0; if [ "$a" = snapshot ]; then snap=1; else set -- "$@" -t "$a"; fi; continue; fi
+  if [ "$a" = -t ]; then next=1; continue; fi
+  set -- "$@" "$a"
+done
+[ "$snap" = 1 ] || exec /usr/sbin/zfs "$@"
+out=$(/usr/sbin/zfs "$@") || exit $?
+printf '%s\\n' "$out" | awk -F '\\t' 'index($1, "@") > 0'
+`;
 
 function remount(ds: string): string {
   for (let i = 0; ; i++) {
@@ -88,11 +103,11 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
       new ZfsReplication("near", { ...calendar, source: d, intervalMinutes: 15 }, { dependsOn: [t] });
     } else if (withReplication) new ZfsReplication("near", { ...replicationArgs(), source: d }, { dependsOn: [t] });
   };
-  const script = () => path.join(root, "usr/local/lib/kvmshare/kvmshare-replicate-near.sh");
+  const script = (name = "near") => path.join(root, `usr/local/lib/kvmshare/kvmshare-replicate-${name}.sh`);
   const env = (runs?: number) => ({ ...process.env, TZ: "UTC", PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, ...(runs ? { KVMSHARE_REPLICATE_RUNS: String(runs) } : {}) });
   /** The loop as systemd runs it, in its own process group (kill -9 of the group = the service's cgroup killed). */
-  const startLoop = (runs?: number) => {
-    const p = spawn("sh", [script()], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: env(runs) });
+  const startLoop = (runs?: number, name = "near") => {
+    const p = spawn("sh", [script(name)], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: env(runs) });
     started.push(p);
     let out = "";
     p.stdout!.on("data", (b) => (out += b));
@@ -101,18 +116,10 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     return { p, done };
   };
   const journal = () => (fs.existsSync(path.join(dir, "journal")) ? fs.readFileSync(path.join(dir, "journal"), "utf8") : "");
-  const state = () => fs.readFileSync(path.join(dir, "state", "near.state"), "utf8");
-  const textfile = () => fs.readFileSync(path.join(dir, "textfile", "kvmshare_replication_near.prom"), "utf8");
+  const state = (name = "near") => fs.readFileSync(path.join(dir, "state", `${name}.state`), "utf8");
+  const textfile = (name = "near") => fs.readFileSync(path.join(dir, "textfile", `kvmshare_replication_${name}.prom`), "utf8");
 
-  const cli = async (...args: string[]) => {
-    let out = "";
-    let err = "";
-    let code = -1;
-    const p = new Command().exitOverride();
-    registerFailover(p, { stdout: (t) => (out += t), stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
-    return { out, err, code };
-  };
+  const cli = (...args: string[]) => runCli(registerFailover, "failover", ...args);
 
   beforeAll(async () => {
     lease = await acquireZfsFuse();
@@ -233,6 +240,90 @@ describeIf("near-continuous replication and the failover drill on zfs-fuse", () 
     await sleep(1100);
     expect((await startLoop(1).done).code).toBe(0);
     expect(journal().trim().split("\n").pop()).toMatch(/near: caught up/);
+  });
+
+  it("a broken SSH key is lag: the target's sshd refuses the key -> failed runs, age growing, drift naming it; the key back, it catches up", async () => {
+    // An SSH target (this machine's own zfs-fuse behind an sshd on 127.0.0.1): its own engine and
+    // replication, so the other scenarios' programs stay as they are.
+    const sshDir = path.join(dir, "sshd");
+    fs.mkdirSync(sshDir, { mode: 0o700 });
+    // zfs-fuse has no `zfs get -t`; syncoid 2.1.0 then falls back to a listing that prefixes ssh
+    // twice over SSH (exit 127 on the target). The target's sessions get a zfs that drops
+    // `-t snapshot` from a `get` and keeps the snapshot lines (what OpenZFS answers).
+    const tbin = path.join(dir, "target-bin");
+    fs.mkdirSync(tbin);
+    fs.writeFileSync(path.join(tbin, "zfs"), ZFS_GET_T_SHIM, { mode: 0o755 });
+    const sshd = await startSshd(sshDir, [`SetEnv PATH=${tbin}:/usr/sbin:/usr/bin:/sbin:/bin`]);
+    const keyFile = path.join(dir, "replication_key");
+    fs.writeFileSync(keyFile, sshd.spec.privateKey!, { mode: 0o600 });
+    // syncoid runs `ssh` with StrictHostKeyChecking=yes: the host key is pinned in a known_hosts
+    // of this test's own (a wrapper on the loop's PATH), never root's ~/.ssh.
+    const hostKey = fs.readFileSync(path.join(sshDir, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:${sshd.spec.port} ${hostKey}\n`);
+    fs.writeFileSync(path.join(dir, "bin", "ssh"), `#!/bin/sh\nexec /usr/bin/ssh -o UserKnownHostsFile='${path.join(dir, "known_hosts")}' -o GlobalKnownHostsFile=/dev/null "$@"\n`, { mode: 0o755 });
+    const authorized = fs.readFileSync(path.join(sshDir, "authorized_keys"), "utf8");
+    // 30 s: a run over SSH on this shared machine stays within it, so only the key makes lag.
+    const farArgs = { ...replicationArgs(), interval: "30s" };
+    const farEngine = new Engine({ stateFile: path.join(dir, "far-state.json") });
+    const far = (declared = true) => () => {
+      if (!declared) return;
+      new ZfsReplication("far", { ...farArgs, source: srcDs, target: `${dst}/far`, sshTarget: { host: "127.0.0.1", port: sshd.spec.port, keyFile } });
+    };
+    const lastSuccess = () => Number(/^kvmshare_replication_last_success_timestamp_seconds\{.*\} (\d+)$/m.exec(textfile("far"))![1]);
+    const age = () => Number(/^kvmshare_replication_last_success_age_seconds\{.*\} (-?\d+)$/m.exec(textfile("far"))![1]);
+    const srcMnt = zfs("get", "-H", "-o", "value", "mountpoint", srcDs);
+    try {
+      expect((await farEngine.up(far())).errors).toEqual([]);
+      expect(fs.readFileSync(script("far"), "utf8")).toContain(`--sshkey=${keyFile} --sshport=${sshd.spec.port}`);
+      const first = await startLoop(1, "far").done;
+      expect(first).toMatchObject({ code: 0 });
+      const farOwn = () => snaps(srcDs).filter((x) => x.startsWith("syncoid_far_"));
+      const good = farOwn();
+      expect(good).toHaveLength(1);
+      expect(snaps(`${dst}/far`)).toContain(good[0]);
+      expect(textfile("far")).toMatch(/^kvmshare_replication_last_run_ok\{.*\} 1$/m);
+
+      // The key is taken off the target: every run fails at ssh.
+      fs.writeFileSync(path.join(sshDir, "authorized_keys"), "");
+      fs.appendFileSync(path.join(srcMnt, "records.log"), `${Date.now()}\n`);
+      await sleep(1100);
+      const broken = await startLoop(1, "far").done;
+      expect(broken.code).not.toBe(0);
+      expect(farOwn()).toEqual(good); // the failed run's snapshot is gone again
+      expect(state("far")).toMatch(/^last_exit=[1-9]\d*$/m);
+      // syncoid's own line names the cause: its ssh test connection to the target failed.
+      const sshFailed = "CRITICAL ERROR: ssh connection echo test failed for root@127\\.0\\.0\\.1 with exit code 255";
+      expect(state("far")).toMatch(new RegExp(`^last_error=${sshFailed}`, "m"));
+      expect(journal()).toMatch(new RegExp(`daemon\\.err -- far: run failed \\(exit \\d+\\) after \\d+ s: ${sshFailed}.*; newest replicated data: \\d+ s old \\(RPO 60 s\\)`));
+      expect(textfile("far")).toMatch(/^kvmshare_replication_last_run_ok\{.*\} 0$/m);
+      const age1 = age();
+      await sleep(2100);
+      expect((await startLoop(1, "far").done).code).not.toBe(0);
+      const age2 = age();
+      expect(age2).toBeGreaterThanOrEqual(age1 + 2); // the last success only grows older
+      expect(textfile("far")).toMatch(/^kvmshare_replication_failures_total\{.*\} 2$/m);
+      const p = await farEngine.preview(far(), { refresh: true });
+      expect(p.errors).toEqual([]);
+      expect(p.changes.map((c) => `${c.op} ${c.name} ${c.diffs.join(",")}`)).toEqual([expect.stringMatching(/^update far-syncoid .*lag/)]);
+      const spec = resolveZfsReplication("far", { ...farArgs, source: srcDs, target: `${dst}/far`, sshTarget: { host: "127.0.0.1", port: sshd.spec.port, keyFile } });
+      const observed = await kind.probe(new LocalHost(), spec, {});
+      expect(observed?.lag).toMatch(new RegExp(`^the last run failed \\(exit \\d+\\): ${sshFailed}`));
+
+      // The key back: the next run catches up and says so.
+      fs.writeFileSync(path.join(sshDir, "authorized_keys"), authorized);
+      const keyBack = Date.now();
+      expect(await startLoop(1, "far").done).toMatchObject({ code: 0 });
+      expect(journal().trim().split("\n").pop()).toMatch(/daemon\.notice -- far: caught up: the target has the data of /);
+      expect(textfile("far")).toMatch(/^kvmshare_replication_last_run_ok\{.*\} 1$/m);
+      // the newest replicated data is from after the key came back (the run's start)
+      expect(lastSuccess()).toBeGreaterThanOrEqual(Math.floor(keyBack / 1000));
+      const clean = await farEngine.preview(far(), { refresh: true });
+      expect(clean.changes.map((c) => `${c.op} ${c.name} ${c.diffs.join(",")}`)).toEqual([]);
+    } finally {
+      await farEngine.up(far(false));
+      await sshd.stop();
+      for (const s of snaps(srcDs).filter((x) => x.startsWith("syncoid_far_"))) destroyBusy(`${srcDs}@${s}`);
+    }
   });
 
   it("failover: source cut off hard, replica promoted read-write at its newest snapshot, files = the recovery point, outage measured", async () => {

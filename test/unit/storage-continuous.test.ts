@@ -13,8 +13,8 @@ import { kind } from "../../components/protection/syncoidReplicationKind";
 import { resolveZfsReplication, validateReplicationSpec } from "../../components/protection/zfsReplicationArgs";
 import { formatProblem } from "../../core/errors";
 import { mockPulumi, resolved } from "./mocks";
-import { Command } from "commander";
 import { register as registerFailover } from "../../cli/failover";
+import { runCli } from "../fixtures/cli";
 
 const base = { source: "tank/vm", target: "backup/vm", scheduler: "syncoid" as const };
 const problems = (args: object) => validateReplicationSpec(resolveZfsReplication("r", { ...base, ...args })).map(formatProblem);
@@ -140,18 +140,11 @@ describe("the component under mocks", () => {
     expect(m.byName("near-syncoid").type).toBe("pulumi-nodejs:dynamic/kvmshare:SyncoidReplication");
     info.mockRestore();
     expect(() => new ZfsReplication("bad", { ...base, interval: 1 })).toThrow(/interval: must be whole seconds from 5 to 86400/);
-  });
+  }, 30_000); // the first import of the protection area takes seconds on a loaded 2-core machine
 });
 
 describe("kvmshare failover: input refused before anything runs (exit 2)", () => {
-  const cli = async (...args: string[]) => {
-    let err = "";
-    let code = -1;
-    const p = new Command().exitOverride();
-    registerFailover(p, { stdout: () => undefined, stderr: (t) => (err += t), exit: (c) => (code = c) });
-    await p.parseAsync(["node", "kvmshare", "failover", ...args]);
-    return { err, code };
-  };
+  const cli = (...args: string[]) => runCli(registerFailover, "failover", ...args);
 
   it("names each bad argument", async () => {
     let r = await cli("promote", "backup/share;rm -rf /");
@@ -162,5 +155,16 @@ describe("kvmshare failover: input refused before anything runs (exit 2)", () =>
     expect(r.err).toMatch(/<old-source>: /);
     expect(r.err).toMatch(/--target-key: is required with --target-host/);
     expect(r.err).toMatch(/--target-host-key: is required with --target-host/);
+  });
+
+  it("--host (the replica's host over SSH) needs a key file and the host key, named with the flag", async () => {
+    let r = await cli("promote", "backup/share", "--host", "replica1");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("kvmshare failover: 2 invalid inputs:\n  - --key: is required with --host (a private key file)\n  - --host-key: is required with --host (SHA256:... as ssh-keygen -l prints it)\n");
+    r = await cli("resync", "backup/share", "tank/share", "--host", "replica1", "--key", "/nonexistent/key", "--host-key", "SHA256:x", "--target-host", "old1");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--key: no such file \(got '\/nonexistent\/key'\)/);
+    expect(r.err).toMatch(/--target-key: is required with --target-host/);
+    expect(r.err).not.toMatch(/--host-key/);
   });
 });

@@ -22,10 +22,13 @@ const describe = requirePrograms([...ZFS_FUSE_PROGRAMS, ...PROGRAMS.sshd, "ip"],
 process.env.KVMSHARE_QUIET ??= "1";
 jest.setTimeout(180_000);
 
-const zfs = (...args: string[]) => execFileSync("zfs", args, { encoding: "utf8" }).trim();
+// A time limit on every synchronous zfs call: a wedged zfs-fuse (seen once at load ~4, every FUSE
+// request stuck) must fail this file, not block Jest's event loop and with it the whole lane.
+const ZFS_SYNC = { encoding: "utf8" as const, timeout: 120_000, killSignal: "SIGKILL" as const };
+const zfs = (...args: string[]) => execFileSync("zfs", args, ZFS_SYNC).trim();
 
 function mountOf(ds: string): string {
-  if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds]);
+  if (zfs("get", "-H", "-o", "value", "mounted", ds) !== "yes") execFileSync("zfs", ["mount", ds], ZFS_SYNC);
   return zfs("get", "-H", "-o", "value", "mountpoint", ds);
 }
 
